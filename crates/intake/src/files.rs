@@ -1,0 +1,46 @@
+use bytes::Bytes;
+
+/// A file that came with an Antrag (attachment or representation).
+#[derive(Debug, Clone)]
+pub struct IncomingFile {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Bytes,
+}
+
+/// Keeps the last path component, drops control and quoting characters, caps the length.
+/// The name is only ever shown and offered for download, never used as a path.
+pub fn sanitize_filename(raw: Option<&str>, fallback: &str) -> String {
+    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .take(200)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        fallback.to_owned()
+    } else {
+        cleaned
+    }
+}
+
+pub(crate) fn content_type_or_default(ct: Option<&str>) -> String {
+    match ct.map(str::trim) {
+        Some(ct) if !ct.is_empty() && ct.len() <= 200 && !ct.chars().any(char::is_control) => ct.to_owned(),
+        _ => "application/octet-stream".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_are_tamed() {
+        assert_eq!(sanitize_filename(Some("C:\\Users\\k\\Ausweis.pdf"), "x"), "Ausweis.pdf");
+        assert_eq!(sanitize_filename(Some("../../etc/passwd"), "x"), "passwd");
+        assert_eq!(sanitize_filename(Some("..."), "anhang-1"), "anhang-1");
+        assert_eq!(sanitize_filename(Some("a\"b<c>.pdf"), "x"), "abc.pdf");
+    }
+}

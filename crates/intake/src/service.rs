@@ -1,0 +1,331 @@
+use crate::files::{content_type_or_default, sanitize_filename, IncomingFile};
+use crate::multipart;
+use base64::Engine as _;
+use bytes::Bytes;
+use documents::{BlobStore, DocumentError};
+use domain::{Antrag, Antragsteller, DocumentId, TenantId, ValidationError, VorgangId, Vorgangsnummer};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use store::{
+    DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, IntakeOutcome, NewDelivery, NewVorgang,
+    StorageError, Store, VorgangHead,
+};
+use time::OffsetDateTime;
+
+/// Size limits, configurable by the operator. The whole request is capped by the HTTP layer
+/// at `max_request`; the parts are checked here so the error names the part.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_request: usize,
+    pub max_form_data: usize,
+    pub max_file: usize,
+    pub max_parts: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_request: 110 * 1024 * 1024, max_form_data: 10 * 1024 * 1024, max_file: 50 * 1024 * 1024, max_parts: 200 }
+    }
+}
+
+/// A delivery as it arrived.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// `POST /antrag`, the OZG-Cloud format.
+    Multipart { content_type: String, body: Bytes },
+    /// The versioned JSON API: control, formData and base64 files in one document.
+    Json { body: Bytes },
+}
+
+impl Payload {
+    fn channel(&self) -> &'static str {
+        match self {
+            Payload::Multipart { .. } => "antrag-multipart",
+            Payload::Json { .. } => "api-json",
+        }
+    }
+
+    fn content_type(&self) -> &str {
+        match self {
+            Payload::Multipart { content_type, .. } => content_type,
+            Payload::Json { .. } => "application/json",
+        }
+    }
+
+    fn body(&self) -> &Bytes {
+        match self {
+            Payload::Multipart { body, .. } | Payload::Json { body } => body,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub delivery: DeliveryId,
+    pub transaction_id: String,
+    pub vorgang: VorgangHead,
+    /// The transaction id had been delivered before; no new Vorgang was created.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The delivery is stored and quarantined; the error names the field.
+    #[error("Eingang {delivery} ungültig: {error}")]
+    Invalid { delivery: DeliveryId, error: ValidationError },
+    #[error("Eingang {0} kann nicht erneut verarbeitet werden: er ist bereits verarbeitet")]
+    AlreadyProcessed(DeliveryId),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Documents(#[from] DocumentError),
+}
+
+struct Parsed {
+    antrag: Antrag,
+    representations: Vec<IncomingFile>,
+    attachments: Vec<IncomingFile>,
+}
+
+/// How often a colliding random Vorgangsnummer is drawn again before giving up.
+const NUMMER_ATTEMPTS: usize = 16;
+
+#[derive(Clone)]
+pub struct Intake {
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    limits: Limits,
+}
+
+impl Intake {
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
+        Self { store, blobs, limits }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Stores the raw delivery durably, then parses it and creates (or finds) its Vorgang.
+    pub async fn deliver(&self, tenant: &TenantId, payload: Payload) -> Result<Receipt, IntakeError> {
+        let id = DeliveryId::new();
+        let blob_key = documents::new_key(tenant.as_str(), "eingang", id.0);
+        self.blobs.put(&blob_key, payload.body().clone()).await?;
+        let record = NewDelivery {
+            id,
+            tenant: tenant.clone(),
+            received_at: OffsetDateTime::now_utc(),
+            channel: payload.channel().to_owned(),
+            content_type: payload.content_type().to_owned(),
+            blob_key,
+            size: payload.body().len() as u64,
+        };
+        let received_at = record.received_at;
+        self.store.record_delivery(record).await?;
+        self.process(tenant, id, received_at, payload).await
+    }
+
+    /// Runs a stored delivery through parsing again, e.g. from the quarantine after the
+    /// sender's problem is understood, or after a crash left it unprocessed.
+    pub async fn reprocess(&self, tenant: &TenantId, id: DeliveryId) -> Result<Receipt, IntakeError> {
+        let d = self.store.get_delivery(tenant, id).await?;
+        if matches!(d.status, DeliveryStatus::Processed | DeliveryStatus::Duplicate) {
+            return Err(IntakeError::AlreadyProcessed(id));
+        }
+        let payload = self.load_payload(&d).await?;
+        self.process(tenant, id, d.received_at, payload).await
+    }
+
+    pub async fn load_raw(&self, d: &DeliveryRecord) -> Result<Bytes, IntakeError> {
+        Ok(self.blobs.get(&d.blob_key).await?)
+    }
+
+    async fn load_payload(&self, d: &DeliveryRecord) -> Result<Payload, IntakeError> {
+        let body = self.load_raw(d).await?;
+        Ok(match d.channel.as_str() {
+            "api-json" => Payload::Json { body },
+            _ => Payload::Multipart { content_type: d.content_type.clone(), body },
+        })
+    }
+
+    /// Finishes deliveries a crash left between "stored" and "processed". Returns how many.
+    pub async fn recover_unfinished(&self) -> Result<usize, IntakeError> {
+        let pending = self.store.unfinished_deliveries(10_000).await?;
+        let n = pending.len();
+        for d in pending {
+            match self.reprocess(&d.tenant, d.id).await {
+                Ok(_) | Err(IntakeError::Invalid { .. }) => {}
+                Err(e) => tracing::warn!(delivery = %d.id, error = %e, "intake: recovery failed"),
+            }
+        }
+        Ok(n)
+    }
+
+    async fn process(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        received_at: OffsetDateTime,
+        payload: Payload,
+    ) -> Result<Receipt, IntakeError> {
+        let parsed = match self.parse(payload).await {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::info!(%delivery, field = %error.field, "intake: delivery quarantined");
+                self.store.quarantine_delivery(tenant, delivery, &error.field, &error.message).await?;
+                return Err(IntakeError::Invalid { delivery, error });
+            }
+        };
+        let tx = parsed.antrag.control.transaction_id.clone();
+        let receipt = |outcome: IntakeOutcome| Receipt {
+            delivery,
+            transaction_id: tx.to_string(),
+            duplicate: matches!(outcome, IntakeOutcome::Duplicate(_)),
+            vorgang: outcome.head().clone(),
+        };
+        let mut vorgang = self.new_vorgang(tenant, received_at, parsed.antrag, Vec::new());
+        // A repeated delivery costs no document writes.
+        if self.store.find_by_transaction(tenant, &vorgang.transaction_id).await?.is_some() {
+            let outcome = self.store.complete_intake(tenant, delivery, vorgang).await?;
+            return Ok(receipt(outcome));
+        }
+        vorgang.documents = self.store_files(tenant, vorgang.id, parsed.representations, parsed.attachments).await?;
+        let mut attempts = 0;
+        loop {
+            match self.store.complete_intake(tenant, delivery, vorgang.clone()).await {
+                Ok(outcome @ IntakeOutcome::Created(_)) => {
+                    tracing::info!(%delivery, vorgang = %outcome.head().id, "intake: Vorgang created");
+                    return Ok(receipt(outcome));
+                }
+                Ok(outcome @ IntakeOutcome::Duplicate(_)) => {
+                    // Lost a race with a concurrent delivery of the same transaction id.
+                    for d in &vorgang.documents {
+                        let _ = self.blobs.delete(&d.blob_key).await;
+                    }
+                    return Ok(receipt(outcome));
+                }
+                Err(StorageError::NummerTaken) if attempts < NUMMER_ATTEMPTS => {
+                    attempts += 1;
+                    vorgang.nummer = Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng());
+                }
+                Err(StorageError::Retryable(e)) if attempts < NUMMER_ATTEMPTS => {
+                    attempts += 1;
+                    tracing::warn!(error = %e, "intake: retrying");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn new_vorgang(&self, _tenant: &TenantId, received_at: OffsetDateTime, antrag: Antrag, documents: Vec<DocumentRecord>) -> NewVorgang {
+        let applicant = Antragsteller::extract(&antrag.form_data, antrag.control.service_konto.as_ref());
+        NewVorgang {
+            id: VorgangId::new(),
+            nummer: Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng()),
+            transaction_id: antrag.control.transaction_id.clone(),
+            eingang_at: received_at,
+            form_id: antrag.control.form_id.clone(),
+            form_name: antrag.control.form_name.clone(),
+            zustaendige_stelle: antrag.control.zustaendige_stelle.clone(),
+            leika_ids: antrag.control.leika_ids.clone(),
+            applicant,
+            control: Value::Object(antrag.control.raw),
+            form_data: antrag.form_data,
+            documents,
+        }
+    }
+
+    async fn store_files(
+        &self,
+        tenant: &TenantId,
+        vorgang: VorgangId,
+        representations: Vec<IncomingFile>,
+        attachments: Vec<IncomingFile>,
+    ) -> Result<Vec<DocumentRecord>, IntakeError> {
+        let files = representations
+            .into_iter()
+            .map(|f| (DocumentKind::Representation, f))
+            .chain(attachments.into_iter().map(|f| (DocumentKind::Attachment, f)));
+        let mut writes = Vec::new();
+        for (kind, file) in files {
+            let id = DocumentId::new();
+            let key = documents::new_key(tenant.as_str(), "dokument", id.0);
+            let record = DocumentRecord {
+                id,
+                vorgang_id: vorgang,
+                kind,
+                filename: file.filename,
+                content_type: file.content_type,
+                size: file.bytes.len() as u64,
+                blob_key: key.clone(),
+                sha256: hex::encode(Sha256::digest(&file.bytes)),
+            };
+            let blobs = self.blobs.clone();
+            // Files are written concurrently: their fsyncs overlap.
+            writes.push(tokio::spawn(async move { blobs.put(&key, file.bytes).await.map(|()| record) }));
+        }
+        let mut records = Vec::with_capacity(writes.len());
+        for w in writes {
+            let r = w.await.map_err(|e| DocumentError::Io(std::io::Error::other(e)))??;
+            records.push(r);
+        }
+        Ok(records)
+    }
+
+    async fn parse(&self, payload: Payload) -> Result<Parsed, ValidationError> {
+        match payload {
+            Payload::Multipart { content_type, body } => {
+                let parts = multipart::parse(&content_type, body, &self.limits).await?;
+                Ok(Parsed {
+                    antrag: Antrag::from_json_bytes(&parts.form_data)?,
+                    representations: parts.representations,
+                    attachments: parts.attachments,
+                })
+            }
+            Payload::Json { body } => {
+                let value: Value = serde_json::from_slice(&body).map_err(|e| {
+                    ValidationError::new("$", format!("kein gültiges JSON (Zeile {}, Spalte {})", e.line(), e.column()))
+                })?;
+                let antrag = Antrag::from_value(&value)?;
+                let representations = self.json_files(&value, "representations")?;
+                let attachments = self.json_files(&value, "attachments")?;
+                Ok(Parsed { antrag, representations, attachments })
+            }
+        }
+    }
+
+    fn json_files(&self, root: &Value, key: &str) -> Result<Vec<IncomingFile>, ValidationError> {
+        let list = match root.get(key) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(list)) => list,
+            Some(_) => return Err(ValidationError::new(key, "muss eine Liste sein")),
+        };
+        list.iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let path = format!("{key}[{i}]");
+                let obj = f.as_object().ok_or_else(|| ValidationError::new(&path, "muss ein Objekt sein"))?;
+                let content = obj
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ValidationError::new(format!("{path}.content"), "fehlt (Base64-Text erwartet)"))?;
+                if content.len() / 4 * 3 > self.limits.max_file + 3 {
+                    return Err(ValidationError::new(
+                        format!("{path}.content"),
+                        format!("ist größer als die erlaubten {} MB", self.limits.max_file / (1024 * 1024)),
+                    ));
+                }
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(content)
+                    .map_err(|_| ValidationError::new(format!("{path}.content"), "ist kein gültiges Base64"))?;
+                let fallback = if key == "attachments" { format!("anhang-{}", i + 1) } else { format!("antrag-{}", i + 1) };
+                Ok(IncomingFile {
+                    filename: sanitize_filename(obj.get("filename").and_then(Value::as_str), &fallback),
+                    content_type: content_type_or_default(obj.get("contentType").and_then(Value::as_str)),
+                    bytes: Bytes::from(bytes),
+                })
+            })
+            .collect()
+    }
+}

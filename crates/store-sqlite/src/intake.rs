@@ -1,0 +1,187 @@
+use crate::convert::{from_ms, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
+use crate::engine::map_err;
+use crate::vorgang::{head_by, insert_event};
+use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use store::{
+    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang, Result, StorageError,
+};
+use time::OffsetDateTime;
+
+pub(crate) fn record_delivery(conn: &Connection, d: &NewDelivery) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO deliveries (tenant_id, id, received_at, channel, content_type, blob_key, size, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'RECEIVED')",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            d.tenant.as_str(),
+            d.id.0.to_string(),
+            ms(d.received_at),
+            d.channel,
+            d.content_type,
+            d.blob_key,
+            d.size as i64
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn finish_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId, status: DeliveryStatus, vorgang: VorgangId) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries SET status = ?3, vorgang_id = ?4, error_field = NULL, error_message = NULL,
+             attempts = attempts + 1 WHERE tenant_id = ?1 AND id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), status.as_str(), vorgang.0.to_string()]))
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+pub(crate) fn complete_intake(conn: &Connection, tenant: &TenantId, delivery: DeliveryId, v: &NewVorgang) -> Result<IntakeOutcome> {
+    if let Some(existing) = head_by(conn, tenant, "transaction_id", v.transaction_id.as_str())? {
+        finish_delivery(conn, tenant, delivery, DeliveryStatus::Duplicate, existing.id)?;
+        return Ok(IntakeOutcome::Duplicate(existing));
+    }
+    if head_by(conn, tenant, "nummer", v.nummer.as_str())?.is_some() {
+        return Err(StorageError::NummerTaken);
+    }
+    let t = tenant.as_str();
+    let id = v.id.0.to_string();
+    let now = OffsetDateTime::now_utc();
+    conn.prepare_cached(
+        "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, version, eingang_at,
+                                form_id, form_name, zustaendige_stelle, applicant_name)
+         VALUES (?1, ?2, ?3, ?4, 'NEU', ?5, 1, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t,
+            id,
+            v.nummer.as_str(),
+            v.transaction_id.as_str(),
+            ms(now),
+            ms(v.eingang_at),
+            v.form_id,
+            v.form_name,
+            v.zustaendige_stelle,
+            v.applicant.display_name()
+        ])
+    })
+    .map_err(map_err)?;
+    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
+    conn.prepare_cached(
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| s.execute(params![t, id, json.0, json.1, json.2, json.3]))
+    .map_err(map_err)?;
+    for d in &v.documents {
+        conn.prepare_cached(
+            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t,
+                d.id.0.to_string(),
+                id,
+                d.kind.as_str(),
+                d.filename,
+                d.content_type,
+                d.size as i64,
+                d.blob_key,
+                d.sha256
+            ])
+        })
+        .map_err(map_err)?;
+    }
+    insert_event(
+        conn,
+        tenant,
+        v.id,
+        now,
+        &Actor::system("Eingang"),
+        &VorgangEvent::Eingegangen {
+            vorgang_nummer: v.nummer.to_string(),
+            form_name: v.form_name.clone(),
+            transaction_id: v.transaction_id.to_string(),
+        },
+    )?;
+    finish_delivery(conn, tenant, delivery, DeliveryStatus::Processed, v.id)?;
+    Ok(IntakeOutcome::Created(store::VorgangHead {
+        id: v.id,
+        nummer: v.nummer.clone(),
+        status: VorgangStatus::Neu,
+        status_since: from_ms(ms(now)),
+        version: 1,
+    }))
+}
+
+pub(crate) fn quarantine(conn: &Connection, tenant: &TenantId, id: DeliveryId, field: &str, message: &str) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE deliveries SET status = 'QUARANTINED', error_field = ?3, error_message = ?4, attempts = attempts + 1
+             WHERE tenant_id = ?1 AND id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), field, message]))
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+    error_field, error_message, vorgang_id, attempts";
+
+fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        tenant: parsed_at(r, 0, TenantId::parse)?,
+        id: DeliveryId(uuid_at(r, 1)?),
+        received_at: from_ms(r.get(2)?),
+        channel: r.get(3)?,
+        content_type: r.get(4)?,
+        blob_key: r.get(5)?,
+        size: r.get::<_, i64>(6)? as u64,
+        status: parsed_at(r, 7, DeliveryStatus::parse)?,
+        error_field: r.get(8)?,
+        error_message: r.get(9)?,
+        vorgang_id: opt_uuid_at(r, 10)?.map(VorgangId),
+        attempts: r.get::<_, i64>(11)? as u32,
+    })
+}
+
+pub(crate) fn get_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId) -> Result<DeliveryRecord> {
+    conn.prepare_cached(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], delivery_row).optional())
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)
+}
+
+pub(crate) fn list_quarantine(conn: &Connection, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)> {
+    let items = conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1
+             ORDER BY received_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+        ))
+        .and_then(|mut s| s.query_map(params![tenant.as_str(), limit, offset], delivery_row)?.collect())
+        .map_err(map_err)?;
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1")
+        .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)))
+        .map_err(map_err)?;
+    Ok((items, total as u64))
+}
+
+pub(crate) fn unfinished(conn: &Connection, limit: u32) -> Result<Vec<DeliveryRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = 'RECEIVED' ORDER BY received_at LIMIT ?1"
+    ))
+    .and_then(|mut s| s.query_map([limit], delivery_row)?.collect())
+    .map_err(map_err)
+}

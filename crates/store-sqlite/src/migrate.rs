@@ -1,0 +1,31 @@
+use crate::engine::map_err;
+use rusqlite::Connection;
+use store::StorageError;
+
+/// Embedded, ordered, applied once each; the database records what it has.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(map_err)?;
+    for (version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction().map_err(map_err)?;
+        let done: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))
+            .map_err(map_err)?;
+        if done {
+            continue;
+        }
+        tracing::info!(version, name, "sqlite: applying migration");
+        tx.execute_batch(sql).map_err(map_err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, unixepoch() * 1000)",
+            rusqlite::params![version, name],
+        )
+        .map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+    }
+    Ok(())
+}

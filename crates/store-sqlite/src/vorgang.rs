@@ -1,0 +1,353 @@
+use crate::convert::{from_ms, json_at, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
+use crate::engine::map_err;
+use domain::{
+    DocumentId, StatusCommand, TenantId, TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use store::{
+    Actor, DocumentKind, DocumentRecord, EventRecord, Result, SortKey, StatusCounts, StorageError, UserRef,
+    VorgangChange, VorgangHead, VorgangListItem, VorgangRecord, View, WorklistPage, WorklistQuery,
+};
+use time::OffsetDateTime;
+
+const HEAD_COLUMNS: &str = "id, nummer, status, status_since, version";
+
+fn head_row(r: &Row<'_>) -> rusqlite::Result<VorgangHead> {
+    Ok(VorgangHead {
+        id: VorgangId(uuid_at(r, 0)?),
+        nummer: parsed_at(r, 1, Vorgangsnummer::parse)?,
+        status: parsed_at(r, 2, VorgangStatus::parse)?,
+        status_since: from_ms(r.get(3)?),
+        version: r.get(4)?,
+    })
+}
+
+/// The head of the Vorgang whose unique `column` (id, nummer, transaction_id) has `value`.
+pub(crate) fn head_by(conn: &Connection, tenant: &TenantId, column: &'static str, value: &str) -> Result<Option<VorgangHead>> {
+    conn.prepare_cached(&format!("SELECT {HEAD_COLUMNS} FROM vorgaenge WHERE tenant_id = ?1 AND {column} = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), value], head_row).optional())
+        .map_err(map_err)
+}
+
+pub(crate) fn find_by_transaction(conn: &Connection, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+    head_by(conn, tenant, "transaction_id", tx.as_str())
+}
+
+pub(crate) fn insert_event(
+    conn: &Connection,
+    tenant: &TenantId,
+    vorgang: VorgangId,
+    at: OffsetDateTime,
+    actor: &Actor,
+    event: &VorgangEvent,
+) -> Result<()> {
+    let payload = to_json(event)?;
+    conn.prepare_cached(
+        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant.as_str(),
+            vorgang.0.to_string(),
+            ms(at),
+            actor.user.map(|u| u.0.to_string()),
+            actor.name,
+            event.kind(),
+            payload
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// The filter shared by the worklist page and its counts: tenant, view, optional status.
+fn view_filter(tenant: &TenantId, view: &View, status: Option<VorgangStatus>) -> (String, Vec<String>) {
+    let mut sql = String::from("v.tenant_id = ?");
+    let mut args = vec![tenant.as_str().to_owned()];
+    match view {
+        View::Alle => {}
+        View::Meine(user) => {
+            sql.push_str(" AND v.assignee_id = ?");
+            args.push(user.0.to_string());
+        }
+        View::NichtZugewiesen => sql.push_str(" AND v.assignee_id IS NULL"),
+    }
+    if let Some(s) = status {
+        sql.push_str(" AND v.status = ?");
+        args.push(s.as_str().to_owned());
+    }
+    (sql, args)
+}
+
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::EingangAt => "v.eingang_at",
+        SortKey::Nummer => "v.nummer",
+        SortKey::FormName => "v.form_name",
+        SortKey::Status => "v.status",
+        SortKey::Aktenzeichen => "v.aktenzeichen",
+    }
+}
+
+fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
+    let assignee = match opt_uuid_at(r, 6)? {
+        Some(id) => Some(UserRef { id: UserId(id), display_name: r.get::<_, Option<String>>(7)?.unwrap_or_default() }),
+        None => None,
+    };
+    Ok(VorgangListItem {
+        id: VorgangId(uuid_at(r, 0)?),
+        nummer: parsed_at(r, 1, Vorgangsnummer::parse)?,
+        status: parsed_at(r, 2, VorgangStatus::parse)?,
+        aktenzeichen: r.get(3)?,
+        form_name: r.get(4)?,
+        eingang_at: from_ms(r.get(5)?),
+        assignee,
+        applicant_name: r.get(8)?,
+        version: r.get(9)?,
+    })
+}
+
+pub(crate) fn status_counts(conn: &Connection, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
+    let (filter, args) = view_filter(tenant, view, None);
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT v.status, count(*) FROM vorgaenge v WHERE {filter} GROUP BY v.status"))
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((parsed_at(r, 0, VorgangStatus::parse)?, r.get::<_, i64>(1)? as u64))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(map_err)?;
+    Ok(StatusCounts { by_status: rows })
+}
+
+pub(crate) fn worklist(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
+    let counts = status_counts(conn, tenant, &q.view)?;
+    let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
+    let (filter, mut args) = view_filter(tenant, &q.view, q.status);
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id, u.display_name,
+                v.applicant_name, v.version
+         FROM vorgaenge v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+         WHERE {filter} ORDER BY {col} {dir}, v.id {dir} LIMIT ? OFFSET ?",
+        col = sort_column(q.sort)
+    );
+    args.push(q.per_page.to_string());
+    args.push((u64::from(q.page) * u64::from(q.per_page)).to_string());
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
+    let items = stmt
+        .query_map(params_from_iter(args.iter()), list_item)
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(map_err)?;
+    Ok(WorklistPage { items, total, counts })
+}
+
+fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: DocumentId(uuid_at(r, 0)?),
+        vorgang_id: VorgangId(uuid_at(r, 1)?),
+        kind: parsed_at(r, 2, DocumentKind::parse)?,
+        filename: r.get(3)?,
+        content_type: r.get(4)?,
+        size: r.get::<_, i64>(5)? as u64,
+        blob_key: r.get(6)?,
+        sha256: r.get(7)?,
+    })
+}
+
+const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
+
+pub(crate) fn get_document(conn: &Connection, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
+    conn.prepare_cached(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND id = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], document_row).optional())
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)
+}
+
+pub(crate) fn get_vorgang(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
+    let t = tenant.as_str();
+    let vid = id.0.to_string();
+    let mut record = conn
+        .prepare_cached(
+            "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
+                    v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
+                    d.leika_ids, d.applicant, d.control, d.form_data, v.status_before_deletion
+             FROM vorgaenge v
+             JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
+             LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+             WHERE v.tenant_id = ?1 AND v.id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![t, vid], |r| {
+                let assignee = opt_uuid_at(r, 7)?.map(|u| UserRef {
+                    id: UserId(u),
+                    display_name: r.get::<_, Option<String>>(8).ok().flatten().unwrap_or_default(),
+                });
+                Ok(VorgangRecord {
+                    head: head_row(r)?,
+                    tenant: tenant.clone(),
+                    transaction_id: parsed_at(r, 5, TransactionId::parse)?,
+                    aktenzeichen: r.get(6)?,
+                    assignee,
+                    eingang_at: from_ms(r.get(9)?),
+                    form_id: r.get(10)?,
+                    form_name: r.get(11)?,
+                    zustaendige_stelle: r.get(12)?,
+                    leika_ids: json_at(r, 13)?,
+                    applicant: json_at(r, 14)?,
+                    control: json_at(r, 15)?,
+                    form_data: json_at(r, 16)?,
+                    documents: Vec::new(),
+                    status_before_deletion_request: r
+                        .get::<_, Option<String>>(17)?
+                        .and_then(|s| VorgangStatus::parse(&s)),
+                })
+            })
+            .optional()
+        })
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+    record.documents = conn
+        .prepare_cached(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY kind DESC, filename"
+        ))
+        .and_then(|mut s| s.query_map(params![t, vid], document_row)?.collect())
+        .map_err(map_err)?;
+    Ok(record)
+}
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
+    Ok(EventRecord {
+        seq: r.get(0)?,
+        vorgang_id: VorgangId(uuid_at(r, 1)?),
+        at: from_ms(r.get(2)?),
+        actor: Actor { user: opt_uuid_at(r, 3)?.map(UserId), name: r.get(4)? },
+        event: json_at(r, 5)?,
+    })
+}
+
+pub(crate) fn history(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)")
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], |r| r.get(0)))
+        .map_err(map_err)?;
+    if !exists {
+        return Err(StorageError::NotFound);
+    }
+    conn.prepare_cached(
+        "SELECT seq, vorgang_id, at, actor_id, actor_name, payload FROM events
+         WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY seq",
+    )
+    .and_then(|mut s| s.query_map(params![tenant.as_str(), id.0.to_string()], event_row)?.collect())
+    .map_err(map_err)
+}
+
+pub(crate) fn events_after(conn: &Connection, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+    conn.prepare_cached(
+        "SELECT seq, vorgang_id, at, actor_id, actor_name, payload FROM events
+         WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )
+    .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], event_row)?.collect())
+    .map_err(map_err)
+}
+
+struct Current {
+    version: i64,
+    status: VorgangStatus,
+    assignee: Option<String>,
+    aktenzeichen: Option<String>,
+}
+
+fn user_name(conn: &Connection, tenant: &TenantId, user: &str) -> Result<Option<String>> {
+    conn.prepare_cached("SELECT display_name FROM users WHERE tenant_id = ?1 AND id = ?2 AND disabled = 0")
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), user], |r| r.get(0)).optional())
+        .map_err(map_err)
+}
+
+pub(crate) fn apply_change(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: VorgangId,
+    expected_version: i64,
+    change: &VorgangChange,
+    actor: &Actor,
+) -> Result<VorgangHead> {
+    let t = tenant.as_str();
+    let vid = id.0.to_string();
+    let cur = conn
+        .prepare_cached("SELECT version, status, assignee_id, aktenzeichen FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![t, vid], |r| {
+                Ok(Current {
+                    version: r.get(0)?,
+                    status: parsed_at(r, 1, VorgangStatus::parse)?,
+                    assignee: r.get(2)?,
+                    aktenzeichen: r.get(3)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+    if cur.version != expected_version {
+        return Err(StorageError::Conflict { current_version: cur.version });
+    }
+    let now = OffsetDateTime::now_utc();
+    let event = match change {
+        VorgangChange::Status { command, from, to, reason } => {
+            if cur.status != *from {
+                return Err(StorageError::Conflict { current_version: cur.version });
+            }
+            let before_deletion = match command {
+                StatusCommand::LoeschenAnfordern => Some(from.as_str()),
+                _ => None,
+            };
+            conn.prepare_cached(
+                "UPDATE vorgaenge SET status = ?3, status_since = ?4, version = version + 1,
+                 status_before_deletion = ?5 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![t, vid, to.as_str(), ms(now), before_deletion]))
+            .map_err(map_err)?;
+            VorgangEvent::StatusGeaendert { command: *command, from: *from, to: *to, reason: reason.clone() }
+        }
+        VorgangChange::Assign { to } => {
+            let new_name = match to {
+                Some(user) => Some(
+                    user_name(conn, tenant, &user.0.to_string())?.ok_or(StorageError::InvalidReference("assignee"))?,
+                ),
+                None => None,
+            };
+            let old_name = match &cur.assignee {
+                Some(u) => user_name(conn, tenant, u)?,
+                None => None,
+            };
+            conn.prepare_cached("UPDATE vorgaenge SET assignee_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2")
+                .and_then(|mut s| s.execute(params![t, vid, to.map(|u| u.0.to_string())]))
+                .map_err(map_err)?;
+            VorgangEvent::Zugewiesen { from: old_name, to: new_name }
+        }
+        VorgangChange::Aktenzeichen(az) => {
+            let new = az.as_ref().map(|a| a.as_str().to_owned());
+            conn.prepare_cached("UPDATE vorgaenge SET aktenzeichen = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2")
+                .and_then(|mut s| s.execute(params![t, vid, new]))
+                .map_err(map_err)?;
+            VorgangEvent::AktenzeichenGeaendert { from: cur.aktenzeichen.clone(), to: new }
+        }
+    };
+    insert_event(conn, tenant, id, now, actor, &event)?;
+    head_by(conn, tenant, "id", &vid)?.ok_or(StorageError::NotFound)
+}
+
+pub(crate) fn claim_next(conn: &Connection, tenant: &TenantId, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>> {
+    let next = conn
+        .prepare_cached(
+            "SELECT id, version FROM vorgaenge WHERE tenant_id = ?1 AND status = 'NEU' AND assignee_id IS NULL
+             ORDER BY eingang_at, id LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row([tenant.as_str()], |r| Ok((uuid_at(r, 0)?, r.get::<_, i64>(1)?))).optional())
+        .map_err(map_err)?;
+    let Some((id, version)) = next else { return Ok(None) };
+    apply_change(conn, tenant, VorgangId(id), version, &VorgangChange::Assign { to: Some(user) }, actor).map(Some)
+}

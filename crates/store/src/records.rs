@@ -1,0 +1,348 @@
+use domain::{
+    Aktenzeichen, Antragsteller, DocumentId, FormItem, Role, StatusCommand, TenantId, TransactionId, UserId,
+    VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliveryId(pub Uuid);
+
+impl DeliveryId {
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+impl Default for DeliveryId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Who did something: a user, or the system (intake, demo, migrations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: Option<UserId>,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn system(name: &str) -> Self {
+        Self { user: None, name: name.to_owned() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatus {
+    /// Stored raw, not yet parsed.
+    Received,
+    Processed,
+    /// A repeated delivery of a transaction id that already has a Vorgang.
+    Duplicate,
+    Quarantined,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "RECEIVED",
+            Self::Processed => "PROCESSED",
+            Self::Duplicate => "DUPLICATE",
+            Self::Quarantined => "QUARANTINED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Received, Self::Processed, Self::Duplicate, Self::Quarantined].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDelivery {
+    pub id: DeliveryId,
+    pub tenant: TenantId,
+    pub received_at: OffsetDateTime,
+    /// How it came in: `antrag-multipart`, `api-json`.
+    pub channel: String,
+    pub content_type: String,
+    pub blob_key: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub tenant: TenantId,
+    pub received_at: OffsetDateTime,
+    pub channel: String,
+    pub content_type: String,
+    pub blob_key: String,
+    pub size: u64,
+    pub status: DeliveryStatus,
+    pub error_field: Option<String>,
+    pub error_message: Option<String>,
+    pub vorgang_id: Option<VorgangId>,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DocumentKind {
+    /// The applicant's attachments.
+    Attachment,
+    /// The rendering of the filled form (usually a PDF).
+    Representation,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attachment => "ATTACHMENT",
+            Self::Representation => "REPRESENTATION",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Attachment, Self::Representation].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub id: DocumentId,
+    pub vorgang_id: VorgangId,
+    pub kind: DocumentKind,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub blob_key: String,
+    pub sha256: String,
+}
+
+/// Everything needed to create a Vorgang from a parsed Eingang.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewVorgang {
+    pub id: VorgangId,
+    pub nummer: Vorgangsnummer,
+    pub transaction_id: TransactionId,
+    pub eingang_at: OffsetDateTime,
+    pub form_id: String,
+    pub form_name: String,
+    pub zustaendige_stelle: String,
+    pub leika_ids: Vec<String>,
+    pub applicant: Antragsteller,
+    /// The `control` object as delivered (extra keys included).
+    pub control: serde_json::Value,
+    pub form_data: Vec<FormItem>,
+    pub documents: Vec<DocumentRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntakeOutcome {
+    Created(VorgangHead),
+    /// The transaction id was delivered before; this is its Vorgang.
+    Duplicate(VorgangHead),
+}
+
+impl IntakeOutcome {
+    pub fn head(&self) -> &VorgangHead {
+        match self {
+            Self::Created(h) | Self::Duplicate(h) => h,
+        }
+    }
+}
+
+/// The identity and current state of a Vorgang: what commands and receipts need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VorgangHead {
+    pub id: VorgangId,
+    pub nummer: Vorgangsnummer,
+    pub status: VorgangStatus,
+    pub status_since: OffsetDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: UserId,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VorgangRecord {
+    pub head: VorgangHead,
+    pub tenant: TenantId,
+    pub transaction_id: TransactionId,
+    pub aktenzeichen: Option<String>,
+    pub assignee: Option<UserRef>,
+    pub eingang_at: OffsetDateTime,
+    pub form_id: String,
+    pub form_name: String,
+    pub zustaendige_stelle: String,
+    pub leika_ids: Vec<String>,
+    pub applicant: Antragsteller,
+    pub control: serde_json::Value,
+    pub form_data: Vec<FormItem>,
+    pub documents: Vec<DocumentRecord>,
+    /// The status to return to when a Löschanforderung is withdrawn.
+    pub status_before_deletion_request: Option<VorgangStatus>,
+}
+
+/// One row of the worklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VorgangListItem {
+    pub id: VorgangId,
+    pub nummer: Vorgangsnummer,
+    pub status: VorgangStatus,
+    pub aktenzeichen: Option<String>,
+    pub form_name: String,
+    pub eingang_at: OffsetDateTime,
+    pub assignee: Option<UserRef>,
+    pub applicant_name: Option<String>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum View {
+    Alle,
+    Meine(UserId),
+    NichtZugewiesen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortKey {
+    EingangAt,
+    Nummer,
+    FormName,
+    Status,
+    Aktenzeichen,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 5] = [Self::EingangAt, Self::Nummer, Self::FormName, Self::Status, Self::Aktenzeichen];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EingangAt => "eingang",
+            Self::Nummer => "nummer",
+            Self::FormName => "formular",
+            Self::Status => "status",
+            Self::Aktenzeichen => "aktenzeichen",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorklistQuery {
+    pub view: View,
+    pub status: Option<VorgangStatus>,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// Zero-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorklistPage {
+    pub items: Vec<VorgangListItem>,
+    /// All Vorgänge matching view and status filter.
+    pub total: u64,
+    /// Per status, for the view (without the status filter).
+    pub counts: StatusCounts,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub by_status: Vec<(VorgangStatus, u64)>,
+}
+
+impl StatusCounts {
+    pub fn get(&self, status: VorgangStatus) -> u64 {
+        self.by_status.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.by_status.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// One change to a Vorgang, decided by the domain beforehand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VorgangChange {
+    Status { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
+    Assign { to: Option<UserId> },
+    Aktenzeichen(Option<Aktenzeichen>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Position in the tenant's event log; strictly increasing.
+    pub seq: i64,
+    pub vorgang_id: VorgangId,
+    pub at: OffsetDateTime,
+    pub actor: Actor,
+    pub event: VorgangEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub id: UserId,
+    pub tenant: TenantId,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub tenant: TenantId,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+impl UserRecord {
+    pub fn as_ref(&self) -> UserRef {
+        UserRef { id: self.id, display_name: self.display_name.clone() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// SHA-256 of the cookie token: a stolen database does not yield live sessions.
+    pub token_hash: String,
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub csrf_token: String,
+    pub created_at: OffsetDateTime,
+    pub idle_timeout_secs: i64,
+    pub absolute_expiry: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub tenant: TenantId,
+    pub user: UserRecord,
+    pub csrf_token: String,
+}
