@@ -16,7 +16,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Role::Sachbearbeitung, Role::Admin].into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s))
+        [Role::Sachbearbeitung, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn label(self) -> &'static str {
@@ -36,7 +38,8 @@ impl Username {
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim().to_lowercase();
         let ok = (2..=64).contains(&s.chars().count())
-            && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         ok.then_some(Self(s))
     }
 

@@ -1,1 +1,188 @@
+//! The `ozgcloud` binary's building blocks, also used by the integration tests and the
+//! benchmark: configuration, wiring of store + documents + intake + web, and demo data.
 
+pub mod demo;
+
+use documents::LocalDir;
+use domain::{Role, TenantId, UserId};
+use intake::{Intake, Limits};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::{NewUser, Store};
+use store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use web::{AppState, WebConfig};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Where users reach the server; decides whether cookies are marked Secure.
+    pub public_url: String,
+    pub limits: Limits,
+    pub intake_token: Option<String>,
+    /// Password for the admin created on first start; random (and printed) when absent.
+    pub admin_password: Option<String>,
+    pub session_idle_minutes: i64,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://localhost:8080".to_owned(),
+            limits: Limits::default(),
+            intake_token: None,
+            admin_password: None,
+            session_idle_minutes: 30,
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("ozgcloud.sqlite")
+    }
+
+    pub fn documents_dir(&self) -> PathBuf {
+        self.data_dir.join("dokumente")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("Speicher: {0}")]
+    Storage(#[from] store::StorageError),
+    #[error("Dokumentenablage: {0}")]
+    Documents(#[from] documents::DocumentError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Store, documents and intake wired together, migrations applied, default tenant present.
+pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_path())?);
+    let blobs = Arc::new(LocalDir::open(&config.documents_dir())?);
+    let tenant = TenantId::default_tenant();
+    store.ensure_tenant(&tenant, "Standard-Mandant").await?;
+    let intake = Intake::new(store.clone(), blobs.clone(), config.limits.clone());
+    let web_config = WebConfig {
+        secure_cookies: config.public_url.starts_with("https://"),
+        tenant,
+        session_idle: time::Duration::minutes(config.session_idle_minutes),
+        intake_token: config.intake_token.clone(),
+        ..WebConfig::default()
+    };
+    Ok(AppState {
+        store,
+        blobs,
+        intake,
+        config: Arc::new(web_config),
+    })
+}
+
+/// On first start (no users) an administrator is created. Returns the generated password
+/// when one was generated, so the caller can show it once.
+pub async fn ensure_admin(
+    state: &AppState,
+    password: Option<&str>,
+) -> Result<Option<String>, SetupError> {
+    let tenant = &state.config.tenant;
+    if state.store.count_users(tenant).await? > 0 {
+        return Ok(None);
+    }
+    let generated = password
+        .is_none()
+        .then(|| web::auth::new_token()[..20].to_owned());
+    let pw = password
+        .map(str::to_owned)
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
+    add_user(state, "admin", "Administrator:in", Role::Admin, &pw).await?;
+    Ok(generated)
+}
+
+pub async fn add_user(
+    state: &AppState,
+    username: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<UserId, SetupError> {
+    let username = domain::Username::parse(username)
+        .ok_or_else(|| SetupError::Other(format!("ungültiger Benutzername „{username}“")))?;
+    web::check_password_rules(password).map_err(|e| SetupError::Other(e.to_string()))?;
+    let hash = web::hash_password(password).map_err(|e| SetupError::Other(e.to_string()))?;
+    let user = state
+        .store
+        .create_user(NewUser {
+            id: UserId::new(),
+            tenant: state.config.tenant.clone(),
+            username: username.as_str().to_owned(),
+            display_name: name.to_owned(),
+            email: None,
+            role,
+            password_hash: hash,
+        })
+        .await?;
+    Ok(user.id)
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    handle: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.handle).await;
+    }
+}
+
+/// Binds `config.listen` (port 0 for a random one), finishes interrupted intakes and serves.
+pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupError> {
+    let recovered = state
+        .intake
+        .recover_unfinished()
+        .await
+        .map_err(|e| SetupError::Other(e.to_string()))?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "intake: finished deliveries interrupted by the last shutdown"
+        );
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| SetupError::Other(format!("{}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let app = web::router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Server {
+        addr,
+        state,
+        handle,
+        shutdown: Some(tx),
+    })
+}

@@ -4,7 +4,8 @@ use crate::vorgang::{head_by, insert_event};
 use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{
-    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang, Result, StorageError,
+    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang,
+    Result, StorageError,
 };
 use time::OffsetDateTime;
 
@@ -28,7 +29,13 @@ pub(crate) fn record_delivery(conn: &Connection, d: &NewDelivery) -> Result<()> 
     Ok(())
 }
 
-fn finish_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId, status: DeliveryStatus, vorgang: VorgangId) -> Result<()> {
+fn finish_delivery(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: DeliveryId,
+    status: DeliveryStatus,
+    vorgang: VorgangId,
+) -> Result<()> {
     let n = conn
         .prepare_cached(
             "UPDATE deliveries SET status = ?3, vorgang_id = ?4, error_field = NULL, error_message = NULL,
@@ -42,9 +49,20 @@ fn finish_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId, status:
     Ok(())
 }
 
-pub(crate) fn complete_intake(conn: &Connection, tenant: &TenantId, delivery: DeliveryId, v: &NewVorgang) -> Result<IntakeOutcome> {
+pub(crate) fn complete_intake(
+    conn: &Connection,
+    tenant: &TenantId,
+    delivery: DeliveryId,
+    v: &NewVorgang,
+) -> Result<IntakeOutcome> {
     if let Some(existing) = head_by(conn, tenant, "transaction_id", v.transaction_id.as_str())? {
-        finish_delivery(conn, tenant, delivery, DeliveryStatus::Duplicate, existing.id)?;
+        finish_delivery(
+            conn,
+            tenant,
+            delivery,
+            DeliveryStatus::Duplicate,
+            existing.id,
+        )?;
         return Ok(IntakeOutcome::Duplicate(existing));
     }
     if head_by(conn, tenant, "nummer", v.nummer.as_str())?.is_some() {
@@ -73,7 +91,12 @@ pub(crate) fn complete_intake(conn: &Connection, tenant: &TenantId, delivery: De
         ])
     })
     .map_err(map_err)?;
-    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
+    let json = (
+        to_json(&v.leika_ids)?,
+        to_json(&v.applicant)?,
+        to_json(&v.control)?,
+        to_json(&v.form_data)?,
+    );
     conn.prepare_cached(
         "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -122,7 +145,13 @@ pub(crate) fn complete_intake(conn: &Connection, tenant: &TenantId, delivery: De
     }))
 }
 
-pub(crate) fn quarantine(conn: &Connection, tenant: &TenantId, id: DeliveryId, field: &str, message: &str) -> Result<()> {
+pub(crate) fn quarantine(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: DeliveryId,
+    field: &str,
+    message: &str,
+) -> Result<()> {
     let n = conn
         .prepare_cached(
             "UPDATE deliveries SET status = 'QUARANTINED', error_field = ?3, error_message = ?4, attempts = attempts + 1
@@ -136,7 +165,8 @@ pub(crate) fn quarantine(conn: &Connection, tenant: &TenantId, id: DeliveryId, f
     Ok(())
 }
 
-const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+const DELIVERY_COLUMNS: &str =
+    "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
     error_field, error_message, vorgang_id, attempts";
 
 fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
@@ -156,14 +186,28 @@ fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     })
 }
 
-pub(crate) fn get_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId) -> Result<DeliveryRecord> {
-    conn.prepare_cached(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2"))
-        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], delivery_row).optional())
-        .map_err(map_err)?
-        .ok_or(StorageError::NotFound)
+pub(crate) fn get_delivery(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: DeliveryId,
+) -> Result<DeliveryRecord> {
+    conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2"
+    ))
+    .and_then(|mut s| {
+        s.query_row(params![tenant.as_str(), id.0.to_string()], delivery_row)
+            .optional()
+    })
+    .map_err(map_err)?
+    .ok_or(StorageError::NotFound)
 }
 
-pub(crate) fn list_quarantine(conn: &Connection, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)> {
+pub(crate) fn list_quarantine(
+    conn: &Connection,
+    tenant: &TenantId,
+    limit: u32,
+    offset: u32,
+) -> Result<(Vec<DeliveryRecord>, u64)> {
     let items = conn
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1
@@ -172,7 +216,9 @@ pub(crate) fn list_quarantine(conn: &Connection, tenant: &TenantId, limit: u32, 
         .and_then(|mut s| s.query_map(params![tenant.as_str(), limit, offset], delivery_row)?.collect())
         .map_err(map_err)?;
     let total: i64 = conn
-        .prepare_cached("SELECT count(*) FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1")
+        .prepare_cached(
+            "SELECT count(*) FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1",
+        )
         .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)))
         .map_err(map_err)?;
     Ok((items, total as u64))

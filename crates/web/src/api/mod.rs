@@ -1,0 +1,276 @@
+//! The versioned JSON API. Each handler is registered once with utoipa-axum, which yields
+//! both the route and its OpenAPI description (served at `/api/v1/openapi.json`).
+
+pub mod dto;
+mod intake;
+
+use crate::auth::{AdminUser, CurrentUser};
+use crate::commands;
+use crate::error::AppError;
+use crate::worklist_params::WorklistParams;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::Json;
+use dto::*;
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ozgcloud API", version = "1", description = "Eingang, Vorgänge und Befehle der ozgcloud. Fehler als application/problem+json (RFC 9457) mit `detail` auf Deutsch und, wo es eines gibt, dem betroffenen `field`."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "Eingang", description = "Anträge von Formulardiensten"),
+        (name = "Vorgänge", description = "Lesen und Bearbeiten von Vorgängen"),
+        (name = "Sitzung", description = "Anmeldung"),
+        (name = "Administration", description = "Quarantäne")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(intake::antrag_multipart))
+        .routes(routes!(intake::antrag_json))
+        .routes(routes!(login))
+        .routes(routes!(worklist))
+        .routes(routes!(claim_next))
+        .routes(routes!(vorgang))
+        .routes(routes!(history))
+        .routes(routes!(change_status))
+        .routes(routes!(assign))
+        .routes(routes!(set_aktenzeichen))
+        .routes(routes!(document))
+        .routes(routes!(events))
+        .routes(routes!(quarantine))
+        .routes(routes!(reprocess))
+}
+
+type ApiResult<T> = Result<Json<T>, AppError>;
+
+/// Opens a session for API use; the token is a bearer token.
+#[utoipa::path(post, path = "/api/v1/login", tag = "Sitzung", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "Falsche Anmeldedaten")))]
+async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<LoginResponse> {
+    let token = crate::session::login(&state, &req.username, &req.password)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_in_seconds: state.config.session_idle.whole_seconds(),
+    }))
+}
+
+/// The worklist: one page of Vorgänge with counts per status.
+#[utoipa::path(get, path = "/api/v1/vorgaenge", tag = "Vorgänge", params(WorklistParams),
+    security(("bearer" = [])), responses((status = 200, body = Worklist)))]
+async fn worklist(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Query(p): Query<WorklistParams>,
+) -> ApiResult<Worklist> {
+    let q = p.to_query(auth.user.id);
+    let page = state.store.worklist(&auth.tenant, &q).await?;
+    Ok(Json(Worklist {
+        counts: counts_json(&page.counts),
+        items: page.items.into_iter().map(VorgangListEntry::from).collect(),
+        total: page.total,
+        page: q.page + 1,
+        per_page: q.per_page,
+    }))
+}
+
+/// "Nächsten Vorgang übernehmen": assigns the oldest unassigned NEU Vorgang to the caller.
+#[utoipa::path(post, path = "/api/v1/vorgaenge/naechster", tag = "Vorgänge",
+    security(("bearer" = [])), responses((status = 200, body = ClaimResponse)))]
+async fn claim_next(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+) -> ApiResult<ClaimResponse> {
+    let head = commands::claim_next(&state, &auth).await?;
+    Ok(Json(ClaimResponse {
+        vorgang: head.as_ref().map(VorgangRef::from),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = VorgangDetail), (status = 404)))]
+async fn vorgang(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<VorgangDetail> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let v = state.store.get_vorgang(&auth.tenant, id).await?;
+    Ok(Json(VorgangDetail::from(v)))
+}
+
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/historie", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>), (status = 404)))]
+async fn history(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<EventDto>> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let events = state.store.history(&auth.tenant, id).await?;
+    Ok(Json(events.into_iter().map(EventDto::from).collect()))
+}
+
+/// A status move. Illegal moves are 422, a stale `version` is 409.
+#[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/status", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = StatusCommandRequest, security(("bearer" = [])),
+    responses((status = 200, body = VorgangRef), (status = 409, description = "Zwischenzeitlich geändert"),
+              (status = 422, description = "Im aktuellen Status nicht möglich")))]
+async fn change_status(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Json(req): Json<StatusCommandRequest>,
+) -> ApiResult<VorgangRef> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let head =
+        commands::change_status(&state, &auth, id, &req.command, req.version, req.reason).await?;
+    Ok(Json(VorgangRef::from(&head)))
+}
+
+#[utoipa::path(put, path = "/api/v1/vorgaenge/{id}/zuweisung", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = AssignRequest, security(("bearer" = [])),
+    responses((status = 200, body = VorgangRef), (status = 409)))]
+async fn assign(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Json(req): Json<AssignRequest>,
+) -> ApiResult<VorgangRef> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let head = commands::assign(
+        &state,
+        &auth,
+        id,
+        req.user_id.map(domain::UserId),
+        req.version,
+    )
+    .await?;
+    Ok(Json(VorgangRef::from(&head)))
+}
+
+#[utoipa::path(put, path = "/api/v1/vorgaenge/{id}/aktenzeichen", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = AktenzeichenRequest, security(("bearer" = [])),
+    responses((status = 200, body = VorgangRef), (status = 409)))]
+async fn set_aktenzeichen(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Json(req): Json<AktenzeichenRequest>,
+) -> ApiResult<VorgangRef> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let az = req.aktenzeichen.unwrap_or_default();
+    let head = commands::set_aktenzeichen(&state, &auth, id, &az, req.version).await?;
+    Ok(Json(VorgangRef::from(&head)))
+}
+
+/// The bytes of an attachment or representation.
+#[utoipa::path(get, path = "/api/v1/dokumente/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404)))]
+async fn document(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
+    let doc = state.store.get_document(&auth.tenant, id).await?;
+    let bytes = state.blobs.get(&doc.blob_key).await?;
+    Ok(crate::download::file_response(
+        &doc.filename,
+        &doc.content_type,
+        bytes,
+        false,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct EventParams {
+    /// Return events with a sequence number greater than this (0 for the start).
+    after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// The tenant's event log (every change to every Vorgang), for integrations that poll.
+#[utoipa::path(get, path = "/api/v1/events", tag = "Vorgänge", params(EventParams),
+    security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>)))]
+async fn events(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Query(p): Query<EventParams>,
+) -> ApiResult<Vec<EventDto>> {
+    let events = state
+        .store
+        .events_after(
+            &auth.tenant,
+            p.after.unwrap_or(0),
+            p.limit.unwrap_or(100).clamp(1, 1000),
+        )
+        .await?;
+    Ok(Json(events.into_iter().map(EventDto::from).collect()))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PageParams {
+    /// One-based.
+    seite: Option<u32>,
+}
+
+/// Deliveries that could not be processed (admins only).
+#[utoipa::path(get, path = "/api/v1/quarantaene", tag = "Administration", params(PageParams),
+    security(("bearer" = [])), responses((status = 200, body = Quarantine), (status = 403)))]
+async fn quarantine(
+    State(state): State<AppState>,
+    AdminUser(auth): AdminUser,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Quarantine> {
+    let page = p.seite.unwrap_or(1).max(1);
+    let (items, total) = state
+        .store
+        .list_quarantine(&auth.tenant, 100, (page - 1) * 100)
+        .await?;
+    Ok(Json(Quarantine {
+        items: items.into_iter().map(QuarantineEntry::from).collect(),
+        total,
+    }))
+}
+
+/// Runs a quarantined delivery through intake again.
+#[utoipa::path(post, path = "/api/v1/quarantaene/{id}/verarbeiten", tag = "Administration", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = IntakeReceipt), (status = 400), (status = 403)))]
+async fn reprocess(
+    State(state): State<AppState>,
+    AdminUser(auth): AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<IntakeReceipt> {
+    let id = crate::pages::parse_delivery_id(&id)?;
+    let r = state.intake.reprocess(&auth.tenant, id).await?;
+    Ok(Json(intake::receipt(&r)))
+}

@@ -1,0 +1,195 @@
+//! One error type for the web layer, rendered twice: problem+json (RFC 9457) for the API and
+//! an HTML page in German for the clerk's UI. Internal details are logged, never shown.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::{DomainError, ValidationError};
+use intake::IntakeError;
+use serde::Serialize;
+use store::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Nicht angemeldet")]
+    Unauthenticated,
+    #[error("Keine Berechtigung")]
+    Forbidden,
+    #[error("Nicht gefunden")]
+    NotFound,
+    #[error("{message}")]
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Rule(#[from] DomainError),
+    #[error("Der Vorgang wurde inzwischen geändert (aktuelle Version {current_version}). Bitte laden Sie ihn neu und wiederholen Sie die Aktion.")]
+    Conflict { current_version: i64 },
+    #[error("Die Anfrage ist zu groß: höchstens {limit} Bytes")]
+    TooLarge { limit: usize },
+    #[error("Das Sicherheitstoken des Formulars ist ungültig. Bitte laden Sie die Seite neu.")]
+    Csrf,
+    #[error("Eingang ungültig: {0}")]
+    Intake(ValidationError, store::DeliveryId),
+    #[error("Der Dienst ist kurz nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.")]
+    Unavailable,
+    #[error("Ein interner Fehler ist aufgetreten.")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest { .. } | Self::Intake(..) => StatusCode::BAD_REQUEST,
+            Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not-found",
+            Self::BadRequest { .. } => "bad-request",
+            Self::Rule(DomainError::IllegalMove(_)) => "illegal-status-move",
+            Self::Rule(_) => "rule-violated",
+            Self::Conflict { .. } => "conflict",
+            Self::TooLarge { .. } => "too-large",
+            Self::Csrf => "csrf",
+            Self::Intake(..) => "invalid-eingang",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn log(&self) {
+        if let Self::Internal(detail) = self {
+            tracing::error!(error = %detail, "internal error");
+        }
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound => Self::NotFound,
+            StorageError::Conflict { current_version } => Self::Conflict { current_version },
+            StorageError::Duplicate(what) => Self::BadRequest {
+                field: Some(what.to_owned()),
+                message: format!("{what} ist bereits vergeben"),
+            },
+            StorageError::InvalidReference(what) => Self::BadRequest {
+                field: Some(what.to_owned()),
+                message: "unbekannt oder deaktiviert".into(),
+            },
+            StorageError::Retryable(detail) => {
+                tracing::warn!(error = %detail, "storage busy");
+                Self::Unavailable
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<documents::DocumentError> for AppError {
+    fn from(e: documents::DocumentError) -> Self {
+        match e {
+            documents::DocumentError::NotFound => Self::NotFound,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<IntakeError> for AppError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Invalid { delivery, error } => Self::Intake(error, delivery),
+            IntakeError::AlreadyProcessed(_) => Self::BadRequest {
+                field: None,
+                message: e.to_string(),
+            },
+            IntakeError::Storage(s) => s.into(),
+            IntakeError::Documents(d) => d.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(rename = "currentVersion", skip_serializing_if = "Option::is_none")]
+    current_version: Option<i64>,
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    delivery_id: Option<String>,
+}
+
+/// The API rendering: `application/problem+json`.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let (field, current_version, delivery_id) = match &self {
+            Self::BadRequest { field, .. } => (field.as_deref(), None, None),
+            Self::Intake(v, d) => (Some(v.field.as_str()), None, Some(d.to_string())),
+            Self::Conflict { current_version } => (None, Some(*current_version), None),
+            _ => (None, None, None),
+        };
+        let problem = Problem {
+            kind: format!("https://ozgcloud.de/probleme/{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Fehler"),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            field,
+            current_version,
+            delivery_id,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// The UI rendering: a German HTML page (or the login page when not signed in).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        if matches!(e, AppError::Unauthenticated) {
+            return axum::response::Redirect::to("/login").into_response();
+        }
+        crate::pages::error_page(e.status(), &e.to_string())
+    }
+}

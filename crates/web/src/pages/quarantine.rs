@@ -1,0 +1,118 @@
+use super::{flash_text, render, see_other, Nav};
+use crate::auth::AdminUser;
+use crate::error::{AppError, PageError};
+use crate::fmt;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use store::DeliveryId;
+
+const PER_PAGE: u32 = 50;
+
+pub struct QuarantineRow {
+    id: String,
+    received: String,
+    received_iso: String,
+    channel: String,
+    field: String,
+    message: String,
+    size: String,
+    attempts: u32,
+}
+
+#[derive(Template)]
+#[template(path = "quarantine.html")]
+struct QuarantinePage {
+    nav: Option<Nav>,
+    flash: Option<String>,
+    csrf: String,
+    items: Vec<QuarantineRow>,
+    total: u64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Params {
+    seite: Option<u32>,
+    meldung: Option<String>,
+}
+
+pub fn parse_delivery_id(s: &str) -> Result<DeliveryId, AppError> {
+    uuid::Uuid::parse_str(s)
+        .map(DeliveryId)
+        .map_err(|_| AppError::NotFound)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    AdminUser(auth): AdminUser,
+    Query(p): Query<Params>,
+) -> Result<Response, PageError> {
+    let page = p.seite.unwrap_or(1).max(1);
+    let (items, total) = state
+        .store
+        .list_quarantine(&auth.tenant, PER_PAGE, (page - 1) * PER_PAGE)
+        .await?;
+    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let t = QuarantinePage {
+        nav: Nav::new(&auth, "quarantaene"),
+        flash: flash_text(p.meldung.as_deref()),
+        csrf: auth.csrf.clone(),
+        items: items
+            .into_iter()
+            .map(|d| QuarantineRow {
+                id: d.id.to_string(),
+                received: fmt::date_time(d.received_at),
+                received_iso: fmt::iso(d.received_at),
+                channel: d.channel,
+                field: d.error_field.unwrap_or_default(),
+                message: d.error_message.unwrap_or_default(),
+                size: fmt::size(d.size),
+                attempts: d.attempts,
+            })
+            .collect(),
+        total,
+        prev_href: (page > 1).then(|| format!("/admin/quarantaene?seite={}", page - 1)),
+        next_href: (u64::from(page) < pages)
+            .then(|| format!("/admin/quarantaene?seite={}", page + 1)),
+    };
+    Ok(render(&t))
+}
+
+pub async fn raw(
+    State(state): State<AppState>,
+    AdminUser(auth): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let d = state
+        .store
+        .get_delivery(&auth.tenant, parse_delivery_id(&id)?)
+        .await?;
+    let bytes = state.intake.load_raw(&d).await?;
+    tracing::info!(delivery = %d.id, user = %auth.user.id, "raw delivery downloaded");
+    // Raw payloads may contain anything: always a download, never rendered.
+    Ok(crate::download::file_response(
+        &format!("eingang-{}.bin", d.id),
+        "application/octet-stream",
+        bytes,
+        false,
+    ))
+}
+
+pub async fn reprocess(
+    State(state): State<AppState>,
+    AdminUser(auth): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let receipt = state
+        .intake
+        .reprocess(&auth.tenant, parse_delivery_id(&id)?)
+        .await?;
+    Ok(see_other(&format!(
+        "/vorgaenge/{}?meldung=verarbeitet",
+        receipt.vorgang.id
+    )))
+}

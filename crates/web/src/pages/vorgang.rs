@@ -1,0 +1,321 @@
+use super::{flash_text, render, see_other, Nav};
+use crate::auth::CurrentUser;
+use crate::commands;
+use crate::error::PageError;
+use crate::fmt;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use domain::{DocumentId, VorgangEvent};
+use serde::Deserialize;
+use store::{DocumentKind, EventRecord};
+
+pub struct VorgangView {
+    id: String,
+    nummer: String,
+    form_name: String,
+    status: &'static str,
+    status_code: &'static str,
+    status_since: String,
+    aktenzeichen: String,
+    aktenzeichen_display: String,
+    eingang: String,
+    eingang_iso: String,
+    assignee_display: String,
+    zustaendige_stelle: String,
+    version: i64,
+}
+
+pub struct CommandView {
+    code: &'static str,
+    label: &'static str,
+    needs_reason: bool,
+}
+
+pub struct DocumentView {
+    id: String,
+    kind: &'static str,
+    filename: String,
+    size: String,
+    content_type: String,
+    previewable: bool,
+}
+
+pub struct HistoryView {
+    at: String,
+    at_iso: String,
+    what: String,
+    actor: String,
+    reason: Option<String>,
+}
+
+pub struct Colleague {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "vorgang.html")]
+struct VorgangPage {
+    nav: Option<Nav>,
+    flash: Option<String>,
+    csrf: String,
+    me: String,
+    v: VorgangView,
+    applicant_lines: Vec<String>,
+    applicant_email: Option<String>,
+    applicant_phone: Option<String>,
+    form_html: String,
+    documents: Vec<DocumentView>,
+    history: Vec<HistoryView>,
+    commands: Vec<CommandView>,
+    colleagues: Vec<Colleague>,
+    assigned_to_me: bool,
+}
+
+#[derive(Deserialize)]
+pub struct PageParams {
+    meldung: Option<String>,
+}
+
+/// Only types a browser renders without running code; everything else is download-only.
+fn previewable(content_type: &str) -> bool {
+    matches!(
+        content_type.split(';').next().map(str::trim),
+        Some(
+            "application/pdf"
+                | "image/png"
+                | "image/jpeg"
+                | "image/gif"
+                | "image/webp"
+                | "text/plain"
+        )
+    )
+}
+
+fn describe(e: &EventRecord) -> (String, Option<String>) {
+    match &e.event {
+        VorgangEvent::Eingegangen { form_name, .. } => (format!("Eingegangen: {form_name}"), None),
+        VorgangEvent::StatusGeaendert {
+            command,
+            from,
+            to,
+            reason,
+        } => (
+            format!("{}: {} → {}", command.label(), from.label(), to.label()),
+            reason.clone(),
+        ),
+        VorgangEvent::Zugewiesen { to: Some(name), .. } => (format!("Zugewiesen an {name}"), None),
+        VorgangEvent::Zugewiesen { to: None, .. } => ("Zuweisung aufgehoben".to_owned(), None),
+        VorgangEvent::AktenzeichenGeaendert { to: Some(az), .. } => {
+            (format!("Aktenzeichen gesetzt: {az}"), None)
+        }
+        VorgangEvent::AktenzeichenGeaendert { to: None, .. } => {
+            ("Aktenzeichen entfernt".to_owned(), None)
+        }
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let (v, history, users) = tokio::try_join!(
+        state.store.get_vorgang(&auth.tenant, id),
+        state.store.history(&auth.tenant, id),
+        state.store.list_users(&auth.tenant),
+    )?;
+    tracing::debug!(vorgang = %id, user = %auth.user.id, "vorgang read");
+    let assignee_id = v.assignee.as_ref().map(|a| a.id);
+    let mut applicant_lines: Vec<String> = v.applicant.display_name().into_iter().collect();
+    applicant_lines.extend(v.applicant.address_lines());
+    let page = VorgangPage {
+        nav: Nav::new(&auth, "vorgaenge"),
+        flash: flash_text(params.meldung.as_deref()),
+        csrf: auth.csrf.clone(),
+        me: auth.user.id.to_string(),
+        assigned_to_me: assignee_id == Some(auth.user.id),
+        v: VorgangView {
+            id: v.head.id.to_string(),
+            nummer: v.head.nummer.to_string(),
+            form_name: v.form_name.clone(),
+            status: v.head.status.label(),
+            status_code: v.head.status.as_str(),
+            status_since: fmt::date_time(v.head.status_since),
+            aktenzeichen_display: v.aktenzeichen.clone().unwrap_or_else(|| "–".to_owned()),
+            aktenzeichen: v.aktenzeichen.clone().unwrap_or_default(),
+            eingang: fmt::date_time(v.eingang_at),
+            eingang_iso: fmt::iso(v.eingang_at),
+            assignee_display: v
+                .assignee
+                .as_ref()
+                .map_or_else(|| "nicht zugewiesen".to_owned(), |a| a.display_name.clone()),
+            zustaendige_stelle: v.zustaendige_stelle.clone(),
+            version: v.head.version,
+        },
+        applicant_lines,
+        applicant_email: v.applicant.email.clone(),
+        applicant_phone: v.applicant.telefon.clone(),
+        form_html: super::formdata::render(&v.form_data),
+        documents: v
+            .documents
+            .iter()
+            .map(|d| DocumentView {
+                id: d.id.to_string(),
+                kind: match d.kind {
+                    DocumentKind::Representation => "Antrag",
+                    DocumentKind::Attachment => "Anhang",
+                },
+                filename: d.filename.clone(),
+                size: fmt::size(d.size),
+                content_type: d.content_type.clone(),
+                previewable: previewable(&d.content_type),
+            })
+            .collect(),
+        history: history
+            .iter()
+            .rev()
+            .map(|e| {
+                let (what, reason) = describe(e);
+                HistoryView {
+                    at: fmt::date_time(e.at),
+                    at_iso: fmt::iso(e.at),
+                    what,
+                    actor: e.actor.name.clone(),
+                    reason,
+                }
+            })
+            .collect(),
+        commands: v
+            .head
+            .status
+            .legal_commands()
+            .into_iter()
+            .map(|c| CommandView {
+                code: c.as_str(),
+                label: c.label(),
+                needs_reason: c.requires_reason(),
+            })
+            .collect(),
+        colleagues: users
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| Colleague {
+                selected: Some(u.id) == assignee_id,
+                id: u.id.to_string(),
+                name: u.display_name,
+            })
+            .collect(),
+    };
+    Ok(render(&page))
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    command: String,
+    version: i64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub async fn change_status(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::change_status(&state, &auth, id, &f.command, f.version, f.reason).await?;
+    Ok(see_other(&format!("/vorgaenge/{id}?meldung=status")))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    user_id: String,
+    version: i64,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let to = commands::parse_user_id(&f.user_id)?;
+    commands::assign(&state, &auth, id, to, f.version).await?;
+    Ok(see_other(&format!("/vorgaenge/{id}?meldung=zugewiesen")))
+}
+
+#[derive(Deserialize)]
+pub struct AktenzeichenForm {
+    #[serde(default)]
+    aktenzeichen: String,
+    version: i64,
+}
+
+pub async fn set_aktenzeichen(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<AktenzeichenForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::set_aktenzeichen(&state, &auth, id, &f.aktenzeichen, f.version).await?;
+    Ok(see_other(&format!("/vorgaenge/{id}?meldung=aktenzeichen")))
+}
+
+pub async fn claim_next(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+) -> Result<Response, PageError> {
+    Ok(match commands::claim_next(&state, &auth).await? {
+        Some(head) => see_other(&format!("/vorgaenge/{}?meldung=uebernommen", head.id)),
+        None => see_other("/vorgaenge?meldung=stapel-leer"),
+    })
+}
+
+async fn document_response(
+    state: &AppState,
+    auth: &crate::auth::Authenticated,
+    id: &str,
+    inline: bool,
+) -> Result<Response, PageError> {
+    let id = DocumentId::parse(id).ok_or(crate::error::AppError::NotFound)?;
+    let doc = state.store.get_document(&auth.tenant, id).await?;
+    let bytes = state.blobs.get(&doc.blob_key).await?;
+    let inline = inline && previewable(&doc.content_type);
+    Ok(crate::download::file_response(
+        &doc.filename,
+        &doc.content_type,
+        bytes,
+        inline,
+    ))
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    document_response(&state, &auth, &id, false).await
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let mut res = document_response(&state, &auth, &id, true).await?;
+    // A previewed document may not run script or reach anything, whatever it contains.
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; plugin-types application/pdf"));
+    Ok(res.into_response())
+}
