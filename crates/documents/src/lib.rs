@@ -40,10 +40,6 @@ pub fn new_key(tenant: &str, area: &str, id: uuid::Uuid) -> String {
 pub(crate) fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 512
-        && key
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
 }

@@ -12,9 +12,7 @@ pub struct LocalDir {
 impl LocalDir {
     pub fn open(root: &Path) -> Result<Self, DocumentError> {
         std::fs::create_dir_all(root)?;
-        Ok(Self {
-            root: root.to_owned(),
-        })
+        Ok(Self { root: root.to_owned() })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, DocumentError> {
@@ -36,9 +34,7 @@ fn not_found(e: std::io::Error) -> DocumentError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DocumentError> + Send + 'static,
 ) -> Result<T, DocumentError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DocumentError::Io(std::io::Error::other(e)))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| DocumentError::Io(std::io::Error::other(e)))?
 }
 
 #[async_trait]
@@ -52,10 +48,7 @@ impl BlobStore for LocalDir {
             // create_new: keys are unique, an existing file is never replaced. The file is
             // written in place and fsynced; nothing references it until this returns, so a
             // crash mid-write leaves only an unreferenced partial file.
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
             Ok(())
@@ -88,26 +81,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = LocalDir::open(dir.path()).expect("open");
         let key = crate::new_key("default", "raw", uuid::Uuid::now_v7());
-        store
-            .put(&key, Bytes::from_static(b"hallo"))
-            .await
-            .expect("put");
-        assert_eq!(
-            store.get(&key).await.expect("get"),
-            Bytes::from_static(b"hallo")
-        );
-        assert!(
-            store.put(&key, Bytes::from_static(b"x")).await.is_err(),
-            "never overwritten"
-        );
-        assert!(matches!(
-            store.get("../etc/passwd").await,
-            Err(DocumentError::InvalidKey)
-        ));
+        store.put(&key, Bytes::from_static(b"hallo")).await.expect("put");
+        assert_eq!(store.get(&key).await.expect("get"), Bytes::from_static(b"hallo"));
+        assert!(store.put(&key, Bytes::from_static(b"x")).await.is_err(), "never overwritten");
+        assert!(matches!(store.get("../etc/passwd").await, Err(DocumentError::InvalidKey)));
         store.delete(&key).await.expect("delete");
-        assert!(matches!(
-            store.get(&key).await,
-            Err(DocumentError::NotFound)
-        ));
+        assert!(matches!(store.get(&key).await, Err(DocumentError::NotFound)));
     }
 }

@@ -17,10 +17,7 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -64,24 +61,16 @@ impl Antrag {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             ValidationError::new(
                 "formData",
-                format!(
-                    "kein gültiges JSON (Zeile {}, Spalte {}): {}",
-                    e.line(),
-                    e.column(),
-                    json_reason(&e)
-                ),
+                format!("kein gültiges JSON (Zeile {}, Spalte {}): {}", e.line(), e.column(), json_reason(&e)),
             )
         })?;
         Self::from_value(&value)
     }
 
     pub fn from_value(value: &Value) -> Result<Self, ValidationError> {
-        let root = value.as_object().ok_or_else(|| {
-            ValidationError::new(
-                "$",
-                "muss ein JSON-Objekt mit \"control\" und \"formData\" sein",
-            )
-        })?;
+        let root = value
+            .as_object()
+            .ok_or_else(|| ValidationError::new("$", "muss ein JSON-Objekt mit \"control\" und \"formData\" sein"))?;
         let control = match root.get("control") {
             None | Some(Value::Null) => return Err(ValidationError::new("control", "fehlt")),
             Some(Value::Object(c)) => parse_control(c)?,
@@ -93,12 +82,7 @@ impl Antrag {
                 let mut count = 0;
                 parse_items(items, "formData", &mut count)?
             }
-            Some(_) => {
-                return Err(ValidationError::new(
-                    "formData",
-                    "muss eine Liste von Formularfeldern sein",
-                ))
-            }
+            Some(_) => return Err(ValidationError::new("formData", "muss eine Liste von Formularfeldern sein")),
         };
         Ok(Antrag { control, form_data })
     }
@@ -114,21 +98,14 @@ fn json_reason(e: &serde_json::Error) -> &'static str {
     }
 }
 
-fn required_text(
-    obj: &Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<String, ValidationError> {
+fn required_text(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, ValidationError> {
     let field = format!("{path}.{key}");
     match obj.get(key) {
         None | Some(Value::Null) => Err(ValidationError::new(field, "fehlt")),
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            Err(ValidationError::new(field, "darf nicht leer sein"))
+        Some(Value::String(s)) if s.trim().is_empty() => Err(ValidationError::new(field, "darf nicht leer sein")),
+        Some(Value::String(s)) if s.chars().count() > MAX_TEXT => {
+            Err(ValidationError::new(field, format!("ist länger als {MAX_TEXT} Zeichen")))
         }
-        Some(Value::String(s)) if s.chars().count() > MAX_TEXT => Err(ValidationError::new(
-            field,
-            format!("ist länger als {MAX_TEXT} Zeichen"),
-        )),
         Some(Value::String(s)) => Ok(s.trim().to_owned()),
         // Some clients send numeric ids for organisational units.
         Some(Value::Number(n)) => Ok(n.to_string()),
@@ -136,11 +113,7 @@ fn required_text(
     }
 }
 
-fn optional_text(
-    obj: &Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<String>, ValidationError> {
+fn optional_text(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, ValidationError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => required_text(obj, key, path).map(Some),
@@ -152,10 +125,7 @@ fn parse_control(c: &Map<String, Value>) -> Result<Control, ValidationError> {
     let transaction_id = TransactionId::parse(&tx).ok_or_else(|| {
         ValidationError::new(
             "control.transactionId",
-            format!(
-                "ist ungültig (höchstens {} Zeichen, keine Steuerzeichen)",
-                TransactionId::MAX_LEN
-            ),
+            format!("ist ungültig (höchstens {} Zeichen, keine Steuerzeichen)", TransactionId::MAX_LEN),
         )
     })?;
     let zustaendige_stelle = required_text(c, "zustaendigeStelle", "control")?;
@@ -169,38 +139,17 @@ fn parse_control(c: &Map<String, Value>) -> Result<Control, ValidationError> {
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.trim().to_owned()),
                 Value::Number(n) => Ok(n.to_string()),
-                _ => Err(ValidationError::new(
-                    format!("control.leikaIds[{i}]"),
-                    "muss ein Text sein",
-                )),
+                _ => Err(ValidationError::new(format!("control.leikaIds[{i}]"), "muss ein Text sein")),
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(ValidationError::new(
-                "control.leikaIds",
-                "muss eine Liste sein",
-            ))
-        }
+        Some(_) => return Err(ValidationError::new("control.leikaIds", "muss eine Liste sein")),
     };
     let service_konto = match c.get("serviceKonto") {
         None | Some(Value::Null) => None,
         Some(Value::Object(sk)) => Some(parse_service_konto(sk)?),
-        Some(_) => {
-            return Err(ValidationError::new(
-                "control.serviceKonto",
-                "muss ein Objekt sein",
-            ))
-        }
+        Some(_) => return Err(ValidationError::new("control.serviceKonto", "muss ein Objekt sein")),
     };
-    Ok(Control {
-        transaction_id,
-        zustaendige_stelle,
-        leika_ids,
-        form_id,
-        form_name,
-        service_konto,
-        raw: c.clone(),
-    })
+    Ok(Control { transaction_id, zustaendige_stelle, leika_ids, form_id, form_name, service_konto, raw: c.clone() })
 }
 
 fn parse_service_konto(sk: &Map<String, Value>) -> Result<ServiceKonto, ValidationError> {
@@ -211,31 +160,14 @@ fn parse_service_konto(sk: &Map<String, Value>) -> Result<ServiceKonto, Validati
         None | Some(Value::Null) => (None, None),
         Some(Value::Object(pa)) => {
             let p = "control.serviceKonto.postfachAddress";
-            (
-                optional_text(pa, "identifier", p)?,
-                optional_text(pa, "type", p)?,
-            )
+            (optional_text(pa, "identifier", p)?, optional_text(pa, "type", p)?)
         }
-        Some(_) => {
-            return Err(ValidationError::new(
-                format!("{path}.postfachAddress"),
-                "muss ein Objekt sein",
-            ))
-        }
+        Some(_) => return Err(ValidationError::new(format!("{path}.postfachAddress"), "muss ein Objekt sein")),
     };
-    Ok(ServiceKonto {
-        kind,
-        trust_level,
-        postfach_identifier,
-        postfach_type,
-    })
+    Ok(ServiceKonto { kind, trust_level, postfach_identifier, postfach_type })
 }
 
-fn parse_items(
-    items: &[Value],
-    path: &str,
-    count: &mut usize,
-) -> Result<Vec<FormItem>, ValidationError> {
+fn parse_items(items: &[Value], path: &str, count: &mut usize) -> Result<Vec<FormItem>, ValidationError> {
     items
         .iter()
         .enumerate()
@@ -243,24 +175,15 @@ fn parse_items(
             let here = format!("{path}[{i}]");
             *count += 1;
             if *count > MAX_FORM_ITEMS {
-                return Err(ValidationError::new(
-                    here,
-                    format!("mehr als {MAX_FORM_ITEMS} Formularfelder"),
-                ));
+                return Err(ValidationError::new(here, format!("mehr als {MAX_FORM_ITEMS} Formularfelder")));
             }
-            let obj = v
-                .as_object()
-                .ok_or_else(|| ValidationError::new(&here, "muss ein Objekt sein"))?;
+            let obj = v.as_object().ok_or_else(|| ValidationError::new(&here, "muss ein Objekt sein"))?;
             parse_item(obj, &here, count)
         })
         .collect()
 }
 
-fn parse_item(
-    obj: &Map<String, Value>,
-    path: &str,
-    count: &mut usize,
-) -> Result<FormItem, ValidationError> {
+fn parse_item(obj: &Map<String, Value>, path: &str, count: &mut usize) -> Result<FormItem, ValidationError> {
     let name = required_text(obj, "name", path)?;
     let label = optional_text(obj, "label", path)?;
     let mut value = None;
@@ -269,10 +192,7 @@ fn parse_item(
             continue;
         };
         if value.is_some() {
-            return Err(ValidationError::new(
-                format!("{path}.{key}"),
-                "ein Feld darf nur einen Wert haben",
-            ));
+            return Err(ValidationError::new(format!("{path}.{key}"), "ein Feld darf nur einen Wert haben"));
         }
         let field = || format!("{path}.{key}");
         value = Some(match (key, v) {
@@ -289,12 +209,8 @@ fn parse_item(
             ),
             ("dateValue", Value::String(s)) => FormValue::Date(s.clone()),
             ("booleanValue", Value::Bool(b)) => FormValue::Boolean(*b),
-            ("booleanValue", Value::String(s)) if s == "true" || s == "false" => {
-                FormValue::Boolean(s == "true")
-            }
-            ("stringValue", _) | ("dateValue", _) => {
-                return Err(ValidationError::new(field(), "muss ein Text sein"))
-            }
+            ("booleanValue", Value::String(s)) if s == "true" || s == "false" => FormValue::Boolean(s == "true"),
+            ("stringValue", _) | ("dateValue", _) => return Err(ValidationError::new(field(), "muss ein Text sein")),
             ("numberValue", _) => return Err(ValidationError::new(field(), "muss eine Zahl sein")),
             _ => return Err(ValidationError::new(field(), "muss true oder false sein")),
         });
@@ -302,19 +218,9 @@ fn parse_item(
     let items = match obj.get("formItems") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(children)) => parse_items(children, &format!("{path}.formItems"), count)?,
-        Some(_) => {
-            return Err(ValidationError::new(
-                format!("{path}.formItems"),
-                "muss eine Liste sein",
-            ))
-        }
+        Some(_) => return Err(ValidationError::new(format!("{path}.formItems"), "muss eine Liste sein")),
     };
-    Ok(FormItem {
-        name,
-        label,
-        value,
-        items,
-    })
+    Ok(FormItem { name, label, value, items })
 }
 
 #[cfg(test)]
@@ -348,20 +254,13 @@ mod tests {
         c.as_object_mut().map(|o| o.remove("transactionId"));
         assert_eq!(err(json!({"control": c})), "control.transactionId");
         assert_eq!(
-            err(
-                json!({"control": control(), "formData": [{"name": "a", "formItems": [{"label": "x"}]}]})
-            ),
+            err(json!({"control": control(), "formData": [{"name": "a", "formItems": [{"label": "x"}]}]})),
             "formData[0].formItems[0].name"
         );
         assert_eq!(
             err(json!({"control": control(), "formData": [{"name": "a", "numberValue": "zwölf"}]})),
             "formData[0].numberValue"
         );
-        assert_eq!(
-            Antrag::from_json_bytes(b"{\"control\": ")
-                .expect_err("eof")
-                .field,
-            "formData"
-        );
+        assert_eq!(Antrag::from_json_bytes(b"{\"control\": ").expect_err("eof").field, "formData");
     }
 }

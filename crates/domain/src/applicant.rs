@@ -20,45 +20,20 @@ pub struct Antragsteller {
     pub postfach_id: Option<String>,
 }
 
-const VORNAME: &[&str] = &[
-    "pers_vorname",
-    "vorname",
-    "antragsteller_vorname",
-    "firstname",
-];
-const NACHNAME: &[&str] = &[
-    "pers_nachname",
-    "nachname",
-    "familienname",
-    "antragsteller_nachname",
-    "lastname",
-];
-const FIRMA: &[&str] = &[
-    "firmenname",
-    "firma",
-    "unternehmen",
-    "betriebsname",
-    "name_der_firma",
-];
+const VORNAME: &[&str] = &["pers_vorname", "vorname", "antragsteller_vorname", "firstname"];
+const NACHNAME: &[&str] = &["pers_nachname", "nachname", "familienname", "antragsteller_nachname", "lastname"];
+const FIRMA: &[&str] = &["firmenname", "firma", "unternehmen", "betriebsname", "name_der_firma"];
 const STRASSE: &[&str] = &["sh_strasse", "strasse", "straße", "pers_strasse"];
 const HAUSNUMMER: &[&str] = &["sh_hausnummer", "hausnummer", "hausnr", "pers_hausnummer"];
 const PLZ: &[&str] = &["sh_plz", "plz", "postleitzahl", "pers_plz"];
 const ORT: &[&str] = &["ort", "sh_ort", "wohnort", "pers_ort", "stadt"];
 const EMAIL: &[&str] = &["kont_email", "email", "e_mail", "e-mail", "mail"];
-const TELEFON: &[&str] = &[
-    "kont_telefonnummer",
-    "telefon",
-    "telefonnummer",
-    "tel",
-    "kont_telefon",
-];
+const TELEFON: &[&str] = &["kont_telefonnummer", "telefon", "telefonnummer", "tel", "kont_telefon"];
 
 impl Antragsteller {
     pub fn extract(form_data: &[FormItem], service_konto: Option<&ServiceKonto>) -> Self {
         // Two passes: first only inside an applicant group, then anywhere.
-        let find = |names: &[&str]| {
-            find_in(form_data, names, true).or_else(|| find_in(form_data, names, false))
-        };
+        let find = |names: &[&str]| find_in(form_data, names, true).or_else(|| find_in(form_data, names, false));
         Antragsteller {
             vorname: find(VORNAME),
             nachname: find(NACHNAME),
@@ -85,19 +60,12 @@ impl Antragsteller {
 
     pub fn address_lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
-        let street = [self.strasse.as_deref(), self.hausnummer.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let street =
+            [self.strasse.as_deref(), self.hausnummer.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         if !street.is_empty() {
             lines.push(street);
         }
-        let town = [self.plz.as_deref(), self.ort.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let town = [self.plz.as_deref(), self.ort.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         if !town.is_empty() {
             lines.push(town);
         }
@@ -124,12 +92,7 @@ fn find_in(items: &[FormItem], names: &[&str], only_in_applicant_group: bool) ->
         let Some(rank) = names.iter().position(|n| *n == name) else {
             return;
         };
-        let Some(text) = item
-            .value
-            .as_ref()
-            .map(|v| v.display())
-            .filter(|t| !t.trim().is_empty())
-        else {
+        let Some(text) = item.value.as_ref().map(|v| v.display()).filter(|t| !t.trim().is_empty()) else {
             return;
         };
         if best.as_ref().is_none_or(|(r, _)| rank < *r) {

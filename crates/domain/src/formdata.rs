@@ -48,39 +48,21 @@ fn german_date(iso: &str) -> Option<String> {
     let mut parts = day.split('-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (y.len() == 4
-        && m.len() == 2
-        && d.len() == 2
-        && all_digits(y)
-        && all_digits(m)
-        && all_digits(d))
-    .then(|| format!("{d}.{m}.{y}"))
+    (y.len() == 4 && m.len() == 2 && d.len() == 2 && all_digits(y) && all_digits(m) && all_digits(d))
+        .then(|| format!("{d}.{m}.{y}"))
 }
 
 impl FormItem {
     pub fn field(name: &str, label: &str, value: FormValue) -> Self {
-        Self {
-            name: name.to_owned(),
-            label: Some(label.to_owned()),
-            value: Some(value),
-            items: vec![],
-        }
+        Self { name: name.to_owned(), label: Some(label.to_owned()), value: Some(value), items: vec![] }
     }
 
     pub fn group(name: &str, label: &str, items: Vec<FormItem>) -> Self {
-        Self {
-            name: name.to_owned(),
-            label: Some(label.to_owned()),
-            value: None,
-            items,
-        }
+        Self { name: name.to_owned(), label: Some(label.to_owned()), value: None, items }
     }
 
     pub fn display_label(&self) -> &str {
-        self.label
-            .as_deref()
-            .filter(|l| !l.trim().is_empty())
-            .unwrap_or(&self.name)
+        self.label.as_deref().filter(|l| !l.trim().is_empty()).unwrap_or(&self.name)
     }
 
     /// A group whose children all share one shape (same names, no grandchildren) reads best
@@ -89,26 +71,12 @@ impl FormItem {
         if self.items.len() < 2 || self.items.iter().any(|row| row.items.is_empty()) {
             return None;
         }
-        let first: Vec<&str> = self.items[0]
-            .items
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
+        let first: Vec<&str> = self.items[0].items.iter().map(|c| c.name.as_str()).collect();
         let uniform = self.items.iter().all(|row| {
             row.items.len() == first.len()
-                && row
-                    .items
-                    .iter()
-                    .zip(&first)
-                    .all(|(c, n)| c.name == *n && c.items.is_empty())
+                && row.items.iter().zip(&first).all(|(c, n)| c.name == *n && c.items.is_empty())
         });
-        uniform.then(|| {
-            self.items[0]
-                .items
-                .iter()
-                .map(FormItem::display_label)
-                .collect()
-        })
+        uniform.then(|| self.items[0].items.iter().map(FormItem::display_label).collect())
     }
 
     /// All items of the tree, depth first, with the names of their ancestors.
@@ -164,13 +132,8 @@ mod tests {
 
     #[test]
     fn uniform_rows_are_a_table() {
-        let row = |a: &str| {
-            FormItem::group(
-                "row",
-                "Zeile",
-                vec![FormItem::field("art", "Art", FormValue::String(a.into()))],
-            )
-        };
+        let row =
+            |a: &str| FormItem::group("row", "Zeile", vec![FormItem::field("art", "Art", FormValue::String(a.into()))]);
         let table = FormItem::group("baeume", "Bäume", vec![row("Eiche"), row("Linde")]);
         assert_eq!(table.table_columns(), Some(vec!["Art"]));
         let not = FormItem::group("g", "G", vec![row("Eiche")]);

@@ -4,9 +4,7 @@ use uuid::Uuid;
 
 macro_rules! uuid_id {
     ($name:ident) => {
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-        )]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -54,8 +52,7 @@ impl TenantId {
     pub fn parse(s: &str) -> Option<Self> {
         let ok = !s.is_empty()
             && s.len() <= 63
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Self(s.to_owned()))
     }
 
@@ -80,8 +77,7 @@ impl TransactionId {
 
     pub fn parse(s: &str) -> Option<Self> {
         let t = s.trim();
-        (!t.is_empty() && t.len() <= Self::MAX_LEN && !t.chars().any(char::is_control))
-            .then(|| Self(t.to_owned()))
+        (!t.is_empty() && t.len() <= Self::MAX_LEN && !t.chars().any(char::is_control)).then(|| Self(t.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

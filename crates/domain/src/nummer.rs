@@ -17,12 +17,7 @@ pub struct Vorgangsnummer(String);
 
 impl Vorgangsnummer {
     pub fn generate(date: Date, rng: &mut impl Rng) -> Self {
-        let mut s = format!(
-            "{}{:02}{:02}-",
-            date.year().rem_euclid(10),
-            u8::from(date.month()),
-            date.day()
-        );
+        let mut s = format!("{}{:02}{:02}-", date.year().rem_euclid(10), u8::from(date.month()), date.day());
         for _ in 0..RANDOM_LEN {
             s.push(ALPHABET[rng.gen_range(0..ALPHABET.len())] as char);
         }

@@ -51,9 +51,7 @@ impl VorgangStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+        Self::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn label(self) -> &'static str {
@@ -71,10 +69,7 @@ impl VorgangStatus {
 
     /// The commands that are legal from this status, in the order the UI offers them.
     pub fn legal_commands(self) -> Vec<StatusCommand> {
-        StatusCommand::ALL
-            .into_iter()
-            .filter(|c| c.sources().contains(&self))
-            .collect()
+        StatusCommand::ALL.into_iter().filter(|c| c.sources().contains(&self)).collect()
     }
 }
 
@@ -137,9 +132,7 @@ impl StatusCommand {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+        Self::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn label(self) -> &'static str {
@@ -184,10 +177,7 @@ impl StatusCommand {
         before_deletion_request: Option<VorgangStatus>,
     ) -> Result<VorgangStatus, IllegalMove> {
         use VorgangStatus::*;
-        let illegal = IllegalMove {
-            command: self.label(),
-            from: from.label(),
-        };
+        let illegal = IllegalMove { command: self.label(), from: from.label() };
         if !self.sources().contains(&from) {
             return Err(illegal);
         }
@@ -240,14 +230,8 @@ mod tests {
         }
         let legal: usize = S::ALL.iter().map(|s| s.legal_commands().len()).sum();
         assert_eq!(legal, ok.len() + 1, "every other move is illegal");
-        assert_eq!(
-            C::LoeschanforderungZuruecknehmen.target(S::ZuLoeschen, Some(S::Verworfen)),
-            Ok(S::Verworfen)
-        );
+        assert_eq!(C::LoeschanforderungZuruecknehmen.target(S::ZuLoeschen, Some(S::Verworfen)), Ok(S::Verworfen));
         let err = C::Bescheiden.target(S::Neu, None).expect_err("illegal");
-        assert_eq!(
-            err.to_string(),
-            "„Bescheiden“ ist im Status „Neu“ nicht möglich"
-        );
+        assert_eq!(err.to_string(), "„Bescheiden“ ist im Status „Neu“ nicht möglich");
     }
 }

@@ -16,9 +16,7 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Role::Sachbearbeitung, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+        [Role::Sachbearbeitung, Role::Admin].into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn label(self) -> &'static str {
@@ -38,8 +36,7 @@ impl Username {
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim().to_lowercase();
         let ok = (2..=64).contains(&s.chars().count())
-            && s.chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+            && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         ok.then_some(Self(s))
     }
 

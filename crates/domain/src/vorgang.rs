@@ -59,9 +59,7 @@ pub fn decide_status_move(
         return Err(DomainError::ReasonRequired(command.label()));
     }
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_LEN) {
-        return Err(DomainError::ReasonTooLong {
-            max: MAX_REASON_LEN,
-        });
+        return Err(DomainError::ReasonTooLong { max: MAX_REASON_LEN });
     }
     Ok(to)
 }
@@ -71,25 +69,10 @@ pub fn decide_status_move(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VorgangEvent {
-    Eingegangen {
-        vorgang_nummer: String,
-        form_name: String,
-        transaction_id: String,
-    },
-    StatusGeaendert {
-        command: StatusCommand,
-        from: VorgangStatus,
-        to: VorgangStatus,
-        reason: Option<String>,
-    },
-    Zugewiesen {
-        from: Option<String>,
-        to: Option<String>,
-    },
-    AktenzeichenGeaendert {
-        from: Option<String>,
-        to: Option<String>,
-    },
+    Eingegangen { vorgang_nummer: String, form_name: String, transaction_id: String },
+    StatusGeaendert { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
+    Zugewiesen { from: Option<String>, to: Option<String> },
+    AktenzeichenGeaendert { from: Option<String>, to: Option<String> },
 }
 
 impl VorgangEvent {
@@ -110,21 +93,11 @@ mod tests {
     #[test]
     fn verwerfen_needs_a_reason() {
         assert_eq!(
-            decide_status_move(
-                StatusCommand::Verwerfen,
-                VorgangStatus::Neu,
-                None,
-                Some("  ")
-            ),
+            decide_status_move(StatusCommand::Verwerfen, VorgangStatus::Neu, None, Some("  ")),
             Err(DomainError::ReasonRequired("Verwerfen"))
         );
         assert_eq!(
-            decide_status_move(
-                StatusCommand::Verwerfen,
-                VorgangStatus::Neu,
-                None,
-                Some("Dublette")
-            ),
+            decide_status_move(StatusCommand::Verwerfen, VorgangStatus::Neu, None, Some("Dublette")),
             Ok(VorgangStatus::Verworfen)
         );
     }
@@ -133,12 +106,6 @@ mod tests {
     fn aktenzeichen_rules() {
         assert_eq!(Aktenzeichen::parse("  "), Ok(None));
         assert!(Aktenzeichen::parse(&"x".repeat(101)).is_err());
-        assert_eq!(
-            Aktenzeichen::parse(" 32.1-123/24 ")
-                .ok()
-                .flatten()
-                .map(|a| a.0),
-            Some("32.1-123/24".into())
-        );
+        assert_eq!(Aktenzeichen::parse(" 32.1-123/24 ").ok().flatten().map(|a| a.0), Some("32.1-123/24".into()));
     }
 }

@@ -27,9 +27,7 @@ pub fn sanitize_filename(raw: Option<&str>, fallback: &str) -> String {
 
 pub(crate) fn content_type_or_default(ct: Option<&str>) -> String {
     match ct.map(str::trim) {
-        Some(ct) if !ct.is_empty() && ct.len() <= 200 && !ct.chars().any(char::is_control) => {
-            ct.to_owned()
-        }
+        Some(ct) if !ct.is_empty() && ct.len() <= 200 && !ct.chars().any(char::is_control) => ct.to_owned(),
         _ => "application/octet-stream".to_owned(),
     }
 }
@@ -40,10 +38,7 @@ mod tests {
 
     #[test]
     fn filenames_are_tamed() {
-        assert_eq!(
-            sanitize_filename(Some("C:\\Users\\k\\Ausweis.pdf"), "x"),
-            "Ausweis.pdf"
-        );
+        assert_eq!(sanitize_filename(Some("C:\\Users\\k\\Ausweis.pdf"), "x"), "Ausweis.pdf");
         assert_eq!(sanitize_filename(Some("../../etc/passwd"), "x"), "passwd");
         assert_eq!(sanitize_filename(Some("..."), "anhang-1"), "anhang-1");
         assert_eq!(sanitize_filename(Some("a\"b<c>.pdf"), "x"), "abc.pdf");

@@ -3,15 +3,13 @@ use crate::multipart;
 use base64::Engine as _;
 use bytes::Bytes;
 use documents::{BlobStore, DocumentError};
-use domain::{
-    Antrag, Antragsteller, DocumentId, TenantId, ValidationError, VorgangId, Vorgangsnummer,
-};
+use domain::{Antrag, Antragsteller, DocumentId, TenantId, ValidationError, VorgangId, Vorgangsnummer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use store::{
-    DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, IntakeOutcome,
-    NewDelivery, NewVorgang, StorageError, Store, VorgangHead,
+    DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, IntakeOutcome, NewDelivery, NewVorgang,
+    StorageError, Store, VorgangHead,
 };
 use time::OffsetDateTime;
 
@@ -80,10 +78,7 @@ pub struct Receipt {
 pub enum IntakeError {
     /// The delivery is stored and quarantined; the error names the field.
     #[error("Eingang {delivery} ungültig: {error}")]
-    Invalid {
-        delivery: DeliveryId,
-        error: ValidationError,
-    },
+    Invalid { delivery: DeliveryId, error: ValidationError },
     #[error("Eingang {0} kann nicht erneut verarbeitet werden: er ist bereits verarbeitet")]
     AlreadyProcessed(DeliveryId),
     #[error(transparent)]
@@ -110,11 +105,7 @@ pub struct Intake {
 
 impl Intake {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
-        Self {
-            store,
-            blobs,
-            limits,
-        }
+        Self { store, blobs, limits }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -122,13 +113,8 @@ impl Intake {
     }
 
     /// Stores the raw delivery durably, then parses it and creates (or finds) its Vorgang.
-    pub async fn deliver(
-        &self,
-        tenant: &TenantId,
-        payload: Payload,
-    ) -> Result<Receipt, IntakeError> {
-        self.deliver_received_at(tenant, payload, OffsetDateTime::now_utc())
-            .await
+    pub async fn deliver(&self, tenant: &TenantId, payload: Payload) -> Result<Receipt, IntakeError> {
+        self.deliver_received_at(tenant, payload, OffsetDateTime::now_utc()).await
     }
 
     /// [`Intake::deliver`] with the time of receipt given, for imports and demo data.
@@ -156,16 +142,9 @@ impl Intake {
 
     /// Runs a stored delivery through parsing again, e.g. from the quarantine after the
     /// sender's problem is understood, or after a crash left it unprocessed.
-    pub async fn reprocess(
-        &self,
-        tenant: &TenantId,
-        id: DeliveryId,
-    ) -> Result<Receipt, IntakeError> {
+    pub async fn reprocess(&self, tenant: &TenantId, id: DeliveryId) -> Result<Receipt, IntakeError> {
         let d = self.store.get_delivery(tenant, id).await?;
-        if matches!(
-            d.status,
-            DeliveryStatus::Processed | DeliveryStatus::Duplicate
-        ) {
+        if matches!(d.status, DeliveryStatus::Processed | DeliveryStatus::Duplicate) {
             return Err(IntakeError::AlreadyProcessed(id));
         }
         let payload = self.load_payload(&d).await?;
@@ -180,10 +159,7 @@ impl Intake {
         let body = self.load_raw(d).await?;
         Ok(match d.channel.as_str() {
             "api-json" => Payload::Json { body },
-            _ => Payload::Multipart {
-                content_type: d.content_type.clone(),
-                body,
-            },
+            _ => Payload::Multipart { content_type: d.content_type.clone(), body },
         })
     }
 
@@ -211,9 +187,7 @@ impl Intake {
             Ok(p) => p,
             Err(error) => {
                 tracing::info!(%delivery, field = %error.field, "intake: delivery quarantined");
-                self.store
-                    .quarantine_delivery(tenant, delivery, &error.field, &error.message)
-                    .await?;
+                self.store.quarantine_delivery(tenant, delivery, &error.field, &error.message).await?;
                 return Err(IntakeError::Invalid { delivery, error });
             }
         };
@@ -226,33 +200,14 @@ impl Intake {
         };
         let mut vorgang = new_vorgang(received_at, parsed.antrag);
         // A repeated delivery costs no document writes.
-        if self
-            .store
-            .find_by_transaction(tenant, &vorgang.transaction_id)
-            .await?
-            .is_some()
-        {
-            let outcome = self
-                .store
-                .complete_intake(tenant, delivery, vorgang)
-                .await?;
+        if self.store.find_by_transaction(tenant, &vorgang.transaction_id).await?.is_some() {
+            let outcome = self.store.complete_intake(tenant, delivery, vorgang).await?;
             return Ok(receipt(outcome));
         }
-        vorgang.documents = self
-            .store_files(
-                tenant,
-                vorgang.id,
-                parsed.representations,
-                parsed.attachments,
-            )
-            .await?;
+        vorgang.documents = self.store_files(tenant, vorgang.id, parsed.representations, parsed.attachments).await?;
         let mut attempts = 0;
         loop {
-            match self
-                .store
-                .complete_intake(tenant, delivery, vorgang.clone())
-                .await
-            {
+            match self.store.complete_intake(tenant, delivery, vorgang.clone()).await {
                 Ok(outcome @ IntakeOutcome::Created(_)) => {
                     tracing::debug!(%delivery, vorgang = %outcome.head().id, "intake: Vorgang created");
                     return Ok(receipt(outcome));
@@ -266,8 +221,7 @@ impl Intake {
                 }
                 Err(StorageError::NummerTaken) if attempts < NUMMER_ATTEMPTS => {
                     attempts += 1;
-                    vorgang.nummer =
-                        Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng());
+                    vorgang.nummer = Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng());
                 }
                 Err(StorageError::Retryable(e)) if attempts < NUMMER_ATTEMPTS => {
                     attempts += 1;
@@ -280,8 +234,7 @@ impl Intake {
 }
 
 fn new_vorgang(received_at: OffsetDateTime, antrag: Antrag) -> NewVorgang {
-    let applicant =
-        Antragsteller::extract(&antrag.form_data, antrag.control.service_konto.as_ref());
+    let applicant = Antragsteller::extract(&antrag.form_data, antrag.control.service_konto.as_ref());
     NewVorgang {
         id: VorgangId::new(),
         nummer: Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng()),
@@ -309,11 +262,7 @@ impl Intake {
         let files = representations
             .into_iter()
             .map(|f| (DocumentKind::Representation, f))
-            .chain(
-                attachments
-                    .into_iter()
-                    .map(|f| (DocumentKind::Attachment, f)),
-            );
+            .chain(attachments.into_iter().map(|f| (DocumentKind::Attachment, f)));
         let mut writes = Vec::new();
         for (kind, file) in files {
             let id = DocumentId::new();
@@ -330,15 +279,11 @@ impl Intake {
             };
             let blobs = self.blobs.clone();
             // Files are written concurrently: their fsyncs overlap.
-            writes.push(tokio::spawn(async move {
-                blobs.put(&key, file.bytes).await.map(|()| record)
-            }));
+            writes.push(tokio::spawn(async move { blobs.put(&key, file.bytes).await.map(|()| record) }));
         }
         let mut records = Vec::with_capacity(writes.len());
         for w in writes {
-            let r = w
-                .await
-                .map_err(|e| DocumentError::Io(std::io::Error::other(e)))??;
+            let r = w.await.map_err(|e| DocumentError::Io(std::io::Error::other(e)))??;
             records.push(r);
         }
         Ok(records)
@@ -356,23 +301,12 @@ impl Intake {
             }
             Payload::Json { body } => {
                 let value: Value = serde_json::from_slice(&body).map_err(|e| {
-                    ValidationError::new(
-                        "$",
-                        format!(
-                            "kein gültiges JSON (Zeile {}, Spalte {})",
-                            e.line(),
-                            e.column()
-                        ),
-                    )
+                    ValidationError::new("$", format!("kein gültiges JSON (Zeile {}, Spalte {})", e.line(), e.column()))
                 })?;
                 let antrag = Antrag::from_value(&value)?;
                 let representations = self.json_files(&value, "representations")?;
                 let attachments = self.json_files(&value, "attachments")?;
-                Ok(Parsed {
-                    antrag,
-                    representations,
-                    attachments,
-                })
+                Ok(Parsed { antrag, representations, attachments })
             }
         }
     }
@@ -387,39 +321,25 @@ impl Intake {
             .enumerate()
             .map(|(i, f)| {
                 let path = format!("{key}[{i}]");
-                let obj = f
-                    .as_object()
-                    .ok_or_else(|| ValidationError::new(&path, "muss ein Objekt sein"))?;
-                let content = obj.get("content").and_then(Value::as_str).ok_or_else(|| {
-                    ValidationError::new(format!("{path}.content"), "fehlt (Base64-Text erwartet)")
-                })?;
+                let obj = f.as_object().ok_or_else(|| ValidationError::new(&path, "muss ein Objekt sein"))?;
+                let content = obj
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ValidationError::new(format!("{path}.content"), "fehlt (Base64-Text erwartet)"))?;
                 if content.len() / 4 * 3 > self.limits.max_file + 3 {
                     return Err(ValidationError::new(
                         format!("{path}.content"),
-                        format!(
-                            "ist größer als die erlaubten {} MB",
-                            self.limits.max_file / (1024 * 1024)
-                        ),
+                        format!("ist größer als die erlaubten {} MB", self.limits.max_file / (1024 * 1024)),
                     ));
                 }
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(content)
-                    .map_err(|_| {
-                        ValidationError::new(format!("{path}.content"), "ist kein gültiges Base64")
-                    })?;
-                let fallback = if key == "attachments" {
-                    format!("anhang-{}", i + 1)
-                } else {
-                    format!("antrag-{}", i + 1)
-                };
+                    .map_err(|_| ValidationError::new(format!("{path}.content"), "ist kein gültiges Base64"))?;
+                let fallback =
+                    if key == "attachments" { format!("anhang-{}", i + 1) } else { format!("antrag-{}", i + 1) };
                 Ok(IncomingFile {
-                    filename: sanitize_filename(
-                        obj.get("filename").and_then(Value::as_str),
-                        &fallback,
-                    ),
-                    content_type: content_type_or_default(
-                        obj.get("contentType").and_then(Value::as_str),
-                    ),
+                    filename: sanitize_filename(obj.get("filename").and_then(Value::as_str), &fallback),
+                    content_type: content_type_or_default(obj.get("contentType").and_then(Value::as_str)),
                     bytes: Bytes::from(bytes),
                 })
             })

@@ -73,31 +73,18 @@ pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
         intake_token: config.intake_token.clone(),
         ..WebConfig::default()
     };
-    Ok(AppState {
-        store,
-        blobs,
-        intake,
-        config: Arc::new(web_config),
-    })
+    Ok(AppState { store, blobs, intake, config: Arc::new(web_config) })
 }
 
 /// On first start (no users) an administrator is created. Returns the generated password
 /// when one was generated, so the caller can show it once.
-pub async fn ensure_admin(
-    state: &AppState,
-    password: Option<&str>,
-) -> Result<Option<String>, SetupError> {
+pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Option<String>, SetupError> {
     let tenant = &state.config.tenant;
     if state.store.count_users(tenant).await? > 0 {
         return Ok(None);
     }
-    let generated = password
-        .is_none()
-        .then(|| web::auth::new_token()[..20].to_owned());
-    let pw = password
-        .map(str::to_owned)
-        .or_else(|| generated.clone())
-        .unwrap_or_default();
+    let generated = password.is_none().then(|| web::auth::new_token()[..20].to_owned());
+    let pw = password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
     add_user(state, "admin", "Administrator:in", Role::Admin, &pw).await?;
     Ok(generated)
 }
@@ -150,23 +137,13 @@ impl Server {
 
 /// Binds `config.listen` (port 0 for a random one), finishes interrupted intakes and serves.
 pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupError> {
-    let recovered = state
-        .intake
-        .recover_unfinished()
-        .await
-        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let recovered = state.intake.recover_unfinished().await.map_err(|e| SetupError::Other(e.to_string()))?;
     if recovered > 0 {
-        tracing::warn!(
-            recovered,
-            "intake: finished deliveries interrupted by the last shutdown"
-        );
+        tracing::warn!(recovered, "intake: finished deliveries interrupted by the last shutdown");
     }
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| SetupError::Other(format!("{}: {e}", config.listen)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| SetupError::Other(format!("{}: {e}", config.listen)))?;
+    let addr = listener.local_addr().map_err(|e| SetupError::Other(e.to_string()))?;
     let app = web::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
@@ -179,10 +156,5 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Server {
-        addr,
-        state,
-        handle,
-        shutdown: Some(tx),
-    })
+    Ok(Server { addr, state, handle, shutdown: Some(tx) })
 }

@@ -11,12 +11,7 @@ use std::process::ExitCode;
 #[command(name = "ozgcloud", version)]
 struct Cli {
     /// Where the embedded database and the documents live.
-    #[arg(
-        long,
-        env = "OZGCLOUD_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "OZGCLOUD_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -90,8 +85,7 @@ enum UserCommand {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OZGCLOUD_LOG")
-                .unwrap_or_else(|_| "info,ozgcloud=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("OZGCLOUD_LOG").unwrap_or_else(|_| "info,ozgcloud=info".into()),
         )
         .with_target(false)
         .init();
@@ -109,9 +103,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
     match cli.command {
         Command::Serve(args) => {
             config.listen = args.listen;
-            config.public_url = args
-                .public_url
-                .unwrap_or_else(|| format!("http://{}", args.listen));
+            config.public_url = args.public_url.unwrap_or_else(|| format!("http://{}", args.listen));
             config.intake_token = args.intake_token;
             config.admin_password = args.admin_password;
             config.limits.max_request = args.max_request_mb * 1024 * 1024;
@@ -122,10 +114,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::Migrate => {
             ozgcloud::open_state(&config).await?;
-            println!(
-                "Datenbank ist auf dem neuesten Stand: {}",
-                config.database_path().display()
-            );
+            println!("Datenbank ist auf dem neuesten Stand: {}", config.database_path().display());
             Ok(())
         }
         Command::Demo { count } => {
@@ -134,26 +123,12 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             report_demo(n);
             Ok(())
         }
-        Command::User(UserCommand::Add {
-            username,
-            name,
-            role,
-        }) => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| SetupError::Other(format!("unbekannte Rolle „{role}“")))?;
+        Command::User(UserCommand::Add { username, name, role }) => {
+            let role = Role::parse(&role).ok_or_else(|| SetupError::Other(format!("unbekannte Rolle „{role}“")))?;
             let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .map_err(|e| SetupError::Other(e.to_string()))?;
+            std::io::stdin().read_to_string(&mut password).map_err(|e| SetupError::Other(e.to_string()))?;
             let state = ozgcloud::open_state(&config).await?;
-            ozgcloud::add_user(
-                &state,
-                &username,
-                &name,
-                role,
-                password.trim_end_matches(['\n', '\r']),
-            )
-            .await?;
+            ozgcloud::add_user(&state, &username, &name, role, password.trim_end_matches(['\n', '\r'])).await?;
             println!("Benutzer „{username}“ angelegt.");
             Ok(())
         }
@@ -202,11 +177,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), SetupError> {
         tracing::warn!("intake is open to anyone who can reach /antrag; set OZGCLOUD_INTAKE_TOKEN to require a token");
     }
     let server = ozgcloud::start(&config, state).await?;
-    println!(
-        "ozgcloud läuft auf {} (Daten: {})",
-        server.url(),
-        config.data_dir.display()
-    );
+    println!("ozgcloud läuft auf {} (Daten: {})", server.url(), config.data_dir.display());
     let _ = tokio::signal::ctrl_c().await;
     println!("Beende …");
     server.stop().await;

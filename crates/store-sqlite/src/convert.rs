@@ -9,8 +9,7 @@ pub(crate) fn ms(t: OffsetDateTime) -> i64 {
 }
 
 pub(crate) fn from_ms(v: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn conversion(idx: usize, what: &str) -> rusqlite::Error {
@@ -24,23 +23,15 @@ pub(crate) fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
 
 pub(crate) fn opt_uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Uuid>> {
     let s: Option<String> = row.get(idx)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|_| conversion(idx, "uuid")))
-        .transpose()
+    s.map(|s| Uuid::parse_str(&s).map_err(|_| conversion(idx, "uuid"))).transpose()
 }
 
-pub(crate) fn parsed_at<T>(
-    row: &Row<'_>,
-    idx: usize,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> rusqlite::Result<T> {
+pub(crate) fn parsed_at<T>(row: &Row<'_>, idx: usize, parse: impl FnOnce(&str) -> Option<T>) -> rusqlite::Result<T> {
     let s: String = row.get(idx)?;
     parse(&s).ok_or_else(|| conversion(idx, "enum"))
 }
 
-pub(crate) fn json_at<T: serde::de::DeserializeOwned>(
-    row: &Row<'_>,
-    idx: usize,
-) -> rusqlite::Result<T> {
+pub(crate) fn json_at<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let s: String = row.get(idx)?;
     serde_json::from_str(&s).map_err(|_| conversion(idx, "json"))
 }

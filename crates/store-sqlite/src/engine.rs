@@ -38,9 +38,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StorageError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
     // FULL: every commit is fsynced; group commit keeps that affordable.
@@ -65,11 +63,7 @@ impl Engine {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(writer, rx))
             .map_err(|e| StorageError::Other(e.to_string()))?;
-        Ok(Self {
-            jobs: Mutex::new(Some(tx)),
-            readers: Arc::new(Mutex::new(Vec::new())),
-            path: path.to_owned(),
-        })
+        Ok(Self { jobs: Mutex::new(Some(tx)), readers: Arc::new(Mutex::new(Vec::new())), path: path.to_owned() })
     }
 
     /// Runs `f` inside the next group-commit transaction.
@@ -89,18 +83,12 @@ impl Engine {
                 let _ = reply.send(outcome);
             })
         });
-        let sender = self
-            .jobs
-            .lock()
-            .map_err(|_| StorageError::Other("writer lock poisoned".into()))?
-            .clone();
+        let sender = self.jobs.lock().map_err(|_| StorageError::Other("writer lock poisoned".into()))?.clone();
         sender
             .ok_or_else(|| StorageError::Other("store closed".into()))?
             .send(job)
             .map_err(|_| StorageError::Other("writer thread stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StorageError::Other("writer thread dropped the job".into()))?
+        answer.await.map_err(|_| StorageError::Other("writer thread dropped the job".into()))?
     }
 
     /// Runs `f` on a reader connection from the pool, off the async threads.
@@ -142,11 +130,7 @@ fn run_in_savepoint<T>(
 ) -> Result<T, StorageError> {
     conn.execute_batch("SAVEPOINT job").map_err(map_err)?;
     let result = f(conn);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
+    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
     conn.execute_batch(end).map_err(map_err)?;
     result
 }

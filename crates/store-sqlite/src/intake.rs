@@ -4,8 +4,7 @@ use crate::vorgang::{head_by, insert_event};
 use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{
-    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang,
-    Result, StorageError,
+    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang, Result, StorageError,
 };
 use time::OffsetDateTime;
 
@@ -56,13 +55,7 @@ pub(crate) fn complete_intake(
     v: &NewVorgang,
 ) -> Result<IntakeOutcome> {
     if let Some(existing) = head_by(conn, tenant, "transaction_id", v.transaction_id.as_str())? {
-        finish_delivery(
-            conn,
-            tenant,
-            delivery,
-            DeliveryStatus::Duplicate,
-            existing.id,
-        )?;
+        finish_delivery(conn, tenant, delivery, DeliveryStatus::Duplicate, existing.id)?;
         return Ok(IntakeOutcome::Duplicate(existing));
     }
     if head_by(conn, tenant, "nummer", v.nummer.as_str())?.is_some() {
@@ -91,12 +84,7 @@ pub(crate) fn complete_intake(
         ])
     })
     .map_err(map_err)?;
-    let json = (
-        to_json(&v.leika_ids)?,
-        to_json(&v.applicant)?,
-        to_json(&v.control)?,
-        to_json(&v.form_data)?,
-    );
+    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
     conn.prepare_cached(
         "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -165,8 +153,7 @@ pub(crate) fn quarantine(
     Ok(())
 }
 
-const DELIVERY_COLUMNS: &str =
-    "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
     error_field, error_message, vorgang_id, attempts";
 
 fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
@@ -186,20 +173,11 @@ fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     })
 }
 
-pub(crate) fn get_delivery(
-    conn: &Connection,
-    tenant: &TenantId,
-    id: DeliveryId,
-) -> Result<DeliveryRecord> {
-    conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![tenant.as_str(), id.0.to_string()], delivery_row)
-            .optional()
-    })
-    .map_err(map_err)?
-    .ok_or(StorageError::NotFound)
+pub(crate) fn get_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId) -> Result<DeliveryRecord> {
+    conn.prepare_cached(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], delivery_row).optional())
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)
 }
 
 pub(crate) fn list_quarantine(
@@ -216,9 +194,7 @@ pub(crate) fn list_quarantine(
         .and_then(|mut s| s.query_map(params![tenant.as_str(), limit, offset], delivery_row)?.collect())
         .map_err(map_err)?;
     let total: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1",
-        )
+        .prepare_cached("SELECT count(*) FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1")
         .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)))
         .map_err(map_err)?;
     Ok((items, total as u64))

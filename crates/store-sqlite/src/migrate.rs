@@ -3,8 +3,7 @@ use rusqlite::Connection;
 use store::StorageError;
 
 /// Embedded, ordered, applied once each; the database records what it has.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     conn.execute_batch(
@@ -14,11 +13,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     for (version, name, sql) in MIGRATIONS {
         let tx = conn.transaction().map_err(map_err)?;
         let done: bool = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-                [version],
-                |r| r.get(0),
-            )
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))
             .map_err(map_err)?;
         if done {
             continue;

@@ -5,8 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{NewSession, NewUser, Result, SessionRecord, StorageError, UserRecord};
 use time::OffsetDateTime;
 
-const USER_COLUMNS: &str =
-    "tenant_id, id, username, display_name, email, role, password_hash, disabled";
+const USER_COLUMNS: &str = "tenant_id, id, username, display_name, email, role, password_hash, disabled";
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -30,9 +29,7 @@ pub(crate) fn ensure_tenant(conn: &Connection, tenant: &TenantId, name: &str) ->
 
 pub(crate) fn create_user(conn: &Connection, u: &NewUser) -> Result<UserRecord> {
     let taken: bool = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND username = ?2)",
-        )
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND username = ?2)")
         .and_then(|mut s| s.query_row(params![u.tenant.as_str(), u.username], |r| r.get(0)))
         .map_err(map_err)?;
     if taken {
@@ -63,26 +60,16 @@ pub(crate) fn find_user_by_username(
     tenant: &TenantId,
     username: &str,
 ) -> Result<Option<UserRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND username = ?2"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![tenant.as_str(), username], user_row)
-            .optional()
-    })
-    .map_err(map_err)
+    conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND username = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), username], user_row).optional())
+        .map_err(map_err)
 }
 
 pub(crate) fn get_user(conn: &Connection, tenant: &TenantId, id: UserId) -> Result<UserRecord> {
-    conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![tenant.as_str(), id.0.to_string()], user_row)
-            .optional()
-    })
-    .map_err(map_err)?
-    .ok_or(StorageError::NotFound)
+    conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], user_row).optional())
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)
 }
 
 pub(crate) fn list_users(conn: &Connection, tenant: &TenantId) -> Result<Vec<UserRecord>> {
@@ -100,12 +87,7 @@ pub(crate) fn count_users(conn: &Connection, tenant: &TenantId) -> Result<u64> {
         .map_err(map_err)
 }
 
-pub(crate) fn set_password(
-    conn: &Connection,
-    tenant: &TenantId,
-    id: UserId,
-    hash: &str,
-) -> Result<()> {
+pub(crate) fn set_password(conn: &Connection, tenant: &TenantId, id: UserId, hash: &str) -> Result<()> {
     let n = conn
         .prepare_cached("UPDATE users SET password_hash = ?3 WHERE tenant_id = ?1 AND id = ?2")
         .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), hash]))
@@ -176,11 +158,7 @@ pub(crate) fn find_session(conn: &Connection, token_hash: &str) -> Result<Option
     .map_err(map_err)
 }
 
-pub(crate) fn touch_session(
-    conn: &Connection,
-    token_hash: &str,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub(crate) fn touch_session(conn: &Connection, token_hash: &str, now: OffsetDateTime) -> Result<()> {
     conn.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1")
         .and_then(|mut s| s.execute(params![token_hash, ms(now)]))
         .map_err(map_err)?;

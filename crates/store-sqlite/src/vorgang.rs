@@ -1,14 +1,12 @@
 use crate::convert::{from_ms, json_at, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
 use domain::{
-    DocumentId, StatusCommand, TenantId, TransactionId, UserId, VorgangEvent, VorgangId,
-    VorgangStatus, Vorgangsnummer,
+    DocumentId, StatusCommand, TenantId, TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
 };
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use store::{
-    Actor, DocumentKind, DocumentRecord, EventRecord, Result, SortKey, StatusCounts, StorageError,
-    UserRef, View, VorgangChange, VorgangHead, VorgangListItem, VorgangRecord, WorklistPage,
-    WorklistQuery,
+    Actor, DocumentKind, DocumentRecord, EventRecord, Result, SortKey, StatusCounts, StorageError, UserRef, View,
+    VorgangChange, VorgangHead, VorgangListItem, VorgangRecord, WorklistPage, WorklistQuery,
 };
 use time::OffsetDateTime;
 
@@ -31,14 +29,9 @@ pub(crate) fn head_by(
     column: &'static str,
     value: &str,
 ) -> Result<Option<VorgangHead>> {
-    conn.prepare_cached(&format!(
-        "SELECT {HEAD_COLUMNS} FROM vorgaenge WHERE tenant_id = ?1 AND {column} = ?2"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![tenant.as_str(), value], head_row)
-            .optional()
-    })
-    .map_err(map_err)
+    conn.prepare_cached(&format!("SELECT {HEAD_COLUMNS} FROM vorgaenge WHERE tenant_id = ?1 AND {column} = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), value], head_row).optional())
+        .map_err(map_err)
 }
 
 pub(crate) fn find_by_transaction(
@@ -78,11 +71,7 @@ pub(crate) fn insert_event(
 }
 
 /// The filter shared by the worklist page and its counts: tenant, view, optional status.
-fn view_filter(
-    tenant: &TenantId,
-    view: &View,
-    status: Option<VorgangStatus>,
-) -> (String, Vec<String>) {
+fn view_filter(tenant: &TenantId, view: &View, status: Option<VorgangStatus>) -> (String, Vec<String>) {
     let mut sql = String::from("v.tenant_id = ?");
     let mut args = vec![tenant.as_str().to_owned()];
     match view {
@@ -112,10 +101,7 @@ fn sort_column(key: SortKey) -> &'static str {
 
 fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
     let assignee = match opt_uuid_at(r, 6)? {
-        Some(id) => Some(UserRef {
-            id: UserId(id),
-            display_name: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-        }),
+        Some(id) => Some(UserRef { id: UserId(id), display_name: r.get::<_, Option<String>>(7)?.unwrap_or_default() }),
         None => None,
     };
     Ok(VorgangListItem {
@@ -131,34 +117,21 @@ fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
     })
 }
 
-pub(crate) fn status_counts(
-    conn: &Connection,
-    tenant: &TenantId,
-    view: &View,
-) -> Result<StatusCounts> {
+pub(crate) fn status_counts(conn: &Connection, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
     let (filter, args) = view_filter(tenant, view, None);
     let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT v.status, count(*) FROM vorgaenge v WHERE {filter} GROUP BY v.status"
-        ))
+        .prepare_cached(&format!("SELECT v.status, count(*) FROM vorgaenge v WHERE {filter} GROUP BY v.status"))
         .map_err(map_err)?;
     let rows = stmt
         .query_map(params_from_iter(args.iter()), |r| {
-            Ok((
-                parsed_at(r, 0, VorgangStatus::parse)?,
-                r.get::<_, i64>(1)? as u64,
-            ))
+            Ok((parsed_at(r, 0, VorgangStatus::parse)?, r.get::<_, i64>(1)? as u64))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(map_err)?;
     Ok(StatusCounts { by_status: rows })
 }
 
-pub(crate) fn worklist(
-    conn: &Connection,
-    tenant: &TenantId,
-    q: &WorklistQuery,
-) -> Result<WorklistPage> {
+pub(crate) fn worklist(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
     let counts = status_counts(conn, tenant, &q.view)?;
     let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
     let (filter, mut args) = view_filter(tenant, &q.view, q.status);
@@ -177,11 +150,7 @@ pub(crate) fn worklist(
         .query_map(params_from_iter(args.iter()), list_item)
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(map_err)?;
-    Ok(WorklistPage {
-        items,
-        total,
-        counts,
-    })
+    Ok(WorklistPage { items, total, counts })
 }
 
 fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
@@ -197,30 +166,16 @@ fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
     })
 }
 
-const DOCUMENT_COLUMNS: &str =
-    "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
+const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
 
-pub(crate) fn get_document(
-    conn: &Connection,
-    tenant: &TenantId,
-    id: DocumentId,
-) -> Result<DocumentRecord> {
-    conn.prepare_cached(&format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND id = ?2"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![tenant.as_str(), id.0.to_string()], document_row)
-            .optional()
-    })
-    .map_err(map_err)?
-    .ok_or(StorageError::NotFound)
+pub(crate) fn get_document(conn: &Connection, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
+    conn.prepare_cached(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND id = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], document_row).optional())
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)
 }
 
-pub(crate) fn get_vorgang(
-    conn: &Connection,
-    tenant: &TenantId,
-    id: VorgangId,
-) -> Result<VorgangRecord> {
+pub(crate) fn get_vorgang(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
     let t = tenant.as_str();
     let vid = id.0.to_string();
     let mut record = conn
@@ -277,19 +232,12 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
         seq: r.get(0)?,
         vorgang_id: VorgangId(uuid_at(r, 1)?),
         at: from_ms(r.get(2)?),
-        actor: Actor {
-            user: opt_uuid_at(r, 3)?.map(UserId),
-            name: r.get(4)?,
-        },
+        actor: Actor { user: opt_uuid_at(r, 3)?.map(UserId), name: r.get(4)? },
         event: json_at(r, 5)?,
     })
 }
 
-pub(crate) fn history(
-    conn: &Connection,
-    tenant: &TenantId,
-    id: VorgangId,
-) -> Result<Vec<EventRecord>> {
+pub(crate) fn history(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
     let exists: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)")
         .and_then(|mut s| s.query_row(params![tenant.as_str(), id.0.to_string()], |r| r.get(0)))
@@ -301,27 +249,16 @@ pub(crate) fn history(
         "SELECT seq, vorgang_id, at, actor_id, actor_name, payload FROM events
          WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY seq",
     )
-    .and_then(|mut s| {
-        s.query_map(params![tenant.as_str(), id.0.to_string()], event_row)?
-            .collect()
-    })
+    .and_then(|mut s| s.query_map(params![tenant.as_str(), id.0.to_string()], event_row)?.collect())
     .map_err(map_err)
 }
 
-pub(crate) fn events_after(
-    conn: &Connection,
-    tenant: &TenantId,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<EventRecord>> {
+pub(crate) fn events_after(conn: &Connection, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
     conn.prepare_cached(
         "SELECT seq, vorgang_id, at, actor_id, actor_name, payload FROM events
          WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )
-    .and_then(|mut s| {
-        s.query_map(params![tenant.as_str(), after, limit], event_row)?
-            .collect()
-    })
+    .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], event_row)?.collect())
     .map_err(map_err)
 }
 
@@ -333,14 +270,9 @@ struct Current {
 }
 
 fn user_name(conn: &Connection, tenant: &TenantId, user: &str) -> Result<Option<String>> {
-    conn.prepare_cached(
-        "SELECT display_name FROM users WHERE tenant_id = ?1 AND id = ?2 AND disabled = 0",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![tenant.as_str(), user], |r| r.get(0))
-            .optional()
-    })
-    .map_err(map_err)
+    conn.prepare_cached("SELECT display_name FROM users WHERE tenant_id = ?1 AND id = ?2 AND disabled = 0")
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), user], |r| r.get(0)).optional())
+        .map_err(map_err)
 }
 
 pub(crate) fn apply_change(
@@ -354,7 +286,9 @@ pub(crate) fn apply_change(
     let t = tenant.as_str();
     let vid = id.0.to_string();
     let cur = conn
-        .prepare_cached("SELECT version, status, assignee_id, aktenzeichen FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2")
+        .prepare_cached(
+            "SELECT version, status, assignee_id, aktenzeichen FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2",
+        )
         .and_then(|mut s| {
             s.query_row(params![t, vid], |r| {
                 Ok(Current {
@@ -369,22 +303,13 @@ pub(crate) fn apply_change(
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
     if cur.version != expected_version {
-        return Err(StorageError::Conflict {
-            current_version: cur.version,
-        });
+        return Err(StorageError::Conflict { current_version: cur.version });
     }
     let now = OffsetDateTime::now_utc();
     let event = match change {
-        VorgangChange::Status {
-            command,
-            from,
-            to,
-            reason,
-        } => {
+        VorgangChange::Status { command, from, to, reason } => {
             if cur.status != *from {
-                return Err(StorageError::Conflict {
-                    current_version: cur.version,
-                });
+                return Err(StorageError::Conflict { current_version: cur.version });
             }
             let before_deletion = match command {
                 StatusCommand::LoeschenAnfordern => Some(from.as_str()),
@@ -396,18 +321,12 @@ pub(crate) fn apply_change(
             )
             .and_then(|mut s| s.execute(params![t, vid, to.as_str(), ms(now), before_deletion]))
             .map_err(map_err)?;
-            VorgangEvent::StatusGeaendert {
-                command: *command,
-                from: *from,
-                to: *to,
-                reason: reason.clone(),
-            }
+            VorgangEvent::StatusGeaendert { command: *command, from: *from, to: *to, reason: reason.clone() }
         }
         VorgangChange::Assign { to } => {
             let new_name = match to {
                 Some(user) => Some(
-                    user_name(conn, tenant, &user.0.to_string())?
-                        .ok_or(StorageError::InvalidReference("assignee"))?,
+                    user_name(conn, tenant, &user.0.to_string())?.ok_or(StorageError::InvalidReference("assignee"))?,
                 ),
                 None => None,
             };
@@ -415,23 +334,21 @@ pub(crate) fn apply_change(
                 Some(u) => user_name(conn, tenant, u)?,
                 None => None,
             };
-            conn.prepare_cached("UPDATE vorgaenge SET assignee_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2")
-                .and_then(|mut s| s.execute(params![t, vid, to.map(|u| u.0.to_string())]))
-                .map_err(map_err)?;
-            VorgangEvent::Zugewiesen {
-                from: old_name,
-                to: new_name,
-            }
+            conn.prepare_cached(
+                "UPDATE vorgaenge SET assignee_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![t, vid, to.map(|u| u.0.to_string())]))
+            .map_err(map_err)?;
+            VorgangEvent::Zugewiesen { from: old_name, to: new_name }
         }
         VorgangChange::Aktenzeichen(az) => {
             let new = az.as_ref().map(|a| a.as_str().to_owned());
-            conn.prepare_cached("UPDATE vorgaenge SET aktenzeichen = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2")
-                .and_then(|mut s| s.execute(params![t, vid, new]))
-                .map_err(map_err)?;
-            VorgangEvent::AktenzeichenGeaendert {
-                from: cur.aktenzeichen.clone(),
-                to: new,
-            }
+            conn.prepare_cached(
+                "UPDATE vorgaenge SET aktenzeichen = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![t, vid, new]))
+            .map_err(map_err)?;
+            VorgangEvent::AktenzeichenGeaendert { from: cur.aktenzeichen.clone(), to: new }
         }
     };
     insert_event(conn, tenant, id, now, actor, &event)?;
@@ -454,13 +371,5 @@ pub(crate) fn claim_next(
     let Some((id, version)) = next else {
         return Ok(None);
     };
-    apply_change(
-        conn,
-        tenant,
-        VorgangId(id),
-        version,
-        &VorgangChange::Assign { to: Some(user) },
-        actor,
-    )
-    .map(Some)
+    apply_change(conn, tenant, VorgangId(id), version, &VorgangChange::Assign { to: Some(user) }, actor).map(Some)
 }

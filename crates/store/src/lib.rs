@@ -46,21 +46,11 @@ pub trait Store: Send + Sync + 'static {
         field: &str,
         message: &str,
     ) -> Result<()>;
-    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId)
-        -> Result<DeliveryRecord>;
-    async fn list_quarantine(
-        &self,
-        tenant: &TenantId,
-        limit: u32,
-        offset: u32,
-    ) -> Result<(Vec<DeliveryRecord>, u64)>;
+    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord>;
+    async fn list_quarantine(&self, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)>;
     /// Deliveries stored but never completed (a crash between storing and parsing), all tenants.
     async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>>;
-    async fn find_by_transaction(
-        &self,
-        tenant: &TenantId,
-        tx: &TransactionId,
-    ) -> Result<Option<VorgangHead>>;
+    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>>;
 
     // --- Vorgang reads ---
     async fn worklist(&self, tenant: &TenantId, query: &WorklistQuery) -> Result<WorklistPage>;
@@ -69,12 +59,7 @@ pub trait Store: Send + Sync + 'static {
     async fn history(&self, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>>;
     async fn get_document(&self, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord>;
     /// The durable event log (outbox) of a tenant, oldest first, after sequence `after`.
-    async fn events_after(
-        &self,
-        tenant: &TenantId,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<EventRecord>>;
+    async fn events_after(&self, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>>;
 
     // --- Vorgang commands ---
     /// Applies one change if the Vorgang is still at `expected_version`; otherwise
@@ -89,30 +74,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<VorgangHead>;
     /// Assigns the oldest unassigned NEU Vorgang to `user`, atomically: two concurrent callers
     /// never get the same one. `None` when the pile is empty.
-    async fn claim_next(
-        &self,
-        tenant: &TenantId,
-        user: UserId,
-        actor: &Actor,
-    ) -> Result<Option<VorgangHead>>;
+    async fn claim_next(&self, tenant: &TenantId, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>>;
 
     // --- users and sessions ---
     async fn create_user(&self, user: NewUser) -> Result<UserRecord>;
-    async fn find_user_by_username(
-        &self,
-        tenant: &TenantId,
-        username: &str,
-    ) -> Result<Option<UserRecord>>;
+    async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>>;
     async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord>;
     async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>>;
     async fn count_users(&self, tenant: &TenantId) -> Result<u64>;
     async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()>;
     async fn create_session(&self, session: NewSession) -> Result<()>;
     /// The live session with this token hash, touched (idle timeout restarts); expired ones are gone.
-    async fn get_session(
-        &self,
-        token_hash: &str,
-        now: time::OffsetDateTime,
-    ) -> Result<Option<SessionRecord>>;
+    async fn get_session(&self, token_hash: &str, now: time::OffsetDateTime) -> Result<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 }

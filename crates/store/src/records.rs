@@ -1,6 +1,6 @@
 use domain::{
-    Aktenzeichen, Antragsteller, DocumentId, FormItem, Role, StatusCommand, TenantId,
-    TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    Aktenzeichen, Antragsteller, DocumentId, FormItem, Role, StatusCommand, TenantId, TransactionId, UserId,
+    VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -37,10 +37,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(name: &str) -> Self {
-        Self {
-            user: None,
-            name: name.to_owned(),
-        }
+        Self { user: None, name: name.to_owned() }
     }
 }
 
@@ -66,14 +63,7 @@ impl DeliveryStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Received,
-            Self::Processed,
-            Self::Duplicate,
-            Self::Quarantined,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
+        [Self::Received, Self::Processed, Self::Duplicate, Self::Quarantined].into_iter().find(|d| d.as_str() == s)
     }
 }
 
@@ -123,9 +113,7 @@ impl DocumentKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Attachment, Self::Representation]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [Self::Attachment, Self::Representation].into_iter().find(|d| d.as_str() == s)
     }
 }
 
@@ -241,13 +229,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 5] = [
-        Self::EingangAt,
-        Self::Nummer,
-        Self::FormName,
-        Self::Status,
-        Self::Aktenzeichen,
-    ];
+    pub const ALL: [SortKey; 5] = [Self::EingangAt, Self::Nummer, Self::FormName, Self::Status, Self::Aktenzeichen];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -291,10 +273,7 @@ pub struct StatusCounts {
 
 impl StatusCounts {
     pub fn get(&self, status: VorgangStatus) -> u64 {
-        self.by_status
-            .iter()
-            .find(|(s, _)| *s == status)
-            .map_or(0, |(_, n)| *n)
+        self.by_status.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n)
     }
 
     pub fn total(&self) -> u64 {
@@ -305,15 +284,8 @@ impl StatusCounts {
 /// One change to a Vorgang, decided by the domain beforehand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VorgangChange {
-    Status {
-        command: StatusCommand,
-        from: VorgangStatus,
-        to: VorgangStatus,
-        reason: Option<String>,
-    },
-    Assign {
-        to: Option<UserId>,
-    },
+    Status { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
+    Assign { to: Option<UserId> },
     Aktenzeichen(Option<Aktenzeichen>),
 }
 
@@ -352,10 +324,7 @@ pub struct UserRecord {
 
 impl UserRecord {
     pub fn as_ref(&self) -> UserRef {
-        UserRef {
-            id: self.id,
-            display_name: self.display_name.clone(),
-        }
+        UserRef { id: self.id, display_name: self.display_name.clone() }
     }
 }
 

@@ -24,14 +24,13 @@
 //! - Timestamps round-trip at millisecond precision (the suite only stores whole seconds).
 
 use crate::{
-    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, EventRecord,
-    IntakeOutcome, NewDelivery, NewSession, NewUser, NewVorgang, SortKey, StatusCounts,
-    StorageError, Store, UserRecord, UserRef, View, VorgangChange, VorgangHead, VorgangListItem,
-    WorklistPage, WorklistQuery,
+    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, EventRecord, IntakeOutcome,
+    NewDelivery, NewSession, NewUser, NewVorgang, SortKey, StatusCounts, StorageError, Store, UserRecord, UserRef,
+    View, VorgangChange, VorgangHead, VorgangListItem, WorklistPage, WorklistQuery,
 };
 use domain::{
-    Aktenzeichen, Antragsteller, DocumentId, FormItem, FormValue, Role, StatusCommand, TenantId,
-    TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    Aktenzeichen, Antragsteller, DocumentId, FormItem, FormValue, Role, StatusCommand, TenantId, TransactionId, UserId,
+    VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -93,9 +92,7 @@ fn short() -> String {
 
 async fn fresh_tenant(db: &Db) -> TenantId {
     let t = TenantId::parse(&format!("t-{}", short())).expect("valid tenant slug");
-    db.ensure_tenant(&t, "Testmandant")
-        .await
-        .expect("ensure_tenant");
+    db.ensure_tenant(&t, "Testmandant").await.expect("ensure_tenant");
     t
 }
 
@@ -115,10 +112,7 @@ fn now_s() -> OffsetDateTime {
 }
 
 fn actor(user: &UserRecord) -> Actor {
-    Actor {
-        user: Some(user.id),
-        name: user.display_name.clone(),
-    }
+    Actor { user: Some(user.id), name: user.display_name.clone() }
 }
 
 fn system() -> Actor {
@@ -141,11 +135,7 @@ fn applicant_person() -> Antragsteller {
 }
 
 fn applicant_firm() -> Antragsteller {
-    Antragsteller {
-        firma: Some("Bäckerei Größe GmbH".into()),
-        ort: Some("Lübeck".into()),
-        ..Default::default()
-    }
+    Antragsteller { firma: Some("Bäckerei Größe GmbH".into()), ort: Some("Lübeck".into()), ..Default::default() }
 }
 
 fn form_data() -> Vec<FormItem> {
@@ -155,19 +145,11 @@ fn form_data() -> Vec<FormItem> {
             "Antragsteller",
             vec![
                 FormItem::field("pers_vorname", "Vorname", FormValue::String("Klara".into())),
-                FormItem::field(
-                    "pers_nachname",
-                    "Nachname",
-                    FormValue::String("Muster".into()),
-                ),
+                FormItem::field("pers_nachname", "Nachname", FormValue::String("Muster".into())),
                 FormItem::group(
                     "kinder",
                     "Kinder",
-                    vec![FormItem::field(
-                        "alter",
-                        "Alter",
-                        FormValue::Number(serde_json::Number::from(4)),
-                    )],
+                    vec![FormItem::field("alter", "Alter", FormValue::Number(serde_json::Number::from(4)))],
                 ),
             ],
         ),
@@ -179,17 +161,8 @@ fn form_data() -> Vec<FormItem> {
         FormItem::field("beginn", "Beginn", FormValue::Date("2024-04-01".into())),
         FormItem::field("zustimmung", "Zustimmung", FormValue::Boolean(true)),
         // No label, no value: both must stay absent.
-        FormItem {
-            name: "leer".into(),
-            label: None,
-            value: None,
-            items: vec![],
-        },
-        FormItem::field(
-            "sonderzeichen",
-            "Ünïcödé „Zitat“",
-            FormValue::String("Zeile 1\nZeile 2 \u{1F600}".into()),
-        ),
+        FormItem { name: "leer".into(), label: None, value: None, items: vec![] },
+        FormItem::field("sonderzeichen", "Ünïcödé „Zitat“", FormValue::String("Zeile 1\nZeile 2 \u{1F600}".into())),
     ]
 }
 
@@ -227,18 +200,8 @@ fn new_vorgang(eingang_at: OffsetDateTime, form_name: &str) -> NewVorgang {
         }),
         form_data: form_data(),
         documents: vec![
-            document(
-                DocumentKind::Representation,
-                "antrag.pdf",
-                "application/pdf",
-                48_213,
-            ),
-            document(
-                DocumentKind::Attachment,
-                "Lageplan Straße.png",
-                "image/png",
-                1_024,
-            ),
+            document(DocumentKind::Representation, "antrag.pdf", "application/pdf", 48_213),
+            document(DocumentKind::Attachment, "Lageplan Straße.png", "image/png", 1_024),
             document(DocumentKind::Attachment, "ausweis.jpg", "image/jpeg", 0),
         ],
     }
@@ -259,20 +222,14 @@ fn new_delivery(tenant: &TenantId, received_at: OffsetDateTime) -> NewDelivery {
 
 async fn record(db: &Db, tenant: &TenantId, received_at: OffsetDateTime) -> NewDelivery {
     let d = new_delivery(tenant, received_at);
-    db.record_delivery(d.clone())
-        .await
-        .expect("record_delivery");
+    db.record_delivery(d.clone()).await.expect("record_delivery");
     d
 }
 
 /// Records a delivery and completes it into `v`; panics unless a Vorgang is created.
 async fn intake(db: &Db, tenant: &TenantId, v: NewVorgang) -> VorgangHead {
     let d = record(db, tenant, v.eingang_at).await;
-    match db
-        .complete_intake(tenant, d.id, v)
-        .await
-        .expect("complete_intake")
-    {
+    match db.complete_intake(tenant, d.id, v).await.expect("complete_intake") {
         IntakeOutcome::Created(head) => head,
         other => {
             panic!("complete_intake of a new transaction id must create a Vorgang, got {other:?}")
@@ -303,10 +260,7 @@ async fn move_status(
     reason: Option<&str>,
     actor: &Actor,
 ) -> VorgangHead {
-    let current = db
-        .get_vorgang(tenant, id)
-        .await
-        .expect("get_vorgang before a status move");
+    let current = db.get_vorgang(tenant, id).await.expect("get_vorgang before a status move");
     let to = domain::vorgang::decide_status_move(
         command,
         current.head.status,
@@ -314,41 +268,17 @@ async fn move_status(
         reason,
     )
     .expect("legal status move");
-    let change = VorgangChange::Status {
-        command,
-        from: current.head.status,
-        to,
-        reason: reason.map(str::to_owned),
-    };
-    let head = db
-        .apply_change(tenant, id, current.head.version, change, actor)
-        .await
-        .expect("apply_change status");
+    let change = VorgangChange::Status { command, from: current.head.status, to, reason: reason.map(str::to_owned) };
+    let head = db.apply_change(tenant, id, current.head.version, change, actor).await.expect("apply_change status");
     assert_eq!(head.status, to, "apply_change returns the new status");
-    assert_eq!(
-        head.version,
-        current.head.version + 1,
-        "every change increments the version by one"
-    );
+    assert_eq!(head.version, current.head.version + 1, "every change increments the version by one");
     head
 }
 
-async fn assign(
-    db: &Db,
-    tenant: &TenantId,
-    head: &VorgangHead,
-    to: Option<UserId>,
-    actor: &Actor,
-) -> VorgangHead {
-    db.apply_change(
-        tenant,
-        head.id,
-        head.version,
-        VorgangChange::Assign { to },
-        actor,
-    )
-    .await
-    .expect("apply_change assign")
+async fn assign(db: &Db, tenant: &TenantId, head: &VorgangHead, to: Option<UserId>, actor: &Actor) -> VorgangHead {
+    db.apply_change(tenant, head.id, head.version, VorgangChange::Assign { to }, actor)
+        .await
+        .expect("apply_change assign")
 }
 
 async fn set_aktenzeichen(
@@ -358,20 +288,10 @@ async fn set_aktenzeichen(
     az: Option<&str>,
     actor: &Actor,
 ) -> VorgangHead {
-    let az = az.map(|a| {
-        Aktenzeichen::parse(a)
-            .expect("valid Aktenzeichen")
-            .expect("non-empty Aktenzeichen")
-    });
-    db.apply_change(
-        tenant,
-        head.id,
-        head.version,
-        VorgangChange::Aktenzeichen(az),
-        actor,
-    )
-    .await
-    .expect("apply_change aktenzeichen")
+    let az = az.map(|a| Aktenzeichen::parse(a).expect("valid Aktenzeichen").expect("non-empty Aktenzeichen"));
+    db.apply_change(tenant, head.id, head.version, VorgangChange::Aktenzeichen(az), actor)
+        .await
+        .expect("apply_change aktenzeichen")
 }
 
 #[track_caller]
@@ -411,23 +331,11 @@ fn query(
     page: u32,
     per_page: u32,
 ) -> WorklistQuery {
-    WorklistQuery {
-        view,
-        status,
-        sort,
-        descending,
-        page,
-        per_page,
-    }
+    WorklistQuery { view, status, sort, descending, page, per_page }
 }
 
 async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
-    db.worklist(
-        tenant,
-        &query(view, None, SortKey::EingangAt, false, 0, 1000),
-    )
-    .await
-    .expect("worklist")
+    db.worklist(tenant, &query(view, None, SortKey::EingangAt, false, 0, 1000)).await.expect("worklist")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -435,61 +343,31 @@ async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
 // ---------------------------------------------------------------------------------------
 
 async fn backend_names_itself(db: &Db) {
-    assert!(
-        !db.backend().trim().is_empty(),
-        "backend() names the engine"
-    );
+    assert!(!db.backend().trim().is_empty(), "backend() names the engine");
 }
 
 async fn tenant_creation_is_idempotent(db: &Db) {
     let t = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    db.ensure_tenant(&t, "Stadt Kiel")
-        .await
-        .expect("ensure_tenant, first");
-    db.ensure_tenant(&t, "Stadt Kiel")
-        .await
-        .expect("ensure_tenant again must succeed");
-    db.ensure_tenant(&t, "Landeshauptstadt Kiel")
-        .await
-        .expect("ensure_tenant with another name must succeed");
+    db.ensure_tenant(&t, "Stadt Kiel").await.expect("ensure_tenant, first");
+    db.ensure_tenant(&t, "Stadt Kiel").await.expect("ensure_tenant again must succeed");
+    db.ensure_tenant(&t, "Landeshauptstadt Kiel").await.expect("ensure_tenant with another name must succeed");
     // The tenant is usable.
     let d = record(db, &t, at(0)).await;
-    let got = db
-        .get_delivery(&t, d.id)
-        .await
-        .expect("get_delivery in the ensured tenant");
+    let got = db.get_delivery(&t, d.id).await.expect("get_delivery in the ensured tenant");
     assert_eq!(got.tenant, t);
     let head = intake(db, &t, new_vorgang(at(1), "Gewerbeanmeldung")).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
-    assert_eq!(
-        db.count_users(&t).await.expect("count_users"),
-        1,
-        "tenant re-ensured, data intact"
-    );
-    assert_eq!(
-        db.get_vorgang(&t, head.id).await.expect("get_vorgang").head,
-        head
-    );
-    db.ensure_tenant(&t, "Kiel")
-        .await
-        .expect("ensure_tenant on a tenant with data");
-    assert_eq!(
-        db.get_user(&t, u.id).await.expect("get_user"),
-        u,
-        "ensure_tenant keeps the tenant's data"
-    );
+    assert_eq!(db.count_users(&t).await.expect("count_users"), 1, "tenant re-ensured, data intact");
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, head);
+    db.ensure_tenant(&t, "Kiel").await.expect("ensure_tenant on a tenant with data");
+    assert_eq!(db.get_user(&t, u.id).await.expect("get_user"), u, "ensure_tenant keeps the tenant's data");
 }
 
 async fn intake_creates_vorgang(db: &Db) {
     let t = fresh_tenant(db).await;
     let d = new_delivery(&t, at(0));
-    db.record_delivery(d.clone())
-        .await
-        .expect("record_delivery");
-    let recorded = db
-        .get_delivery(&t, d.id)
-        .await
-        .expect("get_delivery after record_delivery");
+    db.record_delivery(d.clone()).await.expect("record_delivery");
+    let recorded = db.get_delivery(&t, d.id).await.expect("get_delivery after record_delivery");
     assert_eq!(
         recorded,
         DeliveryRecord {
@@ -508,60 +386,27 @@ async fn intake_creates_vorgang(db: &Db) {
         },
         "a recorded delivery round-trips and is RECEIVED"
     );
-    assert_not_found(
-        db.get_delivery(&t, DeliveryId::new()).await,
-        "get_delivery of an unknown id",
-    );
+    assert_not_found(db.get_delivery(&t, DeliveryId::new()).await, "get_delivery of an unknown id");
 
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
-    let outcome = db
-        .complete_intake(&t, d.id, v.clone())
-        .await
-        .expect("complete_intake");
-    let IntakeOutcome::Created(head) = outcome else {
-        panic!("first intake must be Created, got {outcome:?}")
-    };
+    let outcome = db.complete_intake(&t, d.id, v.clone()).await.expect("complete_intake");
+    let IntakeOutcome::Created(head) = outcome else { panic!("first intake must be Created, got {outcome:?}") };
     assert_eq!(head.id, v.id, "the Vorgang gets the id the caller chose");
     assert_eq!(head.nummer, v.nummer);
     assert_eq!(head.status, VorgangStatus::Neu, "a new Vorgang is NEU");
     assert_eq!(head.version, 1, "a new Vorgang is at version 1");
 
-    let delivery = db
-        .get_delivery(&t, d.id)
-        .await
-        .expect("get_delivery after intake");
-    assert_eq!(
-        delivery.status,
-        DeliveryStatus::Processed,
-        "the delivery is PROCESSED"
-    );
-    assert_eq!(
-        delivery.vorgang_id,
-        Some(v.id),
-        "the delivery links its Vorgang"
-    );
+    let delivery = db.get_delivery(&t, d.id).await.expect("get_delivery after intake");
+    assert_eq!(delivery.status, DeliveryStatus::Processed, "the delivery is PROCESSED");
+    assert_eq!(delivery.vorgang_id, Some(v.id), "the delivery links its Vorgang");
     assert_eq!(delivery.attempts, 1);
 
-    let rec = db
-        .get_vorgang(&t, v.id)
-        .await
-        .expect("get_vorgang after intake");
-    assert_eq!(
-        rec.head, head,
-        "get_vorgang returns the head complete_intake returned"
-    );
-    assert_eq!(
-        by_id(rec.documents.clone()),
-        by_id(v.documents.clone()),
-        "documents are stored with the Vorgang"
-    );
+    let rec = db.get_vorgang(&t, v.id).await.expect("get_vorgang after intake");
+    assert_eq!(rec.head, head, "get_vorgang returns the head complete_intake returned");
+    assert_eq!(by_id(rec.documents.clone()), by_id(v.documents.clone()), "documents are stored with the Vorgang");
 
     let history = db.history(&t, v.id).await.expect("history");
-    assert_eq!(
-        history.len(),
-        1,
-        "intake records exactly one event: {history:?}"
-    );
+    assert_eq!(history.len(), 1, "intake records exactly one event: {history:?}");
     assert_eq!(history[0].vorgang_id, v.id);
     assert_eq!(history[0].actor.user, None, "intake is done by the system");
     assert_eq!(
@@ -573,14 +418,8 @@ async fn intake_creates_vorgang(db: &Db) {
         }
     );
     let events = db.events_after(&t, 0, 100).await.expect("events_after");
-    assert_eq!(
-        events, history,
-        "the tenant's event log holds the EINGEGANGEN event"
-    );
-    assert_not_found(
-        db.history(&t, VorgangId::new()).await,
-        "history of an unknown Vorgang",
-    );
+    assert_eq!(events, history, "the tenant's event log holds the EINGEGANGEN event");
+    assert_not_found(db.history(&t, VorgangId::new()).await, "history of an unknown Vorgang");
 
     let page = all_of(db, &t, View::Alle).await;
     assert_eq!(page.total, 1);
@@ -595,68 +434,29 @@ async fn intake_is_idempotent_on_transaction_id(db: &Db) {
     let again = record(db, &t, at(5)).await;
     let mut repeated = new_vorgang(at(5), "Gewerbeanmeldung");
     repeated.transaction_id = first.transaction_id.clone();
-    let outcome = db
-        .complete_intake(&t, again.id, repeated.clone())
-        .await
-        .expect("complete_intake, repeated");
+    let outcome = db.complete_intake(&t, again.id, repeated.clone()).await.expect("complete_intake, repeated");
     assert_eq!(
         outcome,
         IntakeOutcome::Duplicate(head.clone()),
         "a repeated transaction id yields the existing Vorgang"
     );
-    let delivery = db
-        .get_delivery(&t, again.id)
-        .await
-        .expect("get_delivery of the repeated delivery");
-    assert_eq!(
-        delivery.status,
-        DeliveryStatus::Duplicate,
-        "the repeated delivery is DUPLICATE"
-    );
-    assert_eq!(
-        delivery.vorgang_id,
-        Some(head.id),
-        "the repeated delivery links the existing Vorgang"
-    );
-    assert_not_found(
-        db.get_vorgang(&t, repeated.id).await,
-        "no second Vorgang for a repeated transaction id",
-    );
+    let delivery = db.get_delivery(&t, again.id).await.expect("get_delivery of the repeated delivery");
+    assert_eq!(delivery.status, DeliveryStatus::Duplicate, "the repeated delivery is DUPLICATE");
+    assert_eq!(delivery.vorgang_id, Some(head.id), "the repeated delivery links the existing Vorgang");
+    assert_not_found(db.get_vorgang(&t, repeated.id).await, "no second Vorgang for a repeated transaction id");
     for doc in &repeated.documents {
-        assert_not_found(
-            db.get_document(&t, doc.id).await,
-            "documents of a duplicate are not stored",
-        );
+        assert_not_found(db.get_document(&t, doc.id).await, "documents of a duplicate are not stored");
     }
-    assert_eq!(
-        all_of(db, &t, View::Alle).await.total,
-        1,
-        "still one Vorgang"
-    );
-    assert_eq!(
-        db.history(&t, head.id).await.expect("history").len(),
-        1,
-        "no event for a duplicate"
-    );
-    assert_eq!(
-        db.get_vorgang(&t, head.id).await.expect("get_vorgang").head,
-        head,
-        "the Vorgang is unchanged"
-    );
+    assert_eq!(all_of(db, &t, View::Alle).await.total, 1, "still one Vorgang");
+    assert_eq!(db.history(&t, head.id).await.expect("history").len(), 1, "no event for a duplicate");
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, head, "the Vorgang is unchanged");
 
     // A third time, after the Vorgang moved on: the current head comes back.
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let moved = move_status(db, &t, head.id, StatusCommand::Annehmen, None, &actor(&u)).await;
     let third = record(db, &t, at(9)).await;
-    let outcome = db
-        .complete_intake(&t, third.id, repeated)
-        .await
-        .expect("complete_intake, third");
-    assert_eq!(
-        outcome,
-        IntakeOutcome::Duplicate(moved),
-        "a duplicate returns the current head"
-    );
+    let outcome = db.complete_intake(&t, third.id, repeated).await.expect("complete_intake, third");
+    assert_eq!(outcome, IntakeOutcome::Duplicate(moved), "a duplicate returns the current head");
 }
 
 async fn taken_nummer_is_reported(db: &Db) {
@@ -671,37 +471,15 @@ async fn taken_nummer_is_reported(db: &Db) {
         Err(StorageError::NummerTaken) => {}
         other => panic!("a taken Vorgangsnummer must be StorageError::NummerTaken, got {other:?}"),
     }
-    assert_eq!(
-        db.find_by_transaction(&t, &clash.transaction_id)
-            .await
-            .expect("find_by_transaction"),
-        None
-    );
-    assert_not_found(
-        db.get_vorgang(&t, clash.id).await,
-        "nothing is created on NummerTaken",
-    );
+    assert_eq!(db.find_by_transaction(&t, &clash.transaction_id).await.expect("find_by_transaction"), None);
+    assert_not_found(db.get_vorgang(&t, clash.id).await, "nothing is created on NummerTaken");
     for doc in &clash.documents {
-        assert_not_found(
-            db.get_document(&t, doc.id).await,
-            "no documents are stored on NummerTaken",
-        );
+        assert_not_found(db.get_document(&t, doc.id).await, "no documents are stored on NummerTaken");
     }
     let delivery = db.get_delivery(&t, d.id).await.expect("get_delivery");
-    assert_eq!(
-        delivery.status,
-        DeliveryStatus::Received,
-        "the delivery stays RECEIVED for the retry"
-    );
+    assert_eq!(delivery.status, DeliveryStatus::Received, "the delivery stays RECEIVED for the retry");
     assert_eq!(db.history(&t, first.id).await.expect("history").len(), 1);
-    assert_eq!(
-        db.events_after(&t, 0, 100)
-            .await
-            .expect("events_after")
-            .len(),
-        1,
-        "no event on NummerTaken"
-    );
+    assert_eq!(db.events_after(&t, 0, 100).await.expect("events_after").len(), 1, "no event on NummerTaken");
 
     // The caller draws another number and retries.
     clash.nummer = loop {
@@ -710,41 +488,24 @@ async fn taken_nummer_is_reported(db: &Db) {
             break n;
         }
     };
-    let outcome = db
-        .complete_intake(&t, d.id, clash.clone())
-        .await
-        .expect("complete_intake retry");
-    assert!(
-        matches!(outcome, IntakeOutcome::Created(_)),
-        "the retry creates the Vorgang: {outcome:?}"
-    );
+    let outcome = db.complete_intake(&t, d.id, clash.clone()).await.expect("complete_intake retry");
+    assert!(matches!(outcome, IntakeOutcome::Created(_)), "the retry creates the Vorgang: {outcome:?}");
     assert_eq!(all_of(db, &t, View::Alle).await.total, 2);
 }
 
 async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     let t = fresh_tenant(db).await;
-    let (empty, total) = db
-        .list_quarantine(&t, 10, 0)
-        .await
-        .expect("list_quarantine, empty");
-    assert!(
-        empty.is_empty() && total == 0,
-        "a fresh tenant has an empty quarantine"
-    );
+    let (empty, total) = db.list_quarantine(&t, 10, 0).await.expect("list_quarantine, empty");
+    assert!(empty.is_empty() && total == 0, "a fresh tenant has an empty quarantine");
 
     let mut ds = Vec::new();
     for i in 0..3 {
         let d = record(db, &t, at(i)).await;
-        db.quarantine_delivery(&t, d.id, &format!("formData[{i}].name"), "fehlt")
-            .await
-            .expect("quarantine_delivery");
+        db.quarantine_delivery(&t, d.id, &format!("formData[{i}].name"), "fehlt").await.expect("quarantine_delivery");
         ds.push(d);
     }
     let ok = record(db, &t, at(10)).await; // stays RECEIVED: not in the quarantine
-    let (items, total) = db
-        .list_quarantine(&t, 10, 0)
-        .await
-        .expect("list_quarantine");
+    let (items, total) = db.list_quarantine(&t, 10, 0).await.expect("list_quarantine");
     assert_eq!(total, 3);
     let ids: Vec<DeliveryId> = items.iter().map(|d| d.id).collect();
     assert_eq!(
@@ -752,10 +513,7 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
         vec![ds[2].id, ds[1].id, ds[0].id],
         "the quarantine lists only quarantined deliveries, newest first"
     );
-    let q0 = items
-        .iter()
-        .find(|d| d.id == ds[0].id)
-        .expect("first quarantined delivery listed");
+    let q0 = items.iter().find(|d| d.id == ds[0].id).expect("first quarantined delivery listed");
     assert_eq!(q0.status, DeliveryStatus::Quarantined);
     assert_eq!(q0.error_field.as_deref(), Some("formData[0].name"));
     assert_eq!(q0.error_message.as_deref(), Some("fehlt"));
@@ -765,39 +523,18 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
         (q0.blob_key.as_str(), q0.size, q0.received_at),
         (ds[0].blob_key.as_str(), ds[0].size, ds[0].received_at)
     );
-    assert_eq!(
-        db.get_delivery(&t, ds[0].id).await.expect("get_delivery"),
-        *q0,
-        "get_delivery agrees with the list"
-    );
+    assert_eq!(db.get_delivery(&t, ds[0].id).await.expect("get_delivery"), *q0, "get_delivery agrees with the list");
     assert!(!ids.contains(&ok.id));
 
-    let (page1, total1) = db
-        .list_quarantine(&t, 2, 0)
-        .await
-        .expect("list_quarantine page 1");
-    let (page2, total2) = db
-        .list_quarantine(&t, 2, 2)
-        .await
-        .expect("list_quarantine page 2");
-    assert_eq!(
-        (total1, total2),
-        (3, 3),
-        "the total ignores limit and offset"
-    );
+    let (page1, total1) = db.list_quarantine(&t, 2, 0).await.expect("list_quarantine page 1");
+    let (page2, total2) = db.list_quarantine(&t, 2, 2).await.expect("list_quarantine page 2");
+    assert_eq!((total1, total2), (3, 3), "the total ignores limit and offset");
     let paged: Vec<DeliveryId> = page1.iter().chain(page2.iter()).map(|d| d.id).collect();
     assert_eq!(paged, ids, "limit/offset page through the same order");
-    assert!(db
-        .list_quarantine(&t, 2, 4)
-        .await
-        .expect("list_quarantine past the end")
-        .0
-        .is_empty());
+    assert!(db.list_quarantine(&t, 2, 4).await.expect("list_quarantine past the end").0.is_empty());
 
     // Quarantining again (a second failed attempt) updates the error.
-    db.quarantine_delivery(&t, ds[1].id, "control", "muss ein Objekt sein")
-        .await
-        .expect("quarantine again");
+    db.quarantine_delivery(&t, ds[1].id, "control", "muss ein Objekt sein").await.expect("quarantine again");
     let again = db.get_delivery(&t, ds[1].id).await.expect("get_delivery");
     assert_eq!(again.error_field.as_deref(), Some("control"));
     assert_eq!(again.error_message.as_deref(), Some("muss ein Objekt sein"));
@@ -805,51 +542,28 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
 
     // Re-processed successfully: it leaves the quarantine and its error is cleared.
     let v = new_vorgang(at(20), "Gewerbeanmeldung");
-    let outcome = db
-        .complete_intake(&t, ds[1].id, v.clone())
-        .await
-        .expect("complete_intake of a quarantined delivery");
+    let outcome = db.complete_intake(&t, ds[1].id, v.clone()).await.expect("complete_intake of a quarantined delivery");
     assert!(matches!(outcome, IntakeOutcome::Created(_)));
     let fixed = db.get_delivery(&t, ds[1].id).await.expect("get_delivery");
     assert_eq!(fixed.status, DeliveryStatus::Processed);
-    assert_eq!(
-        (fixed.error_field, fixed.error_message),
-        (None, None),
-        "re-processing clears the error"
-    );
+    assert_eq!((fixed.error_field, fixed.error_message), (None, None), "re-processing clears the error");
     assert_eq!(fixed.vorgang_id, Some(v.id));
     assert_eq!(fixed.attempts, 3);
-    let (items, total) = db
-        .list_quarantine(&t, 10, 0)
-        .await
-        .expect("list_quarantine");
+    let (items, total) = db.list_quarantine(&t, 10, 0).await.expect("list_quarantine");
     assert_eq!(total, 2);
-    assert_eq!(
-        items.iter().map(|d| d.id).collect::<Vec<_>>(),
-        vec![ds[2].id, ds[0].id]
-    );
+    assert_eq!(items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ds[2].id, ds[0].id]);
 
-    match db
-        .quarantine_delivery(&t, DeliveryId::new(), "x", "y")
-        .await
-    {
+    match db.quarantine_delivery(&t, DeliveryId::new(), "x", "y").await {
         Err(StorageError::NotFound) => {}
         other => {
             panic!("quarantine_delivery of an unknown delivery must be NotFound, got {other:?}")
         }
     }
-    match db
-        .complete_intake(&t, DeliveryId::new(), new_vorgang(at(30), "Hundesteuer"))
-        .await
-    {
+    match db.complete_intake(&t, DeliveryId::new(), new_vorgang(at(30), "Hundesteuer")).await {
         Err(StorageError::NotFound) => {}
         other => panic!("complete_intake of an unknown delivery must be NotFound, got {other:?}"),
     }
-    assert_eq!(
-        all_of(db, &t, View::Alle).await.total,
-        1,
-        "a failed intake creates nothing"
-    );
+    assert_eq!(all_of(db, &t, View::Alle).await.total, 1, "a failed intake creates nothing");
 }
 
 async fn unfinished_deliveries_lists_received_only(db: &Db) {
@@ -857,91 +571,45 @@ async fn unfinished_deliveries_lists_received_only(db: &Db) {
     let late = record(db, &t, at(50)).await; // RECEIVED
     let early = record(db, &t, at(-50)).await; // RECEIVED, older
     let quarantined = record(db, &t, at(-40)).await;
-    db.quarantine_delivery(&t, quarantined.id, "control", "fehlt")
-        .await
-        .expect("quarantine_delivery");
+    db.quarantine_delivery(&t, quarantined.id, "control", "fehlt").await.expect("quarantine_delivery");
     let v = new_vorgang(at(-30), "Gewerbeanmeldung");
     let processed = record(db, &t, at(-30)).await;
-    db.complete_intake(&t, processed.id, v.clone())
-        .await
-        .expect("complete_intake");
+    db.complete_intake(&t, processed.id, v.clone()).await.expect("complete_intake");
     let dup = record(db, &t, at(-20)).await;
     let mut repeated = new_vorgang(at(-20), "Gewerbeanmeldung");
     repeated.transaction_id = v.transaction_id.clone();
-    db.complete_intake(&t, dup.id, repeated)
-        .await
-        .expect("complete_intake duplicate");
+    db.complete_intake(&t, dup.id, repeated).await.expect("complete_intake duplicate");
 
-    let all = db
-        .unfinished_deliveries(100_000)
-        .await
-        .expect("unfinished_deliveries");
+    let all = db.unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
     for pair in all.windows(2) {
-        assert!(
-            pair[0].received_at <= pair[1].received_at,
-            "unfinished deliveries come oldest first"
-        );
+        assert!(pair[0].received_at <= pair[1].received_at, "unfinished deliveries come oldest first");
     }
-    assert!(
-        all.iter().all(|d| d.status == DeliveryStatus::Received),
-        "only RECEIVED deliveries are unfinished"
-    );
+    assert!(all.iter().all(|d| d.status == DeliveryStatus::Received), "only RECEIVED deliveries are unfinished");
     let mine: Vec<DeliveryId> = all.iter().filter(|d| d.tenant == t).map(|d| d.id).collect();
-    assert_eq!(
-        mine,
-        vec![early.id, late.id],
-        "exactly this tenant's RECEIVED deliveries, oldest first"
-    );
+    assert_eq!(mine, vec![early.id, late.id], "exactly this tenant's RECEIVED deliveries, oldest first");
     let listed = all.iter().find(|d| d.id == early.id).expect("listed");
-    assert_eq!(
-        *listed,
-        db.get_delivery(&t, early.id).await.expect("get_delivery"),
-        "the record is complete"
-    );
+    assert_eq!(*listed, db.get_delivery(&t, early.id).await.expect("get_delivery"), "the record is complete");
 
-    let one = db
-        .unfinished_deliveries(1)
-        .await
-        .expect("unfinished_deliveries(1)");
+    let one = db.unfinished_deliveries(1).await.expect("unfinished_deliveries(1)");
     assert_eq!(one.len(), 1, "the limit is honoured");
-    assert_eq!(
-        one[0].received_at, all[0].received_at,
-        "the limit keeps the oldest"
-    );
+    assert_eq!(one[0].received_at, all[0].received_at, "the limit keeps the oldest");
 }
 
 async fn find_by_transaction_finds_the_head(db: &Db) {
     let t = fresh_tenant(db).await;
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
-    assert_eq!(
-        db.find_by_transaction(&t, &v.transaction_id)
-            .await
-            .expect("find_by_transaction"),
-        None
-    );
+    assert_eq!(db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"), None);
     let head = intake(db, &t, v.clone()).await;
     let other = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
-    assert_eq!(
-        db.find_by_transaction(&t, &v.transaction_id)
-            .await
-            .expect("find_by_transaction"),
-        Some(head.clone())
-    );
+    assert_eq!(db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"), Some(head.clone()));
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let moved = assign(db, &t, &head, Some(u.id), &actor(&u)).await;
     assert_eq!(
-        db.find_by_transaction(&t, &v.transaction_id)
-            .await
-            .expect("find_by_transaction"),
+        db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"),
         Some(moved),
         "find_by_transaction returns the current head"
     );
-    assert_eq!(
-        db.find_by_transaction(&t, &tx_id())
-            .await
-            .expect("find_by_transaction unknown"),
-        None
-    );
+    assert_eq!(db.find_by_transaction(&t, &tx_id()).await.expect("find_by_transaction unknown"), None);
     assert_ne!(other.id, head.id);
 }
 
@@ -962,16 +630,9 @@ async fn get_vorgang_round_trips(db: &Db) {
     assert_eq!(rec.zustaendige_stelle, v.zustaendige_stelle);
     assert_eq!(rec.leika_ids, v.leika_ids, "leika_ids round-trip in order");
     assert_eq!(rec.applicant, v.applicant, "the applicant round-trips");
-    assert_eq!(
-        rec.control, v.control,
-        "control round-trips, extra keys included"
-    );
+    assert_eq!(rec.control, v.control, "control round-trips, extra keys included");
     assert_eq!(rec.form_data, v.form_data, "the form-data tree round-trips");
-    assert_eq!(
-        by_id(rec.documents.clone()),
-        by_id(v.documents.clone()),
-        "documents round-trip"
-    );
+    assert_eq!(by_id(rec.documents.clone()), by_id(v.documents.clone()), "documents round-trip");
     assert_eq!(rec.status_before_deletion_request, None);
 
     // A second Vorgang with sparse data.
@@ -982,18 +643,9 @@ async fn get_vorgang_round_trips(db: &Db) {
     sparse.form_data = vec![];
     sparse.documents = vec![];
     intake(db, &t, sparse.clone()).await;
-    let rec2 = db
-        .get_vorgang(&t, sparse.id)
-        .await
-        .expect("get_vorgang sparse");
+    let rec2 = db.get_vorgang(&t, sparse.id).await.expect("get_vorgang sparse");
     assert_eq!(
-        (
-            rec2.leika_ids,
-            rec2.applicant,
-            rec2.control,
-            rec2.form_data,
-            rec2.documents
-        ),
+        (rec2.leika_ids, rec2.applicant, rec2.control, rec2.form_data, rec2.documents),
         (vec![], Antragsteller::default(), json!({}), vec![], vec![]),
         "empty data round-trips as empty"
     );
@@ -1001,27 +653,12 @@ async fn get_vorgang_round_trips(db: &Db) {
     // After changes, the record shows them.
     let h = assign(db, &t, &head, Some(u.id), &actor(&u)).await;
     let h = set_aktenzeichen(db, &t, &h, Some("32.1-123/24"), &actor(&u)).await;
-    let rec = db
-        .get_vorgang(&t, v.id)
-        .await
-        .expect("get_vorgang after changes");
+    let rec = db.get_vorgang(&t, v.id).await.expect("get_vorgang after changes");
     assert_eq!(rec.head, h);
-    assert_eq!(
-        rec.assignee,
-        Some(UserRef {
-            id: u.id,
-            display_name: u.display_name.clone()
-        })
-    );
+    assert_eq!(rec.assignee, Some(UserRef { id: u.id, display_name: u.display_name.clone() }));
     assert_eq!(rec.aktenzeichen.as_deref(), Some("32.1-123/24"));
-    assert_eq!(
-        rec.form_data, v.form_data,
-        "changes leave the form data alone"
-    );
-    assert_not_found(
-        db.get_vorgang(&t, VorgangId::new()).await,
-        "get_vorgang of an unknown id",
-    );
+    assert_eq!(rec.form_data, v.form_data, "changes leave the form data alone");
+    assert_not_found(db.get_vorgang(&t, VorgangId::new()).await, "get_vorgang of an unknown id");
 }
 
 async fn get_document_returns_stored_documents(db: &Db) {
@@ -1031,54 +668,23 @@ async fn get_document_returns_stored_documents(db: &Db) {
     let w = new_vorgang(at(1), "Gewerbeanmeldung");
     intake(db, &t, w.clone()).await;
     for doc in v.documents.iter().chain(w.documents.iter()) {
-        assert_eq!(
-            db.get_document(&t, doc.id).await.expect("get_document"),
-            *doc,
-            "document round-trips"
-        );
+        assert_eq!(db.get_document(&t, doc.id).await.expect("get_document"), *doc, "document round-trips");
     }
-    assert_eq!(
-        db.get_document(&t, v.documents[0].id)
-            .await
-            .expect("get_document")
-            .vorgang_id,
-        v.id
-    );
-    assert_eq!(
-        db.get_document(&t, w.documents[0].id)
-            .await
-            .expect("get_document")
-            .vorgang_id,
-        w.id
-    );
-    assert_not_found(
-        db.get_document(&t, DocumentId::new()).await,
-        "get_document of an unknown id",
-    );
+    assert_eq!(db.get_document(&t, v.documents[0].id).await.expect("get_document").vorgang_id, v.id);
+    assert_eq!(db.get_document(&t, w.documents[0].id).await.expect("get_document").vorgang_id, w.id);
+    assert_not_found(db.get_document(&t, DocumentId::new()).await, "get_document of an unknown id");
 }
 
 async fn events_after_pages_the_tenant_log(db: &Db) {
     let t = fresh_tenant(db).await;
-    assert!(db
-        .events_after(&t, 0, 100)
-        .await
-        .expect("events_after, empty")
-        .is_empty());
+    assert!(db.events_after(&t, 0, 100).await.expect("events_after, empty").is_empty());
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let a = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     let b = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
     let a = move_status(db, &t, a.id, StatusCommand::Annehmen, None, &actor(&u)).await;
     let b = assign(db, &t, &b, Some(u.id), &actor(&u)).await;
     set_aktenzeichen(db, &t, &a, Some("AZ-1"), &actor(&u)).await;
-    move_status(
-        db,
-        &t,
-        b.id,
-        StatusCommand::Verwerfen,
-        Some("Dublette"),
-        &actor(&u),
-    )
-    .await;
+    move_status(db, &t, b.id, StatusCommand::Verwerfen, Some("Dublette"), &actor(&u)).await;
 
     let all = db.events_after(&t, 0, 100).await.expect("events_after");
     assert_eq!(all.len(), 6, "two intakes and four changes: {all:?}");
@@ -1100,34 +706,15 @@ async fn events_after_pages_the_tenant_log(db: &Db) {
     merged.sort_by_key(|e| e.seq);
     assert_eq!(merged, all, "the log is the union of the histories");
 
-    let first = db
-        .events_after(&t, 0, 2)
-        .await
-        .expect("events_after limit 2");
+    let first = db.events_after(&t, 0, 2).await.expect("events_after limit 2");
     assert_eq!(first, all[..2].to_vec(), "limit keeps the oldest");
-    let next = db
-        .events_after(&t, first[1].seq, 3)
-        .await
-        .expect("events_after next page");
+    let next = db.events_after(&t, first[1].seq, 3).await.expect("events_after next page");
     assert_eq!(next, all[2..5].to_vec(), "after is exclusive");
-    let rest = db
-        .events_after(&t, next[2].seq, 100)
-        .await
-        .expect("events_after rest");
+    let rest = db.events_after(&t, next[2].seq, 100).await.expect("events_after rest");
     assert_eq!(rest, all[5..].to_vec());
-    assert!(db
-        .events_after(&t, all[5].seq, 100)
-        .await
-        .expect("events_after end")
-        .is_empty());
-    let changes: Vec<&EventRecord> = all
-        .iter()
-        .filter(|e| e.event.kind() != "EINGEGANGEN")
-        .collect();
-    assert!(
-        changes.iter().all(|e| e.actor == actor(&u)),
-        "changes record their actor"
-    );
+    assert!(db.events_after(&t, all[5].seq, 100).await.expect("events_after end").is_empty());
+    let changes: Vec<&EventRecord> = all.iter().filter(|e| e.event.kind() != "EINGEGANGEN").collect();
+    assert!(changes.iter().all(|e| e.actor == actor(&u)), "changes record their actor");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1143,50 +730,23 @@ struct Fixture {
 
 /// One fixture Vorgang: minutes after the base time, form name, status moves, index of the
 /// assignee in `Fixture::users`, Aktenzeichen.
-type Spec = (
-    i64,
-    &'static str,
-    &'static [StatusCommand],
-    Option<usize>,
-    Option<&'static str>,
-);
+type Spec = (i64, &'static str, &'static [StatusCommand], Option<usize>, Option<&'static str>);
 
 /// Eight Vorgänge across statuses, assignees, form names and Aktenzeichen, inserted out of
 /// Eingang order.
 async fn worklist_fixture(db: &Db) -> Fixture {
     use StatusCommand as C;
     let t = fresh_tenant(db).await;
-    let users = vec![
-        new_user(db, &t, "anna", "Anna Amsel").await,
-        new_user(db, &t, "bernd", "Bernd Bär").await,
-    ];
+    let users = vec![new_user(db, &t, "anna", "Anna Amsel").await, new_user(db, &t, "bernd", "Bernd Bär").await];
     let specs: [Spec; 8] = [
         (0, "Gewerbeanmeldung", &[], None, None),
         (10, "Hundesteuer", &[], Some(0), Some("AZ-3")),
         (20, "Anwohnerparken", &[C::Annehmen], Some(0), None),
-        (
-            30,
-            "Gewerbeanmeldung",
-            &[C::Annehmen, C::Bearbeiten],
-            Some(1),
-            Some("AZ-1"),
-        ),
+        (30, "Gewerbeanmeldung", &[C::Annehmen, C::Bearbeiten], Some(1), Some("AZ-1")),
         (40, "Hundesteuer", &[C::Verwerfen], None, Some("AZ-2")),
-        (
-            50,
-            "Gewerbeanmeldung",
-            &[C::Annehmen, C::Bearbeiten, C::Abschliessen],
-            Some(0),
-            Some("AZ-2"),
-        ),
+        (50, "Gewerbeanmeldung", &[C::Annehmen, C::Bearbeiten, C::Abschliessen], Some(0), Some("AZ-2")),
         (60, "Anwohnerparken", &[], None, None),
-        (
-            5,
-            "Baumfaellung",
-            &[C::Annehmen, C::Bearbeiten, C::Bescheiden],
-            Some(1),
-            Some("AZ-4"),
-        ),
+        (5, "Baumfaellung", &[C::Annehmen, C::Bearbeiten, C::Bescheiden], Some(1), Some("AZ-4")),
     ];
     let mut items = Vec::new();
     for (i, (minutes, form, commands, assignee, az)) in specs.into_iter().enumerate() {
@@ -1221,11 +781,7 @@ async fn worklist_fixture(db: &Db) -> Fixture {
             version: head.version,
         });
     }
-    Fixture {
-        tenant: t,
-        users,
-        items,
-    }
+    Fixture { tenant: t, users, items }
 }
 
 fn in_view(item: &VorgangListItem, view: &View) -> bool {
@@ -1243,12 +799,8 @@ fn expected(
     sort: SortKey,
     descending: bool,
 ) -> Vec<VorgangListItem> {
-    let mut items: Vec<VorgangListItem> = fx
-        .items
-        .iter()
-        .filter(|i| in_view(i, view) && status.is_none_or(|s| i.status == s))
-        .cloned()
-        .collect();
+    let mut items: Vec<VorgangListItem> =
+        fx.items.iter().filter(|i| in_view(i, view) && status.is_none_or(|s| i.status == s)).cloned().collect();
     items.sort_by(|a, b| {
         let by_key = match sort {
             SortKey::EingangAt => a.eingang_at.cmp(&b.eingang_at),
@@ -1270,15 +822,7 @@ fn expected(
 fn expected_counts(fx: &Fixture, view: &View) -> Vec<(VorgangStatus, u64)> {
     VorgangStatus::ALL
         .into_iter()
-        .map(|s| {
-            (
-                s,
-                fx.items
-                    .iter()
-                    .filter(|i| in_view(i, view) && i.status == s)
-                    .count() as u64,
-            )
-        })
+        .map(|s| (s, fx.items.iter().filter(|i| in_view(i, view) && i.status == s).count() as u64))
         .collect()
 }
 
@@ -1288,50 +832,28 @@ fn assert_counts(counts: &StatusCounts, want: &[(VorgangStatus, u64)], what: &st
         assert_eq!(counts.get(*s), *n, "{what}: count of {s}");
     }
     let total: u64 = want.iter().map(|(_, n)| n).sum();
-    assert_eq!(
-        counts.total(),
-        total,
-        "{what}: total of the counts (each status listed once): {counts:?}"
-    );
+    assert_eq!(counts.total(), total, "{what}: total of the counts (each status listed once): {counts:?}");
 }
 
 fn views(fx: &Fixture) -> Vec<View> {
-    vec![
-        View::Alle,
-        View::Meine(fx.users[0].id),
-        View::Meine(fx.users[1].id),
-        View::NichtZugewiesen,
-    ]
+    vec![View::Alle, View::Meine(fx.users[0].id), View::Meine(fx.users[1].id), View::NichtZugewiesen]
 }
 
 async fn worklist_views(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
         let page = db
-            .worklist(
-                &fx.tenant,
-                &query(view.clone(), None, SortKey::EingangAt, false, 0, 100),
-            )
+            .worklist(&fx.tenant, &query(view.clone(), None, SortKey::EingangAt, false, 0, 100))
             .await
             .expect("worklist");
         let want = expected(&fx, &view, None, SortKey::EingangAt, false);
-        assert_eq!(
-            page.items, want,
-            "worklist {view:?}: the view's Vorgänge with every column"
-        );
+        assert_eq!(page.items, want, "worklist {view:?}: the view's Vorgänge with every column");
         assert_eq!(page.total, want.len() as u64, "worklist {view:?}: total");
-        assert_counts(
-            &page.counts,
-            &expected_counts(&fx, &view),
-            &format!("worklist {view:?} counts"),
-        );
+        assert_counts(&page.counts, &expected_counts(&fx, &view), &format!("worklist {view:?} counts"));
     }
     let nobody = View::Meine(UserId::new());
     let page = all_of(db, &fx.tenant, nobody.clone()).await;
-    assert!(
-        page.items.is_empty() && page.total == 0 && page.counts.total() == 0,
-        "Meine of an unknown user is empty"
-    );
+    assert!(page.items.is_empty() && page.total == 0 && page.counts.total() == 0, "Meine of an unknown user is empty");
     assert_eq!(all_of(db, &fx.tenant, View::Alle).await.total, 8);
 }
 
@@ -1340,19 +862,12 @@ async fn worklist_status_filter(db: &Db) {
     for view in views(&fx) {
         for status in VorgangStatus::ALL {
             let page = db
-                .worklist(
-                    &fx.tenant,
-                    &query(view.clone(), Some(status), SortKey::EingangAt, true, 0, 100),
-                )
+                .worklist(&fx.tenant, &query(view.clone(), Some(status), SortKey::EingangAt, true, 0, 100))
                 .await
                 .expect("worklist with status filter");
             let want = expected(&fx, &view, Some(status), SortKey::EingangAt, true);
             assert_eq!(page.items, want, "worklist {view:?} status {status}: items");
-            assert_eq!(
-                page.total,
-                want.len() as u64,
-                "worklist {view:?} status {status}: total counts the filter"
-            );
+            assert_eq!(page.total, want.len() as u64, "worklist {view:?} status {status}: total counts the filter");
             assert_counts(
                 &page.counts,
                 &expected_counts(&fx, &view),
@@ -1364,18 +879,11 @@ async fn worklist_status_filter(db: &Db) {
 
 async fn worklist_sorting(db: &Db) {
     let fx = worklist_fixture(db).await;
-    for view in [
-        View::Alle,
-        View::Meine(fx.users[0].id),
-        View::NichtZugewiesen,
-    ] {
+    for view in [View::Alle, View::Meine(fx.users[0].id), View::NichtZugewiesen] {
         for sort in SortKey::ALL {
             for descending in [false, true] {
                 let page = db
-                    .worklist(
-                        &fx.tenant,
-                        &query(view.clone(), None, sort, descending, 0, 100),
-                    )
+                    .worklist(&fx.tenant, &query(view.clone(), None, sort, descending, 0, 100))
                     .await
                     .expect("worklist sorted");
                 let want = expected(&fx, &view, None, sort, descending);
@@ -1386,18 +894,10 @@ async fn worklist_sorting(db: &Db) {
                     want_ids,
                     "worklist {view:?} sorted by {sort:?} {}: order is (column, id) {}; got {:?}",
                     if descending { "desc" } else { "asc" },
-                    if descending {
-                        "descending"
-                    } else {
-                        "ascending"
-                    },
+                    if descending { "descending" } else { "ascending" },
                     page.items
                         .iter()
-                        .map(|i| (
-                            i.status.as_str(),
-                            i.aktenzeichen.as_deref(),
-                            i.form_name.as_str()
-                        ))
+                        .map(|i| (i.status.as_str(), i.aktenzeichen.as_deref(), i.form_name.as_str()))
                         .collect::<Vec<_>>()
                 );
                 assert_eq!(page.items, want);
@@ -1406,61 +906,27 @@ async fn worklist_sorting(db: &Db) {
     }
     // Sorting within a status filter.
     let page = db
-        .worklist(
-            &fx.tenant,
-            &query(
-                View::Alle,
-                Some(VorgangStatus::Neu),
-                SortKey::FormName,
-                true,
-                0,
-                100,
-            ),
-        )
+        .worklist(&fx.tenant, &query(View::Alle, Some(VorgangStatus::Neu), SortKey::FormName, true, 0, 100))
         .await
         .expect("worklist");
-    assert_eq!(
-        page.items,
-        expected(
-            &fx,
-            &View::Alle,
-            Some(VorgangStatus::Neu),
-            SortKey::FormName,
-            true
-        )
-    );
+    assert_eq!(page.items, expected(&fx, &View::Alle, Some(VorgangStatus::Neu), SortKey::FormName, true));
 }
 
 async fn worklist_paging(db: &Db) {
     let fx = worklist_fixture(db).await;
-    for (sort, descending) in [
-        (SortKey::EingangAt, false),
-        (SortKey::Aktenzeichen, true),
-        (SortKey::Nummer, false),
-    ] {
+    for (sort, descending) in [(SortKey::EingangAt, false), (SortKey::Aktenzeichen, true), (SortKey::Nummer, false)] {
         let want = expected(&fx, &View::Alle, None, sort, descending);
         let mut seen = Vec::new();
         for page_no in 0..3 {
             let page = db
-                .worklist(
-                    &fx.tenant,
-                    &query(View::Alle, None, sort, descending, page_no, 3),
-                )
+                .worklist(&fx.tenant, &query(View::Alle, None, sort, descending, page_no, 3))
                 .await
                 .expect("worklist page");
             assert_eq!(page.total, 8, "total is all matches, not the page size");
-            assert_counts(
-                &page.counts,
-                &expected_counts(&fx, &View::Alle),
-                "counts on every page",
-            );
+            assert_counts(&page.counts, &expected_counts(&fx, &View::Alle), "counts on every page");
             let start = (page_no * 3) as usize;
             let end = (start + 3).min(want.len());
-            assert_eq!(
-                page.items,
-                want[start..end].to_vec(),
-                "page {page_no} ({sort:?}, desc={descending}) of 3"
-            );
+            assert_eq!(page.items, want[start..end].to_vec(), "page {page_no} ({sort:?}, desc={descending}) of 3");
             seen.extend(page.items);
         }
         assert_eq!(seen, want, "the pages together are the whole list");
@@ -1474,13 +940,8 @@ async fn worklist_paging(db: &Db) {
     // Paging inside a view with a filter.
     let view = View::Meine(fx.users[0].id);
     let want = expected(&fx, &view, None, SortKey::FormName, false);
-    let p1 = db
-        .worklist(
-            &fx.tenant,
-            &query(view.clone(), None, SortKey::FormName, false, 1, 2),
-        )
-        .await
-        .expect("worklist");
+    let p1 =
+        db.worklist(&fx.tenant, &query(view.clone(), None, SortKey::FormName, false, 1, 2)).await.expect("worklist");
     assert_eq!(p1.items, want[2..].to_vec());
     assert_eq!(p1.total, want.len() as u64);
 }
@@ -1488,37 +949,17 @@ async fn worklist_paging(db: &Db) {
 async fn status_counts_per_view(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
-        let counts = db
-            .status_counts(&fx.tenant, &view)
-            .await
-            .expect("status_counts");
-        assert_counts(
-            &counts,
-            &expected_counts(&fx, &view),
-            &format!("status_counts {view:?}"),
-        );
+        let counts = db.status_counts(&fx.tenant, &view).await.expect("status_counts");
+        assert_counts(&counts, &expected_counts(&fx, &view), &format!("status_counts {view:?}"));
         let page = all_of(db, &fx.tenant, view.clone()).await;
-        assert_counts(
-            &page.counts,
-            &expected_counts(&fx, &view),
-            "worklist counts agree with status_counts",
-        );
+        assert_counts(&page.counts, &expected_counts(&fx, &view), "worklist counts agree with status_counts");
     }
-    let counts = db
-        .status_counts(&fx.tenant, &View::Alle)
-        .await
-        .expect("status_counts");
+    let counts = db.status_counts(&fx.tenant, &View::Alle).await.expect("status_counts");
     assert_eq!(counts.get(VorgangStatus::Neu), 3);
     assert_eq!(counts.get(VorgangStatus::Weitergeleitet), 0);
     assert_eq!(counts.total(), 8);
     let empty = fresh_tenant(db).await;
-    assert_eq!(
-        db.status_counts(&empty, &View::Alle)
-            .await
-            .expect("status_counts")
-            .total(),
-        0
-    );
+    assert_eq!(db.status_counts(&empty, &View::Alle).await.expect("status_counts").total(), 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1537,15 +978,8 @@ async fn status_changes_and_deletion_request(db: &Db) {
         (h.id, h.nummer.clone(), h.status, h.version),
         (head.id, head.nummer.clone(), VorgangStatus::Angenommen, 2)
     );
-    assert!(
-        h.status_since >= head.status_since,
-        "status_since moves with the status"
-    );
-    assert_eq!(
-        db.get_vorgang(&t, head.id).await.expect("get_vorgang").head,
-        h,
-        "apply_change returns the stored head"
-    );
+    assert!(h.status_since >= head.status_since, "status_since moves with the status");
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, h, "apply_change returns the stored head");
     let history = db.history(&t, head.id).await.expect("history");
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].actor, by, "the event records the actor");
@@ -1561,15 +995,7 @@ async fn status_changes_and_deletion_request(db: &Db) {
 
     move_status(db, &t, head.id, C::Bearbeiten, None, &by).await;
     move_status(db, &t, head.id, C::Abschliessen, None, &by).await;
-    let h = move_status(
-        db,
-        &t,
-        head.id,
-        C::LoeschenAnfordern,
-        Some("Aufbewahrungsfrist abgelaufen"),
-        &by,
-    )
-    .await;
+    let h = move_status(db, &t, head.id, C::LoeschenAnfordern, Some("Aufbewahrungsfrist abgelaufen"), &by).await;
     assert_eq!((h.status, h.version), (VorgangStatus::ZuLoeschen, 5));
     let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
     assert_eq!(
@@ -1588,58 +1014,20 @@ async fn status_changes_and_deletion_request(db: &Db) {
         }),
         "the reason is recorded"
     );
-    let h = move_status(
-        db,
-        &t,
-        head.id,
-        C::LoeschanforderungZuruecknehmen,
-        None,
-        &by,
-    )
-    .await;
-    assert_eq!(
-        h.status,
-        VorgangStatus::Abgeschlossen,
-        "withdrawing returns to the status before"
-    );
+    let h = move_status(db, &t, head.id, C::LoeschanforderungZuruecknehmen, None, &by).await;
+    assert_eq!(h.status, VorgangStatus::Abgeschlossen, "withdrawing returns to the status before");
     let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, h);
-    assert_eq!(
-        rec.status_before_deletion_request, None,
-        "withdrawing clears status_before_deletion_request"
-    );
+    assert_eq!(rec.status_before_deletion_request, None, "withdrawing clears status_before_deletion_request");
 
     // The same from VERWORFEN.
     let other = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
     move_status(db, &t, other.id, C::Verwerfen, Some("Dublette"), &by).await;
-    move_status(
-        db,
-        &t,
-        other.id,
-        C::LoeschenAnfordern,
-        Some("Dublette"),
-        &by,
-    )
-    .await;
+    move_status(db, &t, other.id, C::LoeschenAnfordern, Some("Dublette"), &by).await;
     let rec = db.get_vorgang(&t, other.id).await.expect("get_vorgang");
-    assert_eq!(
-        rec.status_before_deletion_request,
-        Some(VorgangStatus::Verworfen)
-    );
-    let h = move_status(
-        db,
-        &t,
-        other.id,
-        C::LoeschanforderungZuruecknehmen,
-        None,
-        &by,
-    )
-    .await;
-    assert_eq!(
-        (h.status, h.version),
-        (VorgangStatus::Verworfen, 4),
-        "withdrawing returns to VERWORFEN"
-    );
+    assert_eq!(rec.status_before_deletion_request, Some(VorgangStatus::Verworfen));
+    let h = move_status(db, &t, other.id, C::LoeschanforderungZuruecknehmen, None, &by).await;
+    assert_eq!((h.status, h.version), (VorgangStatus::Verworfen, 4), "withdrawing returns to VERWORFEN");
     let h = move_status(db, &t, other.id, C::Zurueckholen, None, &by).await;
     assert_eq!(h.status, VorgangStatus::Neu);
 
@@ -1656,24 +1044,12 @@ async fn status_changes_and_deletion_request(db: &Db) {
         ]
     );
     assert_seq_increasing(&history, "history");
-    assert!(
-        history.iter().all(|e| e.vorgang_id == head.id),
-        "history holds only this Vorgang's events"
-    );
+    assert!(history.iter().all(|e| e.vorgang_id == head.id), "history holds only this Vorgang's events");
     for pair in history.windows(2) {
         assert!(pair[0].at <= pair[1].at, "history is in time order");
     }
-    let counts = db
-        .status_counts(&t, &View::Alle)
-        .await
-        .expect("status_counts");
-    assert_eq!(
-        (
-            counts.get(VorgangStatus::Abgeschlossen),
-            counts.get(VorgangStatus::Neu)
-        ),
-        (1, 1)
-    );
+    let counts = db.status_counts(&t, &View::Alle).await.expect("status_counts");
+    assert_eq!((counts.get(VorgangStatus::Abgeschlossen), counts.get(VorgangStatus::Neu)), (1, 1));
 }
 
 async fn assign_changes(db: &Db) {
@@ -1683,40 +1059,19 @@ async fn assign_changes(db: &Db) {
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
 
     let h = assign(db, &t, &head, Some(anna.id), &actor(&bernd)).await;
-    assert_eq!(
-        (h.version, h.status),
-        (2, VorgangStatus::Neu),
-        "assigning keeps the status, increments the version"
-    );
+    assert_eq!((h.version, h.status), (2, VorgangStatus::Neu), "assigning keeps the status, increments the version");
     let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, h);
     assert_eq!(rec.assignee, Some(anna.as_ref()));
     let page = all_of(db, &t, View::Meine(anna.id)).await;
-    assert_eq!(
-        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![head.id],
-        "Meine shows the assigned Vorgang"
-    );
+    assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![head.id], "Meine shows the assigned Vorgang");
     assert_eq!(page.items[0].assignee, Some(anna.as_ref()));
 
     let h = assign(db, &t, &h, Some(bernd.id), &actor(&bernd)).await;
-    assert_eq!(
-        db.get_vorgang(&t, head.id)
-            .await
-            .expect("get_vorgang")
-            .assignee,
-        Some(bernd.as_ref())
-    );
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").assignee, Some(bernd.as_ref()));
     let h = assign(db, &t, &h, None, &actor(&bernd)).await;
     assert_eq!(h.version, 4);
-    assert_eq!(
-        db.get_vorgang(&t, head.id)
-            .await
-            .expect("get_vorgang")
-            .assignee,
-        None,
-        "assigning None unassigns"
-    );
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").assignee, None, "assigning None unassigns");
     assert_eq!(all_of(db, &t, View::NichtZugewiesen).await.total, 1);
 
     let history = db.history(&t, head.id).await.expect("history");
@@ -1724,49 +1079,24 @@ async fn assign_changes(db: &Db) {
     assert_eq!(
         events,
         vec![
-            VorgangEvent::Zugewiesen {
-                from: None,
-                to: Some("Anna Amsel".into())
-            },
-            VorgangEvent::Zugewiesen {
-                from: Some("Anna Amsel".into()),
-                to: Some("Bernd Bär".into())
-            },
-            VorgangEvent::Zugewiesen {
-                from: Some("Bernd Bär".into()),
-                to: None
-            },
+            VorgangEvent::Zugewiesen { from: None, to: Some("Anna Amsel".into()) },
+            VorgangEvent::Zugewiesen { from: Some("Anna Amsel".into()), to: Some("Bernd Bär".into()) },
+            VorgangEvent::Zugewiesen { from: Some("Bernd Bär".into()), to: None },
         ],
         "assignments are recorded with display names"
     );
     assert!(history.iter().skip(1).all(|e| e.actor == actor(&bernd)));
 
     match db
-        .apply_change(
-            &t,
-            head.id,
-            h.version,
-            VorgangChange::Assign {
-                to: Some(UserId::new()),
-            },
-            &actor(&anna),
-        )
+        .apply_change(&t, head.id, h.version, VorgangChange::Assign { to: Some(UserId::new()) }, &actor(&anna))
         .await
     {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("assigning an unknown user must be InvalidReference, got {other:?}"),
     }
     let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
-    assert_eq!(
-        (rec.head.clone(), rec.assignee),
-        (h, None),
-        "a refused assignment changes nothing"
-    );
-    assert_eq!(
-        db.history(&t, head.id).await.expect("history").len(),
-        4,
-        "a refused assignment records no event"
-    );
+    assert_eq!((rec.head.clone(), rec.assignee), (h, None), "a refused assignment changes nothing");
+    assert_eq!(db.history(&t, head.id).await.expect("history").len(), 4, "a refused assignment records no event");
 }
 
 async fn aktenzeichen_set_and_clear(db: &Db) {
@@ -1775,52 +1105,23 @@ async fn aktenzeichen_set_and_clear(db: &Db) {
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     let h = set_aktenzeichen(db, &t, &head, Some("32.1-123/24"), &actor(&u)).await;
     assert_eq!(h.version, 2);
-    assert_eq!(
-        db.get_vorgang(&t, head.id)
-            .await
-            .expect("get_vorgang")
-            .aktenzeichen
-            .as_deref(),
-        Some("32.1-123/24")
-    );
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").aktenzeichen.as_deref(), Some("32.1-123/24"));
     let page = all_of(db, &t, View::Alle).await;
-    assert_eq!(
-        page.items[0].aktenzeichen.as_deref(),
-        Some("32.1-123/24"),
-        "the worklist shows the Aktenzeichen"
-    );
+    assert_eq!(page.items[0].aktenzeichen.as_deref(), Some("32.1-123/24"), "the worklist shows the Aktenzeichen");
     let h = set_aktenzeichen(db, &t, &h, Some("Ä-Größe 7"), &actor(&u)).await;
     let h = set_aktenzeichen(db, &t, &h, None, &actor(&u)).await;
     assert_eq!(h.version, 4);
     let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
-    assert_eq!(
-        rec.aktenzeichen, None,
-        "setting None clears the Aktenzeichen"
-    );
+    assert_eq!(rec.aktenzeichen, None, "setting None clears the Aktenzeichen");
     assert_eq!(rec.head, h);
-    let events: Vec<VorgangEvent> = db
-        .history(&t, head.id)
-        .await
-        .expect("history")
-        .into_iter()
-        .skip(1)
-        .map(|e| e.event)
-        .collect();
+    let events: Vec<VorgangEvent> =
+        db.history(&t, head.id).await.expect("history").into_iter().skip(1).map(|e| e.event).collect();
     assert_eq!(
         events,
         vec![
-            VorgangEvent::AktenzeichenGeaendert {
-                from: None,
-                to: Some("32.1-123/24".into())
-            },
-            VorgangEvent::AktenzeichenGeaendert {
-                from: Some("32.1-123/24".into()),
-                to: Some("Ä-Größe 7".into())
-            },
-            VorgangEvent::AktenzeichenGeaendert {
-                from: Some("Ä-Größe 7".into()),
-                to: None
-            },
+            VorgangEvent::AktenzeichenGeaendert { from: None, to: Some("32.1-123/24".into()) },
+            VorgangEvent::AktenzeichenGeaendert { from: Some("32.1-123/24".into()), to: Some("Ä-Größe 7".into()) },
+            VorgangEvent::AktenzeichenGeaendert { from: Some("Ä-Größe 7".into()), to: None },
         ]
     );
 }
@@ -1854,24 +1155,11 @@ async fn stale_version_conflicts(db: &Db) {
     let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, h, "a conflicting change changes nothing");
     assert_eq!((rec.assignee, rec.aktenzeichen), (None, None));
-    assert_eq!(
-        db.history(&t, head.id).await.expect("history").len(),
-        2,
-        "a conflicting change records no event"
-    );
+    assert_eq!(db.history(&t, head.id).await.expect("history").len(), 2, "a conflicting change records no event");
     // The current version still works.
     let h2 = assign(db, &t, &h, Some(u.id), &actor(&u)).await;
     assert_eq!(h2.version, 3);
-    match db
-        .apply_change(
-            &t,
-            VorgangId::new(),
-            1,
-            VorgangChange::Assign { to: None },
-            &actor(&u),
-        )
-        .await
-    {
+    match db.apply_change(&t, VorgangId::new(), 1, VorgangChange::Assign { to: None }, &actor(&u)).await {
         Err(StorageError::NotFound) => {}
         other => panic!("apply_change on an unknown Vorgang must be NotFound, got {other:?}"),
     }
@@ -1881,12 +1169,7 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     let t = fresh_tenant(db).await;
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let bernd = new_user(db, &t, "bernd", "Bernd Bär").await;
-    assert_eq!(
-        db.claim_next(&t, anna.id, &actor(&anna))
-            .await
-            .expect("claim_next on an empty pile"),
-        None
-    );
+    assert_eq!(db.claim_next(&t, anna.id, &actor(&anna)).await.expect("claim_next on an empty pile"), None);
 
     let third = intake(db, &t, new_vorgang(at(30), "Gewerbeanmeldung")).await;
     let first = intake(db, &t, new_vorgang(at(10), "Gewerbeanmeldung")).await;
@@ -1895,75 +1178,32 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     let assigned = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     assign(db, &t, &assigned, Some(bernd.id), &actor(&bernd)).await;
     let accepted = intake(db, &t, new_vorgang(at(-10), "Gewerbeanmeldung")).await;
-    move_status(
-        db,
-        &t,
-        accepted.id,
-        StatusCommand::Annehmen,
-        None,
-        &actor(&bernd),
-    )
-    .await;
+    move_status(db, &t, accepted.id, StatusCommand::Annehmen, None, &actor(&bernd)).await;
 
     // An unknown user cannot take anything, and nothing changes.
     match db.claim_next(&t, UserId::new(), &system()).await {
         Err(_) => {}
         Ok(got) => panic!("claim_next for an unknown user must fail, got {got:?}"),
     }
-    assert_eq!(
-        db.get_vorgang(&t, first.id)
-            .await
-            .expect("get_vorgang")
-            .head,
-        first,
-        "a failed claim changes nothing"
-    );
+    assert_eq!(db.get_vorgang(&t, first.id).await.expect("get_vorgang").head, first, "a failed claim changes nothing");
 
     let by = actor(&anna);
     for (expected_head, what) in [(&first, "oldest"), (&second, "next"), (&third, "last")] {
-        let got = db
-            .claim_next(&t, anna.id, &by)
-            .await
-            .expect("claim_next")
-            .expect("a Vorgang on the pile");
-        assert_eq!(
-            got.id, expected_head.id,
-            "claim_next takes the {what} unassigned NEU Vorgang"
-        );
-        assert_eq!(
-            (got.status, got.version),
-            (VorgangStatus::Neu, 2),
-            "claiming assigns: status kept, version + 1"
-        );
+        let got = db.claim_next(&t, anna.id, &by).await.expect("claim_next").expect("a Vorgang on the pile");
+        assert_eq!(got.id, expected_head.id, "claim_next takes the {what} unassigned NEU Vorgang");
+        assert_eq!((got.status, got.version), (VorgangStatus::Neu, 2), "claiming assigns: status kept, version + 1");
         let rec = db.get_vorgang(&t, got.id).await.expect("get_vorgang");
         assert_eq!(rec.head, got);
-        assert_eq!(
-            rec.assignee,
-            Some(anna.as_ref()),
-            "the claimed Vorgang is assigned to the claimer"
-        );
+        assert_eq!(rec.assignee, Some(anna.as_ref()), "the claimed Vorgang is assigned to the claimer");
         let history = db.history(&t, got.id).await.expect("history");
         let last = history.last().expect("an event");
-        assert_eq!(
-            last.event,
-            VorgangEvent::Zugewiesen {
-                from: None,
-                to: Some("Anna Amsel".into())
-            }
-        );
+        assert_eq!(last.event, VorgangEvent::Zugewiesen { from: None, to: Some("Anna Amsel".into()) });
         assert_eq!(last.actor, by);
     }
-    assert_eq!(
-        db.claim_next(&t, anna.id, &by).await.expect("claim_next"),
-        None,
-        "the pile is empty"
-    );
+    assert_eq!(db.claim_next(&t, anna.id, &by).await.expect("claim_next"), None, "the pile is empty");
     assert_eq!(all_of(db, &t, View::Meine(anna.id)).await.total, 3);
     let accepted_now = db.get_vorgang(&t, accepted.id).await.expect("get_vorgang");
-    assert_eq!(
-        accepted_now.assignee, None,
-        "a non-NEU Vorgang is never claimed"
-    );
+    assert_eq!(accepted_now.assignee, None, "a non-NEU Vorgang is never claimed");
 }
 
 async fn claim_with_retry(db: &Db, tenant: &TenantId, user: &UserRecord) -> Option<VorgangHead> {
@@ -1985,23 +1225,11 @@ async fn claim_next_is_atomic_under_concurrency(db: &Db) {
     let t = fresh_tenant(db).await;
     let mut pile = HashSet::new();
     for i in 0..10 {
-        pile.insert(
-            intake(db, &t, new_vorgang(at(i), "Gewerbeanmeldung"))
-                .await
-                .id,
-        );
+        pile.insert(intake(db, &t, new_vorgang(at(i), "Gewerbeanmeldung")).await.id);
     }
     let mut users = Vec::new();
     for i in 0..20 {
-        users.push(
-            new_user(
-                db,
-                &t,
-                &format!("claim{i}"),
-                &format!("Sachbearbeitung {i:02}"),
-            )
-            .await,
-        );
+        users.push(new_user(db, &t, &format!("claim{i}"), &format!("Sachbearbeitung {i:02}")).await);
     }
     let mut tasks = tokio::task::JoinSet::new();
     for user in users {
@@ -2019,27 +1247,15 @@ async fn claim_next_is_atomic_under_concurrency(db: &Db) {
             (_, None) => empty += 1,
         }
     }
-    assert_eq!(
-        claimed.len(),
-        10,
-        "10 of 20 concurrent claims get a Vorgang"
-    );
+    assert_eq!(claimed.len(), 10, "10 of 20 concurrent claims get a Vorgang");
     assert_eq!(empty, 10, "10 of 20 concurrent claims get None");
     let distinct: HashSet<VorgangId> = claimed.iter().map(|(_, h)| h.id).collect();
     assert_eq!(distinct, pile, "every Vorgang is claimed exactly once");
     for (user, head) in &claimed {
         assert_eq!(head.version, 2, "each Vorgang was assigned once");
         let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
-        assert_eq!(
-            rec.assignee,
-            Some(user.as_ref()),
-            "the Vorgang belongs to the user whose claim returned it"
-        );
-        assert_eq!(
-            db.history(&t, head.id).await.expect("history").len(),
-            2,
-            "one assignment event each"
-        );
+        assert_eq!(rec.assignee, Some(user.as_ref()), "the Vorgang belongs to the user whose claim returned it");
+        assert_eq!(db.history(&t, head.id).await.expect("history").len(), 2, "one assignment event each");
     }
     assert_eq!(all_of(db, &t, View::NichtZugewiesen).await.total, 0);
 }
@@ -2089,88 +1305,40 @@ async fn users_lifecycle(db: &Db) {
         })
         .await
         .expect("create_user without email");
-    assert_eq!(
-        (bernd.email.clone(), bernd.role),
-        (None, Role::Sachbearbeitung)
-    );
+    assert_eq!((bernd.email.clone(), bernd.role), (None, Role::Sachbearbeitung));
 
-    match db
-        .create_user(NewUser {
-            id: UserId::new(),
-            display_name: "Andere Anna".into(),
-            ..new.clone()
-        })
-        .await
-    {
+    match db.create_user(NewUser { id: UserId::new(), display_name: "Andere Anna".into(), ..new.clone() }).await {
         Err(StorageError::Duplicate(what)) => {
             assert_eq!(what, "username", "Duplicate names the username")
         }
         other => panic!("a taken username must be Duplicate(\"username\"), got {other:?}"),
     }
-    assert_eq!(
-        db.count_users(&t).await.expect("count_users"),
-        2,
-        "a duplicate is not stored"
-    );
+    assert_eq!(db.count_users(&t).await.expect("count_users"), 2, "a duplicate is not stored");
 
-    assert_eq!(
-        db.find_user_by_username(&t, &new.username)
-            .await
-            .expect("find_user_by_username"),
-        Some(anna.clone())
-    );
-    assert_eq!(
-        db.find_user_by_username(&t, "niemand")
-            .await
-            .expect("find_user_by_username unknown"),
-        None
-    );
+    assert_eq!(db.find_user_by_username(&t, &new.username).await.expect("find_user_by_username"), Some(anna.clone()));
+    assert_eq!(db.find_user_by_username(&t, "niemand").await.expect("find_user_by_username unknown"), None);
     assert_eq!(db.get_user(&t, anna.id).await.expect("get_user"), anna);
-    assert_not_found(
-        db.get_user(&t, UserId::new()).await,
-        "get_user of an unknown id",
-    );
+    assert_not_found(db.get_user(&t, UserId::new()).await, "get_user of an unknown id");
     let mut listed = db.list_users(&t).await.expect("list_users");
     listed.sort_by_key(|u| u.id);
     let mut want = vec![anna.clone(), bernd.clone()];
     want.sort_by_key(|u| u.id);
     assert_eq!(listed, want, "list_users lists the tenant's users");
 
-    db.set_password(&t, anna.id, "$argon2id$v=19$neu")
-        .await
-        .expect("set_password");
+    db.set_password(&t, anna.id, "$argon2id$v=19$neu").await.expect("set_password");
     let changed = db.get_user(&t, anna.id).await.expect("get_user");
+    assert_eq!(changed.password_hash, "$argon2id$v=19$neu", "set_password stores the new hash");
+    assert_eq!(UserRecord { password_hash: anna.password_hash.clone(), ..changed }, anna, "only the hash changed");
     assert_eq!(
-        changed.password_hash, "$argon2id$v=19$neu",
-        "set_password stores the new hash"
-    );
-    assert_eq!(
-        UserRecord {
-            password_hash: anna.password_hash.clone(),
-            ..changed
-        },
-        anna,
-        "only the hash changed"
-    );
-    assert_eq!(
-        db.find_user_by_username(&t, &new.username)
-            .await
-            .expect("find")
-            .map(|u| u.password_hash),
+        db.find_user_by_username(&t, &new.username).await.expect("find").map(|u| u.password_hash),
         Some("$argon2id$v=19$neu".into())
     );
     assert_eq!(
-        db.get_user(&t, bernd.id)
-            .await
-            .expect("get_user")
-            .password_hash,
+        db.get_user(&t, bernd.id).await.expect("get_user").password_hash,
         bernd.password_hash,
         "others keep theirs"
     );
-    assert_not_found(
-        db.set_password(&t, UserId::new(), "x").await,
-        "set_password of an unknown user",
-    );
+    assert_not_found(db.set_password(&t, UserId::new(), "x").await, "set_password of an unknown user");
 }
 
 async fn sessions_lifecycle(db: &Db) {
@@ -2186,59 +1354,32 @@ async fn sessions_lifecycle(db: &Db) {
         idle_timeout_secs,
         absolute_expiry: start + absolute,
     };
-    assert_eq!(
-        db.get_session("unbekannt", start)
-            .await
-            .expect("get_session unknown"),
-        None
-    );
+    assert_eq!(db.get_session("unbekannt", start).await.expect("get_session unknown"), None);
 
     // Valid, then idle too long.
     let s = session(1800, Duration::hours(8));
     db.create_session(s.clone()).await.expect("create_session");
-    let got = db
-        .get_session(&s.token_hash, start + Duration::seconds(10))
-        .await
-        .expect("get_session");
+    let got = db.get_session(&s.token_hash, start + Duration::seconds(10)).await.expect("get_session");
     assert_eq!(
         got,
-        Some(crate::SessionRecord {
-            tenant: t.clone(),
-            user: user.clone(),
-            csrf_token: s.csrf_token.clone()
-        }),
+        Some(crate::SessionRecord { tenant: t.clone(), user: user.clone(), csrf_token: s.csrf_token.clone() }),
         "a live session returns its tenant, user and CSRF token"
     );
-    let idle = db
-        .get_session(&s.token_hash, start + Duration::seconds(1801))
-        .await
-        .expect("get_session idle");
+    let idle = db.get_session(&s.token_hash, start + Duration::seconds(1801)).await.expect("get_session idle");
     assert_eq!(idle, None, "a session idle longer than its timeout is gone");
-    let later = db
-        .get_session(&s.token_hash, start + Duration::seconds(20))
-        .await
-        .expect("get_session after expiry");
+    let later = db.get_session(&s.token_hash, start + Duration::seconds(20)).await.expect("get_session after expiry");
     assert_eq!(later, None, "an expired session stays gone");
 
     // Use restarts the idle timeout.
     let s = session(1800, Duration::hours(8));
     db.create_session(s.clone()).await.expect("create_session");
-    assert!(db
-        .get_session(&s.token_hash, start + Duration::seconds(1000))
-        .await
-        .expect("get_session")
-        .is_some());
+    assert!(db.get_session(&s.token_hash, start + Duration::seconds(1000)).await.expect("get_session").is_some());
     assert!(
-        db.get_session(&s.token_hash, start + Duration::seconds(2700))
-            .await
-            .expect("get_session")
-            .is_some(),
+        db.get_session(&s.token_hash, start + Duration::seconds(2700)).await.expect("get_session").is_some(),
         "using a session restarts its idle timeout"
     );
     assert_eq!(
-        db.get_session(&s.token_hash, start + Duration::seconds(2700 + 1801))
-            .await
-            .expect("get_session"),
+        db.get_session(&s.token_hash, start + Duration::seconds(2700 + 1801)).await.expect("get_session"),
         None,
         "idle again after the restarted timeout"
     );
@@ -2246,20 +1387,10 @@ async fn sessions_lifecycle(db: &Db) {
     // The absolute expiry wins over activity.
     let s = session(36_000, Duration::hours(1));
     db.create_session(s.clone()).await.expect("create_session");
-    assert!(db
-        .get_session(&s.token_hash, start + Duration::minutes(30))
-        .await
-        .expect("get_session")
-        .is_some());
-    assert!(db
-        .get_session(&s.token_hash, start + Duration::minutes(59))
-        .await
-        .expect("get_session")
-        .is_some());
+    assert!(db.get_session(&s.token_hash, start + Duration::minutes(30)).await.expect("get_session").is_some());
+    assert!(db.get_session(&s.token_hash, start + Duration::minutes(59)).await.expect("get_session").is_some());
     assert_eq!(
-        db.get_session(&s.token_hash, start + Duration::minutes(61))
-            .await
-            .expect("get_session"),
+        db.get_session(&s.token_hash, start + Duration::minutes(61)).await.expect("get_session"),
         None,
         "a session ends at its absolute expiry"
     );
@@ -2267,32 +1398,15 @@ async fn sessions_lifecycle(db: &Db) {
     // The session shows the user's current data.
     let s = session(1800, Duration::hours(8));
     db.create_session(s.clone()).await.expect("create_session");
-    db.set_password(&t, user.id, "$argon2id$v=19$neu")
-        .await
-        .expect("set_password");
-    let got = db
-        .get_session(&s.token_hash, start)
-        .await
-        .expect("get_session")
-        .expect("live session");
+    db.set_password(&t, user.id, "$argon2id$v=19$neu").await.expect("set_password");
+    let got = db.get_session(&s.token_hash, start).await.expect("get_session").expect("live session");
     assert_eq!(got.user.password_hash, "$argon2id$v=19$neu");
 
     // Logout.
-    db.delete_session(&s.token_hash)
-        .await
-        .expect("delete_session");
-    assert_eq!(
-        db.get_session(&s.token_hash, start)
-            .await
-            .expect("get_session after delete"),
-        None
-    );
-    db.delete_session(&s.token_hash)
-        .await
-        .expect("deleting a deleted session is not an error");
-    db.delete_session("unbekannt")
-        .await
-        .expect("deleting an unknown session is not an error");
+    db.delete_session(&s.token_hash).await.expect("delete_session");
+    assert_eq!(db.get_session(&s.token_hash, start).await.expect("get_session after delete"), None);
+    db.delete_session(&s.token_hash).await.expect("deleting a deleted session is not an error");
+    db.delete_session("unbekannt").await.expect("deleting an unknown session is not an error");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2309,9 +1423,7 @@ async fn tenant_isolation(db: &Db) {
     let ha = intake(db, &a, va.clone()).await;
     let pile = intake(db, &a, new_vorgang(at(1), "Hundesteuer")).await;
     let qa = record(db, &a, at(2)).await;
-    db.quarantine_delivery(&a, qa.id, "control", "fehlt")
-        .await
-        .expect("quarantine_delivery");
+    db.quarantine_delivery(&a, qa.id, "control", "fehlt").await.expect("quarantine_delivery");
     let ra = record(db, &a, at(3)).await;
     let a_before = db.get_vorgang(&a, ha.id).await.expect("get_vorgang a");
     let a_events = db.events_after(&a, 0, 1000).await.expect("events_after a");
@@ -2331,87 +1443,36 @@ async fn tenant_isolation(db: &Db) {
 
     // Reads from b see nothing of a.
     for id in [qa.id, ra.id] {
-        assert_not_found(
-            db.get_delivery(&b, id).await,
-            "get_delivery of a's delivery from b",
-        );
+        assert_not_found(db.get_delivery(&b, id).await, "get_delivery of a's delivery from b");
     }
-    let (q, total) = db
-        .list_quarantine(&b, 100, 0)
-        .await
-        .expect("list_quarantine b");
-    assert!(
-        q.is_empty() && total == 0,
-        "b's quarantine does not show a's deliveries"
-    );
-    assert_eq!(
-        db.find_by_transaction(&b, &va.transaction_id)
-            .await
-            .expect("find_by_transaction b"),
-        None
-    );
+    let (q, total) = db.list_quarantine(&b, 100, 0).await.expect("list_quarantine b");
+    assert!(q.is_empty() && total == 0, "b's quarantine does not show a's deliveries");
+    assert_eq!(db.find_by_transaction(&b, &va.transaction_id).await.expect("find_by_transaction b"), None);
     for view in [View::Alle, View::NichtZugewiesen, View::Meine(ua.id)] {
         let page = all_of(db, &b, view.clone()).await;
-        assert!(
-            page.items.is_empty(),
-            "worklist {view:?} of b does not list a's Vorgänge"
-        );
+        assert!(page.items.is_empty(), "worklist {view:?} of b does not list a's Vorgänge");
+        assert_eq!((page.total, page.counts.total()), (0, 0), "worklist {view:?} of b does not count a's Vorgänge");
         assert_eq!(
-            (page.total, page.counts.total()),
-            (0, 0),
-            "worklist {view:?} of b does not count a's Vorgänge"
-        );
-        assert_eq!(
-            db.status_counts(&b, &view)
-                .await
-                .expect("status_counts b")
-                .total(),
+            db.status_counts(&b, &view).await.expect("status_counts b").total(),
             0,
             "status_counts {view:?} of b"
         );
     }
-    assert_not_found(
-        db.get_vorgang(&b, ha.id).await,
-        "get_vorgang of a's Vorgang from b",
-    );
+    assert_not_found(db.get_vorgang(&b, ha.id).await, "get_vorgang of a's Vorgang from b");
     assert_not_found(db.history(&b, ha.id).await, "history of a's Vorgang from b");
     for doc in &va.documents {
-        assert_not_found(
-            db.get_document(&b, doc.id).await,
-            "get_document of a's document from b",
-        );
+        assert_not_found(db.get_document(&b, doc.id).await, "get_document of a's document from b");
     }
-    assert!(
-        db.events_after(&b, 0, 1000)
-            .await
-            .expect("events_after b")
-            .is_empty(),
-        "b's event log is empty"
-    );
+    assert!(db.events_after(&b, 0, 1000).await.expect("events_after b").is_empty(), "b's event log is empty");
     assert_not_found(db.get_user(&b, ua.id).await, "get_user of a's user from b");
     assert_eq!(
-        db.find_user_by_username(&b, &ua.username)
-            .await
-            .expect("find_user_by_username b"),
+        db.find_user_by_username(&b, &ua.username).await.expect("find_user_by_username b"),
         Some(ub.clone()),
         "the username finds b's own user in b"
     );
-    assert_eq!(
-        db.find_user_by_username(&a, &ua.username)
-            .await
-            .expect("find_user_by_username a"),
-        Some(ua.clone())
-    );
-    assert_eq!(
-        db.list_users(&b).await.expect("list_users b"),
-        vec![ub.clone()],
-        "b lists only its users"
-    );
-    assert_eq!(
-        db.count_users(&b).await.expect("count_users b"),
-        1,
-        "b counts only its users"
-    );
+    assert_eq!(db.find_user_by_username(&a, &ua.username).await.expect("find_user_by_username a"), Some(ua.clone()));
+    assert_eq!(db.list_users(&b).await.expect("list_users b"), vec![ub.clone()], "b lists only its users");
+    assert_eq!(db.count_users(&b).await.expect("count_users b"), 1, "b counts only its users");
     assert_eq!(db.count_users(&a).await.expect("count_users a"), 1);
 
     // Commands from b on a's ids fail or find nothing, and leave a unchanged.
@@ -2427,45 +1488,17 @@ async fn tenant_isolation(db: &Db) {
         VorgangChange::Aktenzeichen(Aktenzeichen::parse("B-1").expect("valid")),
     ];
     for change in changes {
-        let got = db
-            .apply_change(&b, ha.id, 1, change.clone(), &actor(&ub))
-            .await;
-        assert!(
-            got.is_err(),
-            "apply_change from b on a's Vorgang must fail ({change:?}), got {got:?}"
-        );
+        let got = db.apply_change(&b, ha.id, 1, change.clone(), &actor(&ub)).await;
+        assert!(got.is_err(), "apply_change from b on a's Vorgang must fail ({change:?}), got {got:?}");
     }
-    assert_eq!(
-        db.claim_next(&b, ub.id, &actor(&ub))
-            .await
-            .expect("claim_next b"),
-        None,
-        "b's pile is empty"
-    );
-    assert!(
-        db.quarantine_delivery(&b, ra.id, "x", "y").await.is_err(),
-        "quarantine_delivery from b on a's delivery"
-    );
+    assert_eq!(db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b"), None, "b's pile is empty");
+    assert!(db.quarantine_delivery(&b, ra.id, "x", "y").await.is_err(), "quarantine_delivery from b on a's delivery");
     let stolen = new_vorgang(at(4), "Gewerbeanmeldung");
     let got = db.complete_intake(&b, ra.id, stolen.clone()).await;
-    assert!(
-        got.is_err(),
-        "complete_intake in b of a's delivery must fail, got {got:?}"
-    );
-    assert_eq!(
-        db.find_by_transaction(&b, &stolen.transaction_id)
-            .await
-            .expect("find_by_transaction"),
-        None
-    );
-    assert_not_found(
-        db.get_vorgang(&b, stolen.id).await,
-        "a failed intake creates nothing in b",
-    );
-    assert_not_found(
-        db.set_password(&b, ua.id, "$gestohlen").await,
-        "set_password from b on a's user",
-    );
+    assert!(got.is_err(), "complete_intake in b of a's delivery must fail, got {got:?}");
+    assert_eq!(db.find_by_transaction(&b, &stolen.transaction_id).await.expect("find_by_transaction"), None);
+    assert_not_found(db.get_vorgang(&b, stolen.id).await, "a failed intake creates nothing in b");
+    assert_not_found(db.set_password(&b, ua.id, "$gestohlen").await, "set_password from b on a's user");
     let sb = NewSession {
         token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
         tenant: b.clone(),
@@ -2478,88 +1511,32 @@ async fn tenant_isolation(db: &Db) {
     let created = db.create_session(sb.clone()).await;
     if created.is_ok() {
         assert_eq!(
-            db.get_session(&sb.token_hash, now_s())
-                .await
-                .expect("get_session"),
+            db.get_session(&sb.token_hash, now_s()).await.expect("get_session"),
             None,
             "a session of tenant b for a's user must not be usable"
         );
     }
     // Cross-tenant references inside a: b's user is no valid assignee or claimer in a.
-    match db
-        .apply_change(
-            &a,
-            ha.id,
-            1,
-            VorgangChange::Assign { to: Some(ub.id) },
-            &actor(&ua),
-        )
-        .await
-    {
+    match db.apply_change(&a, ha.id, 1, VorgangChange::Assign { to: Some(ub.id) }, &actor(&ua)).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("assigning b's user in a must be InvalidReference, got {other:?}"),
     }
     let got = db.claim_next(&a, ub.id, &actor(&ub)).await;
-    assert!(
-        got.is_err(),
-        "claim_next in a for b's user must fail, got {got:?}"
-    );
+    assert!(got.is_err(), "claim_next in a for b's user must fail, got {got:?}");
 
     // a is unchanged.
     let a_after = db.get_vorgang(&a, ha.id).await.expect("get_vorgang a");
-    assert_eq!(
-        a_after, a_before,
-        "operations from b leave a's Vorgang unchanged"
-    );
-    assert_eq!(
-        db.get_vorgang(&a, pile.id)
-            .await
-            .expect("get_vorgang a")
-            .head,
-        pile,
-        "a's pile is untouched"
-    );
-    assert_eq!(
-        db.events_after(&a, 0, 1000).await.expect("events_after a"),
-        a_events,
-        "a's log is unchanged"
-    );
-    assert_eq!(
-        db.get_user(&a, ua.id).await.expect("get_user a"),
-        ua,
-        "a's user is unchanged"
-    );
-    assert_eq!(
-        db.get_delivery(&a, ra.id)
-            .await
-            .expect("get_delivery a")
-            .status,
-        DeliveryStatus::Received
-    );
-    assert_eq!(
-        db.get_delivery(&a, ra.id)
-            .await
-            .expect("get_delivery a")
-            .attempts,
-        0
-    );
+    assert_eq!(a_after, a_before, "operations from b leave a's Vorgang unchanged");
+    assert_eq!(db.get_vorgang(&a, pile.id).await.expect("get_vorgang a").head, pile, "a's pile is untouched");
+    assert_eq!(db.events_after(&a, 0, 1000).await.expect("events_after a"), a_events, "a's log is unchanged");
+    assert_eq!(db.get_user(&a, ua.id).await.expect("get_user a"), ua, "a's user is unchanged");
+    assert_eq!(db.get_delivery(&a, ra.id).await.expect("get_delivery a").status, DeliveryStatus::Received);
+    assert_eq!(db.get_delivery(&a, ra.id).await.expect("get_delivery a").attempts, 0);
     let qa_now = db.get_delivery(&a, qa.id).await.expect("get_delivery a");
-    assert_eq!(
-        (qa_now.status, qa_now.error_field.as_deref()),
-        (DeliveryStatus::Quarantined, Some("control"))
-    );
-    let unfinished = db
-        .unfinished_deliveries(100_000)
-        .await
-        .expect("unfinished_deliveries");
-    let ra_listed = unfinished
-        .iter()
-        .find(|d| d.id == ra.id)
-        .expect("a's received delivery is unfinished");
-    assert_eq!(
-        ra_listed.tenant, a,
-        "unfinished deliveries carry their tenant"
-    );
+    assert_eq!((qa_now.status, qa_now.error_field.as_deref()), (DeliveryStatus::Quarantined, Some("control")));
+    let unfinished = db.unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
+    let ra_listed = unfinished.iter().find(|d| d.id == ra.id).expect("a's received delivery is unfinished");
+    assert_eq!(ra_listed.tenant, a, "unfinished deliveries carry their tenant");
 
     // Transaction ids and Vorgangsnummern are unique per tenant: b may reuse a's.
     let mut vb = new_vorgang(at(5), "Hundesteuer");
@@ -2567,66 +1544,20 @@ async fn tenant_isolation(db: &Db) {
     vb.nummer = va.nummer.clone();
     let hb = intake(db, &b, vb.clone()).await;
     assert_eq!(hb.id, vb.id);
+    assert_eq!(db.find_by_transaction(&a, &va.transaction_id).await.expect("find a"), Some(ha.clone()));
+    assert_eq!(db.find_by_transaction(&b, &va.transaction_id).await.expect("find b"), Some(hb.clone()));
+    assert_not_found(db.get_vorgang(&a, hb.id).await, "get_vorgang of b's Vorgang from a");
     assert_eq!(
-        db.find_by_transaction(&a, &va.transaction_id)
-            .await
-            .expect("find a"),
-        Some(ha.clone())
-    );
-    assert_eq!(
-        db.find_by_transaction(&b, &va.transaction_id)
-            .await
-            .expect("find b"),
-        Some(hb.clone())
-    );
-    assert_not_found(
-        db.get_vorgang(&a, hb.id).await,
-        "get_vorgang of b's Vorgang from a",
-    );
-    assert_eq!(
-        db.events_after(&b, 0, 1000)
-            .await
-            .expect("events_after b")
-            .iter()
-            .map(|e| e.vorgang_id)
-            .collect::<Vec<_>>(),
+        db.events_after(&b, 0, 1000).await.expect("events_after b").iter().map(|e| e.vorgang_id).collect::<Vec<_>>(),
         vec![hb.id],
         "b's log holds only b's events"
     );
-    assert_eq!(
-        db.events_after(&a, 0, 1000).await.expect("events_after a"),
-        a_events,
-        "a's log holds only a's events"
-    );
-    let ids_a: Vec<VorgangId> = all_of(db, &a, View::Alle)
-        .await
-        .items
-        .iter()
-        .map(|i| i.id)
-        .collect();
-    assert_eq!(
-        ids_a,
-        vec![ha.id, pile.id],
-        "a's worklist holds only a's Vorgänge"
-    );
+    assert_eq!(db.events_after(&a, 0, 1000).await.expect("events_after a"), a_events, "a's log holds only a's events");
+    let ids_a: Vec<VorgangId> = all_of(db, &a, View::Alle).await.items.iter().map(|i| i.id).collect();
+    assert_eq!(ids_a, vec![ha.id, pile.id], "a's worklist holds only a's Vorgänge");
     // b claims its own Vorgang, never a's.
-    let claimed = db
-        .claim_next(&b, ub.id, &actor(&ub))
-        .await
-        .expect("claim_next b")
-        .expect("b's Vorgang");
+    let claimed = db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b").expect("b's Vorgang");
     assert_eq!(claimed.id, hb.id);
-    assert_eq!(
-        db.claim_next(&b, ub.id, &actor(&ub))
-            .await
-            .expect("claim_next b"),
-        None
-    );
-    assert_eq!(
-        db.get_vorgang(&a, pile.id)
-            .await
-            .expect("get_vorgang a")
-            .assignee,
-        None
-    );
+    assert_eq!(db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b"), None);
+    assert_eq!(db.get_vorgang(&a, pile.id).await.expect("get_vorgang a").assignee, None);
 }

@@ -6,9 +6,7 @@
 
 use crate::error::{AppError, PageError};
 use crate::AppState;
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequestParts, Request, State};
@@ -39,11 +37,7 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 /// A hash to verify against when the user does not exist, so both cases cost the same time.
@@ -74,11 +68,7 @@ pub fn token_hash(token: &str) -> String {
 
 /// Constant-time comparison for secrets.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -100,12 +90,7 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// The signed-in user of this request.
@@ -118,18 +103,17 @@ pub struct Authenticated {
 
 impl Authenticated {
     pub fn actor(&self) -> store::Actor {
-        store::Actor {
-            user: Some(self.user.id),
-            name: self.user.display_name.clone(),
-        }
+        store::Actor { user: Some(self.user.id), name: self.user.display_name.clone() }
     }
 }
 
-pub async fn session_layer(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// Machine endpoints with their own authentication (the intake token); no sessions there.
+const INTAKE_PATHS: [&str; 2] = ["/antrag", "/api/v1/antraege"];
+
+pub async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if INTAKE_PATHS.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
     let from_cookie = cookie(req.headers(), SESSION_COOKIE);
     let (token, via_cookie) = match bearer(req.headers()) {
         Some(t) => (Some(t.to_owned()), false),
@@ -146,27 +130,15 @@ pub async fn session_layer(
     let Some(token) = token else {
         return next.run(req).await;
     };
-    let session = match state
-        .store
-        .get_session(&token_hash(&token), OffsetDateTime::now_utc())
-        .await
-    {
+    let session = match state.store.get_session(&token_hash(&token), OffsetDateTime::now_utc()).await {
         Ok(s) => s,
         Err(e) => return reject(e.into()),
     };
     let Some(session) = session else {
         // A bearer token that is not valid is an error, not "anonymous".
-        return if via_cookie {
-            next.run(req).await
-        } else {
-            reject(AppError::Unauthenticated)
-        };
+        return if via_cookie { next.run(req).await } else { reject(AppError::Unauthenticated) };
     };
-    let auth = Authenticated {
-        tenant: session.tenant,
-        user: session.user,
-        csrf: session.csrf_token,
-    };
+    let auth = Authenticated { tenant: session.tenant, user: session.user, csrf: session.csrf_token };
     if via_cookie && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         match check_csrf(req, &auth.csrf).await {
             Ok(checked) => req = checked,
@@ -180,11 +152,7 @@ pub async fn session_layer(
 /// Accepts the token from the `X-CSRF-Token` header or the `_csrf` field of a urlencoded form.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if same_secret(h, expected) {
-            Ok(req)
-        } else {
-            Err(AppError::Csrf)
-        };
+        return if same_secret(h, expected) { Ok(req) } else { Err(AppError::Csrf) };
     }
     let is_form = req
         .headers()
@@ -195,11 +163,7 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
         return Err(AppError::Csrf);
     }
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, MAX_FORM_BODY)
-        .await
-        .map_err(|_| AppError::TooLarge {
-            limit: MAX_FORM_BODY,
-        })?;
+    let bytes = to_bytes(body, MAX_FORM_BODY).await.map_err(|_| AppError::TooLarge { limit: MAX_FORM_BODY })?;
     let token = form_urlencoded_value(&bytes, CSRF_FIELD);
     if !token.is_some_and(|t| same_secret(&t, expected)) {
         return Err(AppError::Csrf);

@@ -16,34 +16,17 @@ pub async fn change_status(
     expected_version: i64,
     reason: Option<String>,
 ) -> Result<VorgangHead, AppError> {
-    let command = StatusCommand::parse(command).ok_or_else(|| {
-        AppError::bad_request("command", format!("unbekannter Befehl „{command}“"))
-    })?;
+    let command = StatusCommand::parse(command)
+        .ok_or_else(|| AppError::bad_request("command", format!("unbekannter Befehl „{command}“")))?;
     let current = state.store.get_vorgang(&auth.tenant, id).await?;
     if current.head.version != expected_version {
-        return Err(AppError::Conflict {
-            current_version: current.head.version,
-        });
+        return Err(AppError::Conflict { current_version: current.head.version });
     }
-    let to = decide_status_move(
-        command,
-        current.head.status,
-        current.status_before_deletion_request,
-        reason.as_deref(),
-    )?;
-    let reason = reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    let change = VorgangChange::Status {
-        command,
-        from: current.head.status,
-        to,
-        reason,
-    };
-    Ok(state
-        .store
-        .apply_change(&auth.tenant, id, expected_version, change, &auth.actor())
-        .await?)
+    let to =
+        decide_status_move(command, current.head.status, current.status_before_deletion_request, reason.as_deref())?;
+    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let change = VorgangChange::Status { command, from: current.head.status, to, reason };
+    Ok(state.store.apply_change(&auth.tenant, id, expected_version, change, &auth.actor()).await?)
 }
 
 pub async fn assign(
@@ -54,10 +37,7 @@ pub async fn assign(
     expected_version: i64,
 ) -> Result<VorgangHead, AppError> {
     let change = VorgangChange::Assign { to };
-    Ok(state
-        .store
-        .apply_change(&auth.tenant, id, expected_version, change, &auth.actor())
-        .await?)
+    Ok(state.store.apply_change(&auth.tenant, id, expected_version, change, &auth.actor()).await?)
 }
 
 pub async fn set_aktenzeichen(
@@ -69,20 +49,11 @@ pub async fn set_aktenzeichen(
 ) -> Result<VorgangHead, AppError> {
     let az = Aktenzeichen::parse(aktenzeichen)?;
     let change = VorgangChange::Aktenzeichen(az);
-    Ok(state
-        .store
-        .apply_change(&auth.tenant, id, expected_version, change, &auth.actor())
-        .await?)
+    Ok(state.store.apply_change(&auth.tenant, id, expected_version, change, &auth.actor()).await?)
 }
 
-pub async fn claim_next(
-    state: &AppState,
-    auth: &Authenticated,
-) -> Result<Option<VorgangHead>, AppError> {
-    Ok(state
-        .store
-        .claim_next(&auth.tenant, auth.user.id, &auth.actor())
-        .await?)
+pub async fn claim_next(state: &AppState, auth: &Authenticated) -> Result<Option<VorgangHead>, AppError> {
+    Ok(state.store.claim_next(&auth.tenant, auth.user.id, &auth.actor()).await?)
 }
 
 pub fn parse_user_id(s: &str) -> Result<Option<UserId>, AppError> {
@@ -90,9 +61,7 @@ pub fn parse_user_id(s: &str) -> Result<Option<UserId>, AppError> {
     if s.is_empty() {
         return Ok(None);
     }
-    UserId::parse(s)
-        .map(Some)
-        .ok_or_else(|| AppError::bad_request("userId", "ist keine gültige Benutzer-ID"))
+    UserId::parse(s).map(Some).ok_or_else(|| AppError::bad_request("userId", "ist keine gültige Benutzer-ID"))
 }
 
 pub fn parse_vorgang_id(s: &str) -> Result<VorgangId, AppError> {

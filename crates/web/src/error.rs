@@ -17,10 +17,7 @@ pub enum AppError {
     #[error("Nicht gefunden")]
     NotFound,
     #[error("{message}")]
-    BadRequest {
-        field: Option<String>,
-        message: String,
-    },
+    BadRequest { field: Option<String>, message: String },
     #[error("{0}")]
     Rule(#[from] DomainError),
     #[error("Der Vorgang wurde inzwischen geändert (aktuelle Version {current_version}). Bitte laden Sie ihn neu und wiederholen Sie die Aktion.")]
@@ -39,10 +36,7 @@ pub enum AppError {
 
 impl AppError {
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            field: Some(field.to_owned()),
-            message: message.into(),
-        }
+        Self::BadRequest { field: Some(field.to_owned()), message: message.into() }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -88,14 +82,12 @@ impl From<StorageError> for AppError {
         match e {
             StorageError::NotFound => Self::NotFound,
             StorageError::Conflict { current_version } => Self::Conflict { current_version },
-            StorageError::Duplicate(what) => Self::BadRequest {
-                field: Some(what.to_owned()),
-                message: format!("{what} ist bereits vergeben"),
-            },
-            StorageError::InvalidReference(what) => Self::BadRequest {
-                field: Some(what.to_owned()),
-                message: "unbekannt oder deaktiviert".into(),
-            },
+            StorageError::Duplicate(what) => {
+                Self::BadRequest { field: Some(what.to_owned()), message: format!("{what} ist bereits vergeben") }
+            }
+            StorageError::InvalidReference(what) => {
+                Self::BadRequest { field: Some(what.to_owned()), message: "unbekannt oder deaktiviert".into() }
+            }
             StorageError::Retryable(detail) => {
                 tracing::warn!(error = %detail, "storage busy");
                 Self::Unavailable
@@ -118,10 +110,7 @@ impl From<IntakeError> for AppError {
     fn from(e: IntakeError) -> Self {
         match e {
             IntakeError::Invalid { delivery, error } => Self::Intake(error, delivery),
-            IntakeError::AlreadyProcessed(_) => Self::BadRequest {
-                field: None,
-                message: e.to_string(),
-            },
+            IntakeError::AlreadyProcessed(_) => Self::BadRequest { field: None, message: e.to_string() },
             IntakeError::Storage(s) => s.into(),
             IntakeError::Documents(d) => d.into(),
         }
@@ -164,12 +153,7 @@ impl IntoResponse for AppError {
             delivery_id,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
     }
 }
 

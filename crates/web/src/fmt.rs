@@ -15,12 +15,8 @@ fn last_sunday(year: i32, month: Month) -> Date {
 pub fn german_time(t: OffsetDateTime) -> OffsetDateTime {
     let utc = t.to_offset(UtcOffset::UTC);
     let year = utc.year();
-    let start = last_sunday(year, Month::March)
-        .with_hms(1, 0, 0)
-        .map(|d| d.assume_utc());
-    let end = last_sunday(year, Month::October)
-        .with_hms(1, 0, 0)
-        .map(|d| d.assume_utc());
+    let start = last_sunday(year, Month::March).with_hms(1, 0, 0).map(|d| d.assume_utc());
+    let end = last_sunday(year, Month::October).with_hms(1, 0, 0).map(|d| d.assume_utc());
     let summer = matches!((start, end), (Ok(s), Ok(e)) if utc >= s && utc < e);
     let offset = UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC);
     utc.to_offset(offset)
@@ -28,14 +24,7 @@ pub fn german_time(t: OffsetDateTime) -> OffsetDateTime {
 
 pub fn date_time(t: OffsetDateTime) -> String {
     let l = german_time(t);
-    format!(
-        "{:02}.{:02}.{} {:02}:{:02}",
-        l.day(),
-        u8::from(l.month()),
-        l.year(),
-        l.hour(),
-        l.minute()
-    )
+    format!("{:02}.{:02}.{} {:02}:{:02}", l.day(), u8::from(l.month()), l.year(), l.hour(), l.minute())
 }
 
 pub fn date(t: OffsetDateTime) -> String {
@@ -44,15 +33,12 @@ pub fn date(t: OffsetDateTime) -> String {
 }
 
 pub fn iso(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 pub fn size(bytes: u64) -> String {
     match bytes {
-        b if b >= 1024 * 1024 => {
-            format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)).replace('.', ",")
-        }
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)).replace('.', ","),
         b if b >= 1024 => format!("{} KB", b.div_ceil(1024)),
         b => format!("{b} Bytes"),
     }
@@ -65,22 +51,10 @@ mod tests {
 
     #[test]
     fn german_local_time() {
-        assert_eq!(
-            date_time(datetime!(2026-01-15 12:00 UTC)),
-            "15.01.2026 13:00"
-        );
-        assert_eq!(
-            date_time(datetime!(2026-07-15 12:00 UTC)),
-            "15.07.2026 14:00"
-        );
-        assert_eq!(
-            date_time(datetime!(2026-03-29 00:59 UTC)),
-            "29.03.2026 01:59"
-        );
-        assert_eq!(
-            date_time(datetime!(2026-03-29 01:00 UTC)),
-            "29.03.2026 03:00"
-        );
+        assert_eq!(date_time(datetime!(2026-01-15 12:00 UTC)), "15.01.2026 13:00");
+        assert_eq!(date_time(datetime!(2026-07-15 12:00 UTC)), "15.07.2026 14:00");
+        assert_eq!(date_time(datetime!(2026-03-29 00:59 UTC)), "29.03.2026 01:59");
+        assert_eq!(date_time(datetime!(2026-03-29 01:00 UTC)), "29.03.2026 03:00");
         assert_eq!(size(2048), "2 KB");
     }
 }

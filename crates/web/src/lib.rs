@@ -65,10 +65,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
         .merge(api)
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move { Json(openapi.as_ref().clone()) }),
-        )
+        .route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .route(
             "/static/app.css",
             get(|| async {
@@ -82,10 +79,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/healthz", get(health))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::session_layer,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -98,8 +92,7 @@ pub fn openapi_json() -> String {
 
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     match state.store.count_users(&state.config.tenant).await {
-        Ok(_) => Json(serde_json::json!({"status": "ok", "store": state.store.backend()}))
-            .into_response(),
+        Ok(_) => Json(serde_json::json!({"status": "ok", "store": state.store.backend()})).into_response(),
         Err(e) => error::AppError::from(e).into_response(),
     }
 }
@@ -117,11 +110,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "same-origin");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(
-        h,
-        header::HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=()",
-    );
+    set(h, header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages carry personal data: never keep them in shared caches.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

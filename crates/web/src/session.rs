@@ -9,25 +9,13 @@ use time::OffsetDateTime;
 
 /// Checks the credentials and opens a session; `Ok(None)` for wrong credentials (never
 /// telling which part was wrong). Returns the session token for cookie or bearer use.
-pub async fn login(
-    state: &AppState,
-    username: &str,
-    password: &str,
-) -> Result<Option<String>, AppError> {
+pub async fn login(state: &AppState, username: &str, password: &str) -> Result<Option<String>, AppError> {
     let tenant = &state.config.tenant;
     let user = match Username::parse(username) {
-        Some(u) => {
-            state
-                .store
-                .find_user_by_username(tenant, u.as_str())
-                .await?
-        }
+        Some(u) => state.store.find_user_by_username(tenant, u.as_str()).await?,
         None => None,
     };
-    let hash = user
-        .as_ref()
-        .map_or(auth::dummy_hash(), |u| u.password_hash.as_str())
-        .to_owned();
+    let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str()).to_owned();
     let pw = password.to_owned();
     // argon2 is deliberately slow: keep it off the async worker threads.
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))

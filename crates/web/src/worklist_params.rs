@@ -37,11 +37,7 @@ impl WorklistParams {
             Some("nicht-zugewiesen") => View::NichtZugewiesen,
             _ => View::Alle,
         };
-        let sort = self
-            .sort
-            .as_deref()
-            .and_then(SortKey::parse)
-            .unwrap_or(SortKey::EingangAt);
+        let sort = self.sort.as_deref().and_then(SortKey::parse).unwrap_or(SortKey::EingangAt);
         let descending = match self.richtung.as_deref() {
             Some("asc") => false,
             Some("desc") => true,
@@ -78,19 +74,11 @@ impl WorklistParams {
     }
 
     pub fn with_view(&self, view: &str) -> Self {
-        Self {
-            ansicht: Some(view.to_owned()),
-            seite: None,
-            ..self.clone()
-        }
+        Self { ansicht: Some(view.to_owned()), seite: None, ..self.clone() }
     }
 
     pub fn with_status(&self, status: Option<VorgangStatus>) -> Self {
-        Self {
-            status: status.map(|s| s.as_str().to_owned()),
-            seite: None,
-            ..self.clone()
-        }
+        Self { status: status.map(|s| s.as_str().to_owned()), seite: None, ..self.clone() }
     }
 
     pub fn with_sort(&self, sort: SortKey, descending: bool) -> Self {
@@ -103,10 +91,7 @@ impl WorklistParams {
     }
 
     pub fn with_page(&self, zero_based: u32) -> Self {
-        Self {
-            seite: Some(zero_based + 1),
-            ..self.clone()
-        }
+        Self { seite: Some(zero_based + 1), ..self.clone() }
     }
 
     pub fn href(&self) -> String {

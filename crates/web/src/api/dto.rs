@@ -4,10 +4,7 @@ use crate::fmt;
 use domain::{FormItem, FormValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use store::{
-    DeliveryRecord, DocumentRecord, EventRecord, StatusCounts, VorgangHead, VorgangListItem,
-    VorgangRecord,
-};
+use store::{DeliveryRecord, DocumentRecord, EventRecord, StatusCounts, VorgangHead, VorgangListItem, VorgangRecord};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -79,10 +76,7 @@ impl From<VorgangListItem> for VorgangListEntry {
             aktenzeichen: v.aktenzeichen,
             form_name: v.form_name,
             eingang_at: fmt::iso(v.eingang_at),
-            assignee: v.assignee.map(|a| UserRefDto {
-                id: a.id.0,
-                name: a.display_name,
-            }),
+            assignee: v.assignee.map(|a| UserRefDto { id: a.id.0, name: a.display_name }),
             applicant_name: v.applicant_name,
         }
     }
@@ -101,10 +95,7 @@ pub struct Worklist {
 }
 
 pub fn counts_json(c: &StatusCounts) -> Map<String, Value> {
-    domain::VorgangStatus::ALL
-        .iter()
-        .map(|s| (s.as_str().to_owned(), json!(c.get(*s))))
-        .collect()
+    domain::VorgangStatus::ALL.iter().map(|s| (s.as_str().to_owned(), json!(c.get(*s)))).collect()
 }
 
 #[derive(Serialize, ToSchema)]
@@ -167,10 +158,7 @@ impl From<VorgangRecord> for VorgangDetail {
             vorgang: VorgangRef::from(&v.head),
             transaction_id: v.transaction_id.to_string(),
             aktenzeichen: v.aktenzeichen,
-            assignee: v.assignee.map(|a| UserRefDto {
-                id: a.id.0,
-                name: a.display_name,
-            }),
+            assignee: v.assignee.map(|a| UserRefDto { id: a.id.0, name: a.display_name }),
             eingang_at: fmt::iso(v.eingang_at),
             form_id: v.form_id,
             form_name: v.form_name,
@@ -180,13 +168,7 @@ impl From<VorgangRecord> for VorgangDetail {
             control: v.control,
             form_data: Value::Array(v.form_data.iter().map(form_item_json).collect()),
             documents: v.documents.iter().map(DocumentDto::from).collect(),
-            commands: v
-                .head
-                .status
-                .legal_commands()
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect(),
+            commands: v.head.status.legal_commands().iter().map(|c| c.as_str().to_owned()).collect(),
         }
     }
 }
@@ -205,10 +187,7 @@ fn form_item_json(item: &FormItem) -> Value {
         None => None,
     };
     if !item.items.is_empty() {
-        m.insert(
-            "formItems".into(),
-            Value::Array(item.items.iter().map(form_item_json).collect()),
-        );
+        m.insert("formItems".into(), Value::Array(item.items.iter().map(form_item_json).collect()));
     }
     Value::Object(m)
 }

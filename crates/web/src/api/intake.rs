@@ -55,19 +55,9 @@ pub async fn antrag_multipart(
     body: Body,
 ) -> Result<Json<IntakeReceipt>, AppError> {
     check_token(&state, &headers)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let body = read_body(&state, body).await?;
-    let r = state
-        .intake
-        .deliver(
-            &state.config.tenant,
-            Payload::Multipart { content_type, body },
-        )
-        .await?;
+    let r = state.intake.deliver(&state.config.tenant, Payload::Multipart { content_type, body }).await?;
     Ok(Json(receipt(&r)))
 }
 
@@ -84,9 +74,6 @@ pub async fn antrag_json(
 ) -> Result<Json<IntakeReceipt>, AppError> {
     check_token(&state, &headers)?;
     let body = read_body(&state, body).await?;
-    let r = state
-        .intake
-        .deliver(&state.config.tenant, Payload::Json { body })
-        .await?;
+    let r = state.intake.deliver(&state.config.tenant, Payload::Json { body }).await?;
     Ok(Json(receipt(&r)))
 }

@@ -67,17 +67,9 @@ type ApiResult<T> = Result<Json<T>, AppError>;
 /// Opens a session for API use; the token is a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "Sitzung", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, description = "Falsche Anmeldedaten")))]
-async fn login(
-    State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
-) -> ApiResult<LoginResponse> {
-    let token = crate::session::login(&state, &req.username, &req.password)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_in_seconds: state.config.session_idle.whole_seconds(),
-    }))
+async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> ApiResult<LoginResponse> {
+    let token = crate::session::login(&state, &req.username, &req.password).await?.ok_or(AppError::Unauthenticated)?;
+    Ok(Json(LoginResponse { token, expires_in_seconds: state.config.session_idle.whole_seconds() }))
 }
 
 /// The worklist: one page of Vorgänge with counts per status.
@@ -102,14 +94,9 @@ async fn worklist(
 /// "Nächsten Vorgang übernehmen": assigns the oldest unassigned NEU Vorgang to the caller.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/naechster", tag = "Vorgänge",
     security(("bearer" = [])), responses((status = 200, body = ClaimResponse)))]
-async fn claim_next(
-    State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
-) -> ApiResult<ClaimResponse> {
+async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUser) -> ApiResult<ClaimResponse> {
     let head = commands::claim_next(&state, &auth).await?;
-    Ok(Json(ClaimResponse {
-        vorgang: head.as_ref().map(VorgangRef::from),
-    }))
+    Ok(Json(ClaimResponse { vorgang: head.as_ref().map(VorgangRef::from) }))
 }
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
@@ -148,8 +135,7 @@ async fn change_status(
     Json(req): Json<StatusCommandRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head =
-        commands::change_status(&state, &auth, id, &req.command, req.version, req.reason).await?;
+    let head = commands::change_status(&state, &auth, id, &req.command, req.version, req.reason).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -163,14 +149,7 @@ async fn assign(
     Json(req): Json<AssignRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head = commands::assign(
-        &state,
-        &auth,
-        id,
-        req.user_id.map(domain::UserId),
-        req.version,
-    )
-    .await?;
+    let head = commands::assign(&state, &auth, id, req.user_id.map(domain::UserId), req.version).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -200,12 +179,7 @@ async fn document(
     let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
     let doc = state.store.get_document(&auth.tenant, id).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
-    Ok(crate::download::file_response(
-        &doc.filename,
-        &doc.content_type,
-        bytes,
-        false,
-    ))
+    Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, false))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -225,14 +199,8 @@ async fn events(
     CurrentUser(auth): CurrentUser,
     Query(p): Query<EventParams>,
 ) -> ApiResult<Vec<EventDto>> {
-    let events = state
-        .store
-        .events_after(
-            &auth.tenant,
-            p.after.unwrap_or(0),
-            p.limit.unwrap_or(100).clamp(1, 1000),
-        )
-        .await?;
+    let events =
+        state.store.events_after(&auth.tenant, p.after.unwrap_or(0), p.limit.unwrap_or(100).clamp(1, 1000)).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
 
@@ -252,14 +220,8 @@ async fn quarantine(
     Query(p): Query<PageParams>,
 ) -> ApiResult<Quarantine> {
     let page = p.seite.unwrap_or(1).max(1);
-    let (items, total) = state
-        .store
-        .list_quarantine(&auth.tenant, 100, (page - 1) * 100)
-        .await?;
-    Ok(Json(Quarantine {
-        items: items.into_iter().map(QuarantineEntry::from).collect(),
-        total,
-    }))
+    let (items, total) = state.store.list_quarantine(&auth.tenant, 100, (page - 1) * 100).await?;
+    Ok(Json(Quarantine { items: items.into_iter().map(QuarantineEntry::from).collect(), total }))
 }
 
 /// Runs a quarantined delivery through intake again.

@@ -38,17 +38,8 @@ fn render_items(out: &mut String, items: &[FormItem], level: u8) {
                 fields_open = true;
             }
             let value = item.value.as_ref().map(|v| v.display()).unwrap_or_default();
-            let value = if value.is_empty() {
-                "–".to_owned()
-            } else {
-                value
-            };
-            let _ = write!(
-                out,
-                "<dt>{}</dt><dd>{}</dd>",
-                escape(item.display_label()),
-                escape(&value)
-            );
+            let value = if value.is_empty() { "–".to_owned() } else { value };
+            let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(item.display_label()), escape(&value));
             continue;
         }
         if fields_open {
@@ -105,11 +96,7 @@ mod tests {
         let tree = vec![FormItem::group(
             "antragsteller",
             "Antragsteller",
-            vec![FormItem::field(
-                "name",
-                "<b>Name</b>",
-                FormValue::String("Klara & Co".into()),
-            )],
+            vec![FormItem::field("name", "<b>Name</b>", FormValue::String("Klara & Co".into()))],
         )];
         let html = render(&tree);
         assert!(html.contains("<h3>Antragsteller</h3>"));

@@ -19,29 +19,15 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn login_page(
-    state: &AppState,
-    status: StatusCode,
-    username: String,
-    error: Option<String>,
-) -> Response {
+fn login_page(state: &AppState, status: StatusCode, username: String, error: Option<String>) -> Response {
     // Double-submit token: the login form has no session to bind a CSRF token to yet.
     let csrf = auth::new_token();
     let cookie = auth::set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies);
-    let page = LoginPage {
-        nav: None,
-        flash: None,
-        csrf,
-        username,
-        error,
-    };
+    let page = LoginPage { nav: None, flash: None, csrf, username, error };
     (status, [(header::SET_COOKIE, cookie)], render(&page)).into_response()
 }
 
-pub async fn form(
-    State(state): State<AppState>,
-    signed_in: Option<Extension<auth::Authenticated>>,
-) -> Response {
+pub async fn form(State(state): State<AppState>, signed_in: Option<Extension<auth::Authenticated>>) -> Response {
     if signed_in.is_some() {
         return see_other("/vorgaenge");
     }
@@ -64,12 +50,7 @@ pub async fn submit(
     let expected = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !auth::same_secret(&expected, &f.csrf) {
         let msg = "Die Anmeldeseite ist abgelaufen. Bitte versuchen Sie es noch einmal.".to_owned();
-        return Ok(login_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            f.username,
-            Some(msg),
-        ));
+        return Ok(login_page(&state, StatusCode::FORBIDDEN, f.username, Some(msg)));
     }
     match crate::session::login(&state, &f.username, &f.password).await? {
         Some(token) => {
@@ -104,10 +85,7 @@ pub async fn logout(
     CurrentUser(_): CurrentUser,
 ) -> Result<Response, PageError> {
     if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
-        state
-            .store
-            .delete_session(&auth::token_hash(&token))
-            .await?;
+        state.store.delete_session(&auth::token_hash(&token)).await?;
     }
     let clear = auth::set_cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies);
     let mut res = see_other("/login");

@@ -19,10 +19,7 @@ use domain::Role;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::to("/vorgaenge") }),
-        )
+        .route("/", get(|| async { axum::response::Redirect::to("/vorgaenge") }))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/vorgaenge", get(worklist::page))
@@ -30,18 +27,12 @@ pub fn router() -> Router<AppState> {
         .route("/vorgaenge/{id}", get(vorgang::page))
         .route("/vorgaenge/{id}/status", post(vorgang::change_status))
         .route("/vorgaenge/{id}/zuweisung", post(vorgang::assign))
-        .route(
-            "/vorgaenge/{id}/aktenzeichen",
-            post(vorgang::set_aktenzeichen),
-        )
+        .route("/vorgaenge/{id}/aktenzeichen", post(vorgang::set_aktenzeichen))
         .route("/dokumente/{id}", get(vorgang::download))
         .route("/dokumente/{id}/vorschau", get(vorgang::preview))
         .route("/admin/quarantaene", get(quarantine::page))
         .route("/admin/quarantaene/{id}/roh", get(quarantine::raw))
-        .route(
-            "/admin/quarantaene/{id}/verarbeiten",
-            post(quarantine::reprocess),
-        )
+        .route("/admin/quarantaene/{id}/verarbeiten", post(quarantine::reprocess))
 }
 
 /// What the header shows for a signed-in user.
@@ -90,22 +81,13 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         s if s.is_client_error() => "Aktion nicht möglich",
         _ => "Fehler",
     };
-    let page = ErrorPage {
-        nav: None,
-        flash: None,
-        heading,
-        message,
-    };
+    let page = ErrorPage { nav: None, flash: None, heading, message };
     (status, render(&page)).into_response()
 }
 
 /// Post/Redirect/Get: after a successful form, back to a page with a short message code.
 pub fn see_other(location: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.to_owned())],
-    )
-        .into_response()
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
 pub fn flash_text(code: Option<&str>) -> Option<String> {

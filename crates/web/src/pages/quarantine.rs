@@ -41,9 +41,7 @@ pub struct Params {
 }
 
 pub fn parse_delivery_id(s: &str) -> Result<DeliveryId, AppError> {
-    uuid::Uuid::parse_str(s)
-        .map(DeliveryId)
-        .map_err(|_| AppError::NotFound)
+    uuid::Uuid::parse_str(s).map(DeliveryId).map_err(|_| AppError::NotFound)
 }
 
 pub async fn page(
@@ -52,10 +50,7 @@ pub async fn page(
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
     let page = p.seite.unwrap_or(1).max(1);
-    let (items, total) = state
-        .store
-        .list_quarantine(&auth.tenant, PER_PAGE, (page - 1) * PER_PAGE)
-        .await?;
+    let (items, total) = state.store.list_quarantine(&auth.tenant, PER_PAGE, (page - 1) * PER_PAGE).await?;
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let t = QuarantinePage {
         nav: Nav::new(&auth, "quarantaene"),
@@ -76,8 +71,7 @@ pub async fn page(
             .collect(),
         total,
         prev_href: (page > 1).then(|| format!("/admin/quarantaene?seite={}", page - 1)),
-        next_href: (u64::from(page) < pages)
-            .then(|| format!("/admin/quarantaene?seite={}", page + 1)),
+        next_href: (u64::from(page) < pages).then(|| format!("/admin/quarantaene?seite={}", page + 1)),
     };
     Ok(render(&t))
 }
@@ -87,19 +81,11 @@ pub async fn raw(
     AdminUser(auth): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let d = state
-        .store
-        .get_delivery(&auth.tenant, parse_delivery_id(&id)?)
-        .await?;
+    let d = state.store.get_delivery(&auth.tenant, parse_delivery_id(&id)?).await?;
     let bytes = state.intake.load_raw(&d).await?;
     tracing::info!(delivery = %d.id, user = %auth.user.id, "raw delivery downloaded");
     // Raw payloads may contain anything: always a download, never rendered.
-    Ok(crate::download::file_response(
-        &format!("eingang-{}.bin", d.id),
-        "application/octet-stream",
-        bytes,
-        false,
-    ))
+    Ok(crate::download::file_response(&format!("eingang-{}.bin", d.id), "application/octet-stream", bytes, false))
 }
 
 pub async fn reprocess(
@@ -107,12 +93,6 @@ pub async fn reprocess(
     AdminUser(auth): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let receipt = state
-        .intake
-        .reprocess(&auth.tenant, parse_delivery_id(&id)?)
-        .await?;
-    Ok(see_other(&format!(
-        "/vorgaenge/{}?meldung=verarbeitet",
-        receipt.vorgang.id
-    )))
+    let receipt = state.intake.reprocess(&auth.tenant, parse_delivery_id(&id)?).await?;
+    Ok(see_other(&format!("/vorgaenge/{}?meldung=verarbeitet", receipt.vorgang.id)))
 }

@@ -86,37 +86,20 @@ pub struct PageParams {
 fn previewable(content_type: &str) -> bool {
     matches!(
         content_type.split(';').next().map(str::trim),
-        Some(
-            "application/pdf"
-                | "image/png"
-                | "image/jpeg"
-                | "image/gif"
-                | "image/webp"
-                | "text/plain"
-        )
+        Some("application/pdf" | "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "text/plain")
     )
 }
 
 fn describe(e: &EventRecord) -> (String, Option<String>) {
     match &e.event {
         VorgangEvent::Eingegangen { form_name, .. } => (format!("Eingegangen: {form_name}"), None),
-        VorgangEvent::StatusGeaendert {
-            command,
-            from,
-            to,
-            reason,
-        } => (
-            format!("{}: {} → {}", command.label(), from.label(), to.label()),
-            reason.clone(),
-        ),
+        VorgangEvent::StatusGeaendert { command, from, to, reason } => {
+            (format!("{}: {} → {}", command.label(), from.label(), to.label()), reason.clone())
+        }
         VorgangEvent::Zugewiesen { to: Some(name), .. } => (format!("Zugewiesen an {name}"), None),
         VorgangEvent::Zugewiesen { to: None, .. } => ("Zuweisung aufgehoben".to_owned(), None),
-        VorgangEvent::AktenzeichenGeaendert { to: Some(az), .. } => {
-            (format!("Aktenzeichen gesetzt: {az}"), None)
-        }
-        VorgangEvent::AktenzeichenGeaendert { to: None, .. } => {
-            ("Aktenzeichen entfernt".to_owned(), None)
-        }
+        VorgangEvent::AktenzeichenGeaendert { to: Some(az), .. } => (format!("Aktenzeichen gesetzt: {az}"), None),
+        VorgangEvent::AktenzeichenGeaendert { to: None, .. } => ("Aktenzeichen entfernt".to_owned(), None),
     }
 }
 
@@ -198,20 +181,12 @@ pub async fn page(
             .status
             .legal_commands()
             .into_iter()
-            .map(|c| CommandView {
-                code: c.as_str(),
-                label: c.label(),
-                needs_reason: c.requires_reason(),
-            })
+            .map(|c| CommandView { code: c.as_str(), label: c.label(), needs_reason: c.requires_reason() })
             .collect(),
         colleagues: users
             .into_iter()
             .filter(|u| !u.disabled)
-            .map(|u| Colleague {
-                selected: Some(u.id) == assignee_id,
-                id: u.id.to_string(),
-                name: u.display_name,
-            })
+            .map(|u| Colleague { selected: Some(u.id) == assignee_id, id: u.id.to_string(), name: u.display_name })
             .collect(),
     };
     Ok(render(&page))
@@ -273,10 +248,7 @@ pub async fn set_aktenzeichen(
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=aktenzeichen")))
 }
 
-pub async fn claim_next(
-    State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
-) -> Result<Response, PageError> {
+pub async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUser) -> Result<Response, PageError> {
     Ok(match commands::claim_next(&state, &auth).await? {
         Some(head) => see_other(&format!("/vorgaenge/{}?meldung=uebernommen", head.id)),
         None => see_other("/vorgaenge?meldung=stapel-leer"),
@@ -293,12 +265,7 @@ async fn document_response(
     let doc = state.store.get_document(&auth.tenant, id).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
     let inline = inline && previewable(&doc.content_type);
-    Ok(crate::download::file_response(
-        &doc.filename,
-        &doc.content_type,
-        bytes,
-        inline,
-    ))
+    Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, inline))
 }
 
 pub async fn download(
@@ -316,6 +283,11 @@ pub async fn preview(
 ) -> Result<Response, PageError> {
     let mut res = document_response(&state, &auth, &id, true).await?;
     // A previewed document may not run script or reach anything, whatever it contains.
-    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; plugin-types application/pdf"));
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; plugin-types application/pdf",
+        ),
+    );
     Ok(res.into_response())
 }

@@ -69,18 +69,14 @@ pub async fn page(
     let result = state.store.worklist(&auth.tenant, &query).await?;
     let current = params.normalized(&query);
 
-    let views = [
-        ("Alle", "alle"),
-        ("Meine", "meine"),
-        ("Nicht zugewiesen", "nicht-zugewiesen"),
-    ]
-    .into_iter()
-    .map(|(label, code)| Tab {
-        label,
-        href: current.with_view(code).href(),
-        active: current.ansicht.as_deref() == Some(code),
-    })
-    .collect();
+    let views = [("Alle", "alle"), ("Meine", "meine"), ("Nicht zugewiesen", "nicht-zugewiesen")]
+        .into_iter()
+        .map(|(label, code)| Tab {
+            label,
+            href: current.with_view(code).href(),
+            active: current.ansicht.as_deref() == Some(code),
+        })
+        .collect();
 
     let mut status_filters = vec![StatusFilter {
         label: "Alle Status",
@@ -96,27 +92,15 @@ pub async fn page(
     }));
 
     let sortable = |key: Option<SortKey>, label: &'static str| match key {
-        None => Column {
-            label,
-            href: None,
-            aria_sort: None,
-        },
+        None => Column { label, href: None, aria_sort: None },
         Some(k) => {
             let active = query.sort == k;
             // Clicking the sorted column flips it; a new column starts with the natural order.
-            let descending = if active {
-                !query.descending
-            } else {
-                k == SortKey::EingangAt
-            };
+            let descending = if active { !query.descending } else { k == SortKey::EingangAt };
             Column {
                 label,
                 href: Some(current.with_sort(k, descending).href()),
-                aria_sort: active.then_some(if query.descending {
-                    "descending"
-                } else {
-                    "ascending"
-                }),
+                aria_sort: active.then_some(if query.descending { "descending" } else { "ascending" }),
             }
         }
     };
@@ -142,10 +126,7 @@ pub async fn page(
             applicant: v.applicant_name,
             eingang: fmt::date_time(v.eingang_at),
             eingang_iso: fmt::iso(v.eingang_at),
-            assignee: v
-                .assignee
-                .map(|a| a.display_name)
-                .unwrap_or_else(|| "–".to_owned()),
+            assignee: v.assignee.map(|a| a.display_name).unwrap_or_else(|| "–".to_owned()),
         })
         .collect();
 
@@ -157,11 +138,7 @@ pub async fn page(
         View::NichtZugewiesen => "Nicht zugewiesene Vorgänge",
     };
     let caption = match query.status {
-        Some(s) => format!(
-            "{view_label} im Status „{}“, sortiert nach {}",
-            s.label(),
-            sort_label(query.sort)
-        ),
+        Some(s) => format!("{view_label} im Status „{}“, sortiert nach {}", s.label(), sort_label(query.sort)),
         None => format!("{view_label}, sortiert nach {}", sort_label(query.sort)),
     };
     let nav = Nav::new(&auth, "vorgaenge");

@@ -1,0 +1,235 @@
+//! `TestApp`: the real server on a random port with a fresh temp data dir, and typed helpers
+//! so tests read as stories.
+
+use domain::Role;
+use ozgcloud::{Config, Server};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "test-passwort-123";
+
+pub struct TestApp {
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+    pub http: Client,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::spawn_in(dir, adjust).await
+    }
+
+    /// Starts a server on an existing data dir (e.g. to test a restart).
+    pub async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::new(dir.path().to_owned());
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.admin_password = Some(PASSWORD.to_owned());
+        adjust(&mut config);
+        let state = ozgcloud::open_state(&config).await.expect("open state");
+        ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
+        for (u, n) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
+            if state.store.find_user_by_username(&state.config.tenant, u).await.expect("lookup").is_none() {
+                ozgcloud::add_user(&state, u, n, Role::Sachbearbeitung, PASSWORD).await.expect("user");
+            }
+        }
+        let server = ozgcloud::start(&config, state).await.expect("start");
+        Self { server, dir, http: Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    pub async fn deliver(&self, form_data: &Value, attachments: Vec<(&str, &str, Vec<u8>)>) -> Response {
+        let mut form =
+            Form::new().part("formData", Part::text(form_data.to_string()).mime_str("application/json").expect("mime"));
+        form = form.part(
+            "representation",
+            Part::bytes(b"%PDF-1.4 test".to_vec()).file_name("antrag.pdf").mime_str("application/pdf").expect("mime"),
+        );
+        for (name, mime, bytes) in attachments {
+            form = form.part("attachment", Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).expect("mime"));
+        }
+        self.http.post(self.url("/antrag")).multipart(form).send().await.expect("deliver")
+    }
+
+    pub async fn deliver_raw(&self, content_type: &str, body: Vec<u8>) -> Response {
+        self.http
+            .post(self.url("/antrag"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("deliver raw")
+    }
+
+    /// Delivers and returns the receipt, asserting success.
+    pub async fn deliver_ok(&self, form_data: &Value) -> Value {
+        let res = self.deliver(form_data, vec![]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("receipt")
+    }
+
+    pub async fn api(&self, username: &str) -> Api {
+        let res = self
+            .http
+            .post(self.url("/api/v1/login"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), StatusCode::OK, "api login as {username}");
+        let body: Value = res.json().await.expect("json");
+        Api {
+            base: self.server.url(),
+            token: body["token"].as_str().expect("token").to_owned(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// A browser-like client: cookie jar, no redirects followed automatically.
+    pub async fn browser(&self, username: &str) -> Browser {
+        let http =
+            Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let b = Browser { base: self.server.url(), http };
+        let page = b.get("/login").await.text().await.expect("html");
+        let csrf = csrf_in(&page);
+        let res = b.post_form("/login", &[("_csrf", &csrf), ("username", username), ("password", PASSWORD)]).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "ui login as {username}");
+        b
+    }
+}
+
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("csrf field in page") + marker.len();
+    html[start..].split('"').next().expect("csrf value").to_owned()
+}
+
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    pub http: Client,
+}
+
+impl Api {
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("get")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.json().await.expect("json")
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Response {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn vorgang(&self, id: &str) -> Value {
+        self.get_json(&format!("/api/v1/vorgaenge/{id}")).await
+    }
+
+    pub async fn command(&self, id: &str, command: &str, version: i64, reason: Option<&str>) -> Response {
+        self.post(
+            &format!("/api/v1/vorgaenge/{id}/status"),
+            json!({"command": command, "version": version, "reason": reason}),
+        )
+        .await
+    }
+
+    pub async fn claim_next(&self) -> Value {
+        let res = self.post("/api/v1/vorgaenge/naechster", json!({})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+}
+
+pub struct Browser {
+    pub base: String,
+    pub http: Client,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("get")
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.expect("html")
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.http.post(format!("{}{path}", self.base)).form(fields).send().await.expect("post")
+    }
+}
+
+static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", std::process::id(), SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A Gewerbeanmeldung as Gover/AFM deliver it: steps, groups, a repeated block, extra control keys.
+pub fn gewerbeanmeldung(transaction_id: &str) -> Value {
+    json!({
+        "control": {
+            "transactionId": transaction_id,
+            "zustaendigeStelle": "10363455",
+            "organisationsEinheitenId": "10363455",
+            "leikaIds": ["99050012104000"],
+            "formId": "gewerbeanmeldung",
+            "name": "Gewerbeanmeldung",
+            "serviceKonto": {"type": "OSI", "trustLevel": "LOW", "postfachAddress": {"identifier": "osi-4711", "type": "OSI"}}
+        },
+        "formData": [
+            {"name": "schritt1", "label": "Angaben zur Person", "formItems": [
+                {"name": "antragsteller", "label": "Antragsteller", "formItems": [
+                    {"name": "pers_vorname", "label": "Vorname", "stringValue": "Klara"},
+                    {"name": "pers_nachname", "label": "Nachname", "stringValue": "Muster"},
+                    {"name": "pers_geburtsdatum", "label": "Geburtsdatum", "dateValue": "1990-04-01"},
+                    {"name": "adresse", "label": "Anschrift", "formItems": [
+                        {"name": "sh_strasse", "label": "Straße", "stringValue": "Holstenstraße"},
+                        {"name": "sh_hausnummer", "label": "Hausnummer", "stringValue": "12"},
+                        {"name": "sh_plz", "label": "PLZ", "stringValue": "24103"},
+                        {"name": "ort", "label": "Ort", "stringValue": "Kiel"}
+                    ]},
+                    {"name": "kont_email", "label": "E-Mail", "stringValue": "klara@example.org"}
+                ]}
+            ]},
+            {"name": "schritt2", "label": "Betrieb", "formItems": [
+                {"name": "taetigkeit", "label": "Tätigkeit", "stringValue": "Onlinehandel mit Keramik"},
+                {"name": "beschaeftigte", "label": "Beschäftigte", "numberValue": 3},
+                {"name": "nebenerwerb", "label": "Nebenerwerb", "booleanValue": false},
+                {"name": "betriebsstaetten", "label": "Betriebsstätten", "formItems": [
+                    {"name": "zeile", "label": "Betriebsstätte 1", "formItems": [
+                        {"name": "strasse", "label": "Straße", "stringValue": "Hafenstraße 1"},
+                        {"name": "ort_b", "label": "Ort", "stringValue": "Kiel"}]},
+                    {"name": "zeile", "label": "Betriebsstätte 2", "formItems": [
+                        {"name": "strasse", "label": "Straße", "stringValue": "Markt 5"},
+                        {"name": "ort_b", "label": "Ort", "stringValue": "Lübeck"}]}
+                ]}
+            ]}
+        ]
+    })
+}

@@ -1,0 +1,243 @@
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail() {
+    let app = TestApp::spawn().await;
+    let tx = unique("tx");
+    let res = app
+        .deliver(&gewerbeanmeldung(&tx), vec![("Ausweis.pdf", "application/pdf", b"%PDF-1.4 ausweis".to_vec())])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: Value = res.json().await.expect("json");
+    assert_eq!(receipt["transactionId"], tx);
+    let nummer = receipt["vorgang"]["vorgangNummer"].as_str().expect("nummer");
+    assert!(domain::Vorgangsnummer::parse(nummer).is_some(), "{nummer}");
+    assert_eq!(receipt["vorgang"]["status"], "NEU");
+    assert!(receipt["vorgang"]["statusSince"].as_str().is_some());
+    let id = receipt["vorgang"]["vorgangId"].as_str().expect("id").to_owned();
+
+    let api = app.api("max").await;
+    let list = api.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["vorgangNummer"], nummer);
+    assert_eq!(list["items"][0]["applicantName"], "Muster, Klara");
+    assert_eq!(list["counts"]["NEU"], 1);
+
+    let v = api.vorgang(&id).await;
+    assert_eq!(v["formName"], "Gewerbeanmeldung");
+    assert_eq!(v["control"]["organisationsEinheitenId"], "10363455", "extra control keys are kept");
+    assert_eq!(v["antragsteller"]["plz"], "24103");
+    assert_eq!(v["antragsteller"]["email"], "klara@example.org");
+    assert_eq!(v["formData"][1]["formItems"][3]["formItems"][1]["formItems"][0]["stringValue"], "Markt 5");
+    assert_eq!(v["documents"].as_array().expect("docs").len(), 2);
+    let attachment =
+        v["documents"].as_array().expect("docs").iter().find(|d| d["kind"] == "ATTACHMENT").expect("attachment");
+    assert_eq!(attachment["filename"], "Ausweis.pdf");
+    let bytes = api.get(attachment["href"].as_str().expect("href")).await.bytes().await.expect("bytes");
+    assert_eq!(&bytes[..], b"%PDF-1.4 ausweis");
+
+    let browser = app.browser("max").await;
+    let list = browser.page("/vorgaenge").await;
+    assert!(list.contains(nummer) && list.contains("Muster, Klara"), "worklist shows the Vorgang");
+    let detail = browser.page(&format!("/vorgaenge/{id}")).await;
+    for expected in [
+        "Klara",
+        "Holstenstraße 12",
+        "24103 Kiel",
+        "Onlinehandel mit Keramik",
+        "01.04.1990",
+        "Nein",
+        "<th scope=\"col\">Straße</th>",
+        "Markt 5",
+        "Ausweis.pdf",
+        "Eingegangen",
+    ] {
+        assert!(detail.contains(expected), "detail page shows {expected}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_transaction_id_gives_one_vorgang_also_when_racing() {
+    let app = TestApp::spawn().await;
+    let tx = unique("tx");
+    let first = app.deliver_ok(&gewerbeanmeldung(&tx)).await;
+    let again = app.deliver_ok(&gewerbeanmeldung(&tx)).await;
+    assert_eq!(first["vorgang"]["vorgangId"], again["vorgang"]["vorgangId"]);
+    assert_eq!(again["duplicate"], true);
+
+    let racing_tx = unique("race");
+    let form = gewerbeanmeldung(&racing_tx);
+    let results = futures_util::future::join_all((0..12).map(|_| app.deliver(&form, vec![]))).await;
+    let mut ids = Vec::new();
+    for r in results {
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.expect("json");
+        ids.push(body["vorgang"]["vorgangId"].as_str().expect("id").to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "all concurrent deliveries name the same Vorgang");
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 2, "two transaction ids, two Vorgänge");
+}
+
+async fn quarantine(app: &TestApp) -> Vec<Value> {
+    let admin = app.api("admin").await;
+    admin.get_json("/api/v1/quarantaene").await["items"].as_array().expect("items").clone()
+}
+
+#[tokio::test]
+async fn bad_deliveries_get_a_precise_error_and_land_in_quarantine() {
+    let app = TestApp::spawn_with(|c| c.limits.max_file = 1024).await;
+
+    let malformed = app.deliver(&json!("placeholder"), vec![]).await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let p: Value = malformed.json().await.expect("problem");
+    assert_eq!(p["field"], "$", "a JSON string instead of an object: {p}");
+
+    let form = reqwest::multipart::Form::new().text("formData", "{\"control\": {\"transactionId\": ");
+    let res = app.http.post(app.url("/antrag")).multipart(form).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let p: Value = res.json().await.expect("problem");
+    assert_eq!(p["field"], "formData");
+    assert!(p["detail"].as_str().expect("detail").contains("kein gültiges JSON"), "{p}");
+    assert!(p["deliveryId"].is_string());
+
+    let mut no_control = gewerbeanmeldung(&unique("tx"));
+    no_control.as_object_mut().expect("obj").remove("control");
+    let p: Value = app.deliver(&no_control, vec![]).await.json().await.expect("problem");
+    assert_eq!(p["field"], "control");
+    assert_eq!(p["detail"], "Eingang ungültig: control: fehlt");
+
+    let mut no_tx = gewerbeanmeldung(&unique("tx"));
+    no_tx["control"].as_object_mut().expect("obj").remove("transactionId");
+    let p: Value = app.deliver(&no_tx, vec![]).await.json().await.expect("problem");
+    assert_eq!(p["field"], "control.transactionId");
+
+    let res =
+        app.deliver(&gewerbeanmeldung(&unique("tx")), vec![("gross.pdf", "application/pdf", vec![b'x'; 2048])]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let p: Value = res.json().await.expect("problem");
+    assert_eq!(p["field"], "attachment[0]");
+    assert!(p["detail"].as_str().expect("detail").contains("größer"), "{p}");
+
+    let res = app.deliver_raw("multipart/form-data", b"no boundary".to_vec()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.expect("problem")["field"], "Content-Type");
+
+    let q = quarantine(&app).await;
+    assert_eq!(q.len(), 6, "every bad delivery is kept: {q:?}");
+    let fields: Vec<&str> = q.iter().filter_map(|e| e["field"].as_str()).collect();
+    for f in ["$", "formData", "control", "control.transactionId", "attachment[0]", "Content-Type"] {
+        assert!(fields.contains(&f), "quarantine names {f}: {fields:?}");
+    }
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 0, "no Vorgang from bad input");
+
+    // Clerks may not see the quarantine; admins can re-process (still invalid → 400 again).
+    assert_eq!(app.api("max").await.get("/api/v1/quarantaene").await.status(), StatusCode::FORBIDDEN);
+    let admin = app.api("admin").await;
+    let id = q[0]["deliveryId"].as_str().expect("id");
+    let res = admin.post(&format!("/api/v1/quarantaene/{id}/verarbeiten"), json!({})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let q = quarantine(&app).await;
+    assert_eq!(q.iter().find(|e| e["deliveryId"] == id).expect("still there")["attempts"], 2);
+
+    let ui = app.browser("admin").await.page("/admin/quarantaene").await;
+    assert!(ui.contains("control.transactionId") && ui.contains("Erneut verarbeiten"));
+}
+
+#[tokio::test]
+async fn a_request_over_the_total_limit_is_refused_with_413() {
+    let app = TestApp::spawn_with(|c| c.limits.max_request = 10 * 1024).await;
+    let res = app
+        .deliver(&gewerbeanmeldung(&unique("tx")), vec![("big.bin", "application/octet-stream", vec![0; 20 * 1024])])
+        .await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn quarantined_delivery_is_reprocessed_after_the_limit_is_raised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_owned();
+    let app = TestApp::spawn_in(dir, |c| c.limits.max_file = 1024).await;
+    let tx = unique("tx");
+    let res = app.deliver(&gewerbeanmeldung(&tx), vec![("scan.pdf", "application/pdf", vec![b'y'; 4096])]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let TestApp { server, dir, .. } = app;
+    server.stop().await;
+    assert_eq!(dir.path(), path);
+    let app = TestApp::spawn_in(dir, |c| c.limits.max_file = 1024 * 1024).await;
+    let q = quarantine(&app).await;
+    let id = q[0]["deliveryId"].as_str().expect("id");
+    let admin = app.api("admin").await;
+    let res = admin.post(&format!("/api/v1/quarantaene/{id}/verarbeiten"), json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: Value = res.json().await.expect("receipt");
+    assert_eq!(receipt["transactionId"], tx);
+    assert!(quarantine(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_delivery_interrupted_before_parsing_is_finished_on_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tx = unique("tx");
+    {
+        // Simulate a crash after the raw payload was stored and recorded.
+        let config = ozgcloud::Config::new(dir.path().to_owned());
+        let state = ozgcloud::open_state(&config).await.expect("state");
+        let body = serde_json::to_vec(&gewerbeanmeldung(&tx)).expect("json");
+        let key = documents::new_key("default", "eingang", uuid::Uuid::now_v7());
+        state.blobs.put(&key, body.clone().into()).await.expect("put");
+        state
+            .store
+            .record_delivery(store::NewDelivery {
+                id: store::DeliveryId::new(),
+                tenant: state.config.tenant.clone(),
+                received_at: time::OffsetDateTime::now_utc(),
+                channel: "api-json".into(),
+                content_type: "application/json".into(),
+                blob_key: key,
+                size: body.len() as u64,
+            })
+            .await
+            .expect("record");
+    }
+    let app = TestApp::spawn_in(dir, |_| {}).await;
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 1, "recovered on start");
+    assert_eq!(app.deliver_ok(&gewerbeanmeldung(&tx)).await["duplicate"], true);
+}
+
+#[tokio::test]
+async fn json_api_intake_with_base64_files() {
+    let app = TestApp::spawn().await;
+    let mut body = gewerbeanmeldung(&unique("tx"));
+    body["attachments"] =
+        json!([{"filename": "../../Foto.png", "contentType": "image/png", "content": "iVBORw0KGgo="}]);
+    let res = app.http.post(app.url("/api/v1/antraege")).json(&body).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let receipt: Value = res.json().await.expect("json");
+    let id = receipt["vorgang"]["vorgangId"].as_str().expect("id");
+    let v = app.api("max").await.vorgang(id).await;
+    assert_eq!(v["documents"][0]["filename"], "Foto.png", "path parts are stripped");
+
+    body["attachments"] = json!([{"filename": "x.png", "content": "%%%"}]);
+    body["control"]["transactionId"] = json!(unique("tx"));
+    let res = app.http.post(app.url("/api/v1/antraege")).json(&body).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.json::<Value>().await.expect("problem")["field"], "attachments[0].content");
+}
+
+#[tokio::test]
+async fn intake_token_is_enforced_when_configured() {
+    let app = TestApp::spawn_with(|c| c.intake_token = Some("geheimes-token".into())).await;
+    let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let form = reqwest::multipart::Form::new().text("formData", gewerbeanmeldung(&unique("tx")).to_string());
+    let res =
+        app.http.post(app.url("/antrag")).bearer_auth("geheimes-token").multipart(form).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+}

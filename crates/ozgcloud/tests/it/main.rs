@@ -1,0 +1,8 @@
+//! One integration-test binary (each extra tests/*.rs is another slow link): the real
+//! server on a random port, a temp data dir, real SQLite and real HTTP.
+
+mod helpers;
+mod intake;
+mod status;
+mod ui;
+mod worklist;
