@@ -1,1 +1,227 @@
-fn main() {}
+//! Benchmarks of the backbone, run against the real server over real HTTP on loopback.
+//!
+//! cargo run --release -p ozgcloud-bench -- intake   [seconds] [concurrency]
+//! cargo run --release -p ozgcloud-bench -- worklist [vorgaenge] [requests]
+//!
+//! Client and server share this process and the machine's cores, so the figures are a
+//! lower bound for a server on its own machine. Peak RSS is the whole process's.
+
+use domain::{Antragsteller, FormItem, FormValue, TenantId, TransactionId, VorgangId, Vorgangsnummer};
+use ozgcloud::{Config, Server};
+use rand::Rng;
+use reqwest::multipart::{Form, Part};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{DeliveryId, NewDelivery, NewVorgang};
+use time::OffsetDateTime;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    match args.first().map(String::as_str) {
+        Some("intake") => intake(arg(1, 20), arg(2, 64) as usize).await,
+        Some("worklist") => worklist(arg(1, 100_000) as usize, arg(2, 2_000) as usize).await,
+        _ => {
+            eprintln!("usage: ozgcloud-bench intake [seconds] [concurrency] | worklist [vorgaenge] [requests]");
+            std::process::exit(2);
+        }
+    }
+    println!("peak RSS: {} MiB", peak_rss_kib() / 1024);
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn start(dir: &tempfile::TempDir) -> Server {
+    let mut config = Config::new(dir.path().to_owned());
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.admin_password = Some("bench-passwort-123".into());
+    let state = ozgcloud::open_state(&config).await.expect("state");
+    ozgcloud::ensure_admin(&state, config.admin_password.as_deref()).await.expect("admin");
+    ozgcloud::start(&config, state).await.expect("start")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx].as_secs_f64() * 1000.0
+}
+
+/// About `kb` KiB of form data: nested groups like a real Gewerbeanmeldung.
+fn form_data(tx: &str, kb: usize) -> Value {
+    let mut items = vec![json!({"name": "antragsteller", "label": "Antragsteller", "formItems": [
+        {"name": "pers_vorname", "label": "Vorname", "stringValue": "Klara"},
+        {"name": "pers_nachname", "label": "Nachname", "stringValue": "Muster"},
+        {"name": "sh_plz", "label": "PLZ", "stringValue": "24103"},
+        {"name": "ort", "label": "Ort", "stringValue": "Kiel"}]})];
+    let mut i = 0;
+    while serde_json::to_vec(&items).map(|v| v.len()).unwrap_or(0) < kb * 1024 {
+        items.push(json!({"name": format!("gruppe_{i}"), "label": format!("Abschnitt {i}"), "formItems": [
+            {"name": "beschreibung", "label": "Beschreibung", "stringValue": "Lorem ipsum dolor sit amet, consectetur adipiscing elit"},
+            {"name": "anzahl", "label": "Anzahl", "numberValue": i},
+            {"name": "datum", "label": "Datum", "dateValue": "2026-11-23"}]}));
+        i += 1;
+    }
+    json!({"control": {"transactionId": tx, "zustaendigeStelle": "10363455", "leikaIds": ["99050012104000"],
+        "formId": "gewerbeanmeldung", "name": "Gewerbeanmeldung"}, "formData": items})
+}
+
+async fn intake(seconds: u64, concurrency: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir).await;
+    let url = format!("{}/antrag", server.url());
+    let attachment: Arc<Vec<u8>> = Arc::new((0..100 * 1024).map(|i| (i % 251) as u8).collect());
+    let client = reqwest::Client::new();
+    let form_size = serde_json::to_vec(&form_data("x", 5)).map(|v| v.len()).unwrap_or(0);
+    println!("intake: {concurrency} concurrent clients for {seconds} s, formData {form_size} B + attachment {} B, SQLite synchronous=FULL", attachment.len());
+    let done = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (client, url, attachment, done) = (client.clone(), url.clone(), attachment.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let tx = format!("bench-{w}-{n}");
+                    n += 1;
+                    let form = Form::new()
+                        .part("formData", Part::text(form_data(&tx, 5).to_string()).mime_str("application/json").expect("mime"))
+                        .part("attachment", Part::bytes(attachment.as_ref().clone()).file_name("anlage.pdf").mime_str("application/pdf").expect("mime"));
+                    let t = Instant::now();
+                    let res = client.post(&url).multipart(form).send().await.expect("send");
+                    assert!(res.status().is_success(), "intake failed: {}", res.status());
+                    latencies.push(t.elapsed());
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.expect("worker"));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    let n = done.load(Ordering::Relaxed);
+    println!("intake: {n} Anträge in {elapsed:.1} s = {:.0} intakes/s; latency p50 {:.1} ms, p99 {:.1} ms", n as f64 / elapsed, percentile(&all, 0.5), percentile(&all, 0.99));
+    server.stop().await;
+}
+
+async fn seed(server: &Server, count: usize) {
+    let store = server.state.store.clone();
+    let tenant = server.state.config.tenant.clone();
+    let forms = ["Gewerbeanmeldung", "Hundesteuer-Anmeldung", "Antrag auf Baumfällung", "Antrag auf Straßensperrung", "Antrag auf Filmaufnahmen"];
+    let t = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..256)
+        .map(|_| {
+            let (store, tenant, next) = (store.clone(), tenant.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    insert_one(&*store, &tenant, i, forms[i % forms.len()]).await;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("seed worker");
+    }
+    println!("seeded {count} Vorgänge in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form: &str) {
+    let received = OffsetDateTime::now_utc() - time::Duration::minutes(rand::thread_rng().gen_range(0..525_600));
+    let delivery = DeliveryId::new();
+    store
+        .record_delivery(NewDelivery { id: delivery, tenant: tenant.clone(), received_at: received, channel: "bench".into(), content_type: "application/json".into(), blob_key: format!("{tenant}/bench/{i}"), size: 0 })
+        .await
+        .expect("delivery");
+    let data = vec![FormItem::group("antragsteller", "Antragsteller", vec![
+        FormItem::field("pers_vorname", "Vorname", FormValue::String("Klara".into())),
+        FormItem::field("pers_nachname", "Nachname", FormValue::String(format!("Muster-{i}"))),
+    ])];
+    let mut vorgang = NewVorgang {
+        id: VorgangId::new(),
+        nummer: Vorgangsnummer::generate(received.date(), &mut rand::thread_rng()),
+        transaction_id: TransactionId::parse(&format!("seed-{i}")).expect("tx"),
+        eingang_at: received,
+        form_id: form.to_lowercase(),
+        form_name: form.to_owned(),
+        zustaendige_stelle: "10363455".into(),
+        leika_ids: vec![],
+        applicant: Antragsteller::extract(&data, None),
+        control: json!({}),
+        form_data: data,
+        documents: vec![],
+    };
+    loop {
+        match store.complete_intake(tenant, delivery, vorgang.clone()).await {
+            Ok(_) => break,
+            Err(store::StorageError::NummerTaken) => {
+                vorgang.nummer = Vorgangsnummer::generate(received.date(), &mut rand::thread_rng())
+            }
+            Err(e) => panic!("seed: {e}"),
+        }
+    }
+}
+
+async fn worklist(count: usize, requests: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(&dir).await;
+    seed(&server, count).await;
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/api/v1/login", server.url()))
+        .json(&json!({"username": "admin", "password": "bench-passwort-123"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_owned();
+    // What clerks do all day: the first pages of their views, some sorting and filtering,
+    // now and then a deep page.
+    let pages = count / 50;
+    let mut rng = rand::thread_rng();
+    for (label, base) in [("HTML page", "/vorgaenge"), ("JSON API", "/api/v1/vorgaenge")] {
+        let mut latencies = Vec::with_capacity(requests);
+        for i in 0..requests {
+            let view = ["alle", "meine", "nicht-zugewiesen"][i % 3];
+            let sort = ["eingang", "eingang", "nummer", "formular", "status", "aktenzeichen"][rng.gen_range(0..6)];
+            let status = ["", "&status=NEU", "&status=IN_BEARBEITUNG"][rng.gen_range(0..3)];
+            let page = if rng.gen_bool(0.9) { rng.gen_range(1..=5) } else { rng.gen_range(1..=pages.max(1)) };
+            let url = format!("{}{base}?ansicht={view}&sort={sort}{status}&seite={page}", server.url());
+            let t = Instant::now();
+            let res = client.get(&url).bearer_auth(&token).send().await.expect("get");
+            assert!(res.status().is_success(), "{url}: {}", res.status());
+            let _ = res.bytes().await.expect("body");
+            latencies.push(t.elapsed());
+        }
+        latencies.sort();
+        println!(
+            "worklist {label} at {count} Vorgänge, {requests} requests: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            percentile(&latencies, 1.0)
+        );
+    }
+    server.stop().await;
+}
