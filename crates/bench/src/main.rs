@@ -121,6 +121,14 @@ async fn intake(seconds: u64, concurrency: usize) {
 }
 
 async fn seed(server: &Server, count: usize) {
+    let mut clerks = Vec::new();
+    for c in 0..20 {
+        let id = ozgcloud::add_user(&server.state, &format!("clerk{c}"), &format!("Sachbearbeiter:in {c}"), domain::Role::Sachbearbeitung, "bench-passwort-123")
+            .await
+            .expect("clerk");
+        clerks.push(id);
+    }
+    let clerks = Arc::new(clerks);
     let store = server.state.store.clone();
     let tenant = server.state.config.tenant.clone();
     let forms = ["Gewerbeanmeldung", "Hundesteuer-Anmeldung", "Antrag auf Baumfällung", "Antrag auf Straßensperrung", "Antrag auf Filmaufnahmen"];
@@ -128,14 +136,14 @@ async fn seed(server: &Server, count: usize) {
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..256)
         .map(|_| {
-            let (store, tenant, next) = (store.clone(), tenant.clone(), next.clone());
+            let (store, tenant, next, clerks) = (store.clone(), tenant.clone(), next.clone(), clerks.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= count {
                         break;
                     }
-                    insert_one(&*store, &tenant, i, forms[i % forms.len()]).await;
+                    insert_one(&*store, &tenant, i, forms[i % forms.len()], &clerks).await;
                 }
             })
         })
@@ -146,7 +154,9 @@ async fn seed(server: &Server, count: usize) {
     println!("seeded {count} Vorgänge in {:.1} s", t.elapsed().as_secs_f64());
 }
 
-async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form: &str) {
+/// Like a real office: about a third still new and unassigned, the rest assigned to one of
+/// the clerks and spread over the statuses.
+async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form: &str, clerks: &[domain::UserId]) {
     let received = OffsetDateTime::now_utc() - time::Duration::minutes(rand::thread_rng().gen_range(0..525_600));
     let delivery = DeliveryId::new();
     store
@@ -171,14 +181,37 @@ async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form:
         form_data: data,
         documents: vec![],
     };
-    loop {
+    let mut head = loop {
         match store.complete_intake(tenant, delivery, vorgang.clone()).await {
-            Ok(_) => break,
+            Ok(outcome) => break outcome.head().clone(),
             Err(store::StorageError::NummerTaken) => {
                 vorgang.nummer = Vorgangsnummer::generate(received.date(), &mut rand::thread_rng())
             }
             Err(e) => panic!("seed: {e}"),
         }
+    };
+    use domain::StatusCommand::*;
+    let (assignee, path): (usize, &[domain::StatusCommand]) = {
+        let mut rng = rand::thread_rng();
+        let path: &[domain::StatusCommand] = match rng.gen_range(0..100) {
+            0..=34 => return,
+            35..=49 => &[],
+            50..=59 => &[Annehmen],
+            60..=79 => &[Annehmen, Bearbeiten],
+            80..=86 => &[Annehmen, Bearbeiten, Bescheiden],
+            87..=95 => &[Annehmen, Bearbeiten, Abschliessen],
+            _ => &[Verwerfen],
+        };
+        (rng.gen_range(0..clerks.len()), path)
+    };
+    let actor = store::Actor { user: Some(clerks[assignee]), name: "Seed".into() };
+    let change = store::VorgangChange::Assign { to: Some(clerks[assignee]) };
+    head = store.apply_change(tenant, head.id, head.version, change, &actor).await.expect("assign");
+    for command in path {
+        let to = command.target(head.status, None).expect("legal");
+        let reason = command.requires_reason().then(|| "Seed".to_owned());
+        let change = store::VorgangChange::Status { command: *command, from: head.status, to, reason };
+        head = store.apply_change(tenant, head.id, head.version, change, &actor).await.expect("status");
     }
 }
 
@@ -189,7 +222,7 @@ async fn worklist(count: usize, requests: usize) {
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{}/api/v1/login", server.url()))
-        .json(&json!({"username": "admin", "password": "bench-passwort-123"}))
+        .json(&json!({"username": "clerk0", "password": "bench-passwort-123"}))
         .send()
         .await
         .expect("login")

@@ -72,14 +72,49 @@ CREATE TABLE vorgaenge (
     UNIQUE (tenant_id, nummer),
     UNIQUE (tenant_id, transaction_id)
 );
-CREATE INDEX vorgaenge_by_eingang ON vorgaenge (tenant_id, eingang_at, id);
-CREATE INDEX vorgaenge_by_status ON vorgaenge (tenant_id, status, eingang_at, id);
+-- Worklist indexes. Each sort index carries the filter columns (status, assignee), so a page
+-- is found by walking one index in sort order without touching the table; the query names
+-- the index it wants (INDEXED BY) instead of trusting the planner's guess.
+CREATE INDEX vorgaenge_sort_eingang ON vorgaenge (tenant_id, eingang_at, id, status, assignee_id);
+CREATE INDEX vorgaenge_sort_nummer ON vorgaenge (tenant_id, nummer, id, status, assignee_id);
+CREATE INDEX vorgaenge_sort_form ON vorgaenge (tenant_id, form_name, id, status, assignee_id);
+CREATE INDEX vorgaenge_sort_status ON vorgaenge (tenant_id, status, id, assignee_id);
+CREATE INDEX vorgaenge_sort_aktenzeichen ON vorgaenge (tenant_id, aktenzeichen, id, status, assignee_id);
+CREATE INDEX vorgaenge_by_status ON vorgaenge (tenant_id, status, eingang_at, id, assignee_id);
 CREATE INDEX vorgaenge_by_assignee ON vorgaenge (tenant_id, assignee_id, status, eingang_at, id);
-CREATE INDEX vorgaenge_by_form ON vorgaenge (tenant_id, form_name, id);
-CREATE INDEX vorgaenge_by_aktenzeichen ON vorgaenge (tenant_id, aktenzeichen, id);
 -- "Nächsten Vorgang übernehmen": the oldest unassigned new one.
 CREATE INDEX vorgaenge_pile ON vorgaenge (tenant_id, eingang_at, id)
     WHERE status = 'NEU' AND assignee_id IS NULL;
+
+-- Counts per (tenant, assignee, status), kept by triggers so that no code path can forget
+-- them: the worklist shows counts on every page and must not count 100,000 rows each time.
+CREATE TABLE vorgang_counts (
+    tenant_id    TEXT NOT NULL,
+    assignee_id  TEXT NOT NULL,  -- '' for unassigned
+    status       TEXT NOT NULL,
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, assignee_id, status)
+) WITHOUT ROWID;
+
+CREATE TRIGGER vorgaenge_count_insert AFTER INSERT ON vorgaenge BEGIN
+    INSERT OR IGNORE INTO vorgang_counts VALUES (NEW.tenant_id, coalesce(NEW.assignee_id, ''), NEW.status, 0);
+    UPDATE vorgang_counts SET n = n + 1
+     WHERE tenant_id = NEW.tenant_id AND assignee_id = coalesce(NEW.assignee_id, '') AND status = NEW.status;
+END;
+
+CREATE TRIGGER vorgaenge_count_delete AFTER DELETE ON vorgaenge BEGIN
+    UPDATE vorgang_counts SET n = n - 1
+     WHERE tenant_id = OLD.tenant_id AND assignee_id = coalesce(OLD.assignee_id, '') AND status = OLD.status;
+END;
+
+CREATE TRIGGER vorgaenge_count_update AFTER UPDATE OF status, assignee_id ON vorgaenge
+WHEN OLD.status IS NOT NEW.status OR OLD.assignee_id IS NOT NEW.assignee_id BEGIN
+    UPDATE vorgang_counts SET n = n - 1
+     WHERE tenant_id = OLD.tenant_id AND assignee_id = coalesce(OLD.assignee_id, '') AND status = OLD.status;
+    INSERT OR IGNORE INTO vorgang_counts VALUES (NEW.tenant_id, coalesce(NEW.assignee_id, ''), NEW.status, 0);
+    UPDATE vorgang_counts SET n = n + 1
+     WHERE tenant_id = NEW.tenant_id AND assignee_id = coalesce(NEW.assignee_id, '') AND status = NEW.status;
+END;
 
 CREATE TABLE vorgang_daten (
     tenant_id    TEXT NOT NULL,
