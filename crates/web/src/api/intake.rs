@@ -33,12 +33,21 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
-async fn read_body(state: &AppState, body: Body) -> Result<bytes::Bytes, AppError> {
+/// Token check, bounded read of the whole request, intake, receipt: shared by both formats.
+async fn deliver(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    payload: impl FnOnce(bytes::Bytes) -> Payload,
+) -> Result<Json<IntakeReceipt>, AppError> {
+    check_token(state, headers)?;
     let limit = state.intake.limits().max_request;
-    to_bytes(body, limit).await.map_err(|_| {
+    let body = to_bytes(body, limit).await.map_err(|_| {
         tracing::warn!(limit, "intake: request over the size limit refused");
         AppError::TooLarge { limit }
-    })
+    })?;
+    let r = state.intake.deliver(&state.config.tenant, payload(body)).await?;
+    Ok(Json(receipt(&r)))
 }
 
 /// Delivers an Antrag as `multipart/form-data`: part `formData` (JSON with `control` and
@@ -54,11 +63,8 @@ pub async fn antrag_multipart(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IntakeReceipt>, AppError> {
-    check_token(&state, &headers)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let body = read_body(&state, body).await?;
-    let r = state.intake.deliver(&state.config.tenant, Payload::Multipart { content_type, body }).await?;
-    Ok(Json(receipt(&r)))
+    deliver(&state, &headers, body, |body| Payload::Multipart { content_type, body }).await
 }
 
 /// The same intake as one JSON document: `control`, `formData`, and optional
@@ -72,8 +78,5 @@ pub async fn antrag_json(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IntakeReceipt>, AppError> {
-    check_token(&state, &headers)?;
-    let body = read_body(&state, body).await?;
-    let r = state.intake.deliver(&state.config.tenant, Payload::Json { body }).await?;
-    Ok(Json(receipt(&r)))
+    deliver(&state, &headers, body, |body| Payload::Json { body }).await
 }
