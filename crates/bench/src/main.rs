@@ -97,8 +97,17 @@ async fn intake(seconds: u64, concurrency: usize) {
                     let tx = format!("bench-{w}-{n}");
                     n += 1;
                     let form = Form::new()
-                        .part("formData", Part::text(form_data(&tx, 5).to_string()).mime_str("application/json").expect("mime"))
-                        .part("attachment", Part::bytes(attachment.as_ref().clone()).file_name("anlage.pdf").mime_str("application/pdf").expect("mime"));
+                        .part(
+                            "formData",
+                            Part::text(form_data(&tx, 5).to_string()).mime_str("application/json").expect("mime"),
+                        )
+                        .part(
+                            "attachment",
+                            Part::bytes(attachment.as_ref().clone())
+                                .file_name("anlage.pdf")
+                                .mime_str("application/pdf")
+                                .expect("mime"),
+                        );
                     let t = Instant::now();
                     let res = client.post(&url).multipart(form).send().await.expect("send");
                     assert!(res.status().is_success(), "intake failed: {}", res.status());
@@ -116,22 +125,39 @@ async fn intake(seconds: u64, concurrency: usize) {
     let elapsed = start.elapsed().as_secs_f64();
     all.sort();
     let n = done.load(Ordering::Relaxed);
-    println!("intake: {n} Anträge in {elapsed:.1} s = {:.0} intakes/s; latency p50 {:.1} ms, p99 {:.1} ms", n as f64 / elapsed, percentile(&all, 0.5), percentile(&all, 0.99));
+    println!(
+        "intake: {n} Anträge in {elapsed:.1} s = {:.0} intakes/s; latency p50 {:.1} ms, p99 {:.1} ms",
+        n as f64 / elapsed,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99)
+    );
     server.stop().await;
 }
 
 async fn seed(server: &Server, count: usize) {
     let mut clerks = Vec::new();
     for c in 0..20 {
-        let id = ozgcloud::add_user(&server.state, &format!("clerk{c}"), &format!("Sachbearbeiter:in {c}"), domain::Role::Sachbearbeitung, "bench-passwort-123")
-            .await
-            .expect("clerk");
+        let id = ozgcloud::add_user(
+            &server.state,
+            &format!("clerk{c}"),
+            &format!("Sachbearbeiter:in {c}"),
+            domain::Role::Sachbearbeitung,
+            "bench-passwort-123",
+        )
+        .await
+        .expect("clerk");
         clerks.push(id);
     }
     let clerks = Arc::new(clerks);
     let store = server.state.store.clone();
     let tenant = server.state.config.tenant.clone();
-    let forms = ["Gewerbeanmeldung", "Hundesteuer-Anmeldung", "Antrag auf Baumfällung", "Antrag auf Straßensperrung", "Antrag auf Filmaufnahmen"];
+    let forms = [
+        "Gewerbeanmeldung",
+        "Hundesteuer-Anmeldung",
+        "Antrag auf Baumfällung",
+        "Antrag auf Straßensperrung",
+        "Antrag auf Filmaufnahmen",
+    ];
     let t = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..256)
@@ -160,13 +186,25 @@ async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form:
     let received = OffsetDateTime::now_utc() - time::Duration::minutes(rand::thread_rng().gen_range(0..525_600));
     let delivery = DeliveryId::new();
     store
-        .record_delivery(NewDelivery { id: delivery, tenant: tenant.clone(), received_at: received, channel: "bench".into(), content_type: "application/json".into(), blob_key: format!("{tenant}/bench/{i}"), size: 0 })
+        .record_delivery(NewDelivery {
+            id: delivery,
+            tenant: tenant.clone(),
+            received_at: received,
+            channel: "bench".into(),
+            content_type: "application/json".into(),
+            blob_key: format!("{tenant}/bench/{i}"),
+            size: 0,
+        })
         .await
         .expect("delivery");
-    let data = vec![FormItem::group("antragsteller", "Antragsteller", vec![
-        FormItem::field("pers_vorname", "Vorname", FormValue::String("Klara".into())),
-        FormItem::field("pers_nachname", "Nachname", FormValue::String(format!("Muster-{i}"))),
-    ])];
+    let data = vec![FormItem::group(
+        "antragsteller",
+        "Antragsteller",
+        vec![
+            FormItem::field("pers_vorname", "Vorname", FormValue::String("Klara".into())),
+            FormItem::field("pers_nachname", "Nachname", FormValue::String(format!("Muster-{i}"))),
+        ],
+    )];
     let mut vorgang = NewVorgang {
         id: VorgangId::new(),
         nummer: Vorgangsnummer::generate(received.date(), &mut rand::thread_rng()),

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use store::{NewUser, Store};
+use store_postgres::PostgresStore;
 use store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use web::{AppState, WebConfig};
@@ -25,6 +26,8 @@ pub struct Config {
     /// Password for the admin created on first start; random (and printed) when absent.
     pub admin_password: Option<String>,
     pub session_idle_minutes: i64,
+    /// `postgres://…` runs on PostgreSQL; without it, the embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 impl Config {
@@ -37,6 +40,7 @@ impl Config {
             intake_token: None,
             admin_password: None,
             session_idle_minutes: 30,
+            database_url: None,
         }
     }
 
@@ -59,9 +63,23 @@ pub enum SetupError {
     Other(String),
 }
 
+/// The configured backend, migrated.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, SetupError> {
+    Ok(match config.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(PostgresStore::connect(url).await?)
+        }
+        Some(url) if url.starts_with("sqlite:") => Arc::new(SqliteStore::open(std::path::Path::new(
+            url.trim_start_matches("sqlite://").trim_start_matches("sqlite:"),
+        ))?),
+        Some(_) => return Err(SetupError::Other("--database-url muss mit postgres:// oder sqlite: beginnen".into())),
+        None => Arc::new(SqliteStore::open(&config.database_path())?),
+    })
+}
+
 /// Store, documents and intake wired together, migrations applied, default tenant present.
 pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database_path())?);
+    let store = open_store(config).await?;
     let blobs = Arc::new(LocalDir::open(&config.documents_dir())?);
     let tenant = TenantId::default_tenant();
     store.ensure_tenant(&tenant, "Standard-Mandant").await?;

@@ -13,6 +13,9 @@ struct Cli {
     /// Where the embedded database and the documents live.
     #[arg(long, env = "OZGCLOUD_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
+    /// Run on PostgreSQL (`postgres://user@host/db`); without it, SQLite in the data dir.
+    #[arg(long, env = "OZGCLOUD_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,6 +103,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), SetupError> {
     let mut config = Config::new(cli.data_dir);
+    config.database_url = cli.database_url;
     match cli.command {
         Command::Serve(args) => {
             config.listen = args.listen;
@@ -114,7 +118,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::Migrate => {
             ozgcloud::open_state(&config).await?;
-            println!("Datenbank ist auf dem neuesten Stand: {}", config.database_path().display());
+            println!("Datenbank ist auf dem neuesten Stand.");
             Ok(())
         }
         Command::Demo { count } => {

@@ -6,30 +6,70 @@ use ozgcloud::{Config, Server};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use store_postgres::testing::TestDatabase;
 
 pub const PASSWORD: &str = "test-passwort-123";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
 
 pub struct TestApp {
     pub server: Server,
     pub dir: tempfile::TempDir,
+    pub db: Option<TestDatabase>,
     pub http: Client,
 }
 
 impl TestApp {
-    pub async fn spawn() -> Self {
-        Self::spawn_with(|_| {}).await
+    /// The real server on a random port with a fresh data dir and, for PostgreSQL, a fresh
+    /// database. `None` when PostgreSQL is not reachable outside CI (the test is skipped).
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
     }
 
-    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
-        Self::spawn_in(dir, adjust).await
+        let db = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await?),
+        };
+        Some(Self::start(dir, db, adjust).await)
     }
 
-    /// Starts a server on an existing data dir (e.g. to test a restart).
-    pub async fn spawn_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+    /// Stops the server and starts a new one on the same data (a restart).
+    pub async fn restart(self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let TestApp { server, dir, db, .. } = self;
+        server.stop().await;
+        Self::start(dir, db, adjust).await
+    }
+
+    async fn start(dir: tempfile::TempDir, db: Option<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::new(dir.path().to_owned());
         config.listen = "127.0.0.1:0".parse().expect("addr");
         config.admin_password = Some(PASSWORD.to_owned());
+        config.database_url = db.as_ref().map(|d| d.url.clone());
         adjust(&mut config);
         let state = ozgcloud::open_state(&config).await.expect("open state");
         ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
@@ -39,7 +79,7 @@ impl TestApp {
             }
         }
         let server = ozgcloud::start(&config, state).await.expect("start");
-        Self { server, dir, http: Client::new() }
+        Self { server, dir, db, http: Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -2,9 +2,8 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-#[tokio::test]
-async fn nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail() {
-    let app = TestApp::spawn().await;
+async fn nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let tx = unique("tx");
     let res = app
         .deliver(&gewerbeanmeldung(&tx), vec![("Ausweis.pdf", "application/pdf", b"%PDF-1.4 ausweis".to_vec())])
@@ -58,9 +57,8 @@ async fn nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail() {
     }
 }
 
-#[tokio::test]
-async fn the_same_transaction_id_gives_one_vorgang_also_when_racing() {
-    let app = TestApp::spawn().await;
+async fn the_same_transaction_id_gives_one_vorgang_also_when_racing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let tx = unique("tx");
     let first = app.deliver_ok(&gewerbeanmeldung(&tx)).await;
     let again = app.deliver_ok(&gewerbeanmeldung(&tx)).await;
@@ -87,9 +85,8 @@ async fn quarantine(app: &TestApp) -> Vec<Value> {
     admin.get_json("/api/v1/quarantaene").await["items"].as_array().expect("items").clone()
 }
 
-#[tokio::test]
-async fn bad_deliveries_get_a_precise_error_and_land_in_quarantine() {
-    let app = TestApp::spawn_with(|c| c.limits.max_file = 1024).await;
+async fn bad_deliveries_get_a_precise_error_and_land_in_quarantine(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.limits.max_file = 1024).await else { return };
 
     let malformed = app.deliver(&json!("placeholder"), vec![]).await;
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
@@ -149,27 +146,20 @@ async fn bad_deliveries_get_a_precise_error_and_land_in_quarantine() {
     assert!(ui.contains("control.transactionId") && ui.contains("Erneut verarbeiten"));
 }
 
-#[tokio::test]
-async fn a_request_over_the_total_limit_is_refused_with_413() {
-    let app = TestApp::spawn_with(|c| c.limits.max_request = 10 * 1024).await;
+async fn a_request_over_the_total_limit_is_refused_with_413(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.limits.max_request = 10 * 1024).await else { return };
     let res = app
         .deliver(&gewerbeanmeldung(&unique("tx")), vec![("big.bin", "application/octet-stream", vec![0; 20 * 1024])])
         .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test]
-async fn quarantined_delivery_is_reprocessed_after_the_limit_is_raised() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().to_owned();
-    let app = TestApp::spawn_in(dir, |c| c.limits.max_file = 1024).await;
+async fn quarantined_delivery_is_reprocessed_after_the_limit_is_raised(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.limits.max_file = 1024).await else { return };
     let tx = unique("tx");
     let res = app.deliver(&gewerbeanmeldung(&tx), vec![("scan.pdf", "application/pdf", vec![b'y'; 4096])]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let TestApp { server, dir, .. } = app;
-    server.stop().await;
-    assert_eq!(dir.path(), path);
-    let app = TestApp::spawn_in(dir, |c| c.limits.max_file = 1024 * 1024).await;
+    let app = app.restart(|c| c.limits.max_file = 1024 * 1024).await;
     let q = quarantine(&app).await;
     let id = q[0]["deliveryId"].as_str().expect("id");
     let admin = app.api("admin").await;
@@ -180,40 +170,36 @@ async fn quarantined_delivery_is_reprocessed_after_the_limit_is_raised() {
     assert!(quarantine(&app).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_delivery_interrupted_before_parsing_is_finished_on_restart() {
-    let dir = tempfile::tempdir().expect("tempdir");
+async fn a_delivery_interrupted_before_parsing_is_finished_on_restart(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let tx = unique("tx");
-    {
-        // Simulate a crash after the raw payload was stored and recorded.
-        let config = ozgcloud::Config::new(dir.path().to_owned());
-        let state = ozgcloud::open_state(&config).await.expect("state");
-        let body = serde_json::to_vec(&gewerbeanmeldung(&tx)).expect("json");
-        let key = documents::new_key("default", "eingang", uuid::Uuid::now_v7());
-        state.blobs.put(&key, body.clone().into()).await.expect("put");
-        state
-            .store
-            .record_delivery(store::NewDelivery {
-                id: store::DeliveryId::new(),
-                tenant: state.config.tenant.clone(),
-                received_at: time::OffsetDateTime::now_utc(),
-                channel: "api-json".into(),
-                content_type: "application/json".into(),
-                blob_key: key,
-                size: body.len() as u64,
-            })
-            .await
-            .expect("record");
-    }
-    let app = TestApp::spawn_in(dir, |_| {}).await;
+    // Simulate a crash after the raw payload was stored and recorded, before parsing.
+    let state = &app.server.state;
+    let body = serde_json::to_vec(&gewerbeanmeldung(&tx)).expect("json");
+    let key = documents::new_key("default", "eingang", uuid::Uuid::now_v7());
+    state.blobs.put(&key, body.clone().into()).await.expect("put");
+    state
+        .store
+        .record_delivery(store::NewDelivery {
+            id: store::DeliveryId::new(),
+            tenant: state.config.tenant.clone(),
+            received_at: time::OffsetDateTime::now_utc(),
+            channel: "api-json".into(),
+            content_type: "application/json".into(),
+            blob_key: key,
+            size: body.len() as u64,
+        })
+        .await
+        .expect("record");
+    assert_eq!(app.api("max").await.get_json("/api/v1/vorgaenge").await["total"], 0);
+    let app = app.restart(|_| {}).await;
     let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
     assert_eq!(list["total"], 1, "recovered on start");
     assert_eq!(app.deliver_ok(&gewerbeanmeldung(&tx)).await["duplicate"], true);
 }
 
-#[tokio::test]
-async fn json_api_intake_with_base64_files() {
-    let app = TestApp::spawn().await;
+async fn json_api_intake_with_base64_files(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let mut body = gewerbeanmeldung(&unique("tx"));
     body["attachments"] =
         json!([{"filename": "../../Foto.png", "contentType": "image/png", "content": "iVBORw0KGgo="}]);
@@ -231,9 +217,10 @@ async fn json_api_intake_with_base64_files() {
     assert_eq!(res.json::<Value>().await.expect("problem")["field"], "attachments[0].content");
 }
 
-#[tokio::test]
-async fn intake_token_is_enforced_when_configured() {
-    let app = TestApp::spawn_with(|c| c.intake_token = Some("geheimes-token".into())).await;
+async fn intake_token_is_enforced_when_configured(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.intake_token = Some("geheimes-token".into())).await else {
+        return;
+    };
     let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let form = reqwest::multipart::Form::new().text("formData", gewerbeanmeldung(&unique("tx")).to_string());
@@ -241,3 +228,14 @@ async fn intake_token_is_enforced_when_configured() {
         app.http.post(app.url("/antrag")).bearer_auth("geheimes-token").multipart(form).send().await.expect("send");
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+on_both_backends!(
+    nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail,
+    the_same_transaction_id_gives_one_vorgang_also_when_racing,
+    bad_deliveries_get_a_precise_error_and_land_in_quarantine,
+    a_request_over_the_total_limit_is_refused_with_413,
+    quarantined_delivery_is_reprocessed_after_the_limit_is_raised,
+    a_delivery_interrupted_before_parsing_is_finished_on_restart,
+    json_api_intake_with_base64_files,
+    intake_token_is_enforced_when_configured,
+);

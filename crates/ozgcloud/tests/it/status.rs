@@ -29,9 +29,8 @@ async fn vorgang_in(app: &TestApp, api: &Api, target: VorgangStatus) -> (String,
     (id, version)
 }
 
-#[tokio::test]
-async fn every_legal_and_illegal_status_move() {
-    let app = TestApp::spawn().await;
+async fn every_legal_and_illegal_status_move(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let api = app.api("max").await;
     let reachable = VorgangStatus::ALL.into_iter().filter(|s| *s != VorgangStatus::Weitergeleitet);
     let mut legal_moves = 0;
@@ -71,9 +70,8 @@ async fn every_legal_and_illegal_status_move() {
     assert_eq!(legal_moves, 13);
 }
 
-#[tokio::test]
-async fn reasons_are_required_where_the_rules_say_so() {
-    let app = TestApp::spawn().await;
+async fn reasons_are_required_where_the_rules_say_so(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let api = app.api("max").await;
     let (id, version) = vorgang_in(&app, &api, VorgangStatus::Neu).await;
     let res = api.command(&id, "VERWERFEN", version, None).await;
@@ -84,9 +82,8 @@ async fn reasons_are_required_where_the_rules_say_so() {
     assert_eq!(res.json::<Value>().await.expect("json")["field"], "command");
 }
 
-#[tokio::test]
-async fn conflicting_changes_never_overwrite_silently() {
-    let app = TestApp::spawn().await;
+async fn conflicting_changes_never_overwrite_silently(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let max = app.api("max").await;
     let erika = app.api("erika").await;
     let (id, version) = vorgang_in(&app, &max, VorgangStatus::Neu).await;
@@ -122,9 +119,8 @@ async fn conflicting_changes_never_overwrite_silently() {
     assert_eq!((ok, conflicts), (1, 7));
 }
 
-#[tokio::test]
-async fn assignment_and_aktenzeichen_are_recorded() {
-    let app = TestApp::spawn().await;
+async fn assignment_and_aktenzeichen_are_recorded(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let max = app.api("max").await;
     let (id, version) = vorgang_in(&app, &max, VorgangStatus::Neu).await;
     let users = app.server.state.store.list_users(&app.server.state.config.tenant).await.expect("users");
@@ -164,9 +160,8 @@ async fn assignment_and_aktenzeichen_are_recorded() {
     assert_eq!(events.as_array().expect("events").len(), 2, "the outbox has every change");
 }
 
-#[tokio::test]
-async fn concurrent_take_next_hands_out_distinct_vorgaenge() {
-    let app = TestApp::spawn().await;
+async fn concurrent_take_next_hands_out_distinct_vorgaenge(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let max = app.api("max").await;
     let erika = app.api("erika").await;
     let mut delivered = Vec::new();
@@ -192,11 +187,19 @@ async fn concurrent_take_next_hands_out_distinct_vorgaenge() {
     assert!(max.claim_next().await["vorgang"].is_null(), "empty pile");
 }
 
-#[tokio::test]
-async fn take_next_takes_the_oldest_first() {
-    let app = TestApp::spawn().await;
+async fn take_next_takes_the_oldest_first(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let first = app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
     app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
     let max = app.api("max").await;
     assert_eq!(max.claim_next().await["vorgang"]["vorgangId"], first["vorgang"]["vorgangId"]);
 }
+
+on_both_backends!(
+    every_legal_and_illegal_status_move,
+    reasons_are_required_where_the_rules_say_so,
+    conflicting_changes_never_overwrite_silently,
+    assignment_and_aktenzeichen_are_recorded,
+    concurrent_take_next_hands_out_distinct_vorgaenge,
+    take_next_takes_the_oldest_first,
+);

@@ -1,9 +1,8 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 
-#[tokio::test]
-async fn clerk_works_a_vorgang_in_the_browser_without_javascript() {
-    let app = TestApp::spawn().await;
+async fn clerk_works_a_vorgang_in_the_browser_without_javascript(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let receipt = app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
     let id = receipt["vorgang"]["vorgangId"].as_str().expect("id");
 
@@ -64,9 +63,8 @@ async fn clerk_works_a_vorgang_in_the_browser_without_javascript() {
     assert_eq!(b.get("/vorgaenge").await.status(), StatusCode::SEE_OTHER, "logged out");
 }
 
-#[tokio::test]
-async fn login_refuses_wrong_passwords_and_forged_forms() {
-    let app = TestApp::spawn().await;
+async fn login_refuses_wrong_passwords_and_forged_forms(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -94,9 +92,8 @@ async fn login_refuses_wrong_passwords_and_forged_forms() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "an invalid bearer token is an error, not anonymous");
 }
 
-#[tokio::test]
-async fn pages_carry_security_headers_and_documents_download_safely() {
-    let app = TestApp::spawn().await;
+async fn pages_carry_security_headers_and_documents_download_safely(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let b = app.browser("max").await;
     let res = b.get("/vorgaenge").await;
     let h = res.headers();
@@ -124,9 +121,8 @@ async fn pages_carry_security_headers_and_documents_download_safely() {
     );
 }
 
-#[tokio::test]
-async fn openapi_document_is_served_and_lists_the_api() {
-    let app = TestApp::spawn().await;
+async fn openapi_document_is_served_and_lists_the_api(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let doc: serde_json::Value =
         app.http.get(app.url("/api/v1/openapi.json")).send().await.expect("get").json().await.expect("json");
     let paths = doc["paths"].as_object().expect("paths");
@@ -144,5 +140,16 @@ async fn openapi_document_is_served_and_lists_the_api() {
     }
     let health: serde_json::Value =
         app.http.get(app.url("/healthz")).send().await.expect("get").json().await.expect("json");
-    assert_eq!(health["store"], "sqlite");
+    let expected = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(health["store"], expected);
 }
+
+on_both_backends!(
+    clerk_works_a_vorgang_in_the_browser_without_javascript,
+    login_refuses_wrong_passwords_and_forged_forms,
+    pages_carry_security_headers_and_documents_download_safely,
+    openapi_document_is_served_and_lists_the_api,
+);

@@ -1,9 +1,8 @@
 use crate::helpers::*;
 use serde_json::Value;
 
-#[tokio::test]
-async fn worklist_sorts_pages_and_filters() {
-    let app = TestApp::spawn().await;
+async fn worklist_sorts_pages_and_filters(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
     let n = ozgcloud::demo::seed(&app.server.state, 120).await.expect("demo");
     assert_eq!(n, 120);
     let api = app.api("max").await;
@@ -44,3 +43,5 @@ async fn worklist_sorts_pages_and_filters() {
         assert!(page.contains(&format!("<span>{label}</span>")), "count for {label}");
     }
 }
+
+on_both_backends!(worklist_sorts_pages_and_filters,);

@@ -1,0 +1,66 @@
+//! Errors and values between sqlx and the storage contract.
+
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row};
+use store::StorageError;
+use time::{OffsetDateTime, UtcOffset};
+
+/// SQLSTATEs after which the whole transaction was rolled back and running it again may
+/// succeed: serialization failure, deadlock, lock not available, too many connections,
+/// and the server shutting down or starting up.
+const RETRYABLE: &[&str] = &["40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03"];
+
+pub(crate) fn map_err(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            match code.as_deref() {
+                Some(c) if RETRYABLE.contains(&c) || c.starts_with("08") => StorageError::Retryable(e.to_string()),
+                _ => StorageError::Other(e.to_string()),
+            }
+        }
+        // No connection to be had, or it broke: the transaction did not commit (or, if the
+        // break hit the COMMIT itself, the operation is idempotent or version-checked).
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => StorageError::Retryable(e.to_string()),
+        _ => StorageError::Other(e.to_string()),
+    }
+}
+
+/// Timestamps are stored at millisecond precision (like the SQLite backend), so what a write
+/// returns equals what a later read yields. Always UTC.
+pub(crate) fn ms(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t)
+}
+
+/// Column `idx` of `row`.
+pub(crate) fn get<'r, T>(row: &'r PgRow, idx: usize) -> Result<T, StorageError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(idx).map_err(map_err)
+}
+
+/// A text column parsed into a domain value (status, role, slug, ...).
+pub(crate) fn parsed<T>(row: &PgRow, idx: usize, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, StorageError> {
+    let s: &str = get(row, idx)?;
+    parse(s).ok_or_else(|| StorageError::Other(format!("column {idx}: unexpected value {s:?}")))
+}
+
+/// A JSON column, selected as `::text`.
+pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &PgRow, idx: usize) -> Result<T, StorageError> {
+    let s: &str = get(row, idx)?;
+    serde_json::from_str(s).map_err(|e| StorageError::Other(format!("column {idx}: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Other(e.to_string()))
+}
+
+pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
+    i64::try_from(v).map_err(|_| StorageError::Other(format!("{what} {v} is out of range")))
+}
+
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}

@@ -1,0 +1,278 @@
+use crate::convert::{get, map_err, ms, parsed, to_i64, to_json, to_u64};
+use crate::vorgang::{append_event, head_by_transaction, NOW_MS};
+use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool};
+use store::{
+    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang, Result, StorageError,
+    VorgangHead,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub(crate) async fn record_delivery(pool: &PgPool, d: &NewDelivery) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (tenant_id, id, received_at, channel, content_type, blob_key, size, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'RECEIVED')",
+    )
+    .bind(d.tenant.as_str())
+    .bind(d.id.0)
+    .bind(ms(d.received_at))
+    .bind(&d.channel)
+    .bind(&d.content_type)
+    .bind(&d.blob_key)
+    .bind(to_i64(d.size, "delivery size")?)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn finish_delivery(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    id: DeliveryId,
+    status: DeliveryStatus,
+    vorgang: VorgangId,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = $3, vorgang_id = $4, error_field = NULL, error_message = NULL,
+         attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .bind(status.as_str())
+    .bind(vorgang.0)
+    .execute(conn)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+/// Creates the Vorgang, or finds the one that has the transaction id already.
+///
+/// Race-safe across processes without a pre-check: `INSERT ... ON CONFLICT DO NOTHING` either
+/// inserts, or (after waiting for a concurrent inserter of the same key to commit or roll
+/// back) inserts nothing. Only then does it look at what is there, in a new snapshot (READ
+/// COMMITTED): the transaction id taken means a duplicate, the number taken means
+/// [`StorageError::NummerTaken`]. A concurrent duplicate is thus always `Duplicate`, never an
+/// error.
+pub(crate) async fn complete_intake(
+    pool: &PgPool,
+    tenant: &TenantId,
+    delivery: DeliveryId,
+    v: &NewVorgang,
+) -> Result<IntakeOutcome> {
+    let t = tenant.as_str();
+    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let inserted: Option<OffsetDateTime> = sqlx::query_scalar(&format!(
+        "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, version, eingang_at,
+                                form_id, form_name, zustaendige_stelle, applicant_name)
+         VALUES ($1, $2, $3, $4, 'NEU', {NOW_MS}, 1, $5, $6, $7, $8, $9)
+         ON CONFLICT DO NOTHING
+         RETURNING status_since"
+    ))
+    .bind(t)
+    .bind(v.id.0)
+    .bind(v.nummer.as_str())
+    .bind(v.transaction_id.as_str())
+    .bind(ms(v.eingang_at))
+    .bind(&v.form_id)
+    .bind(&v.form_name)
+    .bind(&v.zustaendige_stelle)
+    .bind(v.applicant.display_name())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+
+    let Some(now) = inserted else {
+        // Nothing inserted: which key is taken?
+        if let Some(existing) = head_by_transaction(&mut tx, tenant, v.transaction_id.as_str()).await? {
+            finish_delivery(&mut tx, tenant, delivery, DeliveryStatus::Duplicate, existing.id).await?;
+            tx.commit().await.map_err(map_err)?;
+            return Ok(IntakeOutcome::Duplicate(existing));
+        }
+        let nummer_taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = $1 AND nummer = $2)")
+                .bind(t)
+                .bind(v.nummer.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        return Err(if nummer_taken {
+            StorageError::NummerTaken
+        } else {
+            StorageError::Other(format!("Vorgang id {} exists already", v.id))
+        });
+    };
+
+    sqlx::query(
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
+         VALUES ($1, $2, $3::json, $4::json, $5::json, $6::json)",
+    )
+    .bind(t)
+    .bind(v.id.0)
+    .bind(json.0)
+    .bind(json.1)
+    .bind(json.2)
+    .bind(json.3)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if !v.documents.is_empty() {
+        // All documents in one statement.
+        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for d in &v.documents {
+            cols.0.push(d.id.0);
+            cols.1.push(d.kind.as_str());
+            cols.2.push(d.filename.as_str());
+            cols.3.push(d.content_type.as_str());
+            cols.4.push(to_i64(d.size, "document size")?);
+            cols.5.push(d.blob_key.as_str());
+            cols.6.push(d.sha256.as_str());
+        }
+        sqlx::query(
+            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
+             SELECT $1, d.id, $2, d.kind, d.filename, d.content_type, d.size, d.blob_key, d.sha256
+             FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[])
+                  AS d (id, kind, filename, content_type, size, blob_key, sha256)",
+        )
+        .bind(t)
+        .bind(v.id.0)
+        .bind(cols.0)
+        .bind(cols.1)
+        .bind(cols.2)
+        .bind(cols.3)
+        .bind(cols.4)
+        .bind(cols.5)
+        .bind(cols.6)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    finish_delivery(&mut tx, tenant, delivery, DeliveryStatus::Processed, v.id).await?;
+    append_event(
+        &mut tx,
+        tenant,
+        v.id,
+        now,
+        &Actor::system("Eingang"),
+        &VorgangEvent::Eingegangen {
+            vorgang_nummer: v.nummer.to_string(),
+            form_name: v.form_name.clone(),
+            transaction_id: v.transaction_id.to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(IntakeOutcome::Created(VorgangHead {
+        id: v.id,
+        nummer: v.nummer.clone(),
+        status: VorgangStatus::Neu,
+        status_since: now,
+        version: 1,
+    }))
+}
+
+pub(crate) async fn quarantine(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: DeliveryId,
+    field: &str,
+    message: &str,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'QUARANTINED', error_field = $3, error_message = $4, attempts = attempts + 1
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .bind(field)
+    .bind(message)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
+const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+    error_field, error_message, vorgang_id, attempts";
+
+fn delivery_row(r: &PgRow) -> Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        tenant: parsed(r, 0, TenantId::parse)?,
+        id: DeliveryId(get(r, 1)?),
+        received_at: get(r, 2)?,
+        channel: get(r, 3)?,
+        content_type: get(r, 4)?,
+        blob_key: get(r, 5)?,
+        size: to_u64(get(r, 6)?),
+        status: parsed(r, 7, DeliveryStatus::parse)?,
+        error_field: get(r, 8)?,
+        error_message: get(r, 9)?,
+        vorgang_id: get::<Option<Uuid>>(r, 10)?.map(VorgangId),
+        attempts: u32::try_from(get::<i32>(r, 11)?).unwrap_or(0),
+    })
+}
+
+pub(crate) async fn get_delivery(pool: &PgPool, tenant: &TenantId, id: DeliveryId) -> Result<DeliveryRecord> {
+    let row = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND id = $2"))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+    delivery_row(&row)
+}
+
+pub(crate) async fn list_quarantine(
+    pool: &PgPool,
+    tenant: &TenantId,
+    limit: u32,
+    offset: u32,
+) -> Result<(Vec<DeliveryRecord>, u64)> {
+    // One snapshot for the page and the total.
+    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
+    let items = sqlx::query(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND status = 'QUARANTINED'
+         ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(tenant.as_str())
+    .bind(i64::from(limit))
+    .bind(i64::from(offset))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(delivery_row)
+    .collect::<Result<Vec<_>>>()?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND status = 'QUARANTINED'")
+            .bind(tenant.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok((items, to_u64(total)))
+}
+
+pub(crate) async fn unfinished(pool: &PgPool, limit: u32) -> Result<Vec<DeliveryRecord>> {
+    sqlx::query(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = 'RECEIVED' ORDER BY received_at, tenant_id, id LIMIT $1"
+    ))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(delivery_row)
+    .collect()
+}

@@ -1,0 +1,218 @@
+//! The PostgreSQL backend of the storage contract, for several `ozgcloud serve` processes
+//! sharing one database.
+//!
+//! Behaviour is that of the SQLite backend, as pinned by `store::testing`. What differs is how
+//! it stays correct when other processes write at the same time (all in READ COMMITTED):
+//! - Intake inserts with `ON CONFLICT DO NOTHING` and only then looks at what is there, so a
+//!   concurrent duplicate is `Duplicate` and a taken number `NummerTaken`, never an error.
+//! - Changes lock the Vorgang row (`SELECT ... FOR UPDATE`) before the version check;
+//!   `claim_next` takes the oldest free row with `FOR UPDATE SKIP LOCKED`.
+//! - Events are appended under a per-tenant advisory lock held until commit, so sequence
+//!   numbers are assigned in commit order and `events_after` never skips a late commit.
+//! - Reads that return a page and a total use one REPEATABLE READ snapshot.
+//! - Times come from the database clock (one clock for all processes), truncated to
+//!   milliseconds; times given by callers are truncated to milliseconds before writing.
+//! - Serialization failures, deadlocks and lost connections are
+//!   [`StorageError::Retryable`]; the design avoids them, callers retry them.
+
+mod convert;
+mod intake;
+mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod users;
+mod vorgang;
+
+use async_trait::async_trait;
+use convert::map_err;
+use domain::{DocumentId, TenantId, TransactionId, UserId, VorgangId};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::str::FromStr;
+use std::time::Duration;
+use store::*;
+use time::OffsetDateTime;
+
+/// Sessions are touched at most this often, so reading a page does not cost a write.
+const SESSION_TOUCH_INTERVAL: time::Duration = time::Duration::seconds(60);
+
+/// Connections per process. Several processes share the server's `max_connections` (100 by
+/// default).
+const MAX_CONNECTIONS: u32 = 16;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database?options`) and applies
+    /// pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StorageError::Other(format!("invalid PostgreSQL URL: {e}")))?
+            .application_name("ozgcloud");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool, applying pending migrations.
+    pub async fn from_pool(pool: PgPool) -> Result<Self> {
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations. Safe when several processes start at once: they take turns
+    /// under an advisory lock, and each migration is applied once, in one transaction.
+    pub async fn migrate(&self) -> Result<()> {
+        migrate::migrate(&self.pool).await
+    }
+
+    /// The connection pool, for health checks and tests.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes the pool's connections; operations afterwards fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()> {
+        users::ensure_tenant(&self.pool, tenant, name).await
+    }
+
+    async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
+        intake::record_delivery(&self.pool, &delivery).await
+    }
+
+    async fn complete_intake(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        vorgang: NewVorgang,
+    ) -> Result<IntakeOutcome> {
+        intake::complete_intake(&self.pool, tenant, delivery, &vorgang).await
+    }
+
+    async fn quarantine_delivery(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        field: &str,
+        message: &str,
+    ) -> Result<()> {
+        intake::quarantine(&self.pool, tenant, delivery, field, message).await
+    }
+
+    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
+        intake::get_delivery(&self.pool, tenant, delivery).await
+    }
+
+    async fn list_quarantine(&self, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)> {
+        intake::list_quarantine(&self.pool, tenant, limit, offset).await
+    }
+
+    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        intake::unfinished(&self.pool, limit).await
+    }
+
+    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+        vorgang::find_by_transaction(&self.pool, tenant, tx).await
+    }
+
+    async fn worklist(&self, tenant: &TenantId, query: &WorklistQuery) -> Result<WorklistPage> {
+        vorgang::worklist(&self.pool, tenant, query).await
+    }
+
+    async fn status_counts(&self, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
+        vorgang::status_counts(&self.pool, tenant, view).await
+    }
+
+    async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
+        vorgang::get_vorgang(&self.pool, tenant, id).await
+    }
+
+    async fn history(&self, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
+        vorgang::history(&self.pool, tenant, id).await
+    }
+
+    async fn get_document(&self, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
+        vorgang::get_document(&self.pool, tenant, id).await
+    }
+
+    async fn events_after(&self, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        vorgang::events_after(&self.pool, tenant, after, limit).await
+    }
+
+    async fn apply_change(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        change: VorgangChange,
+        actor: &Actor,
+    ) -> Result<VorgangHead> {
+        vorgang::apply_change(&self.pool, tenant, id, expected_version, &change, actor).await
+    }
+
+    async fn claim_next(&self, tenant: &TenantId, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>> {
+        vorgang::claim_next(&self.pool, tenant, user, actor).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
+        users::create_user(&self.pool, &user).await
+    }
+
+    async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
+        users::find_user_by_username(&self.pool, tenant, username).await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord> {
+        users::get_user(&self.pool, tenant, id).await
+    }
+
+    async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>> {
+        users::list_users(&self.pool, tenant).await
+    }
+
+    async fn count_users(&self, tenant: &TenantId) -> Result<u64> {
+        users::count_users(&self.pool, tenant).await
+    }
+
+    async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
+        users::set_password(&self.pool, tenant, id, password_hash).await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        users::create_session(&self.pool, &session).await
+    }
+
+    async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
+        let Some(found) = users::find_session(&self.pool, token_hash).await? else { return Ok(None) };
+        if found.expires <= now || found.record.user.disabled {
+            users::delete_session(&self.pool, token_hash).await?;
+            return Ok(None);
+        }
+        if now - found.last_seen > SESSION_TOUCH_INTERVAL {
+            users::touch_session(&self.pool, token_hash, now).await?;
+        }
+        Ok(Some(found.record))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        users::delete_session(&self.pool, token_hash).await
+    }
+}

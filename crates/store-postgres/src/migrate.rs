@@ -1,0 +1,44 @@
+use crate::convert::map_err;
+use sqlx::{Executor, PgPool};
+use store::StorageError;
+
+/// Embedded, ordered, applied once each; the database records what it has.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+/// Key of the advisory lock that serializes migrations of several processes starting at once
+/// ("ozgcloud" in ASCII; the one-key space, apart from the two-key locks of the event log).
+const MIGRATION_LOCK: i64 = 0x6F7A_6763_6C6F_7564;
+
+/// Applies pending migrations, all in one transaction under an advisory lock: a second process
+/// starting at the same time waits, then finds them applied. PostgreSQL DDL is transactional,
+/// so a failing migration leaves nothing behind.
+pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StorageError> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await.map_err(map_err)?;
+    // Multi-statement SQL goes through `Executor::execute(&str)` (simple query protocol).
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version     BIGINT PRIMARY KEY,
+             name        TEXT NOT NULL,
+             applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .await
+    .map_err(map_err)?;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await.map_err(map_err)?;
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        tracing::info!(version, name, "postgres: applying migration");
+        tx.execute(*sql).await.map_err(map_err)?;
+        sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    tx.commit().await.map_err(map_err)
+}

@@ -1,0 +1,497 @@
+use crate::convert::{get, json, map_err, parsed, to_json, to_u64};
+use domain::{
+    DocumentId, StatusCommand, TenantId, TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool};
+use store::{
+    Actor, DocumentKind, DocumentRecord, EventRecord, Result, SortKey, StatusCounts, StorageError, UserRef, View,
+    VorgangChange, VorgangHead, VorgangListItem, VorgangRecord, WorklistPage, WorklistQuery,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub(crate) const HEAD_COLUMNS: &str = "id, nummer, status, status_since, version";
+
+/// Now, at millisecond precision, by the database clock: one clock for all processes. Fixed
+/// for the statement (`statement_timestamp`), so a value set and returned by one statement
+/// agrees with itself.
+pub(crate) const NOW_MS: &str = "date_trunc('milliseconds', statement_timestamp())";
+
+/// The two-key advisory lock space of the event log: the first key, the tenant's hash second.
+const EVENT_LOG_LOCK: i32 = 0x6F7A_6576; // "ozev"
+
+/// A [`VorgangHead`] from [`HEAD_COLUMNS`] at `offset`.
+pub(crate) fn head_at(r: &PgRow, offset: usize) -> Result<VorgangHead> {
+    Ok(VorgangHead {
+        id: VorgangId(get(r, offset)?),
+        nummer: parsed(r, offset + 1, Vorgangsnummer::parse)?,
+        status: parsed(r, offset + 2, VorgangStatus::parse)?,
+        status_since: get(r, offset + 3)?,
+        version: get(r, offset + 4)?,
+    })
+}
+
+pub(crate) async fn head_by_transaction(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    tx: &str,
+) -> Result<Option<VorgangHead>> {
+    sqlx::query(&format!("SELECT {HEAD_COLUMNS} FROM vorgaenge WHERE tenant_id = $1 AND transaction_id = $2"))
+        .bind(tenant.as_str())
+        .bind(tx)
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)?
+        .map(|r| head_at(&r, 0))
+        .transpose()
+}
+
+pub(crate) async fn find_by_transaction(
+    pool: &PgPool,
+    tenant: &TenantId,
+    tx: &TransactionId,
+) -> Result<Option<VorgangHead>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    head_by_transaction(&mut conn, tenant, tx.as_str()).await
+}
+
+/// Appends one event to the tenant's log. Call it last in a transaction: it takes the tenant's
+/// event-log lock, held until commit, so that sequence numbers are handed out in commit order
+/// and a reader of [`events_after`] never sees seq n+1 before n. Nothing after this may wait
+/// for another lock (no deadlock: the holder only commits).
+pub(crate) async fn append_event(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    vorgang: VorgangId,
+    at: OffsetDateTime,
+    actor: &Actor,
+    event: &VorgangEvent,
+) -> Result<()> {
+    let payload = to_json(event)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(EVENT_LOG_LOCK)
+        .bind(tenant.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::json)",
+    )
+    .bind(tenant.as_str())
+    .bind(vorgang.0)
+    .bind(at)
+    .bind(actor.user.map(|u| u.0))
+    .bind(&actor.name)
+    .bind(event.kind())
+    .bind(payload)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// The filter shared by the worklist page and its counts: tenant ($1), view, optional status.
+struct Filter {
+    sql: String,
+    user: Option<Uuid>,
+    status: Option<&'static str>,
+    /// The number of the next placeholder.
+    next: usize,
+}
+
+fn view_filter(view: &View, status: Option<VorgangStatus>) -> Filter {
+    let mut f = Filter { sql: String::from("v.tenant_id = $1"), user: None, status: None, next: 2 };
+    match view {
+        View::Alle => {}
+        View::Meine(user) => {
+            f.sql.push_str(&format!(" AND v.assignee_id = ${}", f.next));
+            f.next += 1;
+            f.user = Some(user.0);
+        }
+        View::NichtZugewiesen => f.sql.push_str(" AND v.assignee_id IS NULL"),
+    }
+    if let Some(s) = status {
+        f.sql.push_str(&format!(" AND v.status = ${}", f.next));
+        f.next += 1;
+        f.status = Some(s.as_str());
+    }
+    f
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_filter<'q>(q: PgQuery<'q>, tenant: &'q TenantId, f: &Filter) -> PgQuery<'q> {
+    let mut q = q.bind(tenant.as_str());
+    if let Some(u) = f.user {
+        q = q.bind(u);
+    }
+    if let Some(s) = f.status {
+        q = q.bind(s);
+    }
+    q
+}
+
+/// Byte-wise order for text (like SQLite and Rust), whatever the database's locale.
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::EingangAt => "v.eingang_at",
+        SortKey::Nummer => "v.nummer COLLATE \"C\"",
+        SortKey::FormName => "v.form_name COLLATE \"C\"",
+        SortKey::Status => "v.status COLLATE \"C\"",
+        SortKey::Aktenzeichen => "v.aktenzeichen COLLATE \"C\"",
+    }
+}
+
+async fn counts_in(conn: &mut PgConnection, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
+    let f = view_filter(view, None);
+    let sql = format!("SELECT v.status, count(*) FROM vorgaenge v WHERE {} GROUP BY v.status", f.sql);
+    let rows = bind_filter(sqlx::query(&sql), tenant, &f).fetch_all(conn).await.map_err(map_err)?;
+    let by_status = rows
+        .iter()
+        .map(|r| Ok((parsed(r, 0, VorgangStatus::parse)?, to_u64(get(r, 1)?))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(StatusCounts { by_status })
+}
+
+pub(crate) async fn status_counts(pool: &PgPool, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    counts_in(&mut conn, tenant, view).await
+}
+
+fn list_item(r: &PgRow) -> Result<VorgangListItem> {
+    let assignee = get::<Option<Uuid>>(r, 6)?
+        .map(|id| {
+            Ok::<_, StorageError>(UserRef {
+                id: UserId(id),
+                display_name: get::<Option<String>>(r, 7)?.unwrap_or_default(),
+            })
+        })
+        .transpose()?;
+    Ok(VorgangListItem {
+        id: VorgangId(get(r, 0)?),
+        nummer: parsed(r, 1, Vorgangsnummer::parse)?,
+        status: parsed(r, 2, VorgangStatus::parse)?,
+        aktenzeichen: get(r, 3)?,
+        form_name: get(r, 4)?,
+        eingang_at: get(r, 5)?,
+        assignee,
+        applicant_name: get(r, 8)?,
+        version: get(r, 9)?,
+    })
+}
+
+pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
+    // One snapshot for the counts and the page, so the total matches the items.
+    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
+    let counts = counts_in(&mut tx, tenant, &q.view).await?;
+    let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
+    let f = view_filter(&q.view, q.status);
+    // A missing Aktenzeichen sorts first ascending, last descending (like Rust's Option).
+    let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
+    let sql = format!(
+        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id, u.display_name,
+                v.applicant_name, v.version
+         FROM vorgaenge v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+         WHERE {filter} ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}",
+        filter = f.sql,
+        col = sort_column(q.sort),
+        limit = f.next,
+        offset = f.next + 1,
+    );
+    let rows = bind_filter(sqlx::query(&sql), tenant, &f)
+        .bind(i64::from(q.per_page))
+        .bind(i64::from(q.page) * i64::from(q.per_page))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    let items = rows.iter().map(list_item).collect::<Result<Vec<_>>>()?;
+    Ok(WorklistPage { items, total, counts })
+}
+
+const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
+
+fn document_row(r: &PgRow) -> Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: DocumentId(get(r, 0)?),
+        vorgang_id: VorgangId(get(r, 1)?),
+        kind: parsed(r, 2, DocumentKind::parse)?,
+        filename: get(r, 3)?,
+        content_type: get(r, 4)?,
+        size: to_u64(get(r, 5)?),
+        blob_key: get(r, 6)?,
+        sha256: get(r, 7)?,
+    })
+}
+
+pub(crate) async fn get_document(pool: &PgPool, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
+    let row = sqlx::query(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND id = $2"))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+    document_row(&row)
+}
+
+pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let r = sqlx::query(
+        "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
+                v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
+                d.leika_ids::text, d.applicant::text, d.control::text, d.form_data::text, v.status_before_deletion
+         FROM vorgaenge v
+         JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
+         LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+         WHERE v.tenant_id = $1 AND v.id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .ok_or(StorageError::NotFound)?;
+    let assignee = get::<Option<Uuid>>(&r, 7)?
+        .map(|u| {
+            Ok::<_, StorageError>(UserRef {
+                id: UserId(u),
+                display_name: get::<Option<String>>(&r, 8)?.unwrap_or_default(),
+            })
+        })
+        .transpose()?;
+    let mut record = VorgangRecord {
+        head: head_at(&r, 0)?,
+        tenant: tenant.clone(),
+        transaction_id: parsed(&r, 5, TransactionId::parse)?,
+        aktenzeichen: get(&r, 6)?,
+        assignee,
+        eingang_at: get(&r, 9)?,
+        form_id: get(&r, 10)?,
+        form_name: get(&r, 11)?,
+        zustaendige_stelle: get(&r, 12)?,
+        leika_ids: json(&r, 13)?,
+        applicant: json(&r, 14)?,
+        control: json(&r, 15)?,
+        form_data: json(&r, 16)?,
+        documents: Vec::new(),
+        status_before_deletion_request: get::<Option<&str>>(&r, 17)?.and_then(VorgangStatus::parse),
+    };
+    // Documents never change after intake: no need to read them in the same snapshot.
+    record.documents = sqlx::query(&format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = $2
+         ORDER BY kind COLLATE \"C\" DESC, filename COLLATE \"C\""
+    ))
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(document_row)
+    .collect::<Result<_>>()?;
+    Ok(record)
+}
+
+const EVENT_COLUMNS: &str = "seq, vorgang_id, at, actor_id, actor_name, payload::text";
+
+fn event_row(r: &PgRow) -> Result<EventRecord> {
+    Ok(EventRecord {
+        seq: get(r, 0)?,
+        vorgang_id: VorgangId(get(r, 1)?),
+        at: get(r, 2)?,
+        actor: Actor { user: get::<Option<Uuid>>(r, 3)?.map(UserId), name: get(r, 4)? },
+        event: json(r, 5)?,
+    })
+}
+
+pub(crate) async fn history(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let events = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND vorgang_id = $2 ORDER BY seq"
+    ))
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(event_row)
+    .collect::<Result<Vec<_>>>()?;
+    if events.is_empty() {
+        // Every Vorgang has its EINGEGANGEN event: no events (almost always) means no Vorgang.
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = $1 AND id = $2)")
+                .bind(tenant.as_str())
+                .bind(id.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
+        if !exists {
+            return Err(StorageError::NotFound);
+        }
+    }
+    Ok(events)
+}
+
+pub(crate) async fn events_after(pool: &PgPool, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+    sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"))
+        .bind(tenant.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(event_row)
+        .collect()
+}
+
+/// The display name of an enabled user of the tenant.
+async fn user_name(conn: &mut PgConnection, tenant: &TenantId, user: Uuid) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND NOT disabled")
+        .bind(tenant.as_str())
+        .bind(user)
+        .fetch_optional(conn)
+        .await
+        .map_err(map_err)
+}
+
+/// [`apply_change`] inside the caller's transaction. Locks the row first (`FOR UPDATE`), so the
+/// version check and the update see the same row and concurrent changers queue up: the first
+/// wins, the others get [`StorageError::Conflict`] with the version it left.
+pub(crate) async fn apply_in(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    id: VorgangId,
+    expected_version: i64,
+    change: &VorgangChange,
+    actor: &Actor,
+) -> Result<VorgangHead> {
+    let t = tenant.as_str();
+    let cur = sqlx::query(
+        "SELECT version, status, assignee_id, aktenzeichen FROM vorgaenge WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(t)
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .ok_or(StorageError::NotFound)?;
+    let version: i64 = get(&cur, 0)?;
+    let status = parsed(&cur, 1, VorgangStatus::parse)?;
+    let assignee: Option<Uuid> = get(&cur, 2)?;
+    let aktenzeichen: Option<String> = get(&cur, 3)?;
+    if version != expected_version {
+        return Err(StorageError::Conflict { current_version: version });
+    }
+    // Every UPDATE returns the new head and the time it happened (HEAD_COLUMNS, then `at`).
+    let returning = format!("RETURNING {HEAD_COLUMNS}, {NOW_MS}");
+    let (row, event) = match change {
+        VorgangChange::Status { command, from, to, reason } => {
+            if status != *from {
+                return Err(StorageError::Conflict { current_version: version });
+            }
+            let before_deletion = match command {
+                StatusCommand::LoeschenAnfordern => Some(from.as_str()),
+                _ => None,
+            };
+            let row = sqlx::query(&format!(
+                "UPDATE vorgaenge SET status = $3, status_since = {NOW_MS}, version = version + 1,
+                 status_before_deletion = $4 WHERE tenant_id = $1 AND id = $2 {returning}"
+            ))
+            .bind(t)
+            .bind(id.0)
+            .bind(to.as_str())
+            .bind(before_deletion)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
+            (row, VorgangEvent::StatusGeaendert { command: *command, from: *from, to: *to, reason: reason.clone() })
+        }
+        VorgangChange::Assign { to } => {
+            let new_name = match to {
+                Some(user) => {
+                    Some(user_name(conn, tenant, user.0).await?.ok_or(StorageError::InvalidReference("assignee"))?)
+                }
+                None => None,
+            };
+            let old_name = match assignee {
+                Some(u) => user_name(conn, tenant, u).await?,
+                None => None,
+            };
+            let row = sqlx::query(&format!(
+                "UPDATE vorgaenge SET assignee_id = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
+            ))
+            .bind(t)
+            .bind(id.0)
+            .bind(to.map(|u| u.0))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
+            (row, VorgangEvent::Zugewiesen { from: old_name, to: new_name })
+        }
+        VorgangChange::Aktenzeichen(az) => {
+            let new = az.as_ref().map(|a| a.as_str().to_owned());
+            let row = sqlx::query(&format!(
+                "UPDATE vorgaenge SET aktenzeichen = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
+            ))
+            .bind(t)
+            .bind(id.0)
+            .bind(new.as_deref())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
+            (row, VorgangEvent::AktenzeichenGeaendert { from: aktenzeichen, to: new })
+        }
+    };
+    let head = head_at(&row, 0)?;
+    let at: OffsetDateTime = get(&row, 5)?;
+    append_event(conn, tenant, id, at, actor, &event).await?;
+    Ok(head)
+}
+
+pub(crate) async fn apply_change(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: VorgangId,
+    expected_version: i64,
+    change: &VorgangChange,
+    actor: &Actor,
+) -> Result<VorgangHead> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let head = apply_in(&mut tx, tenant, id, expected_version, change, actor).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(head)
+}
+
+/// Takes the oldest unassigned NEU Vorgang that no other transaction holds (`SKIP LOCKED`):
+/// concurrent claimers, in this process or another, each get a different one and never wait
+/// for each other.
+pub(crate) async fn claim_next(
+    pool: &PgPool,
+    tenant: &TenantId,
+    user: UserId,
+    actor: &Actor,
+) -> Result<Option<VorgangHead>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let next = sqlx::query(
+        "SELECT id, version FROM vorgaenge WHERE tenant_id = $1 AND status = 'NEU' AND assignee_id IS NULL
+         ORDER BY eingang_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(tenant.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let Some(next) = next else {
+        tx.commit().await.map_err(map_err)?;
+        return Ok(None);
+    };
+    let (id, version): (Uuid, i64) = (get(&next, 0)?, get(&next, 1)?);
+    let head =
+        apply_in(&mut tx, tenant, VorgangId(id), version, &VorgangChange::Assign { to: Some(user) }, actor).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(Some(head))
+}
