@@ -103,8 +103,12 @@ pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Op
     }
     let generated = password.is_none().then(|| web::auth::new_token()[..20].to_owned());
     let pw = password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
-    add_user(state, "admin", "Administrator:in", Role::Admin, &pw).await?;
-    Ok(generated)
+    match add_user(state, "admin", "Administrator:in", Role::Admin, &pw).await {
+        Ok(_) => Ok(generated),
+        // Another instance on the same database created it a moment ago.
+        Err(SetupError::Storage(store::StorageError::Duplicate(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn add_user(

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod intake;
+mod processes;
 mod status;
 mod ui;
 mod worklist;
