@@ -3,6 +3,9 @@
 //! cargo run --release -p ozgcloud-bench -- intake   [seconds] [concurrency]
 //! cargo run --release -p ozgcloud-bench -- worklist [vorgaenge] [requests]
 //!
+//! With `OZGCLOUD_BENCH_BACKEND=postgres` the server runs on a fresh PostgreSQL database on
+//! `OZGCLOUD_TEST_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/postgres).
+//!
 //! Client and server share this process and the machine's cores, so the figures are a
 //! lower bound for a server on its own machine. Peak RSS is the whole process's.
 
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{DeliveryId, NewDelivery, NewVorgang};
+use store_postgres::testing::TestDatabase;
 use time::OffsetDateTime;
 
 #[tokio::main]
@@ -40,13 +44,36 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-async fn start(dir: &tempfile::TempDir) -> Server {
+struct Bench {
+    server: Server,
+    db: Option<TestDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    async fn stop(self) {
+        self.server.stop().await;
+        if let Some(db) = self.db {
+            db.drop_db().await;
+        }
+    }
+}
+
+async fn start() -> Bench {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = match std::env::var("OZGCLOUD_BENCH_BACKEND").as_deref() {
+        Ok("postgres") => Some(TestDatabase::create().await.expect("PostgreSQL for the benchmark")),
+        _ => None,
+    };
     let mut config = Config::new(dir.path().to_owned());
+    config.database_url = db.as_ref().map(|d| d.url.clone());
     config.listen = "127.0.0.1:0".parse().expect("addr");
     config.admin_password = Some("bench-passwort-123".into());
     let state = ozgcloud::open_state(&config).await.expect("state");
     ozgcloud::ensure_admin(&state, config.admin_password.as_deref()).await.expect("admin");
-    ozgcloud::start(&config, state).await.expect("start")
+    let server = ozgcloud::start(&config, state).await.expect("start");
+    println!("backend: {}", server.state.store.backend());
+    Bench { server, db, _dir: dir }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -77,13 +104,13 @@ fn form_data(tx: &str, kb: usize) -> Value {
 }
 
 async fn intake(seconds: u64, concurrency: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = start(&dir).await;
+    let bench = start().await;
+    let server = &bench.server;
     let url = format!("{}/antrag", server.url());
     let attachment: Arc<Vec<u8>> = Arc::new((0..100 * 1024).map(|i| (i % 251) as u8).collect());
     let client = reqwest::Client::new();
     let form_size = serde_json::to_vec(&form_data("x", 5)).map(|v| v.len()).unwrap_or(0);
-    println!("intake: {concurrency} concurrent clients for {seconds} s, formData {form_size} B + attachment {} B, SQLite synchronous=FULL", attachment.len());
+    println!("intake: {concurrency} concurrent clients for {seconds} s, formData {form_size} B + attachment {} B, durable commits", attachment.len());
     let done = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -131,7 +158,7 @@ async fn intake(seconds: u64, concurrency: usize) {
         percentile(&all, 0.5),
         percentile(&all, 0.99)
     );
-    server.stop().await;
+    bench.stop().await;
 }
 
 async fn seed(server: &Server, count: usize) {
@@ -254,9 +281,9 @@ async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form:
 }
 
 async fn worklist(count: usize, requests: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = start(&dir).await;
-    seed(&server, count).await;
+    let bench = start().await;
+    let server = &bench.server;
+    seed(server, count).await;
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{}/api/v1/login", server.url()))
@@ -294,5 +321,5 @@ async fn worklist(count: usize, requests: usize) {
             percentile(&latencies, 1.0)
         );
     }
-    server.stop().await;
+    bench.stop().await;
 }
