@@ -2,6 +2,7 @@
 //! benchmark: configuration, wiring of store + documents + intake + web, and demo data.
 
 pub mod demo;
+pub mod transfer;
 
 use documents::LocalDir;
 use domain::{Role, TenantId, UserId};

@@ -1,7 +1,7 @@
 use clap::{Args, Parser, Subcommand};
 use domain::Role;
 use ozgcloud::{Config, SetupError};
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +36,18 @@ enum Command {
     User(UserCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Write the complete data (users, Vorgänge, history, quarantine, documents) into one file.
+    Export {
+        /// The export file (JSON Lines); must not exist yet.
+        #[arg(long, value_name = "DATEI")]
+        out: PathBuf,
+    },
+    /// Read an export file into an empty store, e.g. from SQLite into PostgreSQL.
+    Import {
+        /// The export file.
+        #[arg(long = "in", value_name = "DATEI")]
+        input: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -151,6 +163,30 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::Openapi => {
             println!("{}", web::openapi_json());
+            Ok(())
+        }
+        Command::Export { out } => {
+            let state = ozgcloud::open_state(&config).await?;
+            eprintln!(
+                "Exportiere Mandant „{}“ ({}) nach {} …",
+                state.config.tenant,
+                state.store.backend(),
+                out.display()
+            );
+            let summary = ozgcloud::transfer::export(&state, &out, std::io::stderr().is_terminal()).await?;
+            println!("Export abgeschlossen: {}.", summary.describe());
+            Ok(())
+        }
+        Command::Import { input } => {
+            let state = ozgcloud::open_state(&config).await?;
+            eprintln!(
+                "Importiere {} in Mandant „{}“ ({}) …",
+                input.display(),
+                state.config.tenant,
+                state.store.backend()
+            );
+            let summary = ozgcloud::transfer::import(&state, &input, std::io::stderr().is_terminal()).await?;
+            println!("Import abgeschlossen: {}. Alle Benutzer melden sich neu an.", summary.describe());
             Ok(())
         }
     }

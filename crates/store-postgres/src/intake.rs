@@ -202,10 +202,10 @@ pub(crate) async fn quarantine(
     Ok(())
 }
 
-const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+pub(crate) const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
     error_field, error_message, vorgang_id, attempts";
 
-fn delivery_row(r: &PgRow) -> Result<DeliveryRecord> {
+pub(crate) fn delivery_row(r: &PgRow) -> Result<DeliveryRecord> {
     Ok(DeliveryRecord {
         tenant: parsed(r, 0, TenantId::parse)?,
         id: DeliveryId(get(r, 1)?),

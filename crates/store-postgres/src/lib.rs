@@ -20,6 +20,7 @@ mod intake;
 mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transfer;
 mod users;
 mod vorgang;
 
@@ -214,5 +215,23 @@ impl Store for PostgresStore {
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         users::delete_session(&self.pool, token_hash).await
+    }
+
+    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {
+        transfer::count_for_export(&self.pool, tenant).await
+    }
+
+    async fn export_page(
+        &self,
+        tenant: &TenantId,
+        section: ExportSection,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<ExportRecord>, Option<String>)> {
+        transfer::export_page(&self.pool, tenant, section, after, limit).await
+    }
+
+    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
+        transfer::import_records(&self.pool, tenant, &records).await
     }
 }

@@ -3,7 +3,10 @@ use sqlx::{Executor, PgPool};
 use store::StorageError;
 
 /// Embedded, ordered, applied once each; the database records what it has.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "worklist", include_str!("../migrations/0002_worklist.sql")),
+];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once
 /// ("ozgcloud" in ASCII; the one-key space, apart from the two-key locks of the event log).

@@ -5,10 +5,10 @@ use sqlx::PgPool;
 use store::{NewSession, NewUser, Result, SessionRecord, StorageError, UserRecord};
 use time::OffsetDateTime;
 
-const USER_COLUMNS: &str = "tenant_id, id, username, display_name, email, role, password_hash, disabled";
+pub(crate) const USER_COLUMNS: &str = "tenant_id, id, username, display_name, email, role, password_hash, disabled";
 
 /// A [`UserRecord`] from [`USER_COLUMNS`] at `offset`.
-fn user_at(r: &PgRow, offset: usize) -> Result<UserRecord> {
+pub(crate) fn user_at(r: &PgRow, offset: usize) -> Result<UserRecord> {
     Ok(UserRecord {
         tenant: parsed(r, offset, TenantId::parse)?,
         id: UserId(get(r, offset + 1)?),

@@ -19,7 +19,7 @@ pub(crate) const HEAD_COLUMNS: &str = "id, nummer, status, status_since, version
 pub(crate) const NOW_MS: &str = "date_trunc('milliseconds', statement_timestamp())";
 
 /// The two-key advisory lock space of the event log: the first key, the tenant's hash second.
-const EVENT_LOG_LOCK: i32 = 0x6F7A_6576; // "ozev"
+pub(crate) const EVENT_LOG_LOCK: i32 = 0x6F7A_6576; // "ozev"
 
 /// A [`VorgangHead`] from [`HEAD_COLUMNS`] at `offset`.
 pub(crate) fn head_at(r: &PgRow, offset: usize) -> Result<VorgangHead> {
@@ -145,9 +145,21 @@ fn sort_column(key: SortKey) -> &'static str {
 }
 
 async fn counts_in(conn: &mut PgConnection, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
-    let f = view_filter(view, None);
-    let sql = format!("SELECT v.status, count(*) FROM vorgaenge v WHERE {} GROUP BY v.status", f.sql);
-    let rows = bind_filter(sqlx::query(&sql), tenant, &f).fetch_all(conn).await.map_err(map_err)?;
+    const NIL: Uuid = Uuid::nil();
+    let (filter, user) = match view {
+        View::Alle => ("", None),
+        View::Meine(user) => (" AND assignee_key = $2", Some(user.0)),
+        View::NichtZugewiesen => (" AND assignee_key = $2", Some(NIL)),
+    };
+    let sql = format!(
+        "SELECT status, sum(n)::bigint FROM vorgang_counts WHERE tenant_id = $1{filter}
+         GROUP BY status HAVING sum(n) > 0"
+    );
+    let mut q = sqlx::query(&sql).bind(tenant.as_str());
+    if let Some(u) = user {
+        q = q.bind(u);
+    }
+    let rows = q.fetch_all(conn).await.map_err(map_err)?;
     let by_status = rows
         .iter()
         .map(|r| Ok((parsed(r, 0, VorgangStatus::parse)?, to_u64(get(r, 1)?))))
@@ -190,11 +202,15 @@ pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery
     let f = view_filter(&q.view, q.status);
     // A missing Aktenzeichen sorts first ascending, last descending (like Rust's Option).
     let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
+    // The page's ids are found on a sort index alone; only the rows shown are then read.
     let sql = format!(
         "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id, u.display_name,
                 v.applicant_name, v.version
-         FROM vorgaenge v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
-         WHERE {filter} ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}",
+         FROM (SELECT v.id FROM vorgaenge v WHERE {filter}
+               ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}) page
+         JOIN vorgaenge v ON v.tenant_id = $1 AND v.id = page.id
+         LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+         ORDER BY {col} {dir} {nulls}, v.id {dir}",
         filter = f.sql,
         col = sort_column(q.sort),
         limit = f.next,
@@ -211,9 +227,9 @@ pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery
     Ok(WorklistPage { items, total, counts })
 }
 
-const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
 
-fn document_row(r: &PgRow) -> Result<DocumentRecord> {
+pub(crate) fn document_row(r: &PgRow) -> Result<DocumentRecord> {
     Ok(DocumentRecord {
         id: DocumentId(get(r, 0)?),
         vorgang_id: VorgangId(get(r, 1)?),
@@ -237,48 +253,54 @@ pub(crate) async fn get_document(pool: &PgPool, tenant: &TenantId, id: DocumentI
     document_row(&row)
 }
 
-pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    let r = sqlx::query(
-        "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
-                v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
-                d.leika_ids::text, d.applicant::text, d.control::text, d.form_data::text, v.status_before_deletion
-         FROM vorgaenge v
-         JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
-         LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
-         WHERE v.tenant_id = $1 AND v.id = $2",
-    )
-    .bind(tenant.as_str())
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(map_err)?
-    .ok_or(StorageError::NotFound)?;
-    let assignee = get::<Option<Uuid>>(&r, 7)?
+/// The columns [`vorgang_at`] reads: the Vorgang with its data and its assignee's name.
+pub(crate) const VORGANG_SELECT: &str =
+    "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
+            v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
+            d.leika_ids::text, d.applicant::text, d.control::text, d.form_data::text, v.status_before_deletion
+     FROM vorgaenge v
+     JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
+     LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id";
+
+/// A [`VorgangRecord`] without documents from a row of [`VORGANG_SELECT`].
+pub(crate) fn vorgang_at(r: &PgRow, tenant: &TenantId) -> Result<VorgangRecord> {
+    let assignee = get::<Option<Uuid>>(r, 7)?
         .map(|u| {
             Ok::<_, StorageError>(UserRef {
                 id: UserId(u),
-                display_name: get::<Option<String>>(&r, 8)?.unwrap_or_default(),
+                display_name: get::<Option<String>>(r, 8)?.unwrap_or_default(),
             })
         })
         .transpose()?;
-    let mut record = VorgangRecord {
-        head: head_at(&r, 0)?,
+    Ok(VorgangRecord {
+        head: head_at(r, 0)?,
         tenant: tenant.clone(),
-        transaction_id: parsed(&r, 5, TransactionId::parse)?,
-        aktenzeichen: get(&r, 6)?,
+        transaction_id: parsed(r, 5, TransactionId::parse)?,
+        aktenzeichen: get(r, 6)?,
         assignee,
-        eingang_at: get(&r, 9)?,
-        form_id: get(&r, 10)?,
-        form_name: get(&r, 11)?,
-        zustaendige_stelle: get(&r, 12)?,
-        leika_ids: json(&r, 13)?,
-        applicant: json(&r, 14)?,
-        control: json(&r, 15)?,
-        form_data: json(&r, 16)?,
+        eingang_at: get(r, 9)?,
+        form_id: get(r, 10)?,
+        form_name: get(r, 11)?,
+        zustaendige_stelle: get(r, 12)?,
+        leika_ids: json(r, 13)?,
+        applicant: json(r, 14)?,
+        control: json(r, 15)?,
+        form_data: json(r, 16)?,
         documents: Vec::new(),
-        status_before_deletion_request: get::<Option<&str>>(&r, 17)?.and_then(VorgangStatus::parse),
-    };
+        status_before_deletion_request: get::<Option<&str>>(r, 17)?.and_then(VorgangStatus::parse),
+    })
+}
+
+pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let r = sqlx::query(&format!("{VORGANG_SELECT} WHERE v.tenant_id = $1 AND v.id = $2"))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+    let mut record = vorgang_at(&r, tenant)?;
     // Documents never change after intake: no need to read them in the same snapshot.
     record.documents = sqlx::query(&format!(
         "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = $2
@@ -295,9 +317,9 @@ pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId)
     Ok(record)
 }
 
-const EVENT_COLUMNS: &str = "seq, vorgang_id, at, actor_id, actor_name, payload::text";
+pub(crate) const EVENT_COLUMNS: &str = "seq, vorgang_id, at, actor_id, actor_name, payload::text";
 
-fn event_row(r: &PgRow) -> Result<EventRecord> {
+pub(crate) fn event_row(r: &PgRow) -> Result<EventRecord> {
     Ok(EventRecord {
         seq: get(r, 0)?,
         vorgang_id: VorgangId(get(r, 1)?),

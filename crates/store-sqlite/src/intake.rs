@@ -153,10 +153,10 @@ pub(crate) fn quarantine(
     Ok(())
 }
 
-const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+pub(crate) const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
     error_field, error_message, vorgang_id, attempts";
 
-fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+pub(crate) fn delivery_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     Ok(DeliveryRecord {
         tenant: parsed_at(r, 0, TenantId::parse)?,
         id: DeliveryId(uuid_at(r, 1)?),

@@ -4,6 +4,7 @@ mod convert;
 mod engine;
 mod intake;
 mod migrate;
+mod transfer;
 mod users;
 mod vorgang;
 
@@ -190,5 +191,26 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let hash = token_hash.to_owned();
         self.engine.write(move |c| users::delete_session(c, &hash)).await
+    }
+
+    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| transfer::count_for_export(c, &tenant)).await
+    }
+
+    async fn export_page(
+        &self,
+        tenant: &TenantId,
+        section: ExportSection,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<ExportRecord>, Option<String>)> {
+        let (tenant, after) = (tenant.clone(), after.map(str::to_owned));
+        self.engine.read(move |c| transfer::export_page(c, &tenant, section, after.as_deref(), limit)).await
+    }
+
+    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| transfer::import_records(c, &tenant, &records)).await
     }
 }

@@ -5,9 +5,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{NewSession, NewUser, Result, SessionRecord, StorageError, UserRecord};
 use time::OffsetDateTime;
 
-const USER_COLUMNS: &str = "tenant_id, id, username, display_name, email, role, password_hash, disabled";
+pub(crate) const USER_COLUMNS: &str = "tenant_id, id, username, display_name, email, role, password_hash, disabled";
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+pub(crate) fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         tenant: parsed_at(r, 0, TenantId::parse)?,
         id: UserId(uuid_at(r, 1)?),

@@ -180,7 +180,7 @@ pub(crate) fn worklist(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) 
     Ok(WorklistPage { items, total, counts })
 }
 
-fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
+pub(crate) fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
     Ok(DocumentRecord {
         id: DocumentId(uuid_at(r, 0)?),
         vorgang_id: VorgangId(uuid_at(r, 1)?),
@@ -193,7 +193,7 @@ fn document_row(r: &Row<'_>) -> rusqlite::Result<DocumentRecord> {
     })
 }
 
-const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";
 
 pub(crate) fn get_document(conn: &Connection, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
     conn.prepare_cached(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND id = ?2"))
@@ -202,59 +202,61 @@ pub(crate) fn get_document(conn: &Connection, tenant: &TenantId, id: DocumentId)
         .ok_or(StorageError::NotFound)
 }
 
+/// The columns [`vorgang_row`] reads: the Vorgang with its data and its assignee's name.
+pub(crate) const VORGANG_SELECT: &str =
+    "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
+            v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
+            d.leika_ids, d.applicant, d.control, d.form_data, v.status_before_deletion
+     FROM vorgaenge v
+     JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
+     LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id";
+
+/// A [`VorgangRecord`] without documents from a row of [`VORGANG_SELECT`].
+pub(crate) fn vorgang_row(r: &Row<'_>, tenant: &TenantId) -> rusqlite::Result<VorgangRecord> {
+    let assignee = opt_uuid_at(r, 7)?.map(|u| UserRef {
+        id: UserId(u),
+        display_name: r.get::<_, Option<String>>(8).ok().flatten().unwrap_or_default(),
+    });
+    Ok(VorgangRecord {
+        head: head_row(r)?,
+        tenant: tenant.clone(),
+        transaction_id: parsed_at(r, 5, TransactionId::parse)?,
+        aktenzeichen: r.get(6)?,
+        assignee,
+        eingang_at: from_ms(r.get(9)?),
+        form_id: r.get(10)?,
+        form_name: r.get(11)?,
+        zustaendige_stelle: r.get(12)?,
+        leika_ids: json_at(r, 13)?,
+        applicant: json_at(r, 14)?,
+        control: json_at(r, 15)?,
+        form_data: json_at(r, 16)?,
+        documents: Vec::new(),
+        status_before_deletion_request: r.get::<_, Option<String>>(17)?.and_then(|s| VorgangStatus::parse(&s)),
+    })
+}
+
+/// The documents of a Vorgang, representation first.
+pub(crate) fn documents_of(conn: &Connection, tenant: &TenantId, id: &str) -> Result<Vec<DocumentRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY kind DESC, filename"
+    ))
+    .and_then(|mut s| s.query_map(params![tenant.as_str(), id], document_row)?.collect())
+    .map_err(map_err)
+}
+
 pub(crate) fn get_vorgang(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
-    let t = tenant.as_str();
     let vid = id.0.to_string();
     let mut record = conn
-        .prepare_cached(
-            "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
-                    v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
-                    d.leika_ids, d.applicant, d.control, d.form_data, v.status_before_deletion
-             FROM vorgaenge v
-             JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
-             LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
-             WHERE v.tenant_id = ?1 AND v.id = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![t, vid], |r| {
-                let assignee = opt_uuid_at(r, 7)?.map(|u| UserRef {
-                    id: UserId(u),
-                    display_name: r.get::<_, Option<String>>(8).ok().flatten().unwrap_or_default(),
-                });
-                Ok(VorgangRecord {
-                    head: head_row(r)?,
-                    tenant: tenant.clone(),
-                    transaction_id: parsed_at(r, 5, TransactionId::parse)?,
-                    aktenzeichen: r.get(6)?,
-                    assignee,
-                    eingang_at: from_ms(r.get(9)?),
-                    form_id: r.get(10)?,
-                    form_name: r.get(11)?,
-                    zustaendige_stelle: r.get(12)?,
-                    leika_ids: json_at(r, 13)?,
-                    applicant: json_at(r, 14)?,
-                    control: json_at(r, 15)?,
-                    form_data: json_at(r, 16)?,
-                    documents: Vec::new(),
-                    status_before_deletion_request: r
-                        .get::<_, Option<String>>(17)?
-                        .and_then(|s| VorgangStatus::parse(&s)),
-                })
-            })
-            .optional()
-        })
+        .prepare_cached(&format!("{VORGANG_SELECT} WHERE v.tenant_id = ?1 AND v.id = ?2"))
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), vid], |r| vorgang_row(r, tenant)).optional())
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
-    record.documents = conn
-        .prepare_cached(&format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY kind DESC, filename"
-        ))
-        .and_then(|mut s| s.query_map(params![t, vid], document_row)?.collect())
-        .map_err(map_err)?;
+    record.documents = documents_of(conn, tenant, &vid)?;
     Ok(record)
 }
 
-fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
+pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
         seq: r.get(0)?,
         vorgang_id: VorgangId(uuid_at(r, 1)?),

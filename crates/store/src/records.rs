@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+// Timestamps serialize as RFC 3339 (`2024-03-01T08:00:00.123Z`): readable in an export file and
+// independent of the `time` crate's feature flags.
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DeliveryId(pub Uuid);
@@ -71,6 +74,7 @@ impl DeliveryStatus {
 pub struct NewDelivery {
     pub id: DeliveryId,
     pub tenant: TenantId,
+    #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
     /// How it came in: `antrag-multipart`, `api-json`.
     pub channel: String,
@@ -83,6 +87,7 @@ pub struct NewDelivery {
 pub struct DeliveryRecord {
     pub id: DeliveryId,
     pub tenant: TenantId,
+    #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
     pub channel: String,
     pub content_type: String,
@@ -135,6 +140,7 @@ pub struct NewVorgang {
     pub id: VorgangId,
     pub nummer: Vorgangsnummer,
     pub transaction_id: TransactionId,
+    #[serde(with = "time::serde::rfc3339")]
     pub eingang_at: OffsetDateTime,
     pub form_id: String,
     pub form_name: String,
@@ -168,6 +174,7 @@ pub struct VorgangHead {
     pub id: VorgangId,
     pub nummer: Vorgangsnummer,
     pub status: VorgangStatus,
+    #[serde(with = "time::serde::rfc3339")]
     pub status_since: OffsetDateTime,
     pub version: i64,
 }
@@ -185,6 +192,7 @@ pub struct VorgangRecord {
     pub transaction_id: TransactionId,
     pub aktenzeichen: Option<String>,
     pub assignee: Option<UserRef>,
+    #[serde(with = "time::serde::rfc3339")]
     pub eingang_at: OffsetDateTime,
     pub form_id: String,
     pub form_name: String,
@@ -206,6 +214,7 @@ pub struct VorgangListItem {
     pub status: VorgangStatus,
     pub aktenzeichen: Option<String>,
     pub form_name: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub eingang_at: OffsetDateTime,
     pub assignee: Option<UserRef>,
     pub applicant_name: Option<String>,
@@ -294,6 +303,7 @@ pub struct EventRecord {
     /// Position in the tenant's event log; strictly increasing.
     pub seq: i64,
     pub vorgang_id: VorgangId,
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: Actor,
     pub event: VorgangEvent,
@@ -335,8 +345,10 @@ pub struct NewSession {
     pub tenant: TenantId,
     pub user: UserId,
     pub csrf_token: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub idle_timeout_secs: i64,
+    #[serde(with = "time::serde::rfc3339")]
     pub absolute_expiry: OffsetDateTime,
 }
 
@@ -345,4 +357,86 @@ pub struct SessionRecord {
     pub tenant: TenantId,
     pub user: UserRecord,
     pub csrf_token: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// export and import of a tenant
+// ---------------------------------------------------------------------------------------
+
+/// The parts of a tenant's export, in the order an import needs them: users before the
+/// Vorgänge that name them as assignee, Vorgänge before the events of their history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportSection {
+    /// The tenant itself: one [`ExportRecord::Tenant`].
+    Tenant,
+    Users,
+    Deliveries,
+    Vorgaenge,
+    /// The event log, oldest first.
+    Events,
+}
+
+impl ExportSection {
+    /// Every section, in import order.
+    pub const ALL: [ExportSection; 5] = [Self::Tenant, Self::Users, Self::Deliveries, Self::Vorgaenge, Self::Events];
+}
+
+/// One piece of a tenant's complete data. Sessions are not exported: after a move, everybody
+/// logs in again.
+///
+/// Records carry the tenant they were exported from; an import writes them into the tenant it
+/// is given, whatever they say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportRecord {
+    /// Starts an import: see [`crate::Store::import_records`].
+    Tenant { id: TenantId, name: String },
+    /// The complete user, password hash and disabled flag included.
+    User(UserRecord),
+    /// A delivery in any state; the payload itself is in the document store under `blob_key`.
+    Delivery(DeliveryRecord),
+    /// A full snapshot of a Vorgang: head (status, version, status_since), Aktenzeichen,
+    /// assignee (by id; the name is the user's), documents, the status before a
+    /// Löschanforderung, and all its data.
+    Vorgang(Box<VorgangRecord>),
+    /// One event of the log. `seq` is the exporting store's; the importing store appends the
+    /// events in the order given, under its own sequence numbers.
+    Event(EventRecord),
+}
+
+impl ExportRecord {
+    pub fn section(&self) -> ExportSection {
+        match self {
+            Self::Tenant { .. } => ExportSection::Tenant,
+            Self::User(_) => ExportSection::Users,
+            Self::Delivery(_) => ExportSection::Deliveries,
+            Self::Vorgang(_) => ExportSection::Vorgaenge,
+            Self::Event(_) => ExportSection::Events,
+        }
+    }
+}
+
+/// How much an export of a tenant holds, for progress and for checking an import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportCounts {
+    pub users: u64,
+    pub deliveries: u64,
+    pub vorgaenge: u64,
+    /// Documents of all Vorgänge (each has a blob in the document store).
+    pub documents: u64,
+    pub events: u64,
+}
+
+impl ExportCounts {
+    /// The number of records in `section`.
+    pub fn of(&self, section: ExportSection) -> u64 {
+        match section {
+            ExportSection::Tenant => 1,
+            ExportSection::Users => self.users,
+            ExportSection::Deliveries => self.deliveries,
+            ExportSection::Vorgaenge => self.vorgaenge,
+            ExportSection::Events => self.events,
+        }
+    }
 }

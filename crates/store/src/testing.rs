@@ -22,11 +22,15 @@
 //! - Deleting an unknown session is not an error (logout is idempotent).
 //! - Transaction ids and Vorgangsnummern are unique per tenant, not per installation.
 //! - Timestamps round-trip at millisecond precision (the suite only stores whole seconds).
+//! - An export lists users, deliveries and Vorgänge by id, events by sequence number; an
+//!   import into another tenant (even of the same store) reproduces every read of the source
+//!   except `seq` and the records' `tenant`.
 
 use crate::{
-    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, EventRecord, IntakeOutcome,
-    NewDelivery, NewSession, NewUser, NewVorgang, SortKey, StatusCounts, StorageError, Store, UserRecord, UserRef,
-    View, VorgangChange, VorgangHead, VorgangListItem, WorklistPage, WorklistQuery,
+    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, EventRecord, ExportCounts,
+    ExportRecord, ExportSection, IntakeOutcome, NewDelivery, NewSession, NewUser, NewVorgang, SortKey, StatusCounts,
+    StorageError, Store, UserRecord, UserRef, View, VorgangChange, VorgangHead, VorgangListItem, WorklistPage,
+    WorklistQuery,
 };
 use domain::{
     Aktenzeichen, Antragsteller, DocumentId, FormItem, FormValue, Role, StatusCommand, TenantId, TransactionId, UserId,
@@ -78,6 +82,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
         claim_next_is_atomic_under_concurrency,
         users_lifecycle,
         sessions_lifecycle,
+        export_pages_a_tenant_completely,
+        import_moves_a_tenant,
+        import_refuses_a_tenant_in_use,
         tenant_isolation,
     );
 }
@@ -1560,4 +1567,321 @@ async fn tenant_isolation(db: &Db) {
     assert_eq!(claimed.id, hb.id);
     assert_eq!(db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b"), None);
     assert_eq!(db.get_vorgang(&a, pile.id).await.expect("get_vorgang a").assignee, None);
+}
+
+// ---------------------------------------------------------------------------------------
+// export and import
+// ---------------------------------------------------------------------------------------
+
+/// Every section of `tenant`'s export, in pages of `limit`, checking the paging contract.
+async fn export_all(db: &Db, tenant: &TenantId, limit: u32) -> Vec<ExportRecord> {
+    let mut all = Vec::new();
+    for section in ExportSection::ALL {
+        let mut after: Option<String> = None;
+        loop {
+            let (page, next) = db.export_page(tenant, section, after.as_deref(), limit).await.expect("export_page");
+            assert!(page.len() <= limit.max(1) as usize, "export_page returns at most `limit` records");
+            assert!(page.iter().all(|r| r.section() == section), "export_page returns records of its section only");
+            all.extend(page);
+            match next {
+                Some(n) => {
+                    assert_ne!(after.as_deref(), Some(n.as_str()), "the cursor moves on");
+                    after = Some(n);
+                }
+                None => break,
+            }
+        }
+    }
+    all
+}
+
+fn without_seq(events: Vec<EventRecord>) -> Vec<EventRecord> {
+    events.into_iter().map(|e| EventRecord { seq: 0, ..e }).collect()
+}
+
+/// A tenant with everything an export must carry: the worklist fixture (users, Vorgänge in
+/// several statuses with documents, assignees, Aktenzeichen), a Löschanforderung, a user
+/// without Vorgänge, and a quarantined, a received and a duplicate delivery.
+async fn export_fixture(db: &Db) -> Fixture {
+    use StatusCommand as C;
+    let mut fx = worklist_fixture(db).await;
+    let t = fx.tenant.clone();
+    let by = actor(&fx.users[1]);
+    let doomed = new_vorgang(at(70), "Sondernutzung");
+    let head = intake(db, &t, doomed.clone()).await;
+    move_status(db, &t, head.id, C::Verwerfen, Some("Dublette"), &by).await;
+    move_status(db, &t, head.id, C::LoeschenAnfordern, Some("Dublette"), &by).await;
+    let q = record(db, &t, at(80)).await;
+    db.quarantine_delivery(&t, q.id, "formData[2].value", "ungültiges Datum „31.02.“").await.expect("quarantine");
+    record(db, &t, at(81)).await;
+    let dup = record(db, &t, at(82)).await;
+    let mut repeated = new_vorgang(at(82), "Sondernutzung");
+    repeated.transaction_id = doomed.transaction_id.clone();
+    db.complete_intake(&t, dup.id, repeated).await.expect("complete_intake duplicate");
+    fx.users.push(new_user(db, &t, "carla", "Carla Chamäleon").await);
+    fx
+}
+
+/// Asserts that `dst` holds what `src` holds: the same Vorgänge, worklists, histories, event
+/// log (in order, own sequence numbers), deliveries, documents and users (plus `extra_users`
+/// that `dst` had before the import).
+async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users: &[UserRecord]) {
+    let records = export_all(db, src, 1000).await;
+    let mut user_ids = Vec::new();
+    for r in &records {
+        match r {
+            ExportRecord::Tenant { .. } => {}
+            ExportRecord::User(u) => {
+                user_ids.push(u.id);
+                let got = db.get_user(dst, u.id).await.expect("get_user of an imported user");
+                assert_eq!(got, UserRecord { tenant: dst.clone(), ..u.clone() }, "users move completely");
+                assert_eq!(db.find_user_by_username(dst, &u.username).await.expect("find"), Some(got));
+            }
+            ExportRecord::Delivery(d) => {
+                let got = db.get_delivery(dst, d.id).await.expect("get_delivery of an imported delivery");
+                assert_eq!(got, DeliveryRecord { tenant: dst.clone(), ..d.clone() }, "deliveries move completely");
+            }
+            ExportRecord::Vorgang(v) => {
+                let id = v.head.id;
+                let got = db.get_vorgang(dst, id).await.expect("get_vorgang of an imported Vorgang");
+                let want = crate::VorgangRecord { tenant: dst.clone(), ..(**v).clone() };
+                assert_eq!(got, want, "Vorgänge move completely");
+                assert_eq!(
+                    got,
+                    crate::VorgangRecord { tenant: dst.clone(), ..db.get_vorgang(src, id).await.expect("src") }
+                );
+                for doc in &v.documents {
+                    assert_eq!(db.get_document(dst, doc.id).await.expect("get_document"), *doc);
+                }
+                assert_eq!(
+                    db.find_by_transaction(dst, &v.transaction_id).await.expect("find_by_transaction"),
+                    Some(v.head.clone())
+                );
+                assert_eq!(
+                    without_seq(db.history(dst, id).await.expect("history dst")),
+                    without_seq(db.history(src, id).await.expect("history src")),
+                    "the history moves, in order"
+                );
+            }
+            ExportRecord::Event(_) => {}
+        }
+    }
+    let src_log = db.events_after(src, 0, 100_000).await.expect("events_after src");
+    let dst_log = db.events_after(dst, 0, 100_000).await.expect("events_after dst");
+    assert_seq_increasing(&dst_log, "imported event log");
+    assert_eq!(without_seq(dst_log), without_seq(src_log), "the event log moves, in order, with its content");
+
+    let mut views = vec![View::Alle, View::NichtZugewiesen];
+    views.extend(user_ids.iter().map(|u| View::Meine(*u)));
+    for view in &views {
+        assert_eq!(
+            db.status_counts(dst, view).await.expect("status_counts dst"),
+            db.status_counts(src, view).await.expect("status_counts src"),
+            "status counts {view:?}"
+        );
+        for sort in SortKey::ALL {
+            for descending in [false, true] {
+                let q = query(view.clone(), None, sort, descending, 0, 1000);
+                assert_eq!(
+                    db.worklist(dst, &q).await.expect("worklist dst"),
+                    db.worklist(src, &q).await.expect("worklist src"),
+                    "worklist {view:?} by {sort:?}, descending {descending}"
+                );
+            }
+        }
+    }
+    let retenant = |(items, total): (Vec<DeliveryRecord>, u64)| {
+        (items.into_iter().map(|d| DeliveryRecord { tenant: dst.clone(), ..d }).collect::<Vec<_>>(), total)
+    };
+    assert_eq!(
+        db.list_quarantine(dst, 100, 0).await.expect("list_quarantine dst"),
+        retenant(db.list_quarantine(src, 100, 0).await.expect("list_quarantine src")),
+        "the quarantine moves"
+    );
+    let mut want: Vec<UserRecord> = db
+        .list_users(src)
+        .await
+        .expect("list_users src")
+        .into_iter()
+        .map(|u| UserRecord { tenant: dst.clone(), ..u })
+        .chain(extra_users.iter().cloned())
+        .collect();
+    want.sort_by_key(|u| u.id);
+    let mut got = db.list_users(dst).await.expect("list_users dst");
+    got.sort_by_key(|u| u.id);
+    assert_eq!(got, want, "the users move; the target's other users stay");
+    let (s, d) =
+        (db.count_for_export(src).await.expect("count src"), db.count_for_export(dst).await.expect("count dst"));
+    assert_eq!(ExportCounts { users: s.users + extra_users.len() as u64, ..s }, d, "count_for_export agrees");
+}
+
+async fn export_pages_a_tenant_completely(db: &Db) {
+    let fx = export_fixture(db).await;
+    let t = &fx.tenant;
+    let counts = db.count_for_export(t).await.expect("count_for_export");
+    let log = db.events_after(t, 0, 10_000).await.expect("events_after");
+    assert_eq!(
+        counts,
+        ExportCounts { users: 3, deliveries: 12, vorgaenge: 9, documents: 27, events: log.len() as u64 },
+        "count_for_export counts users, deliveries, Vorgänge, documents and events"
+    );
+    let all = export_all(db, t, 1000).await;
+    assert_eq!(export_all(db, t, 3).await, all, "small pages yield the same records in the same order");
+    assert_eq!(export_all(db, t, 1).await, all, "pages of one record, too");
+    assert!(matches!(&all[0], ExportRecord::Tenant { id, name } if id == t && name == "Testmandant"));
+    let sections: Vec<ExportSection> = all.iter().map(ExportRecord::section).collect();
+    let mut sorted = sections.clone();
+    sorted.sort_by_key(|s| ExportSection::ALL.iter().position(|x| x == s));
+    assert_eq!(sections, sorted, "sections come in import order");
+    for section in ExportSection::ALL {
+        let n = sections.iter().filter(|s| **s == section).count() as u64;
+        assert_eq!(n, counts.of(section), "{section:?}: as many records as counted");
+    }
+    let events: Vec<EventRecord> =
+        all.iter().filter_map(|r| if let ExportRecord::Event(e) = r { Some(e.clone()) } else { None }).collect();
+    assert_eq!(events, log, "events are exported as logged, oldest first");
+    for r in &all {
+        match r {
+            ExportRecord::Vorgang(v) => {
+                assert_eq!(
+                    **v,
+                    db.get_vorgang(t, v.head.id).await.expect("get_vorgang"),
+                    "a Vorgang is a full snapshot"
+                )
+            }
+            ExportRecord::Delivery(d) => assert_eq!(*d, db.get_delivery(t, d.id).await.expect("get_delivery")),
+            ExportRecord::User(u) => assert_eq!(*u, db.get_user(t, u.id).await.expect("get_user")),
+            _ => {}
+        }
+    }
+    let vorgaenge =
+        all.iter().filter(|r| matches!(r, ExportRecord::Vorgang(v) if v.status_before_deletion_request.is_some()));
+    assert_eq!(vorgaenge.count(), 1, "the status before a Löschanforderung is exported");
+
+    let empty = fresh_tenant(db).await;
+    assert_eq!(db.count_for_export(&empty).await.expect("count_for_export"), ExportCounts::default());
+    assert_eq!(export_all(db, &empty, 10).await.len(), 1, "an empty tenant exports itself only");
+    let unknown = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    assert_not_found(db.export_page(&unknown, ExportSection::Tenant, None, 10).await, "export of an unknown tenant");
+    for section in [ExportSection::Users, ExportSection::Deliveries, ExportSection::Vorgaenge, ExportSection::Events] {
+        let got = db.export_page(t, section, Some("kein cursor"), 10).await;
+        assert!(got.is_err(), "a malformed cursor is an error ({section:?}), got {got:?}");
+    }
+}
+
+async fn import_moves_a_tenant(db: &Db) {
+    let fx = export_fixture(db).await;
+    let src = &fx.tenant;
+    let records = export_all(db, src, 1000).await;
+
+    // Into a tenant that does not exist yet, in one batch.
+    let fresh = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    db.import_records(&fresh, records.clone()).await.expect("import_records into a new tenant");
+    assert_same_tenant(db, src, &fresh, &[]).await;
+    let moved = export_all(db, &fresh, 1000).await;
+    assert!(matches!(&moved[0], ExportRecord::Tenant { name, .. } if name == "Testmandant"), "the name moves");
+
+    // Into an existing tenant with users, page by page: a user with a taken username is
+    // replaced (imported id, imported hash; its session ends), other users stay.
+    let dst = fresh_tenant(db).await;
+    let anna = &fx.users[0];
+    let clash = db
+        .create_user(NewUser {
+            id: UserId::new(),
+            tenant: dst.clone(),
+            username: anna.username.clone(),
+            display_name: "Anna vom Ziel".into(),
+            email: None,
+            role: Role::Admin,
+            password_hash: "$argon2id$v=19$ziel".into(),
+        })
+        .await
+        .expect("create_user");
+    let zoe = new_user(db, &dst, "zoe", "Zoe Zebra").await;
+    let session = NewSession {
+        token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
+        tenant: dst.clone(),
+        user: clash.id,
+        csrf_token: short(),
+        created_at: now_s(),
+        idle_timeout_secs: 1800,
+        absolute_expiry: now_s() + Duration::hours(8),
+    };
+    db.create_session(session.clone()).await.expect("create_session");
+    let mut batches = 0;
+    for batch in records.chunks(4) {
+        db.import_records(&dst, batch.to_vec()).await.expect("import_records, one batch");
+        batches += 1;
+    }
+    assert!(batches > 5, "the import ran in several batches");
+    assert_same_tenant(db, src, &dst, std::slice::from_ref(&zoe)).await;
+    assert_not_found(db.get_user(&dst, clash.id).await, "the replaced user's id is gone");
+    assert_eq!(db.get_session(&session.token_hash, now_s()).await.expect("get_session"), None, "its session ended");
+
+    // The moved tenant works on: the pile, commands at the imported versions.
+    let src_claim = claim_with_retry(db, src, &fx.users[2]).await.expect("a Vorgang on the source pile");
+    let dst_claim = claim_with_retry(db, &dst, &fx.users[2]).await.expect("a Vorgang on the moved pile");
+    assert_eq!(dst_claim, src_claim, "the moved pile hands out the same Vorgang");
+    let h = set_aktenzeichen(db, &dst, &dst_claim, Some("Nach dem Umzug"), &actor(&fx.users[2])).await;
+    assert_eq!(h.version, src_claim.version + 1);
+    assert_eq!(
+        db.history(&dst, h.id).await.expect("history").last().map(|e| e.event.kind()),
+        Some("AKTENZEICHEN_GEAENDERT"),
+        "new events append after the imported ones"
+    );
+
+    // A disabled user moves disabled.
+    let other = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    let mut with_disabled = records[..1].to_vec();
+    let ghost = UserRecord { id: UserId::new(), username: "ehemalig".into(), disabled: true, ..fx.users[0].clone() };
+    with_disabled.push(ExportRecord::User(ghost.clone()));
+    db.import_records(&other, with_disabled).await.expect("import_records");
+    assert_eq!(db.get_user(&other, ghost.id).await.expect("get_user"), UserRecord { tenant: other.clone(), ..ghost });
+}
+
+async fn import_refuses_a_tenant_in_use(db: &Db) {
+    let fx = export_fixture(db).await;
+    let records = export_all(db, &fx.tenant, 1000).await;
+    let tenant_only = records[..1].to_vec();
+
+    // A tenant with Vorgänge, or with deliveries only, takes no import.
+    let busy = fresh_tenant(db).await;
+    intake(db, &busy, new_vorgang(at(0), "Gewerbeanmeldung")).await;
+    let with_delivery = fresh_tenant(db).await;
+    record(db, &with_delivery, at(0)).await;
+    for t in [&busy, &with_delivery, &fx.tenant] {
+        let before = db.count_for_export(t).await.expect("count_for_export");
+        match db.import_records(t, records.clone()).await {
+            Err(StorageError::Duplicate("tenant")) => {}
+            other => panic!("importing into a tenant in use must be Duplicate(\"tenant\"), got {other:?}"),
+        }
+        match db.import_records(t, tenant_only.clone()).await {
+            Err(StorageError::Duplicate("tenant")) => {}
+            other => panic!("starting an import in a tenant in use must be refused, got {other:?}"),
+        }
+        assert_eq!(db.count_for_export(t).await.expect("count_for_export"), before, "a refused import writes nothing");
+    }
+
+    // A batch fails as a whole: an assignee who is no user of the target.
+    let target = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    let assigned = records
+        .iter()
+        .find(|r| matches!(r, ExportRecord::Vorgang(v) if v.assignee.is_some()))
+        .expect("an assigned Vorgang")
+        .clone();
+    match db.import_records(&target, vec![tenant_only[0].clone(), assigned.clone()]).await {
+        Err(StorageError::InvalidReference(_)) => {}
+        other => panic!("an unknown assignee must be InvalidReference, got {other:?}"),
+    }
+    assert_not_found(db.export_page(&target, ExportSection::Tenant, None, 1).await, "the failed batch left nothing");
+    let ExportRecord::Vorgang(v) = &assigned else { unreachable!("a Vorgang") };
+    assert_not_found(db.get_vorgang(&target, v.head.id).await, "no Vorgang from the failed batch");
+
+    // An event of a Vorgang the target does not have.
+    let event = records.iter().find(|r| matches!(r, ExportRecord::Event(_))).expect("an event").clone();
+    match db.import_records(&target, vec![tenant_only[0].clone(), event]).await {
+        Err(StorageError::InvalidReference(_)) => {}
+        other => panic!("an event of an unknown Vorgang must be InvalidReference, got {other:?}"),
+    }
+    assert!(db.events_after(&target, 0, 10).await.expect("events_after").is_empty());
 }

@@ -5,5 +5,6 @@ mod helpers;
 mod intake;
 mod processes;
 mod status;
+mod transfer;
 mod ui;
 mod worklist;

@@ -41,7 +41,12 @@ async fn serve(database_url: &str, data_dir: &std::path::Path) -> Process {
 }
 
 async fn login(http: &reqwest::Client, base: &str, user: &str) -> Api {
-    let res = http.post(format!("{base}/api/v1/login")).json(&json!({"username": user, "password": PASSWORD})).send().await.expect("login");
+    let res = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&json!({"username": user, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
     assert_eq!(res.status(), StatusCode::OK);
     let token = res.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
     Api { base: base.to_owned(), token, http: http.clone() }

@@ -1,0 +1,204 @@
+//! `ozgcloud export` / `ozgcloud import`: a tenant moves between SQLite and PostgreSQL and the
+//! API shows the same worklists, details, histories, documents and quarantine afterwards.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Demo Vorgänge (all statuses, assignees, documents), Aktenzeichen and two quarantined
+/// deliveries.
+async fn fill(app: &TestApp, count: usize) {
+    assert_eq!(ozgcloud::demo::seed(&app.server.state, count).await.expect("demo data"), count);
+    let res = app.deliver_raw("multipart/form-data", b"no boundary".to_vec()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "quarantined");
+    let mut no_control = gewerbeanmeldung(&unique("tx"));
+    no_control.as_object_mut().expect("object").remove("control");
+    let res = app.deliver(&no_control, vec![("Lageplan.png", "image/png", vec![7; 300])]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "quarantined");
+    let max = app.api("max").await;
+    let list = max.get_json("/api/v1/vorgaenge?proSeite=6&sort=nummer&richtung=asc").await;
+    for (i, item) in list["items"].as_array().expect("items").iter().enumerate() {
+        let id = item["vorgangId"].as_str().expect("id");
+        let body = json!({"aktenzeichen": format!("32.1-{i}/26 Größe"), "version": item["version"]});
+        let res = max.send(reqwest::Method::PUT, &format!("/api/v1/vorgaenge/{id}/aktenzeichen"), body).await;
+        assert_eq!(res.status(), StatusCode::OK, "set Aktenzeichen");
+    }
+}
+
+fn without_seq(mut events: Value) -> Value {
+    for e in events.as_array_mut().expect("events") {
+        e.as_object_mut().expect("event").remove("seq");
+    }
+    events
+}
+
+async fn bytes(res: reqwest::Response) -> Vec<u8> {
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.expect("body").to_vec()
+}
+
+/// Everything a clerk or an admin can see is the same in `src` and `dst`.
+async fn assert_same(src: &TestApp, dst: &TestApp) {
+    for user in ["admin", "max", "erika"] {
+        let (a, b) = (src.api(user).await, dst.api(user).await);
+        for view in ["alle", "meine", "nicht-zugewiesen"] {
+            for sort in ["eingang", "nummer", "formular", "status", "aktenzeichen"] {
+                for dir in ["asc", "desc"] {
+                    let path = format!("/api/v1/vorgaenge?proSeite=500&ansicht={view}&sort={sort}&richtung={dir}");
+                    assert_eq!(b.get_json(&path).await, a.get_json(&path).await, "{user}: {path}");
+                }
+            }
+        }
+    }
+    let (a, b) = (src.api("admin").await, dst.api("admin").await);
+    let list = a.get_json("/api/v1/vorgaenge?proSeite=500").await;
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(list["total"].as_u64(), Some(items.len() as u64), "one page holds all");
+    let mut documents = 0;
+    for item in items {
+        let id = item["vorgangId"].as_str().expect("id");
+        let detail = a.vorgang(id).await;
+        assert_eq!(b.vorgang(id).await, detail, "detail of {id}");
+        let history = format!("/api/v1/vorgaenge/{id}/historie");
+        assert_eq!(without_seq(b.get_json(&history).await), without_seq(a.get_json(&history).await), "{history}");
+        for doc in detail["documents"].as_array().expect("documents") {
+            let path = format!("/api/v1/dokumente/{}", doc["id"].as_str().expect("document id"));
+            let content = bytes(a.get(&path).await).await;
+            assert_eq!(content.len() as u64, doc["size"].as_u64().expect("size"));
+            assert_eq!(bytes(b.get(&path).await).await, content, "document bytes of {path}");
+            documents += 1;
+        }
+    }
+    assert!(documents > 0, "the demo Vorgänge have documents");
+    let log = "/api/v1/events?limit=1000";
+    let events = a.get_json(log).await;
+    assert!(events.as_array().expect("events").len() < 1000, "one page holds the log");
+    assert_eq!(without_seq(b.get_json(log).await), without_seq(events), "the event log, in order");
+
+    let quarantine = a.get_json("/api/v1/quarantaene").await;
+    assert_eq!(quarantine["total"], 2);
+    assert_eq!(b.get_json("/api/v1/quarantaene").await, quarantine, "the quarantine");
+    let (ua, ub) = (src.browser("admin").await, dst.browser("admin").await);
+    for entry in quarantine["items"].as_array().expect("items") {
+        let raw = format!("/admin/quarantaene/{}/roh", entry["deliveryId"].as_str().expect("id"));
+        let content = bytes(ua.get(&raw).await).await;
+        assert_eq!(content.len() as u64, entry["size"].as_u64().expect("size"));
+        assert_eq!(bytes(ub.get(&raw).await).await, content, "raw delivery {raw}");
+    }
+}
+
+fn header(file: &Path) -> Value {
+    let text = std::fs::read_to_string(file).expect("export file");
+    let first = text.lines().next().expect("a first line");
+    serde_json::from_str::<Value>(first).expect("json")["header"].clone()
+}
+
+/// The round trip of the issue: SQLite → export → import into PostgreSQL → identical.
+async fn sqlite_to_postgres() {
+    let src = TestApp::spawn(Backend::Sqlite).await.expect("SQLite always runs");
+    fill(&src, 60).await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let file = out.path().join("export.jsonl");
+    let exported = ozgcloud::transfer::export(&src.server.state, &file, false).await.expect("export");
+    assert_eq!(
+        (exported.counts.users, exported.counts.deliveries, exported.counts.vorgaenge),
+        (3, 62, 60),
+        "admin, max, erika; 60 deliveries and 2 quarantined; 60 Vorgänge"
+    );
+    assert!(exported.counts.documents >= 60 && exported.counts.events > 60, "{exported:?}");
+    let head = header(&file);
+    assert_eq!((head["format"].as_str(), head["version"].as_u64()), (Some("ozgcloud-export"), Some(1)));
+    assert_eq!((head["backend"].as_str(), head["counts"]["vorgaenge"].as_u64()), (Some("sqlite"), Some(60)));
+    let again = ozgcloud::transfer::export(&src.server.state, &file, false).await;
+    assert!(again.is_err(), "an existing export file is not overwritten");
+
+    let Some(dst) = TestApp::spawn(Backend::Postgres).await else { return };
+    let imported = ozgcloud::transfer::import(&dst.server.state, &file, false).await.expect("import");
+    assert_eq!(imported.counts, exported.counts, "the import reads what the export wrote");
+    assert_eq!(
+        dst.server.state.store.count_for_export(&dst.server.state.config.tenant).await.expect("count"),
+        exported.counts
+    );
+    assert_same(&src, &dst).await;
+
+    // The moved store works on.
+    let max = dst.api("max").await;
+    let claimed = max.claim_next().await;
+    if let Some(id) = claimed["vorgang"]["vorgangId"].as_str() {
+        assert_eq!(max.vorgang(id).await["assignee"]["name"], "Max Schröder");
+    }
+
+    // A second import into a store with Vorgänge is refused, and changes nothing.
+    let refused = ozgcloud::transfer::import(&dst.server.state, &file, false).await.expect_err("refused");
+    assert!(refused.to_string().contains("enthält bereits 60 Vorgänge"), "{refused}");
+
+    // A truncated file is refused before anything is written.
+    let content = std::fs::read(&file).expect("export file");
+    let cut = out.path().join("abgebrochen.jsonl");
+    std::fs::write(&cut, &content[..content.len() / 2]).expect("write");
+    let empty = TestApp::spawn(Backend::Sqlite).await.expect("SQLite");
+    let err = ozgcloud::transfer::import(&empty.server.state, &cut, false).await.expect_err("truncated");
+    assert!(err.to_string().contains("unvollständig"), "{err}");
+    let other = out.path().join("irgendwas.txt");
+    std::fs::write(&other, "hallo\n").expect("write");
+    let err = ozgcloud::transfer::import(&empty.server.state, &other, false).await.expect_err("not an export");
+    assert!(err.to_string().contains("keine ozgcloud-Exportdatei"), "{err}");
+    let state = &empty.server.state;
+    assert_eq!(state.store.count_for_export(&state.config.tenant).await.expect("count").vorgaenge, 0);
+}
+
+/// The other direction, through the command line: `ozgcloud export` on PostgreSQL,
+/// `ozgcloud import` into SQLite.
+async fn postgres_to_sqlite_with_the_cli() {
+    let Some(src) = TestApp::spawn(Backend::Postgres).await else { return };
+    fill(&src, 25).await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let file = out.path().join("export.jsonl");
+    let url = src.db.as_ref().map(|d| d.url.clone()).expect("database url");
+    let exported =
+        cli(&["--database-url", &url, "--data-dir", &path(src.dir.path()), "export", "--out", &path(&file)]).await;
+    assert!(exported.0, "ozgcloud export succeeds: {}", exported.2);
+    assert!(exported.1.contains("Export abgeschlossen: 3 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", exported.1);
+
+    let dst = TestApp::spawn(Backend::Sqlite).await.expect("SQLite always runs");
+    let imported = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;
+    assert!(imported.0, "ozgcloud import succeeds: {}", imported.2);
+    assert!(imported.1.contains("Import abgeschlossen: 3 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", imported.1);
+    assert_same(&src, &dst).await;
+
+    let refused = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;
+    assert!(!refused.0, "a second import fails");
+    assert!(refused.2.contains("Fehler: Der Mandant „default“ enthält bereits 25 Vorgänge"), "{}", refused.2);
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Runs the binary: (success, stdout, stderr).
+async fn cli(args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ozgcloud"))
+        .args(args)
+        .env("OZGCLOUD_LOG", "warn")
+        .env_remove("OZGCLOUD_DATABASE_URL")
+        .env_remove("OZGCLOUD_DATA_DIR")
+        .output()
+        .await
+        .expect("run ozgcloud");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_export_imports_into_postgres_identically() {
+    sqlite_to_postgres().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_export_imports_into_sqlite_identically_via_the_cli() {
+    postgres_to_sqlite_with_the_cli().await
+}

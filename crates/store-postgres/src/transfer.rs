@@ -1,0 +1,496 @@
+//! Export and import of a whole tenant (see `Store::export_page` / `Store::import_records`).
+//!
+//! Export pages walk the primary keys (`(tenant_id, id)`, events by `(tenant_id, seq)`), so a
+//! page costs the same however deep into the tenant it is. An import batch is one transaction;
+//! each run of records of one kind is one statement over arrays (`unnest`), so a batch of
+//! hundreds of Vorgänge costs a handful of round trips.
+
+use crate::convert::{get, map_err, ms, to_i64, to_json, to_u64};
+use crate::intake::{delivery_row, DELIVERY_COLUMNS};
+use crate::users::{user_at, USER_COLUMNS};
+use crate::vorgang::{document_row, events_after, vorgang_at, DOCUMENT_COLUMNS, EVENT_LOG_LOCK, VORGANG_SELECT};
+use domain::{TenantId, VorgangId};
+use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
+use store::{
+    DeliveryRecord, DocumentRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError,
+    UserRecord, VorgangRecord,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub(crate) async fn count_for_export(pool: &PgPool, tenant: &TenantId) -> Result<ExportCounts> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM users WHERE tenant_id = $1),
+                (SELECT count(*) FROM deliveries WHERE tenant_id = $1),
+                (SELECT count(*) FROM vorgaenge WHERE tenant_id = $1),
+                (SELECT count(*) FROM documents WHERE tenant_id = $1),
+                (SELECT count(*) FROM events WHERE tenant_id = $1)",
+    )
+    .bind(tenant.as_str())
+    .fetch_one(pool)
+    .await
+    .map_err(map_err)?;
+    let n = |i: usize| get::<i64>(&row, i).map(to_u64);
+    Ok(ExportCounts { users: n(0)?, deliveries: n(1)?, vorgaenge: n(2)?, documents: n(3)?, events: n(4)? })
+}
+
+fn invalid_cursor() -> StorageError {
+    StorageError::Other("invalid export cursor".into())
+}
+
+fn uuid_cursor(after: Option<&str>) -> Result<Option<Uuid>> {
+    after.map(|a| Uuid::parse_str(a).map_err(|_| invalid_cursor())).transpose()
+}
+
+/// The cursor of the next page: the key of the last record when the page is full.
+fn next<T>(items: &[T], limit: u32, key: impl Fn(&T) -> String) -> Option<String> {
+    (items.len() >= limit as usize).then(|| items.last().map(key)).flatten()
+}
+
+/// The key condition of a page of a uuid-keyed table: `$2` is the last id of the page before.
+/// Two statements rather than `$2 IS NULL OR ...`, so both keep a plain index range scan.
+fn after_clause(alias: &str, after: Option<Uuid>) -> (String, &'static str) {
+    match after {
+        Some(_) => (format!("AND {alias}id > $2"), "$3"),
+        None => (String::new(), "$2"),
+    }
+}
+
+pub(crate) async fn export_page(
+    pool: &PgPool,
+    tenant: &TenantId,
+    section: ExportSection,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ExportRecord>, Option<String>)> {
+    let limit = limit.max(1);
+    let t = tenant.as_str();
+    match section {
+        ExportSection::Tenant => {
+            let name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+                .bind(t)
+                .fetch_optional(pool)
+                .await
+                .map_err(map_err)?
+                .ok_or(StorageError::NotFound)?;
+            Ok((vec![ExportRecord::Tenant { id: tenant.clone(), name }], None))
+        }
+        ExportSection::Users => {
+            let after = uuid_cursor(after)?;
+            let (cond, lim) = after_clause("", after);
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 {cond} ORDER BY id LIMIT {lim}");
+            let mut query = sqlx::query(&sql).bind(t);
+            if let Some(a) = after {
+                query = query.bind(a);
+            }
+            let users = query
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|r| user_at(r, 0))
+                .collect::<Result<Vec<UserRecord>>>()?;
+            let cursor = next(&users, limit, |u| u.id.0.to_string());
+            Ok((users.into_iter().map(ExportRecord::User).collect(), cursor))
+        }
+        ExportSection::Deliveries => {
+            let after = uuid_cursor(after)?;
+            let (cond, lim) = after_clause("", after);
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 {cond} ORDER BY id LIMIT {lim}"
+            );
+            let mut query = sqlx::query(&sql).bind(t);
+            if let Some(a) = after {
+                query = query.bind(a);
+            }
+            let deliveries = query
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(delivery_row)
+                .collect::<Result<Vec<DeliveryRecord>>>()?;
+            let cursor = next(&deliveries, limit, |d| d.id.0.to_string());
+            Ok((deliveries.into_iter().map(ExportRecord::Delivery).collect(), cursor))
+        }
+        ExportSection::Vorgaenge => {
+            let after = uuid_cursor(after)?;
+            let (cond, lim) = after_clause("v.", after);
+            let sql = format!("{VORGANG_SELECT} WHERE v.tenant_id = $1 {cond} ORDER BY v.id LIMIT {lim}");
+            let mut query = sqlx::query(&sql).bind(t);
+            if let Some(a) = after {
+                query = query.bind(a);
+            }
+            let mut vorgaenge = query
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|r| vorgang_at(r, tenant))
+                .collect::<Result<Vec<VorgangRecord>>>()?;
+            let ids: Vec<Uuid> = vorgaenge.iter().map(|v| v.head.id.0).collect();
+            let mut documents: HashMap<VorgangId, Vec<DocumentRecord>> = HashMap::new();
+            let rows = sqlx::query(&format!(
+                "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = ANY($2)
+                 ORDER BY vorgang_id, kind COLLATE \"C\" DESC, filename COLLATE \"C\""
+            ))
+            .bind(t)
+            .bind(&ids)
+            .fetch_all(pool)
+            .await
+            .map_err(map_err)?;
+            for r in &rows {
+                let d = document_row(r)?;
+                documents.entry(d.vorgang_id).or_default().push(d);
+            }
+            for v in &mut vorgaenge {
+                v.documents = documents.remove(&v.head.id).unwrap_or_default();
+            }
+            let cursor = next(&vorgaenge, limit, |v| v.head.id.0.to_string());
+            Ok((vorgaenge.into_iter().map(|v| ExportRecord::Vorgang(Box::new(v))).collect(), cursor))
+        }
+        ExportSection::Events => {
+            let after = match after {
+                None => 0,
+                Some(a) => a.parse::<i64>().map_err(|_| invalid_cursor())?,
+            };
+            let events = events_after(pool, tenant, after, limit).await?;
+            let cursor = next(&events, limit, |e| e.seq.to_string());
+            Ok((events.into_iter().map(ExportRecord::Event).collect(), cursor))
+        }
+    }
+}
+
+pub(crate) async fn import_records(pool: &PgPool, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let mut rest = records;
+    // Runs of records of one kind, in the order given.
+    while let Some(first) = rest.first() {
+        let section = first.section();
+        let n = rest.iter().take_while(|r| r.section() == section).count();
+        let (run, tail) = rest.split_at(n);
+        rest = tail;
+        match section {
+            ExportSection::Tenant => {
+                for r in run {
+                    if let ExportRecord::Tenant { name, .. } = r {
+                        start_import(&mut tx, tenant, name).await?;
+                    }
+                }
+            }
+            ExportSection::Users => {
+                for r in run {
+                    if let ExportRecord::User(u) = r {
+                        import_user(&mut tx, tenant, u).await?;
+                    }
+                }
+            }
+            ExportSection::Deliveries => {
+                let ds: Vec<&DeliveryRecord> =
+                    run.iter().filter_map(|r| if let ExportRecord::Delivery(d) = r { Some(d) } else { None }).collect();
+                import_deliveries(&mut tx, tenant, &ds).await?;
+            }
+            ExportSection::Vorgaenge => {
+                let vs: Vec<&VorgangRecord> = run
+                    .iter()
+                    .filter_map(|r| if let ExportRecord::Vorgang(v) = r { Some(v.as_ref()) } else { None })
+                    .collect();
+                import_vorgaenge(&mut tx, tenant, &vs).await?;
+            }
+            ExportSection::Events => {
+                let es: Vec<&EventRecord> =
+                    run.iter().filter_map(|r| if let ExportRecord::Event(e) = r { Some(e) } else { None }).collect();
+                import_events(&mut tx, tenant, &es).await?;
+            }
+        }
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+/// Creates the tenant or takes the imported name, then refuses a tenant that holds Vorgänge
+/// or deliveries. The upsert locks the tenant's row until commit, so two imports into one
+/// tenant take turns and the second sees what the first wrote.
+async fn start_import(conn: &mut PgConnection, tenant: &TenantId, name: &str) -> Result<()> {
+    let t = tenant.as_str();
+    sqlx::query(
+        "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, now())
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+    )
+    .bind(t)
+    .bind(name)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = $1)
+             OR EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $1)",
+    )
+    .bind(t)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    if taken {
+        return Err(StorageError::Duplicate("tenant"));
+    }
+    Ok(())
+}
+
+/// Replaces the tenant's user with the same username or id (ending its sessions), keeping
+/// the imported id.
+async fn import_user(conn: &mut PgConnection, tenant: &TenantId, u: &UserRecord) -> Result<()> {
+    let t = tenant.as_str();
+    sqlx::query(
+        "DELETE FROM sessions WHERE tenant_id = $1
+           AND user_id IN (SELECT id FROM users WHERE tenant_id = $1 AND (id = $2 OR username = $3))",
+    )
+    .bind(t)
+    .bind(u.id.0)
+    .bind(&u.username)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND (id = $2 OR username = $3)")
+        .bind(t)
+        .bind(u.id.0)
+        .bind(&u.username)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO users (tenant_id, id, username, display_name, email, role, password_hash, disabled, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())",
+    )
+    .bind(t)
+    .bind(u.id.0)
+    .bind(&u.username)
+    .bind(&u.display_name)
+    .bind(u.email.as_deref())
+    .bind(u.role.as_str())
+    .bind(&u.password_hash)
+    .bind(u.disabled)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn import_deliveries(conn: &mut PgConnection, tenant: &TenantId, ds: &[&DeliveryRecord]) -> Result<()> {
+    if ds.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ds.iter().map(|d| d.id.0).collect();
+    let received: Vec<OffsetDateTime> = ds.iter().map(|d| ms(d.received_at)).collect();
+    let channels: Vec<&str> = ds.iter().map(|d| d.channel.as_str()).collect();
+    let content_types: Vec<&str> = ds.iter().map(|d| d.content_type.as_str()).collect();
+    let keys: Vec<&str> = ds.iter().map(|d| d.blob_key.as_str()).collect();
+    let sizes: Vec<i64> = ds.iter().map(|d| to_i64(d.size, "delivery size")).collect::<Result<_>>()?;
+    let statuses: Vec<&str> = ds.iter().map(|d| d.status.as_str()).collect();
+    let fields: Vec<Option<&str>> = ds.iter().map(|d| d.error_field.as_deref()).collect();
+    let messages: Vec<Option<&str>> = ds.iter().map(|d| d.error_message.as_deref()).collect();
+    let vorgaenge: Vec<Option<Uuid>> = ds.iter().map(|d| d.vorgang_id.map(|v| v.0)).collect();
+    let attempts: Vec<i32> = ds.iter().map(|d| i32::try_from(d.attempts).unwrap_or(i32::MAX)).collect();
+    sqlx::query(
+        "INSERT INTO deliveries (tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+                                 error_field, error_message, vorgang_id, attempts)
+         SELECT $1, d.id, d.received_at, d.channel, d.content_type, d.blob_key, d.size, d.status,
+                d.error_field, d.error_message, d.vorgang_id, d.attempts
+         FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[],
+                     $9::text[], $10::text[], $11::uuid[], $12::int4[])
+              AS d (id, received_at, channel, content_type, blob_key, size, status, error_field, error_message,
+                    vorgang_id, attempts)",
+    )
+    .bind(tenant.as_str())
+    .bind(ids)
+    .bind(received)
+    .bind(channels)
+    .bind(content_types)
+    .bind(keys)
+    .bind(sizes)
+    .bind(statuses)
+    .bind(fields)
+    .bind(messages)
+    .bind(vorgaenge)
+    .bind(attempts)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// How many of `ids` are not in `table` (`users` or `vorgaenge`) of the tenant.
+async fn missing(conn: &mut PgConnection, tenant: &TenantId, table: &str, mut ids: Vec<Uuid>) -> Result<i64> {
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM unnest($2::uuid[]) AS x (id)
+         WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.tenant_id = $1 AND t.id = x.id)"
+    ))
+    .bind(tenant.as_str())
+    .bind(ids)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)
+}
+
+async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&VorgangRecord]) -> Result<()> {
+    if vs.is_empty() {
+        return Ok(());
+    }
+    let t = tenant.as_str();
+    let assignees: Vec<Option<Uuid>> = vs.iter().map(|v| v.assignee.as_ref().map(|a| a.id.0)).collect();
+    if missing(conn, tenant, "users", assignees.iter().flatten().copied().collect()).await? > 0 {
+        return Err(StorageError::InvalidReference("assignee"));
+    }
+    let ids: Vec<Uuid> = vs.iter().map(|v| v.head.id.0).collect();
+    let nummern: Vec<&str> = vs.iter().map(|v| v.head.nummer.as_str()).collect();
+    let transactions: Vec<&str> = vs.iter().map(|v| v.transaction_id.as_str()).collect();
+    let statuses: Vec<&str> = vs.iter().map(|v| v.head.status.as_str()).collect();
+    let since: Vec<OffsetDateTime> = vs.iter().map(|v| ms(v.head.status_since)).collect();
+    let before_deletion: Vec<Option<&str>> =
+        vs.iter().map(|v| v.status_before_deletion_request.map(|s| s.as_str())).collect();
+    let versions: Vec<i64> = vs.iter().map(|v| v.head.version).collect();
+    let aktenzeichen: Vec<Option<&str>> = vs.iter().map(|v| v.aktenzeichen.as_deref()).collect();
+    let eingang: Vec<OffsetDateTime> = vs.iter().map(|v| ms(v.eingang_at)).collect();
+    let form_ids: Vec<&str> = vs.iter().map(|v| v.form_id.as_str()).collect();
+    let form_names: Vec<&str> = vs.iter().map(|v| v.form_name.as_str()).collect();
+    let stellen: Vec<&str> = vs.iter().map(|v| v.zustaendige_stelle.as_str()).collect();
+    let applicant_names: Vec<Option<String>> = vs.iter().map(|v| v.applicant.display_name()).collect();
+    sqlx::query(
+        "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, status_before_deletion,
+                                version, aktenzeichen, assignee_id, eingang_at, form_id, form_name,
+                                zustaendige_stelle, applicant_name)
+         SELECT $1, v.id, v.nummer, v.transaction_id, v.status, v.status_since, v.status_before_deletion,
+                v.version, v.aktenzeichen, v.assignee_id, v.eingang_at, v.form_id, v.form_name,
+                v.zustaendige_stelle, v.applicant_name
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::int8[],
+                     $9::text[], $10::uuid[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[])
+              AS v (id, nummer, transaction_id, status, status_since, status_before_deletion, version, aktenzeichen,
+                    assignee_id, eingang_at, form_id, form_name, zustaendige_stelle, applicant_name)",
+    )
+    .bind(t)
+    .bind(&ids)
+    .bind(nummern)
+    .bind(transactions)
+    .bind(statuses)
+    .bind(since)
+    .bind(before_deletion)
+    .bind(versions)
+    .bind(aktenzeichen)
+    .bind(assignees)
+    .bind(eingang)
+    .bind(form_ids)
+    .bind(form_names)
+    .bind(stellen)
+    .bind(applicant_names)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+
+    let mut json = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for v in vs {
+        json.0.push(to_json(&v.leika_ids)?);
+        json.1.push(to_json(&v.applicant)?);
+        json.2.push(to_json(&v.control)?);
+        json.3.push(to_json(&v.form_data)?);
+    }
+    sqlx::query(
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
+         SELECT $1, d.id, d.leika_ids::json, d.applicant::json, d.control::json, d.form_data::json
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+              AS d (id, leika_ids, applicant, control, form_data)",
+    )
+    .bind(t)
+    .bind(&ids)
+    .bind(json.0)
+    .bind(json.1)
+    .bind(json.2)
+    .bind(json.3)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+
+    let docs: Vec<(Uuid, &DocumentRecord)> =
+        vs.iter().flat_map(|v| v.documents.iter().map(move |d| (v.head.id.0, d))).collect();
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (vorgang, d) in &docs {
+        cols.0.push(d.id.0);
+        cols.1.push(*vorgang);
+        cols.2.push(d.kind.as_str());
+        cols.3.push(d.filename.as_str());
+        cols.4.push(d.content_type.as_str());
+        cols.5.push(to_i64(d.size, "document size")?);
+        cols.6.push(d.blob_key.as_str());
+        cols.7.push(d.sha256.as_str());
+    }
+    sqlx::query(
+        "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
+         SELECT $1, d.id, d.vorgang_id, d.kind, d.filename, d.content_type, d.size, d.blob_key, d.sha256
+         FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[])
+              AS d (id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)",
+    )
+    .bind(t)
+    .bind(cols.0)
+    .bind(cols.1)
+    .bind(cols.2)
+    .bind(cols.3)
+    .bind(cols.4)
+    .bind(cols.5)
+    .bind(cols.6)
+    .bind(cols.7)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Appends the events in the order given, under the tenant's event-log lock (as every append
+/// does: sequence numbers in commit order).
+async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventRecord]) -> Result<()> {
+    if es.is_empty() {
+        return Ok(());
+    }
+    let t = tenant.as_str();
+    let vorgaenge: Vec<Uuid> = es.iter().map(|e| e.vorgang_id.0).collect();
+    if missing(conn, tenant, "vorgaenge", vorgaenge.clone()).await? > 0 {
+        return Err(StorageError::InvalidReference("vorgang"));
+    }
+    let at: Vec<OffsetDateTime> = es.iter().map(|e| ms(e.at)).collect();
+    let actor_ids: Vec<Option<Uuid>> = es.iter().map(|e| e.actor.user.map(|u| u.0)).collect();
+    let actor_names: Vec<&str> = es.iter().map(|e| e.actor.name.as_str()).collect();
+    let kinds: Vec<&str> = es.iter().map(|e| e.event.kind()).collect();
+    let payloads: Vec<String> = es.iter().map(|e| to_json(&e.event)).collect::<Result<_>>()?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(EVENT_LOG_LOCK)
+        .bind(t)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload)
+         SELECT $1, e.vorgang_id, e.at, e.actor_id, e.actor_name, e.kind, e.payload::json
+         FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[])
+              WITH ORDINALITY AS e (vorgang_id, at, actor_id, actor_name, kind, payload, n)
+         ORDER BY e.n",
+    )
+    .bind(t)
+    .bind(vorgaenge)
+    .bind(at)
+    .bind(actor_ids)
+    .bind(actor_names)
+    .bind(kinds)
+    .bind(payloads)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! Export and import of a whole tenant (see `Store::export_page` / `Store::import_records`).
+//!
+//! Export pages walk the primary keys (`(tenant_id, id)`, events by `(tenant_id, seq)`), so a
+//! page costs the same however deep into the tenant it is. An import batch is one writer job:
+//! it runs in its own SAVEPOINT and is committed with the group, all or nothing.
+
+use crate::convert::{ms, to_json};
+use crate::engine::map_err;
+use crate::intake::{delivery_row, DELIVERY_COLUMNS};
+use crate::users::{user_row, USER_COLUMNS};
+use crate::vorgang::{documents_of, events_after, insert_event, vorgang_row, VORGANG_SELECT};
+use domain::TenantId;
+use rusqlite::{params, Connection, OptionalExtension};
+use store::{
+    DeliveryRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError, UserRecord,
+    VorgangRecord,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub(crate) fn count_for_export(conn: &Connection, tenant: &TenantId) -> Result<ExportCounts> {
+    conn.prepare_cached(
+        "SELECT (SELECT count(*) FROM users WHERE tenant_id = ?1),
+                (SELECT count(*) FROM deliveries WHERE tenant_id = ?1),
+                (SELECT count(*) FROM vorgaenge WHERE tenant_id = ?1),
+                (SELECT count(*) FROM documents WHERE tenant_id = ?1),
+                (SELECT count(*) FROM events WHERE tenant_id = ?1)",
+    )
+    .and_then(|mut s| {
+        s.query_row([tenant.as_str()], |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(ExportCounts { users: n(0)?, deliveries: n(1)?, vorgaenge: n(2)?, documents: n(3)?, events: n(4)? })
+        })
+    })
+    .map_err(map_err)
+}
+
+fn invalid_cursor() -> StorageError {
+    StorageError::Other("invalid export cursor".into())
+}
+
+/// The id after which a page of a uuid-keyed section starts ("" sorts before every id).
+fn uuid_cursor(after: Option<&str>) -> Result<String> {
+    match after {
+        None => Ok(String::new()),
+        Some(a) => Uuid::parse_str(a).map(|u| u.to_string()).map_err(|_| invalid_cursor()),
+    }
+}
+
+/// The cursor of the next page: the key of the last record when the page is full.
+fn next<T>(items: &[T], limit: u32, key: impl Fn(&T) -> String) -> Option<String> {
+    (items.len() >= limit as usize).then(|| items.last().map(key)).flatten()
+}
+
+pub(crate) fn export_page(
+    conn: &Connection,
+    tenant: &TenantId,
+    section: ExportSection,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ExportRecord>, Option<String>)> {
+    let limit = limit.max(1);
+    let t = tenant.as_str();
+    let from = match section {
+        ExportSection::Users | ExportSection::Deliveries | ExportSection::Vorgaenge => uuid_cursor(after)?,
+        ExportSection::Tenant | ExportSection::Events => String::new(),
+    };
+    match section {
+        ExportSection::Tenant => {
+            let name: String = conn
+                .prepare_cached("SELECT name FROM tenants WHERE id = ?1")
+                .and_then(|mut s| s.query_row([t], |r| r.get(0)).optional())
+                .map_err(map_err)?
+                .ok_or(StorageError::NotFound)?;
+            Ok((vec![ExportRecord::Tenant { id: tenant.clone(), name }], None))
+        }
+        ExportSection::Users => {
+            let users: Vec<UserRecord> = conn
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                ))
+                .and_then(|mut s| s.query_map(params![t, from, limit], user_row)?.collect())
+                .map_err(map_err)?;
+            let cursor = next(&users, limit, |u| u.id.0.to_string());
+            Ok((users.into_iter().map(ExportRecord::User).collect(), cursor))
+        }
+        ExportSection::Deliveries => {
+            let deliveries: Vec<DeliveryRecord> = conn
+                .prepare_cached(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                ))
+                .and_then(|mut s| s.query_map(params![t, from, limit], delivery_row)?.collect())
+                .map_err(map_err)?;
+            let cursor = next(&deliveries, limit, |d| d.id.0.to_string());
+            Ok((deliveries.into_iter().map(ExportRecord::Delivery).collect(), cursor))
+        }
+        ExportSection::Vorgaenge => {
+            let mut vorgaenge: Vec<VorgangRecord> = conn
+                .prepare_cached(&format!(
+                    "{VORGANG_SELECT} WHERE v.tenant_id = ?1 AND v.id > ?2 ORDER BY v.id LIMIT ?3"
+                ))
+                .and_then(|mut s| s.query_map(params![t, from, limit], |r| vorgang_row(r, tenant))?.collect())
+                .map_err(map_err)?;
+            for v in &mut vorgaenge {
+                v.documents = documents_of(conn, tenant, &v.head.id.0.to_string())?;
+            }
+            let cursor = next(&vorgaenge, limit, |v| v.head.id.0.to_string());
+            Ok((vorgaenge.into_iter().map(|v| ExportRecord::Vorgang(Box::new(v))).collect(), cursor))
+        }
+        ExportSection::Events => {
+            let after = match after {
+                None => 0,
+                Some(a) => a.parse::<i64>().map_err(|_| invalid_cursor())?,
+            };
+            let events = events_after(conn, tenant, after, limit)?;
+            let cursor = next(&events, limit, |e| e.seq.to_string());
+            Ok((events.into_iter().map(ExportRecord::Event).collect(), cursor))
+        }
+    }
+}
+
+pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
+    for record in records {
+        match record {
+            ExportRecord::Tenant { name, .. } => start_import(conn, tenant, name)?,
+            ExportRecord::User(u) => import_user(conn, tenant, u)?,
+            ExportRecord::Delivery(d) => import_delivery(conn, tenant, d)?,
+            ExportRecord::Vorgang(v) => import_vorgang(conn, tenant, v)?,
+            ExportRecord::Event(e) => import_event(conn, tenant, e)?,
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a tenant that holds Vorgänge or deliveries; creates it or takes the imported name.
+fn start_import(conn: &Connection, tenant: &TenantId, name: &str) -> Result<()> {
+    let t = tenant.as_str();
+    let taken: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1)
+                 OR EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = ?1)",
+        )
+        .and_then(|mut s| s.query_row([t], |r| r.get(0)))
+        .map_err(map_err)?;
+    if taken {
+        return Err(StorageError::Duplicate("tenant"));
+    }
+    conn.prepare_cached(
+        "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+    )
+    .and_then(|mut s| s.execute(params![t, name, ms(OffsetDateTime::now_utc())]))
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Replaces the tenant's user with the same username or id (ending its sessions), keeping
+/// the imported id.
+fn import_user(conn: &Connection, tenant: &TenantId, u: &UserRecord) -> Result<()> {
+    let (t, id) = (tenant.as_str(), u.id.0.to_string());
+    conn.prepare_cached(
+        "DELETE FROM sessions WHERE tenant_id = ?1
+           AND user_id IN (SELECT id FROM users WHERE tenant_id = ?1 AND (id = ?2 OR username = ?3))",
+    )
+    .and_then(|mut s| s.execute(params![t, id, u.username]))
+    .map_err(map_err)?;
+    conn.prepare_cached("DELETE FROM users WHERE tenant_id = ?1 AND (id = ?2 OR username = ?3)")
+        .and_then(|mut s| s.execute(params![t, id, u.username]))
+        .map_err(map_err)?;
+    conn.prepare_cached(
+        "INSERT INTO users (tenant_id, id, username, display_name, email, role, password_hash, disabled, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t,
+            id,
+            u.username,
+            u.display_name,
+            u.email,
+            u.role.as_str(),
+            u.password_hash,
+            u.disabled,
+            ms(OffsetDateTime::now_utc())
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn import_delivery(conn: &Connection, tenant: &TenantId, d: &DeliveryRecord) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO deliveries (tenant_id, id, received_at, channel, content_type, blob_key, size, status,
+                                 error_field, error_message, vorgang_id, attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant.as_str(),
+            d.id.0.to_string(),
+            ms(d.received_at),
+            d.channel,
+            d.content_type,
+            d.blob_key,
+            d.size as i64,
+            d.status.as_str(),
+            d.error_field,
+            d.error_message,
+            d.vorgang_id.map(|v| v.0.to_string()),
+            i64::from(d.attempts)
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn exists(conn: &Connection, sql: &str, tenant: &TenantId, id: &str) -> Result<bool> {
+    conn.prepare_cached(sql).and_then(|mut s| s.query_row(params![tenant.as_str(), id], |r| r.get(0))).map_err(map_err)
+}
+
+fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Result<()> {
+    let t = tenant.as_str();
+    let id = v.head.id.0.to_string();
+    let assignee = v.assignee.as_ref().map(|a| a.id.0.to_string());
+    if let Some(a) = &assignee {
+        if !exists(conn, "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?2)", tenant, a)? {
+            return Err(StorageError::InvalidReference("assignee"));
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, status_before_deletion,
+                                version, aktenzeichen, assignee_id, eingang_at, form_id, form_name,
+                                zustaendige_stelle, applicant_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t,
+            id,
+            v.head.nummer.as_str(),
+            v.transaction_id.as_str(),
+            v.head.status.as_str(),
+            ms(v.head.status_since),
+            v.status_before_deletion_request.map(|s| s.as_str()),
+            v.head.version,
+            v.aktenzeichen,
+            assignee,
+            ms(v.eingang_at),
+            v.form_id,
+            v.form_name,
+            v.zustaendige_stelle,
+            v.applicant.display_name()
+        ])
+    })
+    .map_err(map_err)?;
+    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
+    conn.prepare_cached(
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| s.execute(params![t, id, json.0, json.1, json.2, json.3]))
+    .map_err(map_err)?;
+    for d in &v.documents {
+        conn.prepare_cached(
+            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t,
+                d.id.0.to_string(),
+                id,
+                d.kind.as_str(),
+                d.filename,
+                d.content_type,
+                d.size as i64,
+                d.blob_key,
+                d.sha256
+            ])
+        })
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+fn import_event(conn: &Connection, tenant: &TenantId, e: &EventRecord) -> Result<()> {
+    let vorgang = e.vorgang_id.0.to_string();
+    if !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)? {
+        return Err(StorageError::InvalidReference("vorgang"));
+    }
+    insert_event(conn, tenant, e.vorgang_id, e.at, &e.actor, &e.event)
+}
