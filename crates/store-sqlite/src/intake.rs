@@ -84,33 +84,7 @@ pub(crate) fn complete_intake(
         ])
     })
     .map_err(map_err)?;
-    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
-    conn.prepare_cached(
-        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .and_then(|mut s| s.execute(params![t, id, json.0, json.1, json.2, json.3]))
-    .map_err(map_err)?;
-    for d in &v.documents {
-        conn.prepare_cached(
-            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                t,
-                d.id.0.to_string(),
-                id,
-                d.kind.as_str(),
-                d.filename,
-                d.content_type,
-                d.size as i64,
-                d.blob_key,
-                d.sha256
-            ])
-        })
-        .map_err(map_err)?;
-    }
+    insert_daten_and_documents(conn, t, &id, &v.leika_ids, &v.applicant, &v.control, &v.form_data, &v.documents)?;
     insert_event(
         conn,
         tenant,
@@ -206,4 +180,46 @@ pub(crate) fn unfinished(conn: &Connection, limit: u32) -> Result<Vec<DeliveryRe
     ))
     .and_then(|mut s| s.query_map([limit], delivery_row)?.collect())
     .map_err(map_err)
+}
+
+/// The bulky data and the documents of a Vorgang whose row was just inserted.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_daten_and_documents(
+    conn: &Connection,
+    t: &str,
+    id: &str,
+    leika_ids: &[String],
+    applicant: &domain::Antragsteller,
+    control: &serde_json::Value,
+    form_data: &[domain::FormItem],
+    documents: &[store::DocumentRecord],
+) -> Result<()> {
+    let json = (to_json(&leika_ids)?, to_json(&applicant)?, to_json(&control)?, to_json(&form_data)?);
+    conn.prepare_cached(
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| s.execute(params![t, id, json.0, json.1, json.2, json.3]))
+    .map_err(map_err)?;
+    for d in documents {
+        conn.prepare_cached(
+            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t,
+                d.id.0.to_string(),
+                id,
+                d.kind.as_str(),
+                d.filename,
+                d.content_type,
+                d.size as i64,
+                d.blob_key,
+                d.sha256
+            ])
+        })
+        .map_err(map_err)?;
+    }
+    Ok(())
 }

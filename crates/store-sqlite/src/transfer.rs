@@ -4,7 +4,7 @@
 //! page costs the same however deep into the tenant it is. An import batch is one writer job:
 //! it runs in its own SAVEPOINT and is committed with the group, all or nothing.
 
-use crate::convert::{ms, to_json};
+use crate::convert::ms;
 use crate::engine::map_err;
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
 use crate::users::{user_row, USER_COLUMNS};
@@ -253,33 +253,16 @@ fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Re
         ])
     })
     .map_err(map_err)?;
-    let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
-    conn.prepare_cached(
-        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .and_then(|mut s| s.execute(params![t, id, json.0, json.1, json.2, json.3]))
-    .map_err(map_err)?;
-    for d in &v.documents {
-        conn.prepare_cached(
-            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                t,
-                d.id.0.to_string(),
-                id,
-                d.kind.as_str(),
-                d.filename,
-                d.content_type,
-                d.size as i64,
-                d.blob_key,
-                d.sha256
-            ])
-        })
-        .map_err(map_err)?;
-    }
+    crate::intake::insert_daten_and_documents(
+        conn,
+        t,
+        &id,
+        &v.leika_ids,
+        &v.applicant,
+        &v.control,
+        &v.form_data,
+        &v.documents,
+    )?;
     Ok(())
 }
 
