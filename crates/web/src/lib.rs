@@ -119,3 +119,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
     tracing::info!(%method, path, status = res.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
     res
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every change of the public API shows up in review as a change of this snapshot.
+    #[test]
+    fn openapi_document_snapshot() {
+        let doc: serde_json::Value = serde_json::from_str(&super::openapi_json()).expect("valid JSON");
+        insta::assert_json_snapshot!("openapi", doc);
+    }
+}
