@@ -163,9 +163,13 @@ impl Intake {
         })
     }
 
-    /// Finishes deliveries a crash left between "stored" and "processed". Returns how many.
-    pub async fn recover_unfinished(&self) -> Result<usize, IntakeError> {
-        let pending = self.store.unfinished_deliveries(10_000).await?;
+    /// Finishes deliveries left between "stored" and "processed" (a crash, or a storage error
+    /// that outlasted the retries) that were received at least `min_age` ago; younger ones may
+    /// still be in flight in another process. Returns how many it took up.
+    pub async fn recover_unfinished(&self, min_age: time::Duration) -> Result<usize, IntakeError> {
+        let cutoff = OffsetDateTime::now_utc() - min_age;
+        let pending: Vec<_> =
+            self.store.unfinished_deliveries(10_000).await?.into_iter().filter(|d| d.received_at <= cutoff).collect();
         let n = pending.len();
         for d in pending {
             match self.reprocess(&d.tenant, d.id).await {

@@ -29,6 +29,9 @@ pub struct Config {
     pub session_idle_minutes: i64,
     /// `postgres://…` runs on PostgreSQL; without it, the embedded SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// At start on a shared database (PostgreSQL), unfinished deliveries younger than this are
+    /// left alone: another process may still be working on them.
+    pub recovery_min_age: time::Duration,
 }
 
 impl Config {
@@ -42,6 +45,7 @@ impl Config {
             admin_password: None,
             session_idle_minutes: 30,
             database_url: None,
+            recovery_min_age: time::Duration::minutes(2),
         }
     }
 
@@ -142,6 +146,7 @@ pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
     handle: tokio::task::JoinHandle<()>,
+    recovery: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -154,16 +159,32 @@ impl Server {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.recovery.abort();
         let _ = (&mut self.handle).await;
     }
 }
 
 /// Binds `config.listen` (port 0 for a random one), finishes interrupted intakes and serves.
 pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupError> {
-    let recovered = state.intake.recover_unfinished().await.map_err(|e| SetupError::Other(e.to_string()))?;
+    // The embedded SQLite belongs to this process alone: nothing can be in flight at start.
+    let min_age = if state.store.backend() == "sqlite" { time::Duration::ZERO } else { config.recovery_min_age };
+    let recovered = state.intake.recover_unfinished(min_age).await.map_err(|e| SetupError::Other(e.to_string()))?;
     if recovered > 0 {
         tracing::warn!(recovered, "intake: finished deliveries interrupted by the last shutdown");
     }
+    // Afterwards, once a minute, whatever is older than two minutes: in flight nowhere, so
+    // left behind by a storage error that outlasted the retries, or by a crashed peer.
+    let intake = state.intake.clone();
+    let recovery = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            match intake.recover_unfinished(time::Duration::minutes(2)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(n, "intake: finished deliveries left unprocessed"),
+                Err(e) => tracing::warn!(error = %e, "intake: recovery failed"),
+            }
+        }
+    });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| SetupError::Other(format!("{}: {e}", config.listen)))?;
     let addr = listener.local_addr().map_err(|e| SetupError::Other(e.to_string()))?;
@@ -179,5 +200,5 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Server { addr, state, handle, shutdown: Some(tx) })
+    Ok(Server { addr, state, handle, recovery, shutdown: Some(tx) })
 }

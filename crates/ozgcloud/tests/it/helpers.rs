@@ -70,6 +70,8 @@ impl TestApp {
         config.listen = "127.0.0.1:0".parse().expect("addr");
         config.admin_password = Some(PASSWORD.to_owned());
         config.database_url = db.as_ref().map(|d| d.url.clone());
+        // One server per database in these tests: recover at once.
+        config.recovery_min_age = time::Duration::ZERO;
         adjust(&mut config);
         let state = ozgcloud::open_state(&config).await.expect("open state");
         ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
