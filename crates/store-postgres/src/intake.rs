@@ -37,17 +37,28 @@ async fn finish_delivery(
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE deliveries SET status = $3, vorgang_id = $4, error_field = NULL, error_message = NULL,
-         attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2",
+         attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND status IN ('RECEIVED', 'QUARANTINED')",
     )
     .bind(tenant.as_str())
     .bind(id.0)
     .bind(status.as_str())
     .bind(vorgang.0)
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(map_err)?;
+    // Only an unfinished delivery changes: a concurrent second processing of a delivery that
+    // already created its Vorgang must not relabel it a duplicate.
     if done.rows_affected() == 0 {
-        return Err(StorageError::NotFound);
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $1 AND id = $2)")
+                .bind(tenant.as_str())
+                .bind(id.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
+        if !exists {
+            return Err(StorageError::NotFound);
+        }
     }
     Ok(())
 }

@@ -371,11 +371,18 @@ pub(crate) async fn events_after(pool: &PgPool, tenant: &TenantId, after: i64, l
         .collect()
 }
 
-/// The display name of an enabled user of the tenant.
-async fn user_name(conn: &mut PgConnection, tenant: &TenantId, user: Uuid) -> Result<Option<String>> {
-    sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND NOT disabled")
+/// The display name of a user of the tenant; `enabled_only` for new assignments (the
+/// previous assignee is named in the history even when disabled since).
+async fn user_name(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    user: Uuid,
+    enabled_only: bool,
+) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT display_name FROM users WHERE tenant_id = $1 AND id = $2 AND (NOT disabled OR NOT $3)")
         .bind(tenant.as_str())
         .bind(user)
+        .bind(enabled_only)
         .fetch_optional(conn)
         .await
         .map_err(map_err)
@@ -435,13 +442,13 @@ pub(crate) async fn apply_in(
         }
         VorgangChange::Assign { to } => {
             let new_name = match to {
-                Some(user) => {
-                    Some(user_name(conn, tenant, user.0).await?.ok_or(StorageError::InvalidReference("assignee"))?)
-                }
+                Some(user) => Some(
+                    user_name(conn, tenant, user.0, true).await?.ok_or(StorageError::InvalidReference("assignee"))?,
+                ),
                 None => None,
             };
             let old_name = match assignee {
-                Some(u) => user_name(conn, tenant, u).await?,
+                Some(u) => user_name(conn, tenant, u, false).await?,
                 None => None,
             };
             let row = sqlx::query(&format!(

@@ -35,15 +35,17 @@ fn finish_delivery(
     status: DeliveryStatus,
     vorgang: VorgangId,
 ) -> Result<()> {
+    // Only an unfinished delivery changes: a concurrent second processing of a delivery that
+    // already created its Vorgang must not relabel it a duplicate.
     let n = conn
         .prepare_cached(
             "UPDATE deliveries SET status = ?3, vorgang_id = ?4, error_field = NULL, error_message = NULL,
-             attempts = attempts + 1 WHERE tenant_id = ?1 AND id = ?2",
+             attempts = attempts + 1 WHERE tenant_id = ?1 AND id = ?2 AND status IN ('RECEIVED', 'QUARANTINED')",
         )
         .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), status.as_str(), vorgang.0.to_string()]))
         .map_err(map_err)?;
     if n == 0 {
-        return Err(StorageError::NotFound);
+        get_delivery(conn, tenant, id)?;
     }
     Ok(())
 }

@@ -153,6 +153,14 @@ fn worklist_index(q: &WorklistQuery) -> &'static str {
 }
 
 pub(crate) fn worklist(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
+    // One read transaction: the counts and the page see the same snapshot.
+    conn.execute_batch("BEGIN").map_err(map_err)?;
+    let page = worklist_in_snapshot(conn, tenant, q);
+    conn.execute_batch("COMMIT").map_err(map_err)?;
+    page
+}
+
+fn worklist_in_snapshot(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
     let counts = status_counts(conn, tenant, &q.view)?;
     let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
     let (filter, mut args) = view_filter(tenant, &q.view, q.status);
@@ -298,9 +306,11 @@ struct Current {
     aktenzeichen: Option<String>,
 }
 
-fn user_name(conn: &Connection, tenant: &TenantId, user: &str) -> Result<Option<String>> {
-    conn.prepare_cached("SELECT display_name FROM users WHERE tenant_id = ?1 AND id = ?2 AND disabled = 0")
-        .and_then(|mut s| s.query_row(params![tenant.as_str(), user], |r| r.get(0)).optional())
+/// The display name of a user of the tenant; `enabled_only` for new assignments (the
+/// previous assignee is named in the history even when disabled since).
+fn user_name(conn: &Connection, tenant: &TenantId, user: &str, enabled_only: bool) -> Result<Option<String>> {
+    conn.prepare_cached("SELECT display_name FROM users WHERE tenant_id = ?1 AND id = ?2 AND (disabled = 0 OR NOT ?3)")
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), user, enabled_only], |r| r.get(0)).optional())
         .map_err(map_err)
 }
 
@@ -355,12 +365,13 @@ pub(crate) fn apply_change(
         VorgangChange::Assign { to } => {
             let new_name = match to {
                 Some(user) => Some(
-                    user_name(conn, tenant, &user.0.to_string())?.ok_or(StorageError::InvalidReference("assignee"))?,
+                    user_name(conn, tenant, &user.0.to_string(), true)?
+                        .ok_or(StorageError::InvalidReference("assignee"))?,
                 ),
                 None => None,
             };
             let old_name = match &cur.assignee {
-                Some(u) => user_name(conn, tenant, u)?,
+                Some(u) => user_name(conn, tenant, u, false)?,
                 None => None,
             };
             conn.prepare_cached(

@@ -464,6 +464,17 @@ async fn intake_is_idempotent_on_transaction_id(db: &Db) {
     let third = record(db, &t, at(9)).await;
     let outcome = db.complete_intake(&t, third.id, repeated).await.expect("complete_intake, third");
     assert_eq!(outcome, IntakeOutcome::Duplicate(moved), "a duplicate returns the current head");
+
+    // The same delivery processed a second time (a recovery racing the first processing)
+    // leaves the delivery that created the Vorgang PROCESSED, not relabelled DUPLICATE.
+    let d = record(db, &t, at(11)).await;
+    let v = new_vorgang(at(11), "Hundesteuer");
+    let created = db.complete_intake(&t, d.id, v.clone()).await.expect("complete_intake, first processing");
+    let again = db.complete_intake(&t, d.id, v).await.expect("complete_intake, second processing");
+    assert_eq!(again, IntakeOutcome::Duplicate(created.head().clone()));
+    let delivery = db.get_delivery(&t, d.id).await.expect("get_delivery");
+    assert_eq!(delivery.status, DeliveryStatus::Processed, "the creating delivery stays PROCESSED");
+    assert_eq!(delivery.attempts, 1, "the second processing changed nothing");
 }
 
 async fn taken_nummer_is_reported(db: &Db) {
