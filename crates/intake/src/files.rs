@@ -14,7 +14,7 @@ pub fn sanitize_filename(raw: Option<&str>, fallback: &str) -> String {
     let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .filter(|c| !c.is_control() && !is_bidi_or_format(*c) && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
         .take(200)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -23,6 +23,11 @@ pub fn sanitize_filename(raw: Option<&str>, fallback: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// Invisible direction and format marks: "Ausweis\u{202E}fdp.exe" would show as "Ausweisexe.pdf".
+fn is_bidi_or_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 pub(crate) fn content_type_or_default(ct: Option<&str>) -> String {
@@ -42,5 +47,6 @@ mod tests {
         assert_eq!(sanitize_filename(Some("../../etc/passwd"), "x"), "passwd");
         assert_eq!(sanitize_filename(Some("..."), "anhang-1"), "anhang-1");
         assert_eq!(sanitize_filename(Some("a\"b<c>.pdf"), "x"), "abc.pdf");
+        assert_eq!(sanitize_filename(Some("Ausweis\u{202E}fdp.exe"), "x"), "Ausweisfdp.exe");
     }
 }

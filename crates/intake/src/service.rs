@@ -218,9 +218,7 @@ impl Intake {
                 }
                 Ok(outcome @ IntakeOutcome::Duplicate(_)) => {
                     // Lost a race with a concurrent delivery of the same transaction id.
-                    for d in &vorgang.documents {
-                        let _ = self.blobs.delete(&d.blob_key).await;
-                    }
+                    self.delete_blobs(&vorgang.documents).await;
                     return Ok(receipt(outcome));
                 }
                 Err(StorageError::NummerTaken) if attempts < NUMMER_ATTEMPTS => {
@@ -231,7 +229,19 @@ impl Intake {
                     attempts += 1;
                     tracing::warn!(error = %e, "intake: retrying");
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // Nothing references these files: remove them, the next attempt writes anew.
+                    self.delete_blobs(&vorgang.documents).await;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    async fn delete_blobs(&self, documents: &[DocumentRecord]) {
+        for d in documents {
+            if let Err(e) = self.blobs.delete(&d.blob_key).await {
+                tracing::warn!(key = %d.blob_key, error = %e, "intake: could not remove an unreferenced file");
             }
         }
     }
@@ -286,9 +296,16 @@ impl Intake {
             writes.push(tokio::spawn(async move { blobs.put(&key, file.bytes).await.map(|()| record) }));
         }
         let mut records = Vec::with_capacity(writes.len());
+        let mut failure = None;
         for w in writes {
-            let r = w.await.map_err(|e| DocumentError::Io(std::io::Error::other(e)))??;
-            records.push(r);
+            match w.await.map_err(|e| DocumentError::Io(std::io::Error::other(e))) {
+                Ok(Ok(record)) => records.push(record),
+                Ok(Err(e)) | Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if let Some(e) = failure {
+            self.delete_blobs(&records).await;
+            return Err(e.into());
         }
         Ok(records)
     }
@@ -307,7 +324,25 @@ impl Intake {
                 let value: Value = serde_json::from_slice(&body).map_err(|e| {
                     ValidationError::new("$", format!("kein gültiges JSON (Zeile {}, Spalte {})", e.line(), e.column()))
                 })?;
+                let form_data_size = value.get("formData").map_or(0, |f| f.to_string().len());
+                if form_data_size > self.limits.max_form_data {
+                    return Err(ValidationError::new(
+                        "formData",
+                        format!("ist größer als die erlaubten {} KB", self.limits.max_form_data / 1024),
+                    ));
+                }
                 let antrag = Antrag::from_value(&value)?;
+                let files = ["representations", "attachments"]
+                    .iter()
+                    .filter_map(|k| value.get(*k).and_then(Value::as_array))
+                    .map(Vec::len)
+                    .sum::<usize>();
+                if files > self.limits.max_parts {
+                    return Err(ValidationError::new(
+                        "attachments",
+                        format!("mehr als {} Dateien", self.limits.max_parts),
+                    ));
+                }
                 let representations = self.json_files(&value, "representations")?;
                 let attachments = self.json_files(&value, "attachments")?;
                 Ok(Parsed { antrag, representations, attachments })

@@ -48,7 +48,7 @@ impl WorklistParams {
             status: self.status.as_deref().and_then(VorgangStatus::parse),
             sort,
             descending,
-            page: self.seite.unwrap_or(1).max(1) - 1,
+            page: self.seite.unwrap_or(1).clamp(1, 10_000_000) - 1,
             per_page: self.pro_seite.unwrap_or(PER_PAGE).clamp(1, MAX_PER_PAGE),
         }
     }

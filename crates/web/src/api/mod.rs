@@ -219,7 +219,8 @@ async fn quarantine(
     AdminUser(auth): AdminUser,
     Query(p): Query<PageParams>,
 ) -> ApiResult<Quarantine> {
-    let page = p.seite.unwrap_or(1).max(1);
+    // Bounded, so the offset cannot overflow whatever the URL says.
+    let page = p.seite.unwrap_or(1).clamp(1, 100_000);
     let (items, total) = state.store.list_quarantine(&auth.tenant, 100, (page - 1) * 100).await?;
     Ok(Json(Quarantine { items: items.into_iter().map(QuarantineEntry::from).collect(), total }))
 }

@@ -49,7 +49,8 @@ pub async fn page(
     AdminUser(auth): AdminUser,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let page = p.seite.unwrap_or(1).max(1);
+    // Bounded, so the offset cannot overflow whatever the URL says.
+    let page = p.seite.unwrap_or(1).clamp(1, 100_000);
     let (items, total) = state.store.list_quarantine(&auth.tenant, PER_PAGE, (page - 1) * PER_PAGE).await?;
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let t = QuarantinePage {

@@ -68,6 +68,7 @@ struct VorgangPage {
     v: VorgangView,
     applicant_lines: Vec<String>,
     applicant_email: Option<String>,
+    applicant_email_link: bool,
     applicant_phone: Option<String>,
     form_html: String,
     documents: Vec<DocumentView>,
@@ -88,6 +89,13 @@ fn previewable(content_type: &str) -> bool {
         content_type.split(';').next().map(str::trim),
         Some("application/pdf" | "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "text/plain")
     )
+}
+
+fn plain_address(s: &str) -> bool {
+    let mut parts = s.split('@');
+    let ok_chars = s.chars().all(|c| c.is_alphanumeric() || "._+-@".contains(c));
+    ok_chars
+        && matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None) if !l.is_empty() && d.contains('.'))
 }
 
 fn describe(e: &EventRecord) -> (String, Option<String>) {
@@ -144,7 +152,9 @@ pub async fn page(
             version: v.head.version,
         },
         applicant_lines,
+        // Linked only when it is a plain address: no `?cc=…&body=…` smuggled into mailto.
         applicant_email: v.applicant.email.clone(),
+        applicant_email_link: v.applicant.email.as_deref().is_some_and(plain_address),
         applicant_phone: v.applicant.telefon.clone(),
         form_html: super::formdata::render(&v.form_data),
         documents: v
