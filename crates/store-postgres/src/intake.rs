@@ -134,37 +134,8 @@ pub(crate) async fn complete_intake(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if !v.documents.is_empty() {
-        // All documents in one statement.
-        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for d in &v.documents {
-            cols.0.push(d.id.0);
-            cols.1.push(d.kind.as_str());
-            cols.2.push(d.filename.as_str());
-            cols.3.push(d.content_type.as_str());
-            cols.4.push(to_i64(d.size, "document size")?);
-            cols.5.push(d.blob_key.as_str());
-            cols.6.push(d.sha256.as_str());
-        }
-        sqlx::query(
-            "INSERT INTO documents (tenant_id, id, vorgang_id, kind, filename, content_type, size, blob_key, sha256)
-             SELECT $1, d.id, $2, d.kind, d.filename, d.content_type, d.size, d.blob_key, d.sha256
-             FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[])
-                  AS d (id, kind, filename, content_type, size, blob_key, sha256)",
-        )
-        .bind(t)
-        .bind(v.id.0)
-        .bind(cols.0)
-        .bind(cols.1)
-        .bind(cols.2)
-        .bind(cols.3)
-        .bind(cols.4)
-        .bind(cols.5)
-        .bind(cols.6)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    }
+    let docs: Vec<(Uuid, &store::DocumentRecord)> = v.documents.iter().map(|d| (v.id.0, d)).collect();
+    crate::transfer::insert_documents(&mut tx, t, &docs).await?;
     finish_delivery(&mut tx, tenant, delivery, DeliveryStatus::Processed, v.id).await?;
     append_event(
         &mut tx,

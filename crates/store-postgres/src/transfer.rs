@@ -418,11 +418,16 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
 
     let docs: Vec<(Uuid, &DocumentRecord)> =
         vs.iter().flat_map(|v| v.documents.iter().map(move |d| (v.head.id.0, d))).collect();
+    insert_documents(conn, t, &docs).await
+}
+
+/// Documents of any number of Vorgänge in one statement: `(vorgang id, document)`.
+pub(crate) async fn insert_documents(conn: &mut PgConnection, t: &str, docs: &[(Uuid, &DocumentRecord)]) -> Result<()> {
     if docs.is_empty() {
         return Ok(());
     }
     let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (vorgang, d) in &docs {
+    for (vorgang, d) in docs {
         cols.0.push(d.id.0);
         cols.1.push(*vorgang);
         cols.2.push(d.kind.as_str());
