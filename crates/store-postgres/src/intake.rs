@@ -48,17 +48,8 @@ async fn finish_delivery(
     .map_err(map_err)?;
     // Only an unfinished delivery changes: a concurrent second processing of a delivery that
     // already created its Vorgang must not relabel it a duplicate.
-    if done.rows_affected() == 0 {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $1 AND id = $2)")
-                .bind(tenant.as_str())
-                .bind(id.0)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(map_err)?;
-        if !exists {
-            return Err(StorageError::NotFound);
-        }
+    if done.rows_affected() == 0 && crate::transfer::missing(&mut *conn, tenant, "deliveries", vec![id.0]).await? > 0 {
+        return Err(StorageError::NotFound);
     }
     Ok(())
 }

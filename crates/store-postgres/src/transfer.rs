@@ -322,7 +322,13 @@ async fn import_deliveries(conn: &mut PgConnection, tenant: &TenantId, ds: &[&De
 }
 
 /// How many of `ids` are not in `table` (`users` or `vorgaenge`) of the tenant.
-async fn missing(conn: &mut PgConnection, tenant: &TenantId, table: &str, mut ids: Vec<Uuid>) -> Result<i64> {
+/// How many of `ids` have no row in `table` of the tenant. `table` is always a literal.
+pub(crate) async fn missing(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    table: &'static str,
+    mut ids: Vec<Uuid>,
+) -> Result<i64> {
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {

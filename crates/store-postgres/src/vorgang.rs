@@ -344,14 +344,7 @@ pub(crate) async fn history(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> 
     .collect::<Result<Vec<_>>>()?;
     if events.is_empty() {
         // Every Vorgang has its EINGEGANGEN event: no events (almost always) means no Vorgang.
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = $1 AND id = $2)")
-                .bind(tenant.as_str())
-                .bind(id.0)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(map_err)?;
-        if !exists {
+        if crate::transfer::missing(&mut conn, tenant, "vorgaenge", vec![id.0]).await? > 0 {
             return Err(StorageError::NotFound);
         }
     }
