@@ -35,6 +35,8 @@ macro_rules! uuid_id {
 uuid_id!(VorgangId);
 uuid_id!(UserId);
 uuid_id!(DocumentId);
+uuid_id!(UnitId);
+uuid_id!(ApiTokenId);
 
 /// A tenant (Mandant) is addressed by a short slug; every stored row carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,9 +45,20 @@ pub struct TenantId(String);
 
 impl TenantId {
     pub const DEFAULT: &'static str = "default";
+    /// The installation itself: operators log in here; deliveries whose tenant is not known yet
+    /// (unparseable, or for an unknown `zustaendigeStelle`) are kept here.
+    pub const PLATFORM: &'static str = "plattform";
 
     pub fn default_tenant() -> Self {
         Self(Self::DEFAULT.to_owned())
+    }
+
+    pub fn platform() -> Self {
+        Self(Self::PLATFORM.to_owned())
+    }
+
+    pub fn is_platform(&self) -> bool {
+        self.0 == Self::PLATFORM
     }
 
     /// Slugs: lower-case ASCII letters, digits and dashes, 1..=63 characters.

@@ -1,30 +1,67 @@
-use serde::{Deserialize, Serialize};
+//! Users, roles, password rules and lockout.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
+    /// Works the Vorgänge of their Organisationseinheiten.
     Sachbearbeitung,
+    /// Sees every new Vorgang of the tenant and distributes them.
+    Poststelle,
+    /// May finally delete a Vorgang that someone else asked to delete.
+    Loeschberechtigt,
+    /// Tenant admin: users, units, settings, tokens, audit log.
     Admin,
+    /// Platform operator across tenants; only in the platform tenant.
+    Betrieb,
 }
 
 impl Role {
+    pub const ALL: [Role; 5] = [Self::Sachbearbeitung, Self::Poststelle, Self::Loeschberechtigt, Self::Admin, Self::Betrieb];
+    /// What a tenant admin may hand out.
+    pub const TENANT_ROLES: [Role; 4] = [Self::Sachbearbeitung, Self::Poststelle, Self::Loeschberechtigt, Self::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            Role::Sachbearbeitung => "SACHBEARBEITUNG",
-            Role::Admin => "ADMIN",
+            Self::Sachbearbeitung => "SACHBEARBEITUNG",
+            Self::Poststelle => "POSTSTELLE",
+            Self::Loeschberechtigt => "LOESCHBERECHTIGT",
+            Self::Admin => "ADMIN",
+            Self::Betrieb => "BETRIEB",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Role::Sachbearbeitung, Role::Admin].into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s))
+        Self::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
     pub fn label(self) -> &'static str {
         match self {
-            Role::Sachbearbeitung => "Sachbearbeiter:in",
-            Role::Admin => "Administrator:in",
+            Self::Sachbearbeitung => "Sachbearbeiter:in",
+            Self::Poststelle => "Poststelle",
+            Self::Loeschberechtigt => "Löschberechtigte:r",
+            Self::Admin => "Mandanten-Admin",
+            Self::Betrieb => "Plattformbetrieb",
         }
     }
+}
+
+/// Sorted, without duplicates: the stored form of a user's roles.
+pub fn normalize_roles(mut roles: Vec<Role>) -> Vec<Role> {
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+/// `"SACHBEARBEITUNG,ADMIN"` ↔ roles; unknown names are dropped.
+pub fn roles_to_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+pub fn roles_from_text(text: &str) -> Vec<Role> {
+    normalize_roles(text.split(',').filter_map(Role::parse).collect())
 }
 
 /// Login names: 2..=64 characters of letters, digits and `._-@`, compared case-insensitively.
@@ -42,5 +79,87 @@ impl Username {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+pub const MIN_PASSWORD_LEN: usize = 12;
+pub const MAX_PASSWORD_LEN: usize = 256;
+
+/// Length over composition (BSI IT-Grundschutz ORP.4): at least 12 characters, not the
+/// login name, not one repeated character, not a well-known password.
+pub fn check_password(password: &str, username: &str) -> Result<(), &'static str> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN {
+        return Err("Das Passwort muss mindestens 12 Zeichen lang sein.");
+    }
+    if n > MAX_PASSWORD_LEN {
+        return Err("Das Passwort darf höchstens 256 Zeichen lang sein.");
+    }
+    let lower = password.to_lowercase();
+    if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+        return Err("Das Passwort darf den Benutzernamen nicht enthalten.");
+    }
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err("Das Passwort darf nicht aus einem einzigen wiederholten Zeichen bestehen.");
+    }
+    const COMMON: [&str; 8] = [
+        "passwort1234",
+        "password1234",
+        "123456789012",
+        "qwertzuiopü+",
+        "qwertyuiop12",
+        "hallo1234567",
+        "sommer2026!!",
+        "willkommen12",
+    ];
+    if COMMON.iter().any(|c| lower.starts_with(c)) {
+        return Err("Dieses Passwort ist zu bekannt; bitte ein anderes wählen.");
+    }
+    Ok(())
+}
+
+/// After this many failed logins in a row an account is locked for [`LOCK_DURATION`].
+pub const MAX_FAILED_LOGINS: u32 = 5;
+pub const LOCK_DURATION: Duration = Duration::minutes(15);
+
+/// The state after one more failed login: the new failure count and, when the limit is
+/// reached, until when the account is locked (the count starts again after the lock).
+pub fn after_failed_login(failed_before: u32, now: OffsetDateTime) -> (u32, Option<OffsetDateTime>) {
+    let failed = failed_before.saturating_add(1);
+    if failed >= MAX_FAILED_LOGINS {
+        (0, Some(now + LOCK_DURATION))
+    } else {
+        (failed, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rules() {
+        assert!(check_password("kurz", "max").is_err());
+        assert!(check_password("max-ist-der-beste", "max").is_err());
+        assert!(check_password("aaaaaaaaaaaaaaa", "erika").is_err());
+        assert!(check_password("Passwort12345", "erika").is_err());
+        assert!(check_password("Ein langer Satz 2026", "max").is_ok());
+    }
+
+    #[test]
+    fn lockout_after_five() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(after_failed_login(0, now), (1, None));
+        assert_eq!(after_failed_login(3, now), (4, None));
+        assert_eq!(after_failed_login(4, now), (0, Some(now + LOCK_DURATION)));
+    }
+
+    #[test]
+    fn roles_text_round_trip() {
+        let roles = vec![Role::Admin, Role::Sachbearbeitung, Role::Admin];
+        assert_eq!(roles_to_text(&normalize_roles(roles.clone())), "SACHBEARBEITUNG,ADMIN");
+        assert_eq!(roles_from_text("ADMIN,SACHBEARBEITUNG,unbekannt"), vec![Role::Sachbearbeitung, Role::Admin]);
     }
 }

@@ -73,6 +73,8 @@ pub enum VorgangEvent {
     StatusGeaendert { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
     Zugewiesen { from: Option<String>, to: Option<String> },
     AktenzeichenGeaendert { from: Option<String>, to: Option<String> },
+    /// Distributed to another Organisationseinheit (names, as they were at that time).
+    EinheitGeaendert { from: Option<String>, to: Option<String> },
 }
 
 impl VorgangEvent {
@@ -82,6 +84,7 @@ impl VorgangEvent {
             Self::StatusGeaendert { .. } => "STATUS_GEAENDERT",
             Self::Zugewiesen { .. } => "ZUGEWIESEN",
             Self::AktenzeichenGeaendert { .. } => "AKTENZEICHEN_GEAENDERT",
+            Self::EinheitGeaendert { .. } => "EINHEIT_GEAENDERT",
         }
     }
 }

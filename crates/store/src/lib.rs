@@ -14,7 +14,7 @@ pub use error::StorageError;
 pub use records::*;
 
 use async_trait::async_trait;
-use domain::{DocumentId, TenantId, TransactionId, UserId, VorgangId};
+use domain::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId};
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
@@ -23,8 +23,25 @@ pub trait Store: Send + Sync + 'static {
     /// Which engine runs, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
 
-    // --- tenants ---
-    async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()>;
+    // --- tenants (installation-wide: the only operations without a tenant to scope by) ---
+    /// Creates the tenant if it does not exist; an existing one is returned unchanged.
+    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord>;
+    /// [`StorageError::Duplicate`]`("tenant")` if the id exists, `("host")` if the host is taken.
+    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord>;
+    async fn get_tenant(&self, tenant: &TenantId) -> Result<TenantRecord>;
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>>;
+    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>>;
+    /// `Duplicate("host")` if another tenant has the host.
+    async fn update_tenant(&self, tenant: &TenantId, settings: TenantSettings) -> Result<TenantRecord>;
+
+    // --- Organisationseinheiten ---
+    /// `Duplicate("kennung")` if any unit of the installation carries the kennung.
+    async fn create_unit(&self, tenant: &TenantId, unit: NewUnit) -> Result<UnitRecord>;
+    async fn update_unit(&self, tenant: &TenantId, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord>;
+    async fn list_units(&self, tenant: &TenantId) -> Result<Vec<UnitRecord>>;
+    /// The unit (and so the tenant) owning a `zustaendigeStelle`, across all tenants: intake
+    /// routing.
+    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>>;
 
     // --- intake ---
     /// Records a raw delivery (already written to the document store) before it is parsed.
@@ -46,15 +63,26 @@ pub trait Store: Send + Sync + 'static {
         field: &str,
         message: &str,
     ) -> Result<()>;
+    /// Marks a parsed delivery as "nicht zuordenbar": no unit carries its `zustaendigeStelle`.
+    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()>;
+    /// Hands a delivery (and its raw payload's record) to the tenant intake routed it to.
+    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()>;
     async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord>;
-    async fn list_quarantine(&self, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)>;
+    /// Deliveries in `status` (Quarantined or Unroutable), newest first, and how many there are.
+    async fn list_quarantine(
+        &self,
+        tenant: &TenantId,
+        status: DeliveryStatus,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<DeliveryRecord>, u64)>;
     /// Deliveries stored but never completed (a crash between storing and parsing), all tenants.
     async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>>;
     async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>>;
 
     // --- Vorgang reads ---
     async fn worklist(&self, tenant: &TenantId, query: &WorklistQuery) -> Result<WorklistPage>;
-    async fn status_counts(&self, tenant: &TenantId, view: &View) -> Result<StatusCounts>;
+    async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts>;
     async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord>;
     async fn history(&self, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>>;
     async fn get_document(&self, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord>;
@@ -72,9 +100,15 @@ pub trait Store: Send + Sync + 'static {
         change: VorgangChange,
         actor: &Actor,
     ) -> Result<VorgangHead>;
-    /// Assigns the oldest unassigned NEU Vorgang to `user`, atomically: two concurrent callers
-    /// never get the same one. `None` when the pile is empty.
-    async fn claim_next(&self, tenant: &TenantId, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>>;
+    /// Assigns the oldest unassigned NEU Vorgang within `visibility` to `user`, atomically: two
+    /// concurrent callers never get the same one. `None` when the pile is empty.
+    async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        user: UserId,
+        actor: &Actor,
+    ) -> Result<Option<VorgangHead>>;
 
     // --- users and sessions ---
     async fn create_user(&self, user: NewUser) -> Result<UserRecord>;
@@ -82,11 +116,37 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord>;
     async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>>;
     async fn count_users(&self, tenant: &TenantId) -> Result<u64>;
+    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>>;
+    /// Links an OIDC identity; `Duplicate("oidc_subject")` if another user of the tenant has it.
+    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()>;
+    /// Changes name, e-mail, roles, units, disabled flag; a disabled user's sessions end.
+    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord>;
+    /// Sets the password hash, clears lockout and ends all of the user's sessions.
     async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()>;
+    /// Counts a failed login atomically (concurrent failures all count) and locks the account
+    /// when [`domain::user::MAX_FAILED_LOGINS`] is reached (see `domain::user::after_failed_login`).
+    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: time::OffsetDateTime)
+        -> Result<UserRecord>;
+    /// A successful login: the failure count and lock are cleared.
+    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()>;
     async fn create_session(&self, session: NewSession) -> Result<()>;
     /// The live session with this token hash, touched (idle timeout restarts); expired ones are gone.
     async fn get_session(&self, token_hash: &str, now: time::OffsetDateTime) -> Result<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Removes sessions past their idle or absolute expiry (all tenants); returns how many.
+    async fn delete_expired_sessions(&self, now: time::OffsetDateTime) -> Result<u64>;
+
+    // --- API tokens ---
+    async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord>;
+    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>>;
+    /// Idempotent; NotFound if the tenant has no such token.
+    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: time::OffsetDateTime) -> Result<()>;
+    /// The live (not revoked) token with this hash, any tenant; records `now` as last use.
+    async fn find_api_token(&self, token_hash: &str, now: time::OffsetDateTime) -> Result<Option<ApiTokenRecord>>;
+
+    // --- audit log ---
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()>;
+    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
 
     // --- export and import of a whole tenant (moving between backends) ---
     /// How many records each section of the tenant's export holds (and how many documents).
@@ -108,7 +168,7 @@ pub trait Store: Send + Sync + 'static {
     /// appended in the order given.
     ///
     /// An import starts with a batch beginning with [`ExportRecord::Tenant`]: it creates the
-    /// tenant (or takes its name) and is refused with [`StorageError::Duplicate`]`("tenant")`
+    /// tenant (or takes its name, kind and allowlist; the host is not taken over) and is refused with [`StorageError::Duplicate`]`("tenant")`
     /// when the tenant holds Vorgänge or deliveries already. Users of the tenant are kept,
     /// except that an imported user replaces the one with the same username (or id): the
     /// imported id wins, so assignees and actors still match; the replaced user's sessions end.

@@ -1,6 +1,6 @@
 use domain::{
-    Aktenzeichen, Antragsteller, DocumentId, FormItem, Role, StatusCommand, TenantId, TransactionId, UserId,
-    VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    Aktenzeichen, Antragsteller, ApiTokenId, DocumentId, FormItem, Role, StatusCommand, TenantId, TenantKind,
+    TokenScope, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -53,6 +53,9 @@ pub enum DeliveryStatus {
     /// A repeated delivery of a transaction id that already has a Vorgang.
     Duplicate,
     Quarantined,
+    /// Parsed, but no Organisationseinheit carries its `zustaendigeStelle` ("nicht zuordenbar").
+    /// Kept in the platform tenant until an operator routes it again.
+    Unroutable,
 }
 
 impl DeliveryStatus {
@@ -62,11 +65,12 @@ impl DeliveryStatus {
             Self::Processed => "PROCESSED",
             Self::Duplicate => "DUPLICATE",
             Self::Quarantined => "QUARANTINED",
+            Self::Unroutable => "UNROUTABLE",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Processed, Self::Duplicate, Self::Quarantined].into_iter().find(|d| d.as_str() == s)
+        [Self::Received, Self::Processed, Self::Duplicate, Self::Quarantined, Self::Unroutable].into_iter().find(|d| d.as_str() == s)
     }
 }
 
@@ -145,6 +149,8 @@ pub struct NewVorgang {
     pub form_id: String,
     pub form_name: String,
     pub zustaendige_stelle: String,
+    /// The Organisationseinheit intake routed it to.
+    pub unit: Option<UnitId>,
     pub leika_ids: Vec<String>,
     pub applicant: Antragsteller,
     /// The `control` object as delivered (extra keys included).
@@ -204,6 +210,8 @@ pub struct VorgangRecord {
     pub documents: Vec<DocumentRecord>,
     /// The status to return to when a Löschanforderung is withdrawn.
     pub status_before_deletion_request: Option<VorgangStatus>,
+    /// The Organisationseinheit responsible for it.
+    pub unit: Option<UnitId>,
 }
 
 /// One row of the worklist.
@@ -257,6 +265,8 @@ impl SortKey {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorklistQuery {
+    /// Whose Vorgänge may appear at all (from the principal's roles and units).
+    pub visibility: Visibility,
     pub view: View,
     pub status: Option<VorgangStatus>,
     pub sort: SortKey,
@@ -296,6 +306,8 @@ pub enum VorgangChange {
     Status { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
     Assign { to: Option<UserId> },
     Aktenzeichen(Option<Aktenzeichen>),
+    /// Distribute to another Organisationseinheit of the tenant (InvalidReference if unknown).
+    Unit { to: Option<UnitId> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -316,8 +328,13 @@ pub struct NewUser {
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
-    pub role: Role,
+    pub roles: Vec<Role>,
+    /// Organisationseinheiten of the tenant (InvalidReference if one is unknown).
+    pub units: Vec<UnitId>,
+    /// Empty for accounts that only sign in through OIDC.
     pub password_hash: String,
+    /// `issuer|subject` of a linked OIDC identity.
+    pub oidc_subject: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,15 +344,41 @@ pub struct UserRecord {
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
-    pub role: Role,
+    /// Sorted, no duplicates.
+    pub roles: Vec<Role>,
+    /// Sorted, no duplicates.
+    pub units: Vec<UnitId>,
     pub password_hash: String,
     pub disabled: bool,
+    pub oidc_subject: Option<String>,
+    /// Failed logins since the last success or lock.
+    pub failed_logins: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub locked_until: Option<OffsetDateTime>,
 }
 
 impl UserRecord {
     pub fn as_ref(&self) -> UserRef {
         UserRef { id: self.id, display_name: self.display_name.clone() }
     }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn principal(&self) -> domain::Principal {
+        domain::Principal::User { id: self.id, roles: self.roles.clone(), units: self.units.clone() }
+    }
+}
+
+/// What a tenant admin changes on a user. Disabling ends the user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUpdate {
+    pub display_name: String,
+    pub email: Option<String>,
+    pub roles: Vec<Role>,
+    pub units: Vec<UnitId>,
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +403,120 @@ pub struct SessionRecord {
 }
 
 // ---------------------------------------------------------------------------------------
+// tenants, units, API tokens, audit log
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTenant {
+    pub id: TenantId,
+    pub name: String,
+    pub kind: TenantKind,
+    /// Host name the tenant is reached at (host routing); unique in the installation.
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub name: String,
+    pub kind: TenantKind,
+    pub host: Option<String>,
+    /// Networks clerks may work from (CIDR notation); empty = anywhere.
+    pub ip_allowlist: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What a tenant admin (name, allowlist) or operator (host) changes on a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    pub name: String,
+    pub host: Option<String>,
+    pub ip_allowlist: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUnit {
+    pub id: UnitId,
+    pub name: String,
+    /// The id form services send as `zustaendigeStelle`; unique in the installation.
+    pub kennung: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    pub id: UnitId,
+    pub tenant: TenantId,
+    pub name: String,
+    pub kennung: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiToken {
+    pub id: ApiTokenId,
+    pub tenant: TenantId,
+    pub name: String,
+    pub scopes: Vec<TokenScope>,
+    /// SHA-256 of the token; the token itself is shown once and never stored.
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenRecord {
+    pub id: ApiTokenId,
+    pub tenant: TenantId,
+    pub name: String,
+    pub scopes: Vec<TokenScope>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl ApiTokenRecord {
+    pub fn principal(&self) -> domain::Principal {
+        domain::Principal::Token { scopes: self.scopes.clone() }
+    }
+}
+
+/// One entry of a tenant's audit log: logins, failed logins, admin actions, reads of personal
+/// data. `detail` never holds secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAuditEntry {
+    pub tenant: TenantId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: Actor,
+    /// `anmeldung`, `anmeldung_fehlgeschlagen`, `benutzer_angelegt`, `vorgang_gelesen`, …
+    pub action: String,
+    /// What it concerned (a user id, a Vorgang id, a token id …).
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the installation's audit log; strictly increasing.
+    pub seq: i64,
+    pub entry: NewAuditEntry,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Newest first, entries with `seq < before` (None = from the newest).
+    pub before: Option<i64>,
+    pub action: Option<String>,
+    pub limit: u32,
+}
+
+// ---------------------------------------------------------------------------------------
 // export and import of a tenant
 // ---------------------------------------------------------------------------------------
 
@@ -370,20 +527,24 @@ pub struct SessionRecord {
 pub enum ExportSection {
     /// The tenant itself: one [`ExportRecord::Tenant`].
     Tenant,
+    Units,
     Users,
     Deliveries,
     Vorgaenge,
     /// The event log, oldest first.
     Events,
+    /// The audit log, oldest first.
+    Audit,
 }
 
 impl ExportSection {
     /// Every section, in import order.
-    pub const ALL: [ExportSection; 5] = [Self::Tenant, Self::Users, Self::Deliveries, Self::Vorgaenge, Self::Events];
+    pub const ALL: [ExportSection; 7] =
+        [Self::Tenant, Self::Units, Self::Users, Self::Deliveries, Self::Vorgaenge, Self::Events, Self::Audit];
 }
 
-/// One piece of a tenant's complete data. Sessions are not exported: after a move, everybody
-/// logs in again.
+/// One piece of a tenant's complete data. Sessions and API tokens are not exported: after a
+/// move, everybody logs in again and machines get new tokens.
 ///
 /// Records carry the tenant they were exported from; an import writes them into the tenant it
 /// is given, whatever they say.
@@ -391,7 +552,8 @@ impl ExportSection {
 #[serde(rename_all = "snake_case")]
 pub enum ExportRecord {
     /// Starts an import: see [`crate::Store::import_records`].
-    Tenant { id: TenantId, name: String },
+    Tenant(TenantRecord),
+    Unit(UnitRecord),
     /// The complete user, password hash and disabled flag included.
     User(UserRecord),
     /// A delivery in any state; the payload itself is in the document store under `blob_key`.
@@ -403,16 +565,20 @@ pub enum ExportRecord {
     /// One event of the log. `seq` is the exporting store's; the importing store appends the
     /// events in the order given, under its own sequence numbers.
     Event(EventRecord),
+    /// One audit entry; appended under the importing store's sequence numbers.
+    Audit(AuditRecord),
 }
 
 impl ExportRecord {
     pub fn section(&self) -> ExportSection {
         match self {
-            Self::Tenant { .. } => ExportSection::Tenant,
+            Self::Tenant(_) => ExportSection::Tenant,
+            Self::Unit(_) => ExportSection::Units,
             Self::User(_) => ExportSection::Users,
             Self::Delivery(_) => ExportSection::Deliveries,
             Self::Vorgang(_) => ExportSection::Vorgaenge,
             Self::Event(_) => ExportSection::Events,
+            Self::Audit(_) => ExportSection::Audit,
         }
     }
 }
@@ -420,12 +586,14 @@ impl ExportRecord {
 /// How much an export of a tenant holds, for progress and for checking an import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportCounts {
+    pub units: u64,
     pub users: u64,
     pub deliveries: u64,
     pub vorgaenge: u64,
     /// Documents of all Vorgänge (each has a blob in the document store).
     pub documents: u64,
     pub events: u64,
+    pub audit: u64,
 }
 
 impl ExportCounts {
@@ -433,10 +601,12 @@ impl ExportCounts {
     pub fn of(&self, section: ExportSection) -> u64 {
         match section {
             ExportSection::Tenant => 1,
+            ExportSection::Units => self.units,
             ExportSection::Users => self.users,
             ExportSection::Deliveries => self.deliveries,
             ExportSection::Vorgaenge => self.vorgaenge,
             ExportSection::Events => self.events,
+            ExportSection::Audit => self.audit,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod commands;
 mod download;
 pub mod error;
 pub mod fmt;
+pub mod oidc;
 mod pages;
 pub mod session;
 mod worklist_params;
