@@ -68,6 +68,8 @@ impl Payload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     pub delivery: DeliveryId,
+    /// The tenant intake routed the delivery to.
+    pub tenant: TenantId,
     pub transaction_id: String,
     pub vorgang: VorgangHead,
     /// The transaction id had been delivered before; no new Vorgang was created.
@@ -81,6 +83,10 @@ pub enum IntakeError {
     Invalid { delivery: DeliveryId, error: ValidationError },
     #[error("Eingang {0} kann nicht erneut verarbeitet werden: er ist bereits verarbeitet")]
     AlreadyProcessed(DeliveryId),
+    /// Valid, stored, but no Organisationseinheit (of the sender's tenant) carries its
+    /// `zustaendigeStelle`; it waits in the "nicht zuordenbar" list.
+    #[error("Eingang {delivery} nicht zuordenbar: {message}")]
+    Unroutable { delivery: DeliveryId, kennung: String, message: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -112,7 +118,10 @@ impl Intake {
         &self.limits
     }
 
-    /// Stores the raw delivery durably, then parses it and creates (or finds) its Vorgang.
+    /// Stores the raw delivery durably under `tenant` (the sender's tenant, or the platform for
+    /// installation-wide intake), then parses it, routes it by `zustaendigeStelle` to the
+    /// tenant and unit owning it, and creates (or finds) its Vorgang there. A sender bound to
+    /// a tenant can only deliver into that tenant.
     pub async fn deliver(&self, tenant: &TenantId, payload: Payload) -> Result<Receipt, IntakeError> {
         self.deliver_received_at(tenant, payload, OffsetDateTime::now_utc()).await
     }
@@ -195,14 +204,33 @@ impl Intake {
                 return Err(IntakeError::Invalid { delivery, error });
             }
         };
+        let kennung = parsed.antrag.control.zustaendige_stelle.clone();
+        let unit = match self.store.route_kennung(&kennung).await? {
+            Some(unit) if unit.tenant == *tenant || tenant.is_platform() => unit,
+            other => {
+                let message = match other {
+                    Some(_) => format!("Die zuständige Stelle „{kennung}“ gehört nicht zum einliefernden Mandanten"),
+                    None => format!("Keine Organisationseinheit hat die Kennung „{kennung}“"),
+                };
+                tracing::info!(%delivery, "intake: delivery not routable");
+                self.store.unroutable_delivery(tenant, delivery, &message).await?;
+                return Err(IntakeError::Unroutable { delivery, kennung, message });
+            }
+        };
+        if unit.tenant != *tenant {
+            self.store.move_delivery(tenant, delivery, &unit.tenant).await?;
+        }
+        let tenant = &unit.tenant;
         let tx = parsed.antrag.control.transaction_id.clone();
         let receipt = |outcome: IntakeOutcome| Receipt {
             delivery,
+            tenant: tenant.clone(),
             transaction_id: tx.to_string(),
             duplicate: matches!(outcome, IntakeOutcome::Duplicate(_)),
             vorgang: outcome.head().clone(),
         };
         let mut vorgang = new_vorgang(received_at, parsed.antrag);
+        vorgang.unit = Some(unit.id);
         // A repeated delivery costs no document writes.
         if self.store.find_by_transaction(tenant, &vorgang.transaction_id).await?.is_some() {
             let outcome = self.store.complete_intake(tenant, delivery, vorgang).await?;
@@ -257,6 +285,7 @@ fn new_vorgang(received_at: OffsetDateTime, antrag: Antrag) -> NewVorgang {
         form_id: antrag.control.form_id.clone(),
         form_name: antrag.control.form_name.clone(),
         zustaendige_stelle: antrag.control.zustaendige_stelle.clone(),
+        unit: None,
         leika_ids: antrag.control.leika_ids.clone(),
         applicant,
         control: Value::Object(antrag.control.raw),

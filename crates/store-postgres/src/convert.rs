@@ -10,12 +10,46 @@ use time::{OffsetDateTime, UtcOffset};
 /// and the server shutting down or starting up.
 const RETRYABLE: &[&str] = &["40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03"];
 
+/// Unique constraints whose violation is a [`StorageError::Duplicate`] of the contract.
+const UNIQUE: &[(&str, &str)] = &[
+    ("tenants_pkey", "tenant"),
+    ("tenants_host_key", "host"),
+    ("units_pkey", "unit"),
+    ("units_kennung_key", "kennung"),
+    ("users_username_key", "username"),
+    ("users_oidc_subject_key", "oidc_subject"),
+    ("api_tokens_pkey", "token"),
+    ("api_tokens_hash_key", "token"),
+];
+
+/// Foreign keys whose violation is a [`StorageError::InvalidReference`]: the database checks
+/// the reference at the moment of writing, so a concurrent change cannot slip between a
+/// check and the write.
+const FOREIGN: &[(&str, &str)] = &[
+    ("vorgaenge_unit_fkey", "unit"),
+    ("user_units_unit_fkey", "unit"),
+    ("deliveries_tenant_id_fkey", "tenant"),
+    ("units_tenant_id_fkey", "tenant"),
+    ("users_tenant_id_fkey", "tenant"),
+    ("api_tokens_tenant_id_fkey", "tenant"),
+    ("vorgaenge_tenant_id_fkey", "tenant"),
+];
+
+fn named(table: &[(&str, &'static str)], constraint: Option<&str>) -> Option<&'static str> {
+    let constraint = constraint?;
+    table.iter().find(|(c, _)| *c == constraint).map(|(_, what)| *what)
+}
+
 pub(crate) fn map_err(e: sqlx::Error) -> StorageError {
     match &e {
         sqlx::Error::Database(db) => {
             let code = db.code();
             match code.as_deref() {
                 Some(c) if RETRYABLE.contains(&c) || c.starts_with("08") => StorageError::Retryable(e.to_string()),
+                Some("23505") => named(UNIQUE, db.constraint())
+                    .map_or_else(|| StorageError::Other(e.to_string()), StorageError::Duplicate),
+                Some("23503") => named(FOREIGN, db.constraint())
+                    .map_or_else(|| StorageError::Other(e.to_string()), StorageError::InvalidReference),
                 _ => StorageError::Other(e.to_string()),
             }
         }

@@ -37,7 +37,7 @@ async fn finish_delivery(
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE deliveries SET status = $3, vorgang_id = $4, error_field = NULL, error_message = NULL,
-         attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND status IN ('RECEIVED', 'QUARANTINED')",
+         attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND status IN ('RECEIVED', 'QUARANTINED', 'UNROUTABLE')",
     )
     .bind(tenant.as_str())
     .bind(id.0)
@@ -73,8 +73,8 @@ pub(crate) async fn complete_intake(
     let mut tx = pool.begin().await.map_err(map_err)?;
     let inserted: Option<OffsetDateTime> = sqlx::query_scalar(&format!(
         "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, version, eingang_at,
-                                form_id, form_name, zustaendige_stelle, applicant_name)
-         VALUES ($1, $2, $3, $4, 'NEU', {NOW_MS}, 1, $5, $6, $7, $8, $9)
+                                form_id, form_name, zustaendige_stelle, applicant_name, unit_id)
+         VALUES ($1, $2, $3, $4, 'NEU', {NOW_MS}, 1, $5, $6, $7, $8, $9, $10)
          ON CONFLICT DO NOTHING
          RETURNING status_since"
     ))
@@ -87,6 +87,7 @@ pub(crate) async fn complete_intake(
     .bind(&v.form_name)
     .bind(&v.zustaendige_stelle)
     .bind(v.applicant.display_name())
+    .bind(v.unit.map(|u| u.0))
     .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
@@ -151,6 +152,35 @@ pub(crate) async fn complete_intake(
     }))
 }
 
+/// Marks a delivery that failed; one that already has a Vorgang is never relabelled (a late
+/// failure report of a second processing), and that is no error.
+async fn mark_failed(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: DeliveryId,
+    status: DeliveryStatus,
+    field: &str,
+    message: &str,
+) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = $3, error_field = $4, error_message = $5, attempts = attempts + 1
+         WHERE tenant_id = $1 AND id = $2 AND vorgang_id IS NULL",
+    )
+    .bind(tenant.as_str())
+    .bind(id.0)
+    .bind(status.as_str())
+    .bind(field)
+    .bind(message)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 && crate::transfer::missing(&mut conn, tenant, "deliveries", vec![id.0]).await? > 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
 pub(crate) async fn quarantine(
     pool: &PgPool,
     tenant: &TenantId,
@@ -158,19 +188,34 @@ pub(crate) async fn quarantine(
     field: &str,
     message: &str,
 ) -> Result<()> {
+    mark_failed(pool, tenant, id, DeliveryStatus::Quarantined, field, message).await
+}
+
+/// The field named is the one routing reads: no unit carries the delivery's zustaendigeStelle.
+pub(crate) async fn unroutable(pool: &PgPool, tenant: &TenantId, id: DeliveryId, message: &str) -> Result<()> {
+    mark_failed(pool, tenant, id, DeliveryStatus::Unroutable, "control.zustaendigeStelle", message).await
+}
+
+/// Hands the delivery to another tenant as RECEIVED, so intake processes it there. One that
+/// already has a Vorgang stays where its Vorgang is: [`StorageError::Duplicate`]`("delivery")`.
+pub(crate) async fn move_delivery(pool: &PgPool, from: &TenantId, id: DeliveryId, to: &TenantId) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
     let done = sqlx::query(
-        "UPDATE deliveries SET status = 'QUARANTINED', error_field = $3, error_message = $4, attempts = attempts + 1
-         WHERE tenant_id = $1 AND id = $2",
+        "UPDATE deliveries SET tenant_id = $3, status = 'RECEIVED', error_field = NULL, error_message = NULL
+         WHERE tenant_id = $1 AND id = $2 AND vorgang_id IS NULL",
     )
-    .bind(tenant.as_str())
+    .bind(from.as_str())
     .bind(id.0)
-    .bind(field)
-    .bind(message)
-    .execute(pool)
+    .bind(to.as_str())
+    .execute(&mut *conn)
     .await
     .map_err(map_err)?;
     if done.rows_affected() == 0 {
-        return Err(StorageError::NotFound);
+        return Err(if crate::transfer::missing(&mut conn, from, "deliveries", vec![id.0]).await? > 0 {
+            StorageError::NotFound
+        } else {
+            StorageError::Duplicate("delivery")
+        });
     }
     Ok(())
 }
@@ -209,30 +254,32 @@ pub(crate) async fn get_delivery(pool: &PgPool, tenant: &TenantId, id: DeliveryI
 pub(crate) async fn list_quarantine(
     pool: &PgPool,
     tenant: &TenantId,
+    status: DeliveryStatus,
     limit: u32,
     offset: u32,
 ) -> Result<(Vec<DeliveryRecord>, u64)> {
     // One snapshot for the page and the total.
     let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
     let items = sqlx::query(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND status = 'QUARANTINED'
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND status = $4
          ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3"
     ))
     .bind(tenant.as_str())
     .bind(i64::from(limit))
     .bind(i64::from(offset))
+    .bind(status.as_str())
     .fetch_all(&mut *tx)
     .await
     .map_err(map_err)?
     .iter()
     .map(delivery_row)
     .collect::<Result<Vec<_>>>()?;
-    let total: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND status = 'QUARANTINED'")
-            .bind(tenant.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND status = $2")
+        .bind(tenant.as_str())
+        .bind(status.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
     Ok((items, to_u64(total)))
 }

@@ -18,6 +18,7 @@
 mod convert;
 mod intake;
 mod migrate;
+mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transfer;
@@ -26,7 +27,7 @@ mod vorgang;
 
 use async_trait::async_trait;
 use convert::map_err;
-use domain::{DocumentId, TenantId, TransactionId, UserId, VorgangId};
+use domain::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
@@ -91,8 +92,44 @@ impl Store for PostgresStore {
         "postgres"
     }
 
-    async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()> {
-        users::ensure_tenant(&self.pool, tenant, name).await
+    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        tenants::ensure_tenant(&self.pool, &tenant).await
+    }
+
+    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        tenants::create_tenant(&self.pool, &tenant).await
+    }
+
+    async fn get_tenant(&self, tenant: &TenantId) -> Result<TenantRecord> {
+        tenants::get_tenant(&self.pool, tenant).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
+        tenants::list_tenants(&self.pool).await
+    }
+
+    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>> {
+        tenants::find_tenant_by_host(&self.pool, host).await
+    }
+
+    async fn update_tenant(&self, tenant: &TenantId, settings: TenantSettings) -> Result<TenantRecord> {
+        tenants::update_tenant(&self.pool, tenant, &settings).await
+    }
+
+    async fn create_unit(&self, tenant: &TenantId, unit: NewUnit) -> Result<UnitRecord> {
+        tenants::create_unit(&self.pool, tenant, &unit).await
+    }
+
+    async fn update_unit(&self, tenant: &TenantId, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
+        tenants::update_unit(&self.pool, tenant, id, name, kennung).await
+    }
+
+    async fn list_units(&self, tenant: &TenantId) -> Result<Vec<UnitRecord>> {
+        tenants::list_units(&self.pool, tenant).await
+    }
+
+    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>> {
+        tenants::route_kennung(&self.pool, kennung).await
     }
 
     async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
@@ -118,12 +155,26 @@ impl Store for PostgresStore {
         intake::quarantine(&self.pool, tenant, delivery, field, message).await
     }
 
+    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()> {
+        intake::unroutable(&self.pool, tenant, delivery, message).await
+    }
+
+    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+        intake::move_delivery(&self.pool, from, delivery, to).await
+    }
+
     async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
         intake::get_delivery(&self.pool, tenant, delivery).await
     }
 
-    async fn list_quarantine(&self, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)> {
-        intake::list_quarantine(&self.pool, tenant, limit, offset).await
+    async fn list_quarantine(
+        &self,
+        tenant: &TenantId,
+        status: DeliveryStatus,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<DeliveryRecord>, u64)> {
+        intake::list_quarantine(&self.pool, tenant, status, limit, offset).await
     }
 
     async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
@@ -138,8 +189,8 @@ impl Store for PostgresStore {
         vorgang::worklist(&self.pool, tenant, query).await
     }
 
-    async fn status_counts(&self, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
-        vorgang::status_counts(&self.pool, tenant, view).await
+    async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
+        vorgang::status_counts(&self.pool, tenant, visibility, view).await
     }
 
     async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
@@ -169,8 +220,14 @@ impl Store for PostgresStore {
         vorgang::apply_change(&self.pool, tenant, id, expected_version, &change, actor).await
     }
 
-    async fn claim_next(&self, tenant: &TenantId, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>> {
-        vorgang::claim_next(&self.pool, tenant, user, actor).await
+    async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        user: UserId,
+        actor: &Actor,
+    ) -> Result<Option<VorgangHead>> {
+        vorgang::claim_next(&self.pool, tenant, visibility, user, actor).await
     }
 
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
@@ -193,8 +250,28 @@ impl Store for PostgresStore {
         users::count_users(&self.pool, tenant).await
     }
 
+    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>> {
+        users::find_user_by_oidc_subject(&self.pool, tenant, subject).await
+    }
+
+    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()> {
+        users::link_oidc_subject(&self.pool, tenant, id, subject).await
+    }
+
+    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+        users::update_user(&self.pool, tenant, id, &update).await
+    }
+
     async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
         users::set_password(&self.pool, tenant, id, password_hash).await
+    }
+
+    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+        users::record_login_failure(&self.pool, tenant, id, now).await
+    }
+
+    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        users::record_login_success(&self.pool, tenant, id).await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<()> {
@@ -215,6 +292,34 @@ impl Store for PostgresStore {
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         users::delete_session(&self.pool, token_hash).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
+        users::delete_expired_sessions(&self.pool, now).await
+    }
+
+    async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
+        tenants::create_api_token(&self.pool, &token).await
+    }
+
+    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
+        tenants::list_api_tokens(&self.pool, tenant).await
+    }
+
+    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+        tenants::revoke_api_token(&self.pool, tenant, id, now).await
+    }
+
+    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
+        tenants::find_api_token(&self.pool, token_hash, now).await
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        tenants::append_audit(&self.pool, &entry).await
+    }
+
+    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        tenants::list_audit(&self.pool, tenant, query).await
     }
 
     async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {

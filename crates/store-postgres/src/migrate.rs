@@ -6,6 +6,7 @@ use store::StorageError;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "worklist", include_str!("../migrations/0002_worklist.sql")),
+    (3, "tenants", include_str!("../migrations/0003_tenants.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once

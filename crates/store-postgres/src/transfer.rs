@@ -7,14 +7,18 @@
 
 use crate::convert::{get, map_err, ms, to_i64, to_json, to_u64};
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
-use crate::users::{user_at, USER_COLUMNS};
-use crate::vorgang::{document_row, events_after, vorgang_at, DOCUMENT_COLUMNS, EVENT_LOG_LOCK, VORGANG_SELECT};
+use crate::tenants::{audit_after, get_tenant, insert_unit, unit_row, UNIT_COLUMNS};
+use crate::users::{set_units, user_at, USER_COLUMNS};
+use crate::vorgang::{
+    document_row, events_after, vorgang_at, DOCUMENT_COLUMNS, EVENT_LOG_LOCK, NOW_MS, VORGANG_SELECT,
+};
+use domain::user::{normalize_roles, roles_to_text};
 use domain::{TenantId, VorgangId};
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use store::{
-    DeliveryRecord, DocumentRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError,
-    UserRecord, VorgangRecord,
+    AuditRecord, DeliveryRecord, DocumentRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, NewUnit,
+    Result, StorageError, TenantRecord, UnitRecord, UserRecord, VorgangRecord,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -25,14 +29,24 @@ pub(crate) async fn count_for_export(pool: &PgPool, tenant: &TenantId) -> Result
                 (SELECT count(*) FROM deliveries WHERE tenant_id = $1),
                 (SELECT count(*) FROM vorgaenge WHERE tenant_id = $1),
                 (SELECT count(*) FROM documents WHERE tenant_id = $1),
-                (SELECT count(*) FROM events WHERE tenant_id = $1)",
+                (SELECT count(*) FROM events WHERE tenant_id = $1),
+                (SELECT count(*) FROM units WHERE tenant_id = $1),
+                (SELECT count(*) FROM audit WHERE tenant_id = $1)",
     )
     .bind(tenant.as_str())
     .fetch_one(pool)
     .await
     .map_err(map_err)?;
     let n = |i: usize| get::<i64>(&row, i).map(to_u64);
-    Ok(ExportCounts { users: n(0)?, deliveries: n(1)?, vorgaenge: n(2)?, documents: n(3)?, events: n(4)? })
+    Ok(ExportCounts {
+        units: n(5)?,
+        users: n(0)?,
+        deliveries: n(1)?,
+        vorgaenge: n(2)?,
+        documents: n(3)?,
+        events: n(4)?,
+        audit: n(6)?,
+    })
 }
 
 fn invalid_cursor() -> StorageError {
@@ -67,19 +81,31 @@ pub(crate) async fn export_page(
     let limit = limit.max(1);
     let t = tenant.as_str();
     match section {
-        ExportSection::Tenant => {
-            let name: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-                .bind(t)
-                .fetch_optional(pool)
+        ExportSection::Tenant => Ok((vec![ExportRecord::Tenant(get_tenant(pool, tenant).await?)], None)),
+        ExportSection::Units => {
+            let after = uuid_cursor(after)?;
+            let (cond, lim) = after_clause("", after);
+            let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1 {cond} ORDER BY id LIMIT {lim}");
+            let mut query = sqlx::query(&sql).bind(t);
+            if let Some(a) = after {
+                query = query.bind(a);
+            }
+            let units = query
+                .bind(i64::from(limit))
+                .fetch_all(pool)
                 .await
                 .map_err(map_err)?
-                .ok_or(StorageError::NotFound)?;
-            Ok((vec![ExportRecord::Tenant { id: tenant.clone(), name }], None))
+                .iter()
+                .map(unit_row)
+                .collect::<Result<Vec<UnitRecord>>>()?;
+            let cursor = next(&units, limit, |u| u.id.0.to_string());
+            Ok((units.into_iter().map(ExportRecord::Unit).collect(), cursor))
         }
         ExportSection::Users => {
             let after = uuid_cursor(after)?;
-            let (cond, lim) = after_clause("", after);
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 {cond} ORDER BY id LIMIT {lim}");
+            let (cond, lim) = after_clause("u.", after);
+            let sql =
+                format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 {cond} ORDER BY u.id LIMIT {lim}");
             let mut query = sqlx::query(&sql).bind(t);
             if let Some(a) = after {
                 query = query.bind(a);
@@ -162,6 +188,15 @@ pub(crate) async fn export_page(
             let cursor = next(&events, limit, |e| e.seq.to_string());
             Ok((events.into_iter().map(ExportRecord::Event).collect(), cursor))
         }
+        ExportSection::Audit => {
+            let after = match after {
+                None => 0,
+                Some(a) => a.parse::<i64>().map_err(|_| invalid_cursor())?,
+            };
+            let entries = audit_after(pool, tenant, after, limit).await?;
+            let cursor = next(&entries, limit, |e| e.seq.to_string());
+            Ok((entries.into_iter().map(ExportRecord::Audit).collect(), cursor))
+        }
     }
 }
 
@@ -177,8 +212,16 @@ pub(crate) async fn import_records(pool: &PgPool, tenant: &TenantId, records: &[
         match section {
             ExportSection::Tenant => {
                 for r in run {
-                    if let ExportRecord::Tenant { name, .. } = r {
-                        start_import(&mut tx, tenant, name).await?;
+                    if let ExportRecord::Tenant(record) = r {
+                        start_import(&mut tx, tenant, record).await?;
+                    }
+                }
+            }
+            ExportSection::Units => {
+                for r in run {
+                    if let ExportRecord::Unit(u) = r {
+                        let unit = NewUnit { id: u.id, name: u.name.clone(), kennung: u.kennung.clone() };
+                        insert_unit(&mut tx, tenant, &unit).await?;
                     }
                 }
             }
@@ -206,22 +249,31 @@ pub(crate) async fn import_records(pool: &PgPool, tenant: &TenantId, records: &[
                     run.iter().filter_map(|r| if let ExportRecord::Event(e) = r { Some(e) } else { None }).collect();
                 import_events(&mut tx, tenant, &es).await?;
             }
+            ExportSection::Audit => {
+                let es: Vec<&AuditRecord> =
+                    run.iter().filter_map(|r| if let ExportRecord::Audit(e) = r { Some(e) } else { None }).collect();
+                import_audit(&mut tx, tenant, &es).await?;
+            }
         }
     }
     tx.commit().await.map_err(map_err)
 }
 
-/// Creates the tenant or takes the imported name, then refuses a tenant that holds Vorgänge
-/// or deliveries. The upsert locks the tenant's row until commit, so two imports into one
-/// tenant take turns and the second sees what the first wrote.
-async fn start_import(conn: &mut PgConnection, tenant: &TenantId, name: &str) -> Result<()> {
+/// Creates the tenant or takes the imported name, kind and allowlist (not the host: the new
+/// installation has its own names), then refuses a tenant that holds Vorgänge or deliveries.
+/// The upsert locks the tenant's row until commit, so two imports into one tenant take turns
+/// and the second sees what the first wrote.
+async fn start_import(conn: &mut PgConnection, tenant: &TenantId, record: &TenantRecord) -> Result<()> {
     let t = tenant.as_str();
-    sqlx::query(
-        "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, now())
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-    )
+    sqlx::query(&format!(
+        "INSERT INTO tenants (id, name, kind, ip_allowlist, created_at) VALUES ($1, $2, $3, $4, {NOW_MS})
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                                        ip_allowlist = excluded.ip_allowlist"
+    ))
     .bind(t)
-    .bind(name)
+    .bind(&record.name)
+    .bind(record.kind.as_str())
+    .bind(&record.ip_allowlist)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -261,21 +313,25 @@ async fn import_user(conn: &mut PgConnection, tenant: &TenantId, u: &UserRecord)
         .await
         .map_err(map_err)?;
     sqlx::query(
-        "INSERT INTO users (tenant_id, id, username, display_name, email, role, password_hash, disabled, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())",
+        "INSERT INTO users (tenant_id, id, username, display_name, email, roles, password_hash, disabled,
+                            oidc_subject, failed_logins, locked_until, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())",
     )
     .bind(t)
     .bind(u.id.0)
     .bind(&u.username)
     .bind(&u.display_name)
     .bind(u.email.as_deref())
-    .bind(u.role.as_str())
+    .bind(roles_to_text(&normalize_roles(u.roles.clone())))
     .bind(&u.password_hash)
     .bind(u.disabled)
+    .bind(u.oidc_subject.as_deref())
+    .bind(i32::try_from(u.failed_logins).unwrap_or(i32::MAX))
+    .bind(u.locked_until.map(ms))
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
-    Ok(())
+    set_units(conn, tenant, u.id, &u.units).await
 }
 
 async fn import_deliveries(conn: &mut PgConnection, tenant: &TenantId, ds: &[&DeliveryRecord]) -> Result<()> {
@@ -354,6 +410,10 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
     if missing(conn, tenant, "users", assignees.iter().flatten().copied().collect()).await? > 0 {
         return Err(StorageError::InvalidReference("assignee"));
     }
+    let units: Vec<Option<Uuid>> = vs.iter().map(|v| v.unit.map(|u| u.0)).collect();
+    if missing(conn, tenant, "units", units.iter().flatten().copied().collect()).await? > 0 {
+        return Err(StorageError::InvalidReference("unit"));
+    }
     let ids: Vec<Uuid> = vs.iter().map(|v| v.head.id.0).collect();
     let nummern: Vec<&str> = vs.iter().map(|v| v.head.nummer.as_str()).collect();
     let transactions: Vec<&str> = vs.iter().map(|v| v.transaction_id.as_str()).collect();
@@ -371,14 +431,15 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
     sqlx::query(
         "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, status_before_deletion,
                                 version, aktenzeichen, assignee_id, eingang_at, form_id, form_name,
-                                zustaendige_stelle, applicant_name)
+                                zustaendige_stelle, applicant_name, unit_id)
          SELECT $1, v.id, v.nummer, v.transaction_id, v.status, v.status_since, v.status_before_deletion,
                 v.version, v.aktenzeichen, v.assignee_id, v.eingang_at, v.form_id, v.form_name,
-                v.zustaendige_stelle, v.applicant_name
+                v.zustaendige_stelle, v.applicant_name, v.unit_id
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::int8[],
-                     $9::text[], $10::uuid[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[])
+                     $9::text[], $10::uuid[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[],
+                     $16::uuid[])
               AS v (id, nummer, transaction_id, status, status_since, status_before_deletion, version, aktenzeichen,
-                    assignee_id, eingang_at, form_id, form_name, zustaendige_stelle, applicant_name)",
+                    assignee_id, eingang_at, form_id, form_name, zustaendige_stelle, applicant_name, unit_id)",
     )
     .bind(t)
     .bind(&ids)
@@ -395,6 +456,7 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
     .bind(form_names)
     .bind(stellen)
     .bind(applicant_names)
+    .bind(units)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -500,6 +562,39 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
     .bind(actor_names)
     .bind(kinds)
     .bind(payloads)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Appends the audit entries in the order given, under this installation's sequence numbers.
+async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRecord]) -> Result<()> {
+    if es.is_empty() {
+        return Ok(());
+    }
+    let at: Vec<OffsetDateTime> = es.iter().map(|e| ms(e.entry.at)).collect();
+    let actor_ids: Vec<Option<Uuid>> = es.iter().map(|e| e.entry.actor.user.map(|u| u.0)).collect();
+    let actor_names: Vec<&str> = es.iter().map(|e| e.entry.actor.name.as_str()).collect();
+    let actions: Vec<&str> = es.iter().map(|e| e.entry.action.as_str()).collect();
+    let targets: Vec<Option<&str>> = es.iter().map(|e| e.entry.target.as_deref()).collect();
+    let details: Vec<Option<&str>> = es.iter().map(|e| e.entry.detail.as_deref()).collect();
+    let ips: Vec<Option<&str>> = es.iter().map(|e| e.entry.ip.as_deref()).collect();
+    sqlx::query(
+        "INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip)
+         SELECT $1, e.at, e.actor_id, e.actor_name, e.action, e.target, e.detail, e.ip
+         FROM unnest($2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+              WITH ORDINALITY AS e (at, actor_id, actor_name, action, target, detail, ip, n)
+         ORDER BY e.n",
+    )
+    .bind(tenant.as_str())
+    .bind(at)
+    .bind(actor_ids)
+    .bind(actor_names)
+    .bind(actions)
+    .bind(targets)
+    .bind(details)
+    .bind(ips)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;

@@ -1,6 +1,8 @@
 use crate::convert::{get, json, map_err, parsed, to_json, to_u64};
+use crate::tenants::unit_name;
 use domain::{
-    DocumentId, StatusCommand, TenantId, TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    DocumentId, StatusCommand, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId,
+    VorgangStatus, Vorgangsnummer,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
@@ -92,45 +94,89 @@ pub(crate) async fn append_event(
     Ok(())
 }
 
-/// The filter shared by the worklist page and its counts: tenant ($1), view, optional status.
-struct Filter {
-    sql: String,
-    user: Option<Uuid>,
-    status: Option<&'static str>,
-    /// The number of the next placeholder.
-    next: usize,
+/// A value bound to a placeholder of a [`Filter`].
+enum Arg {
+    Uuid(Uuid),
+    Uuids(Vec<Uuid>),
+    Text(&'static str),
 }
 
-fn view_filter(view: &View, status: Option<VorgangStatus>) -> Filter {
-    let mut f = Filter { sql: String::from("v.tenant_id = $1"), user: None, status: None, next: 2 };
-    match view {
-        View::Alle => {}
-        View::Meine(user) => {
-            f.sql.push_str(&format!(" AND v.assignee_id = ${}", f.next));
-            f.next += 1;
-            f.user = Some(user.0);
+/// A WHERE clause built up with its arguments; `$1` is always the tenant.
+struct Filter {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    fn new(tenant_condition: &str) -> Self {
+        Self { sql: tenant_condition.to_owned(), args: Vec::new() }
+    }
+
+    /// The placeholder for `arg`.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len() + 1)
+    }
+
+    /// The number of the next placeholder.
+    fn next(&self) -> usize {
+        self.args.len() + 2
+    }
+
+    fn bind<'q>(&self, q: PgQuery<'q>, tenant: &'q TenantId) -> PgQuery<'q> {
+        let mut q = q.bind(tenant.as_str());
+        for a in &self.args {
+            q = match a {
+                Arg::Uuid(u) => q.bind(*u),
+                Arg::Uuids(us) => q.bind(us.clone()),
+                Arg::Text(t) => q.bind(*t),
+            };
         }
-        View::NichtZugewiesen => f.sql.push_str(" AND v.assignee_id IS NULL"),
+        q
     }
-    if let Some(s) = status {
-        f.sql.push_str(&format!(" AND v.status = ${}", f.next));
-        f.next += 1;
-        f.status = Some(s.as_str());
+
+    /// `AND (...)` for [`Visibility::covers`] over the given columns; nothing for the whole
+    /// tenant. Only the parts that can match are written, so the planner sees a plain
+    /// predicate. Callers handle [`Visibility::is_nothing`] before (no parts at all).
+    fn visibility(&mut self, vis: &Visibility, unit: &str, assignee: &str, status: &str) {
+        let Visibility::Restricted { units, user, all_new } = vis else { return };
+        let mut parts = Vec::new();
+        if !units.is_empty() {
+            let p = self.arg(Arg::Uuids(units.iter().map(|u| u.0).collect()));
+            parts.push(format!("{unit} = ANY({p})"));
+        }
+        if let Some(user) = user {
+            let p = self.arg(Arg::Uuid(user.0));
+            parts.push(format!("{assignee} = {p}"));
+        }
+        if *all_new {
+            parts.push(format!("{status} = 'NEU'"));
+        }
+        if parts.is_empty() {
+            parts.push("FALSE".to_owned());
+        }
+        self.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
     }
-    f
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-fn bind_filter<'q>(q: PgQuery<'q>, tenant: &'q TenantId, f: &Filter) -> PgQuery<'q> {
-    let mut q = q.bind(tenant.as_str());
-    if let Some(u) = f.user {
-        q = q.bind(u);
+fn view_filter(vis: &Visibility, view: &View, status: Option<VorgangStatus>) -> Filter {
+    let mut f = Filter::new("v.tenant_id = $1");
+    match view {
+        View::Alle => {}
+        View::Meine(user) => {
+            let p = f.arg(Arg::Uuid(user.0));
+            f.sql.push_str(&format!(" AND v.assignee_id = {p}"));
+        }
+        View::NichtZugewiesen => f.sql.push_str(" AND v.assignee_id IS NULL"),
     }
-    if let Some(s) = f.status {
-        q = q.bind(s);
+    if let Some(s) = status {
+        let p = f.arg(Arg::Text(s.as_str()));
+        f.sql.push_str(&format!(" AND v.status = {p}"));
     }
-    q
+    f.visibility(vis, "v.unit_id", "v.assignee_id", "v.status");
+    f
 }
 
 /// Byte-wise order for text (like SQLite and Rust), whatever the database's locale.
@@ -144,22 +190,31 @@ fn sort_column(key: SortKey) -> &'static str {
     }
 }
 
-async fn counts_in(conn: &mut PgConnection, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
-    const NIL: Uuid = Uuid::nil();
-    let (filter, user) = match view {
-        View::Alle => ("", None),
-        View::Meine(user) => (" AND assignee_key = $2", Some(user.0)),
-        View::NichtZugewiesen => (" AND assignee_key = $2", Some(NIL)),
-    };
-    let sql = format!(
-        "SELECT status, sum(n)::bigint FROM vorgang_counts WHERE tenant_id = $1{filter}
-         GROUP BY status HAVING sum(n) > 0"
-    );
-    let mut q = sqlx::query(&sql).bind(tenant.as_str());
-    if let Some(u) = user {
-        q = q.bind(u);
+/// Sums the trigger-maintained count rows the view and visibility cover: the same predicate
+/// as the worklist's, over the count keys (nil UUID for "none", which no unit or user has).
+async fn counts_in(conn: &mut PgConnection, tenant: &TenantId, vis: &Visibility, view: &View) -> Result<StatusCounts> {
+    if vis.is_nothing() {
+        return Ok(StatusCounts::default());
     }
-    let rows = q.fetch_all(conn).await.map_err(map_err)?;
+    let mut f = Filter::new("tenant_id = $1");
+    match view {
+        View::Alle => {}
+        View::Meine(user) => {
+            let p = f.arg(Arg::Uuid(user.0));
+            f.sql.push_str(&format!(" AND assignee_key = {p}"));
+        }
+        View::NichtZugewiesen => {
+            let p = f.arg(Arg::Uuid(Uuid::nil()));
+            f.sql.push_str(&format!(" AND assignee_key = {p}"));
+        }
+    }
+    f.visibility(vis, "unit_key", "assignee_key", "status");
+    let sql = format!(
+        "SELECT status, sum(n)::bigint FROM vorgang_counts WHERE {}
+         GROUP BY status HAVING sum(n) > 0",
+        f.sql
+    );
+    let rows = f.bind(sqlx::query(&sql), tenant).fetch_all(conn).await.map_err(map_err)?;
     let by_status = rows
         .iter()
         .map(|r| Ok((parsed(r, 0, VorgangStatus::parse)?, to_u64(get(r, 1)?))))
@@ -167,9 +222,14 @@ async fn counts_in(conn: &mut PgConnection, tenant: &TenantId, view: &View) -> R
     Ok(StatusCounts { by_status })
 }
 
-pub(crate) async fn status_counts(pool: &PgPool, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
+pub(crate) async fn status_counts(
+    pool: &PgPool,
+    tenant: &TenantId,
+    vis: &Visibility,
+    view: &View,
+) -> Result<StatusCounts> {
     let mut conn = pool.acquire().await.map_err(map_err)?;
-    counts_in(&mut conn, tenant, view).await
+    counts_in(&mut conn, tenant, vis, view).await
 }
 
 fn list_item(r: &PgRow) -> Result<VorgangListItem> {
@@ -195,11 +255,14 @@ fn list_item(r: &PgRow) -> Result<VorgangListItem> {
 }
 
 pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
+    if q.visibility.is_nothing() {
+        return Ok(WorklistPage { items: Vec::new(), total: 0, counts: StatusCounts::default() });
+    }
     // One snapshot for the counts and the page, so the total matches the items.
     let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
-    let counts = counts_in(&mut tx, tenant, &q.view).await?;
+    let counts = counts_in(&mut tx, tenant, &q.visibility, &q.view).await?;
     let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
-    let f = view_filter(&q.view, q.status);
+    let f = view_filter(&q.visibility, &q.view, q.status);
     // A missing Aktenzeichen sorts first ascending, last descending (like Rust's Option).
     let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
     // The page's ids are found on a sort index alone; only the rows shown are then read.
@@ -213,10 +276,11 @@ pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery
          ORDER BY {col} {dir} {nulls}, v.id {dir}",
         filter = f.sql,
         col = sort_column(q.sort),
-        limit = f.next,
-        offset = f.next + 1,
+        limit = f.next(),
+        offset = f.next() + 1,
     );
-    let rows = bind_filter(sqlx::query(&sql), tenant, &f)
+    let rows = f
+        .bind(sqlx::query(&sql), tenant)
         .bind(i64::from(q.per_page))
         .bind(i64::from(q.page) * i64::from(q.per_page))
         .fetch_all(&mut *tx)
@@ -257,7 +321,8 @@ pub(crate) async fn get_document(pool: &PgPool, tenant: &TenantId, id: DocumentI
 pub(crate) const VORGANG_SELECT: &str =
     "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
             v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
-            d.leika_ids::text, d.applicant::text, d.control::text, d.form_data::text, v.status_before_deletion
+            d.leika_ids::text, d.applicant::text, d.control::text, d.form_data::text, v.status_before_deletion,
+            v.unit_id
      FROM vorgaenge v
      JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
      LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id";
@@ -288,6 +353,7 @@ pub(crate) fn vorgang_at(r: &PgRow, tenant: &TenantId) -> Result<VorgangRecord> 
         form_data: json(r, 16)?,
         documents: Vec::new(),
         status_before_deletion_request: get::<Option<&str>>(r, 17)?.and_then(VorgangStatus::parse),
+        unit: get::<Option<Uuid>>(r, 18)?.map(UnitId),
     })
 }
 
@@ -394,7 +460,8 @@ pub(crate) async fn apply_in(
 ) -> Result<VorgangHead> {
     let t = tenant.as_str();
     let cur = sqlx::query(
-        "SELECT version, status, assignee_id, aktenzeichen FROM vorgaenge WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        "SELECT version, status, assignee_id, aktenzeichen, unit_id FROM vorgaenge
+         WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
     )
     .bind(t)
     .bind(id.0)
@@ -406,6 +473,7 @@ pub(crate) async fn apply_in(
     let status = parsed(&cur, 1, VorgangStatus::parse)?;
     let assignee: Option<Uuid> = get(&cur, 2)?;
     let aktenzeichen: Option<String> = get(&cur, 3)?;
+    let unit: Option<Uuid> = get(&cur, 4)?;
     if version != expected_version {
         return Err(StorageError::Conflict { current_version: version });
     }
@@ -468,6 +536,26 @@ pub(crate) async fn apply_in(
             .map_err(map_err)?;
             (row, VorgangEvent::AktenzeichenGeaendert { from: aktenzeichen, to: new })
         }
+        VorgangChange::Unit { to } => {
+            let new_name = match to {
+                Some(u) => Some(unit_name(conn, tenant, u.0).await?.ok_or(StorageError::InvalidReference("unit"))?),
+                None => None,
+            };
+            let old_name = match unit {
+                Some(u) => unit_name(conn, tenant, u).await?,
+                None => None,
+            };
+            let row = sqlx::query(&format!(
+                "UPDATE vorgaenge SET unit_id = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
+            ))
+            .bind(t)
+            .bind(id.0)
+            .bind(to.map(|u| u.0))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
+            (row, VorgangEvent::EinheitGeaendert { from: old_name, to: new_name })
+        }
     };
     let head = head_at(&row, 0)?;
     let at: OffsetDateTime = get(&row, 5)?;
@@ -489,23 +577,45 @@ pub(crate) async fn apply_change(
     Ok(head)
 }
 
-/// Takes the oldest unassigned NEU Vorgang that no other transaction holds (`SKIP LOCKED`):
-/// concurrent claimers, in this process or another, each get a different one and never wait
-/// for each other.
+/// Takes the oldest unassigned NEU Vorgang within the visibility that no other transaction
+/// holds (`SKIP LOCKED`): concurrent claimers, in this process or another, each get a
+/// different one and never wait for each other.
 pub(crate) async fn claim_next(
     pool: &PgPool,
     tenant: &TenantId,
+    vis: &Visibility,
     user: UserId,
     actor: &Actor,
 ) -> Result<Option<VorgangHead>> {
+    // Of the visibility only units and all_new can cover an unassigned Vorgang.
+    let units = match vis {
+        Visibility::Tenant | Visibility::Restricted { all_new: true, .. } => None,
+        Visibility::Restricted { units, .. } if units.is_empty() => return Ok(None),
+        Visibility::Restricted { units, .. } => Some(units.iter().map(|u| u.0).collect::<Vec<Uuid>>()),
+    };
     let mut tx = pool.begin().await.map_err(map_err)?;
-    let next = sqlx::query(
-        "SELECT id, version FROM vorgaenge WHERE tenant_id = $1 AND status = 'NEU' AND assignee_id IS NULL
-         ORDER BY eingang_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(tenant.as_str())
-    .fetch_optional(&mut *tx)
-    .await
+    let next = match units {
+        None => {
+            sqlx::query(
+                "SELECT id, version FROM vorgaenge WHERE tenant_id = $1 AND status = 'NEU' AND assignee_id IS NULL
+             ORDER BY eingang_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(tenant.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+        }
+        Some(units) => {
+            sqlx::query(
+                "SELECT id, version FROM vorgaenge WHERE tenant_id = $1 AND status = 'NEU' AND assignee_id IS NULL
+               AND unit_id = ANY($2)
+             ORDER BY eingang_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(tenant.as_str())
+            .bind(units)
+            .fetch_optional(&mut *tx)
+            .await
+        }
+    }
     .map_err(map_err)?;
     let Some(next) = next else {
         tx.commit().await.map_err(map_err)?;

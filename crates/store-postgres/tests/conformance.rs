@@ -6,15 +6,16 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); skipped without one, except in CI.
 
 use domain::{
-    Antragsteller, Role, StatusCommand, TenantId, TransactionId, UserId, VorgangId, VorgangStatus, Vorgangsnummer,
+    Antragsteller, Role, StatusCommand, TenantId, TenantKind, TransactionId, UserId, Visibility, VorgangId,
+    VorgangStatus, Vorgangsnummer,
 };
 use ozgcloud_store_postgres::testing::TestDatabase;
 use ozgcloud_store_postgres::PostgresStore;
 use std::collections::HashSet;
 use std::sync::Arc;
 use store::{
-    Actor, DeliveryId, IntakeOutcome, NewDelivery, NewUser, NewVorgang, SortKey, StorageError, Store, UserRecord, View,
-    VorgangChange, VorgangHead, WorklistQuery,
+    Actor, DeliveryId, IntakeOutcome, NewDelivery, NewTenant, NewUser, NewVorgang, SortKey, StorageError, Store,
+    UserRecord, View, VorgangChange, VorgangHead, WorklistQuery,
 };
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -43,7 +44,7 @@ async fn processes_sharing_one_database_stay_consistent() {
         stores.push(Arc::new(started.expect("connect task").expect("concurrent start (and migration) succeeds")));
     }
     // One row per migration file (crates/store-postgres/migrations).
-    const MIGRATION_FILES: i64 = 2;
+    const MIGRATION_FILES: i64 = 3;
     let version_rows: i64 = {
         let probe = PostgresStore::connect(&db.url).await.expect("connect");
         let n = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")
@@ -77,7 +78,8 @@ fn at(minutes: i64) -> OffsetDateTime {
 
 async fn tenant(db: &Arc<dyn Store>) -> TenantId {
     let t = TenantId::parse(&format!("t-{}", &Uuid::new_v4().simple().to_string()[..12])).expect("slug");
-    db.ensure_tenant(&t, "Nebenläufigkeit").await.expect("ensure_tenant");
+    let new = NewTenant { id: t.clone(), name: "Nebenläufigkeit".into(), kind: TenantKind::Stadt, host: None };
+    db.ensure_tenant(new).await.expect("ensure_tenant");
     t
 }
 
@@ -90,6 +92,7 @@ fn vorgang(eingang_at: OffsetDateTime) -> NewVorgang {
         form_id: "gewerbe-an".into(),
         form_name: "Gewerbeanmeldung".into(),
         zustaendige_stelle: "10363455".into(),
+        unit: None,
         leika_ids: vec!["99050012104000".into()],
         applicant: Antragsteller { nachname: Some("Muster".into()), ..Default::default() },
         control: serde_json::json!({"zustaendigeStelle": "10363455"}),
@@ -129,8 +132,10 @@ async fn user(db: &Arc<dyn Store>, t: &TenantId, i: usize) -> UserRecord {
         username: format!("user{i}"),
         display_name: format!("Sachbearbeitung {i:02}"),
         email: None,
-        role: Role::Sachbearbeitung,
+        roles: vec![Role::Sachbearbeitung],
+        units: vec![],
         password_hash: "$argon2id$v=19$x".into(),
+        oidc_subject: None,
     })
     .await
     .expect("create_user")
@@ -256,7 +261,7 @@ async fn concurrent_claims_across_processes_take_each_vorgang_once(stores: &[Arc
         let db = store(stores, i);
         let t = t.clone();
         tasks.spawn(async move {
-            let got = db.claim_next(&t, u.id, &actor(&u)).await;
+            let got = db.claim_next(&t, &Visibility::Tenant, u.id, &actor(&u)).await;
             (u, got)
         });
     }
@@ -292,8 +297,10 @@ async fn concurrent_create_user_reports_duplicate(stores: &[Arc<dyn Store>]) {
                 username: "anna".into(),
                 display_name: format!("Anna {i}"),
                 email: None,
-                role: Role::Admin,
+                roles: vec![Role::Admin],
+                units: vec![],
                 password_hash: "$argon2id$v=19$x".into(),
+                oidc_subject: None,
             })
             .await
         });
@@ -380,7 +387,15 @@ async fn worklist_sorts_text_byte_wise_whatever_the_locale(db: &Arc<dyn Store>) 
     let listed = |sort: SortKey, descending: bool| {
         let (db, t) = (db.clone(), t.clone());
         async move {
-            let q = WorklistQuery { view: View::Alle, status: None, sort, descending, page: 0, per_page: 100 };
+            let q = WorklistQuery {
+                visibility: Visibility::Tenant,
+                view: View::Alle,
+                status: None,
+                sort,
+                descending,
+                page: 0,
+                per_page: 100,
+            };
             db.worklist(&t, &q).await.expect("worklist").items
         }
     };

@@ -1,5 +1,6 @@
 use crate::convert::{from_ms, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
+use crate::tenants::{tenant_exists, unit_name};
 use crate::vorgang::{head_by, insert_event};
 use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -40,7 +41,7 @@ fn finish_delivery(
     let n = conn
         .prepare_cached(
             "UPDATE deliveries SET status = ?3, vorgang_id = ?4, error_field = NULL, error_message = NULL,
-             attempts = attempts + 1 WHERE tenant_id = ?1 AND id = ?2 AND status IN ('RECEIVED', 'QUARANTINED')",
+             attempts = attempts + 1 WHERE tenant_id = ?1 AND id = ?2 AND status IN ('RECEIVED', 'QUARANTINED', 'UNROUTABLE')",
         )
         .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), status.as_str(), vorgang.0.to_string()]))
         .map_err(map_err)?;
@@ -63,13 +64,19 @@ pub(crate) fn complete_intake(
     if head_by(conn, tenant, "nummer", v.nummer.as_str())?.is_some() {
         return Err(StorageError::NummerTaken);
     }
+    let unit = v.unit.map(|u| u.0.to_string());
+    if let Some(u) = &unit {
+        if unit_name(conn, tenant, u)?.is_none() {
+            return Err(StorageError::InvalidReference("unit"));
+        }
+    }
     let t = tenant.as_str();
     let id = v.id.0.to_string();
     let now = OffsetDateTime::now_utc();
     conn.prepare_cached(
         "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, version, eingang_at,
-                                form_id, form_name, zustaendige_stelle, applicant_name)
-         VALUES (?1, ?2, ?3, ?4, 'NEU', ?5, 1, ?6, ?7, ?8, ?9, ?10)",
+                                form_id, form_name, zustaendige_stelle, applicant_name, unit_id)
+         VALUES (?1, ?2, ?3, ?4, 'NEU', ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -82,7 +89,8 @@ pub(crate) fn complete_intake(
             v.form_id,
             v.form_name,
             v.zustaendige_stelle,
-            v.applicant.display_name()
+            v.applicant.display_name(),
+            unit
         ])
     })
     .map_err(map_err)?;
@@ -116,16 +124,51 @@ pub(crate) fn quarantine(
     field: &str,
     message: &str,
 ) -> Result<()> {
+    mark_failed(conn, tenant, id, DeliveryStatus::Quarantined, field, message)
+}
+
+pub(crate) fn unroutable(conn: &Connection, tenant: &TenantId, id: DeliveryId, message: &str) -> Result<()> {
+    mark_failed(conn, tenant, id, DeliveryStatus::Unroutable, "control.zustaendigeStelle", message)
+}
+
+/// Labels a delivery that could not become a Vorgang. One that has its Vorgang already (a
+/// late failure report racing a successful processing) keeps its label.
+fn mark_failed(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: DeliveryId,
+    status: DeliveryStatus,
+    field: &str,
+    message: &str,
+) -> Result<()> {
     let n = conn
         .prepare_cached(
-            "UPDATE deliveries SET status = 'QUARANTINED', error_field = ?3, error_message = ?4, attempts = attempts + 1
-             WHERE tenant_id = ?1 AND id = ?2",
+            "UPDATE deliveries SET status = ?3, error_field = ?4, error_message = ?5, attempts = attempts + 1
+             WHERE tenant_id = ?1 AND id = ?2 AND vorgang_id IS NULL",
         )
-        .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), field, message]))
+        .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), status.as_str(), field, message]))
         .map_err(map_err)?;
     if n == 0 {
-        return Err(StorageError::NotFound);
+        get_delivery(conn, tenant, id)?;
     }
+    Ok(())
+}
+
+/// Hands the delivery to the tenant intake routed it to, to be processed there from the start.
+pub(crate) fn move_delivery(conn: &Connection, from: &TenantId, id: DeliveryId, to: &TenantId) -> Result<()> {
+    let delivery = get_delivery(conn, from, id)?;
+    if delivery.vorgang_id.is_some() {
+        return Err(StorageError::Duplicate("delivery"));
+    }
+    if !tenant_exists(conn, to)? {
+        return Err(StorageError::InvalidReference("tenant"));
+    }
+    conn.prepare_cached(
+        "UPDATE deliveries SET tenant_id = ?3, status = 'RECEIVED', error_field = NULL, error_message = NULL
+         WHERE tenant_id = ?1 AND id = ?2",
+    )
+    .and_then(|mut s| s.execute(params![from.as_str(), id.0.to_string(), to.as_str()]))
+    .map_err(map_err)?;
     Ok(())
 }
 
@@ -159,19 +202,20 @@ pub(crate) fn get_delivery(conn: &Connection, tenant: &TenantId, id: DeliveryId)
 pub(crate) fn list_quarantine(
     conn: &Connection,
     tenant: &TenantId,
+    status: DeliveryStatus,
     limit: u32,
     offset: u32,
 ) -> Result<(Vec<DeliveryRecord>, u64)> {
     let items = conn
         .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1
-             ORDER BY received_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = ?1 AND tenant_id = ?2
+             ORDER BY received_at DESC, id DESC LIMIT ?3 OFFSET ?4"
         ))
-        .and_then(|mut s| s.query_map(params![tenant.as_str(), limit, offset], delivery_row)?.collect())
+        .and_then(|mut s| s.query_map(params![status.as_str(), tenant.as_str(), limit, offset], delivery_row)?.collect())
         .map_err(map_err)?;
     let total: i64 = conn
-        .prepare_cached("SELECT count(*) FROM deliveries WHERE status = 'QUARANTINED' AND tenant_id = ?1")
-        .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)))
+        .prepare_cached("SELECT count(*) FROM deliveries WHERE status = ?1 AND tenant_id = ?2")
+        .and_then(|mut s| s.query_row(params![status.as_str(), tenant.as_str()], |r| r.get(0)))
         .map_err(map_err)?;
     Ok((items, total as u64))
 }

@@ -3,7 +3,10 @@ use rusqlite::Connection;
 use store::StorageError;
 
 /// Embedded, ordered, applied once each; the database records what it has.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "tenants", include_str!("../migrations/0002_tenants.sql")),
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
     conn.execute_batch(

@@ -1,35 +1,49 @@
 //! Export and import of a whole tenant (see `Store::export_page` / `Store::import_records`).
 //!
-//! Export pages walk the primary keys (`(tenant_id, id)`, events by `(tenant_id, seq)`), so a
+//! Export pages walk the primary keys (`(tenant_id, id)`, events and audit entries by
+//! `(tenant_id, seq)`), so a
 //! page costs the same however deep into the tenant it is. An import batch is one writer job:
 //! it runs in its own SAVEPOINT and is committed with the group, all or nothing.
 
+use crate::access::{append_audit, audit_after};
 use crate::convert::ms;
 use crate::engine::map_err;
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
-use crate::users::{user_row, USER_COLUMNS};
+use crate::tenants::{check_units, get_tenant, insert_unit, unit_row, upsert_imported, UNIT_COLUMNS};
+use crate::users::{delete_sessions_of, set_units, user_row, USER_SELECT};
 use crate::vorgang::{documents_of, events_after, insert_event, vorgang_row, VORGANG_SELECT};
-use domain::TenantId;
-use rusqlite::{params, Connection, OptionalExtension};
+use domain::user::{normalize_roles, roles_to_text};
+use domain::{TenantId, UserId};
+use rusqlite::{params, Connection};
 use store::{
-    DeliveryRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError, UserRecord,
-    VorgangRecord,
+    AuditRecord, DeliveryRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError,
+    TenantRecord, UnitRecord, UserRecord, VorgangRecord,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub(crate) fn count_for_export(conn: &Connection, tenant: &TenantId) -> Result<ExportCounts> {
     conn.prepare_cached(
-        "SELECT (SELECT count(*) FROM users WHERE tenant_id = ?1),
+        "SELECT (SELECT count(*) FROM units WHERE tenant_id = ?1),
+                (SELECT count(*) FROM users WHERE tenant_id = ?1),
                 (SELECT count(*) FROM deliveries WHERE tenant_id = ?1),
                 (SELECT count(*) FROM vorgaenge WHERE tenant_id = ?1),
                 (SELECT count(*) FROM documents WHERE tenant_id = ?1),
-                (SELECT count(*) FROM events WHERE tenant_id = ?1)",
+                (SELECT count(*) FROM events WHERE tenant_id = ?1),
+                (SELECT count(*) FROM audit WHERE tenant_id = ?1)",
     )
     .and_then(|mut s| {
         s.query_row([tenant.as_str()], |r| {
             let n = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
-            Ok(ExportCounts { users: n(0)?, deliveries: n(1)?, vorgaenge: n(2)?, documents: n(3)?, events: n(4)? })
+            Ok(ExportCounts {
+                units: n(0)?,
+                users: n(1)?,
+                deliveries: n(2)?,
+                vorgaenge: n(3)?,
+                documents: n(4)?,
+                events: n(5)?,
+                audit: n(6)?,
+            })
         })
     })
     .map_err(map_err)
@@ -62,23 +76,26 @@ pub(crate) fn export_page(
     let limit = limit.max(1);
     let t = tenant.as_str();
     let from = match section {
-        ExportSection::Users | ExportSection::Deliveries | ExportSection::Vorgaenge => uuid_cursor(after)?,
-        ExportSection::Tenant | ExportSection::Events => String::new(),
+        ExportSection::Units | ExportSection::Users | ExportSection::Deliveries | ExportSection::Vorgaenge => {
+            uuid_cursor(after)?
+        }
+        ExportSection::Tenant | ExportSection::Events | ExportSection::Audit => String::new(),
     };
     match section {
-        ExportSection::Tenant => {
-            let name: String = conn
-                .prepare_cached("SELECT name FROM tenants WHERE id = ?1")
-                .and_then(|mut s| s.query_row([t], |r| r.get(0)).optional())
-                .map_err(map_err)?
-                .ok_or(StorageError::NotFound)?;
-            Ok((vec![ExportRecord::Tenant { id: tenant.clone(), name }], None))
+        ExportSection::Tenant => Ok((vec![ExportRecord::Tenant(get_tenant(conn, tenant)?)], None)),
+        ExportSection::Units => {
+            let units: Vec<UnitRecord> = conn
+                .prepare_cached(&format!(
+                    "SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                ))
+                .and_then(|mut s| s.query_map(params![t, from, limit], unit_row)?.collect())
+                .map_err(map_err)?;
+            let cursor = next(&units, limit, |u| u.id.0.to_string());
+            Ok((units.into_iter().map(ExportRecord::Unit).collect(), cursor))
         }
         ExportSection::Users => {
             let users: Vec<UserRecord> = conn
-                .prepare_cached(&format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-                ))
+                .prepare_cached(&format!("{USER_SELECT} WHERE u.tenant_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3"))
                 .and_then(|mut s| s.query_map(params![t, from, limit], user_row)?.collect())
                 .map_err(map_err)?;
             let cursor = next(&users, limit, |u| u.id.0.to_string());
@@ -116,24 +133,36 @@ pub(crate) fn export_page(
             let cursor = next(&events, limit, |e| e.seq.to_string());
             Ok((events.into_iter().map(ExportRecord::Event).collect(), cursor))
         }
+        ExportSection::Audit => {
+            let after = match after {
+                None => 0,
+                Some(a) => a.parse::<i64>().map_err(|_| invalid_cursor())?,
+            };
+            let entries = audit_after(conn, tenant, after, limit)?;
+            let cursor = next(&entries, limit, |e| e.seq.to_string());
+            Ok((entries.into_iter().map(ExportRecord::Audit).collect(), cursor))
+        }
     }
 }
 
 pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
     for record in records {
         match record {
-            ExportRecord::Tenant { name, .. } => start_import(conn, tenant, name)?,
+            ExportRecord::Tenant(t) => start_import(conn, tenant, t)?,
+            ExportRecord::Unit(u) => insert_unit(conn, tenant, u.id, &u.name, &u.kennung)?,
             ExportRecord::User(u) => import_user(conn, tenant, u)?,
             ExportRecord::Delivery(d) => import_delivery(conn, tenant, d)?,
             ExportRecord::Vorgang(v) => import_vorgang(conn, tenant, v)?,
             ExportRecord::Event(e) => import_event(conn, tenant, e)?,
+            ExportRecord::Audit(AuditRecord { entry, .. }) => append_audit(conn, tenant, entry)?,
         }
     }
     Ok(())
 }
 
-/// Refuses a tenant that holds Vorgänge or deliveries; creates it or takes the imported name.
-fn start_import(conn: &Connection, tenant: &TenantId, name: &str) -> Result<()> {
+/// Refuses a tenant that holds Vorgänge or deliveries; creates it or takes the imported name,
+/// kind and allowlist.
+fn start_import(conn: &Connection, tenant: &TenantId, imported: &TenantRecord) -> Result<()> {
     let t = tenant.as_str();
     let taken: bool = conn
         .prepare_cached(
@@ -145,31 +174,38 @@ fn start_import(conn: &Connection, tenant: &TenantId, name: &str) -> Result<()> 
     if taken {
         return Err(StorageError::Duplicate("tenant"));
     }
-    conn.prepare_cached(
-        "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-    )
-    .and_then(|mut s| s.execute(params![t, name, ms(OffsetDateTime::now_utc())]))
-    .map_err(map_err)?;
-    Ok(())
+    upsert_imported(conn, tenant, imported)
 }
 
 /// Replaces the tenant's user with the same username or id (ending its sessions), keeping
 /// the imported id.
 fn import_user(conn: &Connection, tenant: &TenantId, u: &UserRecord) -> Result<()> {
     let (t, id) = (tenant.as_str(), u.id.0.to_string());
-    conn.prepare_cached(
-        "DELETE FROM sessions WHERE tenant_id = ?1
-           AND user_id IN (SELECT id FROM users WHERE tenant_id = ?1 AND (id = ?2 OR username = ?3))",
-    )
-    .and_then(|mut s| s.execute(params![t, id, u.username]))
-    .map_err(map_err)?;
+    check_units(conn, tenant, &u.units)?;
+    let replaced: Vec<String> = conn
+        .prepare_cached("SELECT id FROM users WHERE tenant_id = ?1 AND (id = ?2 OR username = ?3)")
+        .and_then(|mut s| s.query_map(params![t, id, u.username], |r| r.get(0))?.collect())
+        .map_err(map_err)?;
+    for old in replaced.iter().filter_map(|o| Uuid::parse_str(o).ok()).map(UserId) {
+        delete_sessions_of(conn, tenant, old)?;
+        set_units(conn, tenant, old, &[])?;
+    }
     conn.prepare_cached("DELETE FROM users WHERE tenant_id = ?1 AND (id = ?2 OR username = ?3)")
         .and_then(|mut s| s.execute(params![t, id, u.username]))
         .map_err(map_err)?;
+    if let Some(subject) = &u.oidc_subject {
+        let taken: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND oidc_subject = ?2)")
+            .and_then(|mut s| s.query_row(params![t, subject], |r| r.get(0)))
+            .map_err(map_err)?;
+        if taken {
+            return Err(StorageError::Duplicate("oidc_subject"));
+        }
+    }
     conn.prepare_cached(
-        "INSERT INTO users (tenant_id, id, username, display_name, email, role, password_hash, disabled, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO users (tenant_id, id, username, display_name, email, roles, password_hash, disabled,
+                            oidc_subject, failed_logins, locked_until, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -178,14 +214,17 @@ fn import_user(conn: &Connection, tenant: &TenantId, u: &UserRecord) -> Result<(
             u.username,
             u.display_name,
             u.email,
-            u.role.as_str(),
+            roles_to_text(&normalize_roles(u.roles.clone())),
             u.password_hash,
             u.disabled,
+            u.oidc_subject,
+            i64::from(u.failed_logins),
+            u.locked_until.map(ms),
             ms(OffsetDateTime::now_utc())
         ])
     })
     .map_err(map_err)?;
-    Ok(())
+    set_units(conn, tenant, u.id, &u.units)
 }
 
 fn import_delivery(conn: &Connection, tenant: &TenantId, d: &DeliveryRecord) -> Result<()> {
@@ -227,11 +266,17 @@ fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Re
             return Err(StorageError::InvalidReference("assignee"));
         }
     }
+    let unit = v.unit.map(|u| u.0.to_string());
+    if let Some(u) = &unit {
+        if !exists(conn, "SELECT EXISTS (SELECT 1 FROM units WHERE tenant_id = ?1 AND id = ?2)", tenant, u)? {
+            return Err(StorageError::InvalidReference("unit"));
+        }
+    }
     conn.prepare_cached(
         "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, status_before_deletion,
                                 version, aktenzeichen, assignee_id, eingang_at, form_id, form_name,
-                                zustaendige_stelle, applicant_name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                zustaendige_stelle, applicant_name, unit_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -249,7 +294,8 @@ fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Re
             v.form_id,
             v.form_name,
             v.zustaendige_stelle,
-            v.applicant.display_name()
+            v.applicant.display_name(),
+            unit
         ])
     })
     .map_err(map_err)?;

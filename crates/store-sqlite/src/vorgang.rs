@@ -1,7 +1,9 @@
 use crate::convert::{from_ms, json_at, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
+use crate::tenants::unit_name;
 use domain::{
-    DocumentId, StatusCommand, TenantId, TransactionId, UserId, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    DocumentId, StatusCommand, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId,
+    VorgangStatus, Vorgangsnummer,
 };
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use store::{
@@ -89,6 +91,29 @@ fn view_filter(tenant: &TenantId, view: &View, status: Option<VorgangStatus>) ->
     (sql, args)
 }
 
+/// The visibility as a predicate on `unit_id`, `assignee_id` and `status`, which both the
+/// Vorgang rows (`prefix` "v.") and the count rows (`prefix` "") carry, with its arguments.
+/// `None` when it covers nothing at all: the caller answers without asking the database.
+fn visibility_filter(vis: &Visibility, prefix: &str) -> Option<(String, Vec<String>)> {
+    let Visibility::Restricted { units, user, all_new } = vis else {
+        return Some((String::new(), Vec::new()));
+    };
+    let mut terms = Vec::new();
+    let mut args = Vec::new();
+    if !units.is_empty() {
+        terms.push(format!("{prefix}unit_id IN ({})", vec!["?"; units.len()].join(", ")));
+        args.extend(units.iter().map(|u| u.0.to_string()));
+    }
+    if let Some(user) = user {
+        terms.push(format!("{prefix}assignee_id = ?"));
+        args.push(user.0.to_string());
+    }
+    if *all_new {
+        terms.push(format!("{prefix}status = 'NEU'"));
+    }
+    (!terms.is_empty()).then(|| (format!(" AND ({})", terms.join(" OR ")), args))
+}
+
 fn sort_column(key: SortKey) -> &'static str {
     match key {
         SortKey::EingangAt => "v.eingang_at",
@@ -117,12 +142,24 @@ fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
     })
 }
 
-pub(crate) fn status_counts(conn: &Connection, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
-    let (filter, args): (&str, Vec<String>) = match view {
+/// Sums the trigger-kept count rows the view and visibility cover: a handful of rows per
+/// unit and assignee, however many Vorgänge there are.
+pub(crate) fn status_counts(
+    conn: &Connection,
+    tenant: &TenantId,
+    vis: &Visibility,
+    view: &View,
+) -> Result<StatusCounts> {
+    let Some((vis_filter, vis_args)) = visibility_filter(vis, "") else {
+        return Ok(StatusCounts::default());
+    };
+    let (view_filter, mut args): (&str, Vec<String>) = match view {
         View::Alle => ("", vec![tenant.as_str().to_owned()]),
         View::Meine(user) => (" AND assignee_id = ?", vec![tenant.as_str().to_owned(), user.0.to_string()]),
         View::NichtZugewiesen => (" AND assignee_id = ''", vec![tenant.as_str().to_owned()]),
     };
+    args.extend(vis_args);
+    let filter = format!("{view_filter}{vis_filter}");
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT status, sum(n) FROM vorgang_counts WHERE tenant_id = ?{filter} GROUP BY status HAVING sum(n) > 0"
@@ -161,9 +198,14 @@ pub(crate) fn worklist(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) 
 }
 
 fn worklist_in_snapshot(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
-    let counts = status_counts(conn, tenant, &q.view)?;
+    let Some((vis_filter, vis_args)) = visibility_filter(&q.visibility, "v.") else {
+        return Ok(WorklistPage { items: Vec::new(), total: 0, counts: StatusCounts::default() });
+    };
+    let counts = status_counts(conn, tenant, &q.visibility, &q.view)?;
     let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
-    let (filter, mut args) = view_filter(tenant, &q.view, q.status);
+    let (mut filter, mut args) = view_filter(tenant, &q.view, q.status);
+    filter.push_str(&vis_filter);
+    args.extend(vis_args);
     let dir = if q.descending { "DESC" } else { "ASC" };
     let col = sort_column(q.sort);
     // The page's rows are found on the index alone (rowids only); only those 50 rows are
@@ -214,7 +256,7 @@ pub(crate) fn get_document(conn: &Connection, tenant: &TenantId, id: DocumentId)
 pub(crate) const VORGANG_SELECT: &str =
     "SELECT v.id, v.nummer, v.status, v.status_since, v.version, v.transaction_id, v.aktenzeichen,
             v.assignee_id, u.display_name, v.eingang_at, v.form_id, v.form_name, v.zustaendige_stelle,
-            d.leika_ids, d.applicant, d.control, d.form_data, v.status_before_deletion
+            d.leika_ids, d.applicant, d.control, d.form_data, v.status_before_deletion, v.unit_id
      FROM vorgaenge v
      JOIN vorgang_daten d ON d.tenant_id = v.tenant_id AND d.vorgang_id = v.id
      LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id";
@@ -241,6 +283,7 @@ pub(crate) fn vorgang_row(r: &Row<'_>, tenant: &TenantId) -> rusqlite::Result<Vo
         form_data: json_at(r, 16)?,
         documents: Vec::new(),
         status_before_deletion_request: r.get::<_, Option<String>>(17)?.and_then(|s| VorgangStatus::parse(&s)),
+        unit: opt_uuid_at(r, 18)?.map(UnitId),
     })
 }
 
@@ -304,6 +347,7 @@ struct Current {
     status: VorgangStatus,
     assignee: Option<String>,
     aktenzeichen: Option<String>,
+    unit: Option<String>,
 }
 
 /// The display name of a user of the tenant; `enabled_only` for new assignments (the
@@ -326,7 +370,7 @@ pub(crate) fn apply_change(
     let vid = id.0.to_string();
     let cur = conn
         .prepare_cached(
-            "SELECT version, status, assignee_id, aktenzeichen FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2",
+            "SELECT version, status, assignee_id, aktenzeichen, unit_id FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2",
         )
         .and_then(|mut s| {
             s.query_row(params![t, vid], |r| {
@@ -335,6 +379,7 @@ pub(crate) fn apply_change(
                     status: parsed_at(r, 1, VorgangStatus::parse)?,
                     assignee: r.get(2)?,
                     aktenzeichen: r.get(3)?,
+                    unit: r.get(4)?,
                 })
             })
             .optional()
@@ -390,6 +435,23 @@ pub(crate) fn apply_change(
             .map_err(map_err)?;
             VorgangEvent::AktenzeichenGeaendert { from: cur.aktenzeichen.clone(), to: new }
         }
+        VorgangChange::Unit { to } => {
+            let to = to.map(|u| u.0.to_string());
+            let new_name = match &to {
+                Some(unit) => Some(unit_name(conn, tenant, unit)?.ok_or(StorageError::InvalidReference("unit"))?),
+                None => None,
+            };
+            let old_name = match &cur.unit {
+                Some(unit) => unit_name(conn, tenant, unit)?,
+                None => None,
+            };
+            conn.prepare_cached(
+                "UPDATE vorgaenge SET unit_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![t, vid, to]))
+            .map_err(map_err)?;
+            VorgangEvent::EinheitGeaendert { from: old_name, to: new_name }
+        }
     };
     insert_event(conn, tenant, id, now, actor, &event)?;
     head_by(conn, tenant, "id", &vid)?.ok_or(StorageError::NotFound)
@@ -398,15 +460,31 @@ pub(crate) fn apply_change(
 pub(crate) fn claim_next(
     conn: &Connection,
     tenant: &TenantId,
+    vis: &Visibility,
     user: UserId,
     actor: &Actor,
 ) -> Result<Option<VorgangHead>> {
+    // The pile is unassigned, so of the visibility only units and "all new" can match; the
+    // unit filter is checked on the pile index's entries.
+    let (filter, units): (String, Vec<String>) = match vis {
+        Visibility::Tenant | Visibility::Restricted { all_new: true, .. } => (String::new(), Vec::new()),
+        Visibility::Restricted { units, .. } if units.is_empty() => return Ok(None),
+        Visibility::Restricted { units, .. } => (
+            format!(" AND unit_id IN ({})", vec!["?"; units.len()].join(", ")),
+            units.iter().map(|u| u.0.to_string()).collect(),
+        ),
+    };
+    let mut args = vec![tenant.as_str().to_owned()];
+    args.extend(units);
     let next = conn
-        .prepare_cached(
-            "SELECT id, version FROM vorgaenge WHERE tenant_id = ?1 AND status = 'NEU' AND assignee_id IS NULL
-             ORDER BY eingang_at, id LIMIT 1",
-        )
-        .and_then(|mut s| s.query_row([tenant.as_str()], |r| Ok((uuid_at(r, 0)?, r.get::<_, i64>(1)?))).optional())
+        .prepare_cached(&format!(
+            "SELECT id, version FROM vorgaenge INDEXED BY vorgaenge_pile
+             WHERE tenant_id = ? AND status = 'NEU' AND assignee_id IS NULL{filter}
+             ORDER BY eingang_at, id LIMIT 1"
+        ))
+        .and_then(|mut s| {
+            s.query_row(params_from_iter(args.iter()), |r| Ok((uuid_at(r, 0)?, r.get::<_, i64>(1)?))).optional()
+        })
         .map_err(map_err)?;
     let Some((id, version)) = next else {
         return Ok(None);

@@ -27,14 +27,16 @@
 //!   except `seq` and the records' `tenant`.
 
 use crate::{
-    Actor, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind, DocumentRecord, EventRecord, ExportCounts,
-    ExportRecord, ExportSection, IntakeOutcome, NewDelivery, NewSession, NewUser, NewVorgang, SortKey, StatusCounts,
-    StorageError, Store, UserRecord, UserRef, View, VorgangChange, VorgangHead, VorgangListItem, WorklistPage,
-    WorklistQuery,
+    Actor, ApiTokenRecord, AuditQuery, AuditRecord, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind,
+    DocumentRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, IntakeOutcome, NewApiToken, NewAuditEntry,
+    NewDelivery, NewSession, NewTenant, NewUnit, NewUser, NewVorgang, SortKey, StatusCounts, StorageError, Store,
+    TenantSettings, UnitRecord, UserRecord, UserRef, UserUpdate, View, VorgangChange, VorgangHead, VorgangListItem,
+    WorklistPage, WorklistQuery,
 };
 use domain::{
-    Aktenzeichen, Antragsteller, DocumentId, FormItem, FormValue, Role, StatusCommand, TenantId, TransactionId, UserId,
-    VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    Aktenzeichen, Antragsteller, ApiTokenId, DocumentId, FormItem, FormValue, Role, StatusCommand, TenantId,
+    TenantKind, TokenScope, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus,
+    Vorgangsnummer,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -82,6 +84,16 @@ pub async fn run_all(store: Arc<dyn Store>) {
         claim_next_is_atomic_under_concurrency,
         users_lifecycle,
         sessions_lifecycle,
+        tenants_lifecycle,
+        units_lifecycle,
+        unroutable_and_moved_deliveries,
+        vorgang_units,
+        visibility_restricts_worklist_counts_and_claims,
+        users_roles_units_and_oidc,
+        lockout_counts_failures,
+        expired_sessions_are_swept,
+        api_tokens_lifecycle,
+        audit_log,
         export_pages_a_tenant_completely,
         import_moves_a_tenant,
         import_refuses_a_tenant_in_use,
@@ -97,9 +109,13 @@ fn short() -> String {
     Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
+fn new_tenant(id: &TenantId, name: &str) -> NewTenant {
+    NewTenant { id: id.clone(), name: name.to_owned(), kind: TenantKind::Stadt, host: None }
+}
+
 async fn fresh_tenant(db: &Db) -> TenantId {
     let t = TenantId::parse(&format!("t-{}", short())).expect("valid tenant slug");
-    db.ensure_tenant(&t, "Testmandant").await.expect("ensure_tenant");
+    db.ensure_tenant(new_tenant(&t, "Testmandant")).await.expect("ensure_tenant");
     t
 }
 
@@ -196,6 +212,7 @@ fn new_vorgang(eingang_at: OffsetDateTime, form_name: &str) -> NewVorgang {
         form_id: "gewerbe-an".into(),
         form_name: form_name.to_owned(),
         zustaendige_stelle: "10363455".into(),
+        unit: None,
         leika_ids: vec!["99050012104000".into(), "99050012104001".into()],
         applicant: applicant_person(),
         control: json!({
@@ -252,8 +269,10 @@ async fn new_user(db: &Db, tenant: &TenantId, prefix: &str, display_name: &str) 
         email: Some(format!("{username}@example.org")),
         username,
         display_name: display_name.to_owned(),
-        role: Role::Sachbearbeitung,
+        roles: vec![Role::Sachbearbeitung],
+        units: vec![],
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1${}", short()),
+        oidc_subject: None,
     };
     db.create_user(user).await.expect("create_user")
 }
@@ -338,7 +357,7 @@ fn query(
     page: u32,
     per_page: u32,
 ) -> WorklistQuery {
-    WorklistQuery { view, status, sort, descending, page, per_page }
+    WorklistQuery { visibility: Visibility::Tenant, view, status, sort, descending, page, per_page }
 }
 
 async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
@@ -355,9 +374,18 @@ async fn backend_names_itself(db: &Db) {
 
 async fn tenant_creation_is_idempotent(db: &Db) {
     let t = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    db.ensure_tenant(&t, "Stadt Kiel").await.expect("ensure_tenant, first");
-    db.ensure_tenant(&t, "Stadt Kiel").await.expect("ensure_tenant again must succeed");
-    db.ensure_tenant(&t, "Landeshauptstadt Kiel").await.expect("ensure_tenant with another name must succeed");
+    let first = db.ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant, first");
+    assert_eq!(
+        (&first.id, first.name.as_str(), first.kind, &first.host, first.ip_allowlist.is_empty()),
+        (&t, "Stadt Kiel", TenantKind::Stadt, &None, true),
+        "ensure_tenant creates the tenant as given"
+    );
+    assert_eq!(db.get_tenant(&t).await.expect("get_tenant"), first, "ensure_tenant returns the stored tenant");
+    let again = db.ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant again must succeed");
+    assert_eq!(again, first);
+    let renamed = NewTenant { kind: TenantKind::Landkreis, ..new_tenant(&t, "Landeshauptstadt Kiel") };
+    let existing = db.ensure_tenant(renamed).await.expect("ensure_tenant with another name must succeed");
+    assert_eq!(existing, first, "ensure_tenant returns an existing tenant unchanged");
     // The tenant is usable.
     let d = record(db, &t, at(0)).await;
     let got = db.get_delivery(&t, d.id).await.expect("get_delivery in the ensured tenant");
@@ -366,8 +394,9 @@ async fn tenant_creation_is_idempotent(db: &Db) {
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     assert_eq!(db.count_users(&t).await.expect("count_users"), 1, "tenant re-ensured, data intact");
     assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, head);
-    db.ensure_tenant(&t, "Kiel").await.expect("ensure_tenant on a tenant with data");
+    db.ensure_tenant(new_tenant(&t, "Kiel")).await.expect("ensure_tenant on a tenant with data");
     assert_eq!(db.get_user(&t, u.id).await.expect("get_user"), u, "ensure_tenant keeps the tenant's data");
+    assert_eq!(db.get_tenant(&t).await.expect("get_tenant").name, "Stadt Kiel");
 }
 
 async fn intake_creates_vorgang(db: &Db) {
@@ -513,7 +542,8 @@ async fn taken_nummer_is_reported(db: &Db) {
 
 async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     let t = fresh_tenant(db).await;
-    let (empty, total) = db.list_quarantine(&t, 10, 0).await.expect("list_quarantine, empty");
+    let (empty, total) =
+        db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine, empty");
     assert!(empty.is_empty() && total == 0, "a fresh tenant has an empty quarantine");
 
     let mut ds = Vec::new();
@@ -523,7 +553,7 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
         ds.push(d);
     }
     let ok = record(db, &t, at(10)).await; // stays RECEIVED: not in the quarantine
-    let (items, total) = db.list_quarantine(&t, 10, 0).await.expect("list_quarantine");
+    let (items, total) = db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine");
     assert_eq!(total, 3);
     let ids: Vec<DeliveryId> = items.iter().map(|d| d.id).collect();
     assert_eq!(
@@ -544,12 +574,19 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     assert_eq!(db.get_delivery(&t, ds[0].id).await.expect("get_delivery"), *q0, "get_delivery agrees with the list");
     assert!(!ids.contains(&ok.id));
 
-    let (page1, total1) = db.list_quarantine(&t, 2, 0).await.expect("list_quarantine page 1");
-    let (page2, total2) = db.list_quarantine(&t, 2, 2).await.expect("list_quarantine page 2");
+    let (page1, total1) =
+        db.list_quarantine(&t, DeliveryStatus::Quarantined, 2, 0).await.expect("list_quarantine page 1");
+    let (page2, total2) =
+        db.list_quarantine(&t, DeliveryStatus::Quarantined, 2, 2).await.expect("list_quarantine page 2");
     assert_eq!((total1, total2), (3, 3), "the total ignores limit and offset");
     let paged: Vec<DeliveryId> = page1.iter().chain(page2.iter()).map(|d| d.id).collect();
     assert_eq!(paged, ids, "limit/offset page through the same order");
-    assert!(db.list_quarantine(&t, 2, 4).await.expect("list_quarantine past the end").0.is_empty());
+    assert!(db
+        .list_quarantine(&t, DeliveryStatus::Quarantined, 2, 4)
+        .await
+        .expect("list_quarantine past the end")
+        .0
+        .is_empty());
 
     // Quarantining again (a second failed attempt) updates the error.
     db.quarantine_delivery(&t, ds[1].id, "control", "muss ein Objekt sein").await.expect("quarantine again");
@@ -567,7 +604,7 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     assert_eq!((fixed.error_field, fixed.error_message), (None, None), "re-processing clears the error");
     assert_eq!(fixed.vorgang_id, Some(v.id));
     assert_eq!(fixed.attempts, 3);
-    let (items, total) = db.list_quarantine(&t, 10, 0).await.expect("list_quarantine");
+    let (items, total) = db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine");
     assert_eq!(total, 2);
     assert_eq!(items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ds[2].id, ds[0].id]);
 
@@ -967,17 +1004,17 @@ async fn worklist_paging(db: &Db) {
 async fn status_counts_per_view(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
-        let counts = db.status_counts(&fx.tenant, &view).await.expect("status_counts");
+        let counts = db.status_counts(&fx.tenant, &Visibility::Tenant, &view).await.expect("status_counts");
         assert_counts(&counts, &expected_counts(&fx, &view), &format!("status_counts {view:?}"));
         let page = all_of(db, &fx.tenant, view.clone()).await;
         assert_counts(&page.counts, &expected_counts(&fx, &view), "worklist counts agree with status_counts");
     }
-    let counts = db.status_counts(&fx.tenant, &View::Alle).await.expect("status_counts");
+    let counts = db.status_counts(&fx.tenant, &Visibility::Tenant, &View::Alle).await.expect("status_counts");
     assert_eq!(counts.get(VorgangStatus::Neu), 3);
     assert_eq!(counts.get(VorgangStatus::Weitergeleitet), 0);
     assert_eq!(counts.total(), 8);
     let empty = fresh_tenant(db).await;
-    assert_eq!(db.status_counts(&empty, &View::Alle).await.expect("status_counts").total(), 0);
+    assert_eq!(db.status_counts(&empty, &Visibility::Tenant, &View::Alle).await.expect("status_counts").total(), 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1066,7 +1103,7 @@ async fn status_changes_and_deletion_request(db: &Db) {
     for pair in history.windows(2) {
         assert!(pair[0].at <= pair[1].at, "history is in time order");
     }
-    let counts = db.status_counts(&t, &View::Alle).await.expect("status_counts");
+    let counts = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("status_counts");
     assert_eq!((counts.get(VorgangStatus::Abgeschlossen), counts.get(VorgangStatus::Neu)), (1, 1));
 }
 
@@ -1187,7 +1224,10 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     let t = fresh_tenant(db).await;
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let bernd = new_user(db, &t, "bernd", "Bernd Bär").await;
-    assert_eq!(db.claim_next(&t, anna.id, &actor(&anna)).await.expect("claim_next on an empty pile"), None);
+    assert_eq!(
+        db.claim_next(&t, &Visibility::Tenant, anna.id, &actor(&anna)).await.expect("claim_next on an empty pile"),
+        None
+    );
 
     let third = intake(db, &t, new_vorgang(at(30), "Gewerbeanmeldung")).await;
     let first = intake(db, &t, new_vorgang(at(10), "Gewerbeanmeldung")).await;
@@ -1199,7 +1239,7 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     move_status(db, &t, accepted.id, StatusCommand::Annehmen, None, &actor(&bernd)).await;
 
     // An unknown user cannot take anything, and nothing changes.
-    match db.claim_next(&t, UserId::new(), &system()).await {
+    match db.claim_next(&t, &Visibility::Tenant, UserId::new(), &system()).await {
         Err(_) => {}
         Ok(got) => panic!("claim_next for an unknown user must fail, got {got:?}"),
     }
@@ -1207,7 +1247,11 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
 
     let by = actor(&anna);
     for (expected_head, what) in [(&first, "oldest"), (&second, "next"), (&third, "last")] {
-        let got = db.claim_next(&t, anna.id, &by).await.expect("claim_next").expect("a Vorgang on the pile");
+        let got = db
+            .claim_next(&t, &Visibility::Tenant, anna.id, &by)
+            .await
+            .expect("claim_next")
+            .expect("a Vorgang on the pile");
         assert_eq!(got.id, expected_head.id, "claim_next takes the {what} unassigned NEU Vorgang");
         assert_eq!((got.status, got.version), (VorgangStatus::Neu, 2), "claiming assigns: status kept, version + 1");
         let rec = db.get_vorgang(&t, got.id).await.expect("get_vorgang");
@@ -1218,7 +1262,11 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
         assert_eq!(last.event, VorgangEvent::Zugewiesen { from: None, to: Some("Anna Amsel".into()) });
         assert_eq!(last.actor, by);
     }
-    assert_eq!(db.claim_next(&t, anna.id, &by).await.expect("claim_next"), None, "the pile is empty");
+    assert_eq!(
+        db.claim_next(&t, &Visibility::Tenant, anna.id, &by).await.expect("claim_next"),
+        None,
+        "the pile is empty"
+    );
     assert_eq!(all_of(db, &t, View::Meine(anna.id)).await.total, 3);
     let accepted_now = db.get_vorgang(&t, accepted.id).await.expect("get_vorgang");
     assert_eq!(accepted_now.assignee, None, "a non-NEU Vorgang is never claimed");
@@ -1227,7 +1275,7 @@ async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
 async fn claim_with_retry(db: &Db, tenant: &TenantId, user: &UserRecord) -> Option<VorgangHead> {
     let mut attempts = 0;
     loop {
-        match db.claim_next(tenant, user.id, &actor(user)).await {
+        match db.claim_next(tenant, &Visibility::Tenant, user.id, &actor(user)).await {
             Ok(got) => return got,
             Err(StorageError::Retryable(e)) if attempts < 100 => {
                 attempts += 1;
@@ -1293,8 +1341,10 @@ async fn users_lifecycle(db: &Db) {
         username: format!("anna-{}", short()),
         display_name: "Anna Amsel".into(),
         email: Some("anna@example.org".into()),
-        role: Role::Admin,
+        roles: vec![Role::Admin, Role::Sachbearbeitung, Role::Admin],
+        units: vec![],
         password_hash: "$argon2id$v=19$eins".into(),
+        oidc_subject: None,
     };
     let anna = db.create_user(new.clone()).await.expect("create_user");
     assert_eq!(
@@ -1305,11 +1355,15 @@ async fn users_lifecycle(db: &Db) {
             username: new.username.clone(),
             display_name: new.display_name.clone(),
             email: new.email.clone(),
-            role: Role::Admin,
+            roles: vec![Role::Sachbearbeitung, Role::Admin],
+            units: vec![],
             password_hash: new.password_hash.clone(),
             disabled: false,
+            oidc_subject: None,
+            failed_logins: 0,
+            locked_until: None,
         },
-        "create_user returns the stored user, enabled"
+        "create_user returns the stored user, enabled, roles sorted without duplicates"
     );
     let bernd = db
         .create_user(NewUser {
@@ -1318,12 +1372,14 @@ async fn users_lifecycle(db: &Db) {
             username: format!("bernd-{}", short()),
             display_name: "Bernd Bär".into(),
             email: None,
-            role: Role::Sachbearbeitung,
+            roles: vec![Role::Sachbearbeitung],
+            units: vec![],
             password_hash: "$argon2id$v=19$zwei".into(),
+            oidc_subject: None,
         })
         .await
         .expect("create_user without email");
-    assert_eq!((bernd.email.clone(), bernd.role), (None, Role::Sachbearbeitung));
+    assert_eq!((bernd.email.clone(), bernd.roles.clone()), (None, vec![Role::Sachbearbeitung]));
 
     match db.create_user(NewUser { id: UserId::new(), display_name: "Andere Anna".into(), ..new.clone() }).await {
         Err(StorageError::Duplicate(what)) => {
@@ -1428,6 +1484,790 @@ async fn sessions_lifecycle(db: &Db) {
 }
 
 // ---------------------------------------------------------------------------------------
+// tenants and Organisationseinheiten
+// ---------------------------------------------------------------------------------------
+
+fn kennung() -> String {
+    format!("k-{}", short())
+}
+
+async fn new_unit(db: &Db, tenant: &TenantId, name: &str) -> UnitRecord {
+    let unit = NewUnit { id: UnitId::new(), name: name.to_owned(), kennung: kennung() };
+    db.create_unit(tenant, unit).await.expect("create_unit")
+}
+
+async fn tenants_lifecycle(db: &Db) {
+    let id = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    let host = format!("{id}.ozg.example");
+    let new =
+        NewTenant { id: id.clone(), name: "Zentrales Amt".into(), kind: TenantKind::Amt, host: Some(host.clone()) };
+    let created = db.create_tenant(new.clone()).await.expect("create_tenant");
+    assert_eq!(
+        (&created.id, created.name.as_str(), created.kind, created.host.as_deref(), created.ip_allowlist.len()),
+        (&id, "Zentrales Amt", TenantKind::Amt, Some(host.as_str()), 0),
+        "create_tenant stores the tenant as given, with an empty allowlist"
+    );
+    assert!((OffsetDateTime::now_utc() - created.created_at).abs() < Duration::minutes(10), "created_at is now");
+    assert_eq!(db.get_tenant(&id).await.expect("get_tenant"), created, "create_tenant returns the stored tenant");
+    assert_not_found(db.get_tenant(&TenantId::parse(&format!("t-{}", short())).expect("slug")).await, "get_tenant");
+
+    let again = NewTenant { host: Some(format!("andere.{host}")), ..new.clone() };
+    match db.create_tenant(again).await {
+        Err(StorageError::Duplicate("tenant")) => {}
+        other => panic!("create_tenant of an existing id must be Duplicate(\"tenant\"), got {other:?}"),
+    }
+    let other_id = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    let clash = NewTenant {
+        id: other_id.clone(),
+        name: "Anderes Amt".into(),
+        kind: TenantKind::Gemeinde,
+        host: Some(host.clone()),
+    };
+    match db.create_tenant(clash.clone()).await {
+        Err(StorageError::Duplicate("host")) => {}
+        other => panic!("create_tenant with a taken host must be Duplicate(\"host\"), got {other:?}"),
+    }
+    assert_not_found(db.get_tenant(&other_id).await, "a refused tenant is not stored");
+    assert_eq!(db.get_tenant(&id).await.expect("get_tenant"), created, "the refusals changed nothing");
+
+    assert_eq!(db.find_tenant_by_host(&host).await.expect("find_tenant_by_host"), Some(created.clone()));
+    assert_eq!(db.find_tenant_by_host(&format!("nirgends.{host}")).await.expect("find_tenant_by_host"), None);
+
+    let other = db
+        .create_tenant(NewTenant { host: None, name: "Aachen Gemeinde".into(), ..clash })
+        .await
+        .expect("create_tenant without host");
+    assert_eq!((other.kind, other.host.clone()), (TenantKind::Gemeinde, None));
+
+    let host2 = format!("neu.{host}");
+    let settings = TenantSettings {
+        name: "Amt Mitte".into(),
+        host: Some(host2.clone()),
+        ip_allowlist: vec!["10.1.0.0/16".into(), "192.0.2.7/32".into(), "2001:db8::/32".into()],
+    };
+    let updated = db.update_tenant(&id, settings.clone()).await.expect("update_tenant");
+    assert_eq!(
+        updated,
+        crate::TenantRecord {
+            name: settings.name.clone(),
+            host: settings.host.clone(),
+            ip_allowlist: settings.ip_allowlist.clone(),
+            ..created.clone()
+        },
+        "update_tenant changes name, host and allowlist (in order), not kind or created_at"
+    );
+    assert_eq!(db.get_tenant(&id).await.expect("get_tenant"), updated);
+    assert_eq!(db.find_tenant_by_host(&host).await.expect("find_tenant_by_host"), None, "the old host is free");
+    assert_eq!(db.find_tenant_by_host(&host2).await.expect("find_tenant_by_host"), Some(updated.clone()));
+
+    let steal = TenantSettings { name: "Aachen Gemeinde".into(), host: Some(host2.clone()), ip_allowlist: vec![] };
+    match db.update_tenant(&other_id, steal).await {
+        Err(StorageError::Duplicate("host")) => {}
+        other => panic!("update_tenant to a taken host must be Duplicate(\"host\"), got {other:?}"),
+    }
+    assert_eq!(db.get_tenant(&other_id).await.expect("get_tenant"), other, "a refused update changes nothing");
+    let freed = TenantSettings { name: "Aachen Gemeinde".into(), host: Some(host.clone()), ip_allowlist: vec![] };
+    let other = db.update_tenant(&other_id, freed).await.expect("update_tenant to a freed host");
+    assert_eq!(db.find_tenant_by_host(&host).await.expect("find_tenant_by_host"), Some(other.clone()));
+    let unknown = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    assert_not_found(db.update_tenant(&unknown, settings.clone()).await, "update_tenant of an unknown tenant");
+    let cleared = db
+        .update_tenant(&id, TenantSettings { host: None, ip_allowlist: vec![], ..settings })
+        .await
+        .expect("update_tenant clearing the host");
+    assert_eq!((cleared.host, cleared.ip_allowlist), (None, vec![]));
+    assert_eq!(db.find_tenant_by_host(&host2).await.expect("find_tenant_by_host"), None);
+
+    let list = db.list_tenants().await.expect("list_tenants");
+    for pair in list.windows(2) {
+        assert!(
+            pair[0].name <= pair[1].name,
+            "list_tenants is sorted by name: {:?} then {:?}",
+            pair[0].name,
+            pair[1].name
+        );
+    }
+    let mine: Vec<&TenantId> = list.iter().filter(|t| t.id == id || t.id == other_id).map(|t| &t.id).collect();
+    assert_eq!(mine, vec![&other_id, &id], "list_tenants lists every tenant");
+    assert_eq!(list.iter().find(|t| t.id == other_id), Some(&other), "list_tenants returns complete records");
+}
+
+async fn units_lifecycle(db: &Db) {
+    let a = fresh_tenant(db).await;
+    let b = fresh_tenant(db).await;
+    assert!(db.list_units(&a).await.expect("list_units").is_empty());
+    let (k1, k2, k3) = (kennung(), kennung(), kennung());
+    let new1 = NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: k1.clone() };
+    let u1 = db.create_unit(&a, new1.clone()).await.expect("create_unit");
+    assert_eq!(u1, UnitRecord { id: new1.id, tenant: a.clone(), name: "Ordnungsamt".into(), kennung: k1.clone() });
+    let u2 = db
+        .create_unit(&a, NewUnit { id: UnitId::new(), name: "Bauamt".into(), kennung: k2.clone() })
+        .await
+        .expect("create_unit");
+    for (tenant, what) in [(&a, "in the same tenant"), (&b, "in another tenant")] {
+        match db.create_unit(tenant, NewUnit { id: UnitId::new(), name: "Kopie".into(), kennung: k1.clone() }).await {
+            Err(StorageError::Duplicate("kennung")) => {}
+            other => panic!("a taken kennung {what} must be Duplicate(\"kennung\"), got {other:?}"),
+        }
+    }
+    let u3 = db
+        .create_unit(&b, NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: k3.clone() })
+        .await
+        .expect("the same name in another tenant is allowed");
+    assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2.clone(), u1.clone()], "sorted by name");
+    assert_eq!(db.list_units(&b).await.expect("list_units"), vec![u3.clone()]);
+
+    assert_eq!(db.route_kennung(&k1).await.expect("route_kennung"), Some(u1.clone()));
+    assert_eq!(db.route_kennung(&k3).await.expect("route_kennung"), Some(u3.clone()), "routing spans tenants");
+    assert_eq!(db.route_kennung(&kennung()).await.expect("route_kennung unknown"), None);
+
+    let renamed = db.update_unit(&a, u1.id, "Standesamt", &k1).await.expect("update_unit keeping the kennung");
+    assert_eq!(renamed, UnitRecord { name: "Standesamt".into(), ..u1.clone() });
+    for taken in [&k2, &k3] {
+        match db.update_unit(&a, u1.id, "Standesamt", taken).await {
+            Err(StorageError::Duplicate("kennung")) => {}
+            other => panic!("update_unit to a taken kennung must be Duplicate(\"kennung\"), got {other:?}"),
+        }
+    }
+    let k4 = kennung();
+    let moved = db.update_unit(&a, u1.id, "Standesamt", &k4).await.expect("update_unit to a new kennung");
+    assert_eq!(moved.kennung, k4);
+    assert_eq!(db.route_kennung(&k1).await.expect("route_kennung"), None, "the old kennung routes nowhere");
+    assert_eq!(db.route_kennung(&k4).await.expect("route_kennung"), Some(moved.clone()));
+    assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2.clone(), moved.clone()]);
+    assert_not_found(db.update_unit(&a, UnitId::new(), "X", &kennung()).await, "update_unit of an unknown unit");
+    assert_not_found(db.update_unit(&b, u1.id, "X", &kennung()).await, "update_unit of another tenant's unit");
+    assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2, moved], "refused updates change nothing");
+}
+
+async fn unroutable_and_moved_deliveries(db: &Db) {
+    let platform = fresh_tenant(db).await;
+    let target = fresh_tenant(db).await;
+    let (empty, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
+    assert!(empty.is_empty() && total == 0);
+    let d1 = record(db, &platform, at(0)).await;
+    let d2 = record(db, &platform, at(1)).await;
+    let d3 = record(db, &platform, at(2)).await;
+    let message = "Keine Organisationseinheit mit der Kennung „999“";
+    db.unroutable_delivery(&platform, d1.id, message).await.expect("unroutable_delivery");
+    db.unroutable_delivery(&platform, d2.id, message).await.expect("unroutable_delivery");
+    db.quarantine_delivery(&platform, d3.id, "control", "fehlt").await.expect("quarantine_delivery");
+    let got = db.get_delivery(&platform, d1.id).await.expect("get_delivery");
+    assert_eq!(
+        (got.status, got.error_field.as_deref(), got.error_message.as_deref(), got.vorgang_id, got.attempts),
+        (DeliveryStatus::Unroutable, Some("control.zustaendigeStelle"), Some(message), None, 1),
+        "an unroutable delivery names the field and the reason"
+    );
+    let (items, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
+    assert_eq!(items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![d2.id, d1.id], "unroutable ones, newest first");
+    assert_eq!(total, 2);
+    assert_eq!(items[1], got);
+    let (items, total) = db.list_quarantine(&platform, DeliveryStatus::Quarantined, 10, 0).await.expect("list");
+    assert_eq!((items.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d3.id], 1), "the lists are separate");
+    let (page, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 1, 1).await.expect("list");
+    assert_eq!((page.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d1.id], 2), "limit and offset");
+    assert_not_found(db.unroutable_delivery(&platform, DeliveryId::new(), message).await, "unknown delivery");
+
+    db.move_delivery(&platform, d1.id, &target).await.expect("move_delivery");
+    assert_not_found(db.get_delivery(&platform, d1.id).await, "a moved delivery leaves its tenant");
+    let moved = db.get_delivery(&target, d1.id).await.expect("get_delivery in the target");
+    assert_eq!(
+        moved,
+        DeliveryRecord {
+            tenant: target.clone(),
+            status: DeliveryStatus::Received,
+            error_field: None,
+            error_message: None,
+            ..got
+        },
+        "a moved delivery is RECEIVED again in the target, its payload record unchanged"
+    );
+    let unfinished = db.unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
+    assert_eq!(unfinished.iter().find(|d| d.id == d1.id).map(|d| &d.tenant), Some(&target), "processed in the target");
+    let (items, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
+    assert_eq!((items.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d2.id], 1));
+
+    let v = new_vorgang(at(3), "Gewerbeanmeldung");
+    let outcome = db.complete_intake(&target, d1.id, v.clone()).await.expect("complete_intake in the target");
+    assert!(matches!(outcome, IntakeOutcome::Created(_)));
+    match db.move_delivery(&target, d1.id, &platform).await {
+        Err(StorageError::Duplicate("delivery")) => {}
+        other => panic!("moving a delivery that has its Vorgang must be Duplicate(\"delivery\"), got {other:?}"),
+    }
+    // A delivery that has its Vorgang is never relabelled.
+    db.unroutable_delivery(&target, d1.id, message).await.expect("unroutable_delivery of a processed delivery");
+    db.quarantine_delivery(&target, d1.id, "control", "fehlt").await.expect("quarantine of a processed delivery");
+    let done = db.get_delivery(&target, d1.id).await.expect("get_delivery");
+    assert_eq!((done.status, done.vorgang_id, done.error_field), (DeliveryStatus::Processed, Some(v.id), None));
+
+    assert_not_found(db.move_delivery(&target, d2.id, &platform).await, "move_delivery from a tenant without it");
+    assert_not_found(db.move_delivery(&platform, DeliveryId::new(), &target).await, "move_delivery of an unknown id");
+    assert_eq!(db.get_delivery(&platform, d2.id).await.expect("get_delivery").status, DeliveryStatus::Unroutable);
+}
+
+async fn vorgang_units(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let other = fresh_tenant(db).await;
+    let ua = new_unit(db, &t, "Ordnungsamt").await;
+    let ub = new_unit(db, &t, "Bauamt").await;
+    let foreign = new_unit(db, &other, "Fremdamt").await;
+    let u = new_user(db, &t, "anna", "Anna Amsel").await;
+    let by = actor(&u);
+
+    let v = NewVorgang { unit: Some(ua.id), ..new_vorgang(at(0), "Gewerbeanmeldung") };
+    let head = intake(db, &t, v.clone()).await;
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").unit, Some(ua.id), "intake stores the unit");
+    for bad_unit in [foreign.id, UnitId::new()] {
+        let d = record(db, &t, at(1)).await;
+        let bad = NewVorgang { unit: Some(bad_unit), ..new_vorgang(at(1), "Gewerbeanmeldung") };
+        match db.complete_intake(&t, d.id, bad.clone()).await {
+            Err(StorageError::InvalidReference(_)) => {}
+            other => panic!("a unit not of the tenant must be InvalidReference, got {other:?}"),
+        }
+        assert_not_found(db.get_vorgang(&t, bad.id).await, "nothing is created for a foreign unit");
+        assert_eq!(db.get_delivery(&t, d.id).await.expect("get_delivery").status, DeliveryStatus::Received);
+    }
+    let plain = intake(db, &t, new_vorgang(at(2), "Hundesteuer")).await;
+    assert_eq!(db.get_vorgang(&t, plain.id).await.expect("get_vorgang").unit, None);
+
+    let h = db
+        .apply_change(&t, head.id, head.version, VorgangChange::Unit { to: Some(ub.id) }, &by)
+        .await
+        .expect("apply_change unit");
+    assert_eq!((h.status, h.version), (head.status, head.version + 1), "distributing keeps the status");
+    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    assert_eq!((rec.head.clone(), rec.unit), (h.clone(), Some(ub.id)));
+    for bad_unit in [foreign.id, UnitId::new()] {
+        match db.apply_change(&t, head.id, h.version, VorgangChange::Unit { to: Some(bad_unit) }, &by).await {
+            Err(StorageError::InvalidReference(_)) => {}
+            other => panic!("distributing to a unit not of the tenant must be InvalidReference, got {other:?}"),
+        }
+    }
+    match db.apply_change(&t, head.id, head.version, VorgangChange::Unit { to: Some(ua.id) }, &by).await {
+        Err(StorageError::Conflict { current_version }) => assert_eq!(current_version, h.version),
+        other => panic!("a stale unit change must conflict, got {other:?}"),
+    }
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang"), rec, "refused changes change nothing");
+    let h = db
+        .apply_change(&t, head.id, h.version, VorgangChange::Unit { to: None }, &by)
+        .await
+        .expect("apply_change unit none");
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").unit, None);
+    db.apply_change(&t, plain.id, plain.version, VorgangChange::Unit { to: Some(ua.id) }, &by)
+        .await
+        .expect("apply_change unit");
+    // Events keep the names of their time.
+    db.update_unit(&t, ua.id, "Ordnungsamt (neu)", &ua.kennung).await.expect("update_unit");
+
+    let events: Vec<VorgangEvent> =
+        db.history(&t, head.id).await.expect("history").into_iter().skip(1).map(|e| e.event).collect();
+    assert_eq!(
+        events,
+        vec![
+            VorgangEvent::EinheitGeaendert { from: Some("Ordnungsamt".into()), to: Some("Bauamt".into()) },
+            VorgangEvent::EinheitGeaendert { from: Some("Bauamt".into()), to: None },
+        ],
+        "distribution is recorded with unit names"
+    );
+    assert_eq!(h.version, 3);
+    let last = db.history(&t, plain.id).await.expect("history");
+    assert_eq!(
+        last.last().map(|e| (&e.event, &e.actor)),
+        Some((&VorgangEvent::EinheitGeaendert { from: None, to: Some("Ordnungsamt".into()) }, &by))
+    );
+    let only_a = Visibility::Restricted { units: vec![ua.id], user: None, all_new: false };
+    let counts = db.status_counts(&t, &only_a, &View::Alle).await.expect("status_counts");
+    assert_eq!(counts.total(), 1, "counts follow the unit changes");
+    let only_b = Visibility::Restricted { units: vec![ub.id], user: None, all_new: false };
+    assert_eq!(db.status_counts(&t, &only_b, &View::Alle).await.expect("status_counts").total(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// visibility
+// ---------------------------------------------------------------------------------------
+
+async fn visibility_restricts_worklist_counts_and_claims(db: &Db) {
+    use StatusCommand as C;
+    let t = fresh_tenant(db).await;
+    let (ua, ub) = (new_unit(db, &t, "Ordnungsamt").await, new_unit(db, &t, "Bauamt").await);
+    let anna = new_user(db, &t, "anna", "Anna Amsel").await;
+    let bernd = new_user(db, &t, "bernd", "Bernd Bär").await;
+    let by = actor(&anna);
+    type VisSpec<'a> = (i64, Option<UnitId>, &'a [StatusCommand], Option<UserId>);
+    let specs: [VisSpec; 7] = [
+        (0, Some(ua.id), &[], None),
+        (10, Some(ub.id), &[], None),
+        (20, Some(ub.id), &[C::Annehmen], Some(anna.id)),
+        (30, None, &[], None),
+        (40, Some(ua.id), &[C::Annehmen, C::Bearbeiten], Some(bernd.id)),
+        (50, Some(ub.id), &[C::Annehmen], None),
+        (60, None, &[], Some(anna.id)),
+    ];
+    // (id, eingang, unit, assignee, status)
+    let mut all = Vec::new();
+    for (minutes, unit, commands, assignee) in specs {
+        let v = NewVorgang { unit, ..new_vorgang(at(minutes), "Gewerbeanmeldung") };
+        let mut head = intake(db, &t, v).await;
+        for c in commands {
+            head = move_status(db, &t, head.id, *c, None, &by).await;
+        }
+        if assignee.is_some() {
+            head = assign(db, &t, &head, assignee, &by).await;
+        }
+        all.push((head.id, at(minutes), unit, assignee, head.status));
+    }
+    let visibilities = [
+        Visibility::Tenant,
+        Visibility::Restricted { units: vec![ua.id], user: Some(anna.id), all_new: false },
+        Visibility::Restricted { units: vec![], user: None, all_new: true },
+        Visibility::Restricted { units: vec![ua.id, ub.id], user: None, all_new: false },
+        Visibility::Restricted { units: vec![ub.id], user: Some(bernd.id), all_new: true },
+        Visibility::Restricted { units: vec![], user: None, all_new: false },
+        Visibility::Restricted { units: vec![UnitId::new()], user: Some(UserId::new()), all_new: false },
+    ];
+    let views = [View::Alle, View::Meine(anna.id), View::NichtZugewiesen];
+    for vis in &visibilities {
+        for view in &views {
+            let covered: Vec<_> = all
+                .iter()
+                .filter(|(_, _, unit, assignee, status)| {
+                    let in_view = match view {
+                        View::Alle => true,
+                        View::Meine(u) => *assignee == Some(*u),
+                        View::NichtZugewiesen => assignee.is_none(),
+                    };
+                    in_view && vis.covers(*unit, *assignee, *status)
+                })
+                .collect();
+            let want_ids: Vec<VorgangId> = covered.iter().map(|c| c.0).collect();
+            let want_counts: Vec<(VorgangStatus, u64)> = VorgangStatus::ALL
+                .into_iter()
+                .map(|s| (s, covered.iter().filter(|c| c.4 == s).count() as u64))
+                .collect();
+            let what = format!("{vis:?} {view:?}");
+            let q = WorklistQuery {
+                visibility: vis.clone(),
+                ..query(view.clone(), None, SortKey::EingangAt, false, 0, 100)
+            };
+            let page = db.worklist(&t, &q).await.expect("worklist");
+            assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), want_ids, "worklist {what}");
+            assert_eq!(page.total, want_ids.len() as u64, "worklist total {what}");
+            assert_counts(&page.counts, &want_counts, &format!("worklist counts {what}"));
+            let counts = db.status_counts(&t, vis, view).await.expect("status_counts");
+            assert_counts(&counts, &want_counts, &format!("status_counts {what}"));
+            for sort in SortKey::ALL {
+                let q = WorklistQuery { visibility: vis.clone(), ..query(view.clone(), None, sort, true, 0, 100) };
+                let mut got: Vec<VorgangId> =
+                    db.worklist(&t, &q).await.expect("worklist").items.iter().map(|i| i.id).collect();
+                got.sort();
+                let mut want = want_ids.clone();
+                want.sort();
+                assert_eq!(got, want, "worklist {what} sorted by {sort:?}: the same Vorgänge");
+            }
+            let q = WorklistQuery {
+                visibility: vis.clone(),
+                ..query(view.clone(), Some(VorgangStatus::Neu), SortKey::EingangAt, false, 0, 100)
+            };
+            let page = db.worklist(&t, &q).await.expect("worklist");
+            let want_neu: Vec<VorgangId> = covered.iter().filter(|c| c.4 == VorgangStatus::Neu).map(|c| c.0).collect();
+            assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), want_neu, "worklist {what} NEU only");
+            assert_eq!(page.total, want_neu.len() as u64);
+        }
+    }
+
+    // The pile within the visibility.
+    let nothing = Visibility::Restricted { units: vec![], user: None, all_new: false };
+    assert_eq!(db.claim_next(&t, &nothing, anna.id, &by).await.expect("claim_next"), None, "nothing to see");
+    let unknown = Visibility::Restricted { units: vec![UnitId::new()], user: Some(anna.id), all_new: false };
+    assert_eq!(db.claim_next(&t, &unknown, anna.id, &by).await.expect("claim_next"), None);
+    let bauamt = Visibility::Restricted { units: vec![ub.id], user: Some(bernd.id), all_new: false };
+    let got = db.claim_next(&t, &bauamt, bernd.id, &actor(&bernd)).await.expect("claim_next").expect("one in B");
+    assert_eq!(got.id, all[1].0, "claim_next takes the oldest unassigned NEU Vorgang of the unit");
+    assert_eq!(db.claim_next(&t, &bauamt, bernd.id, &actor(&bernd)).await.expect("claim_next"), None);
+    let ordnungsamt = Visibility::Restricted { units: vec![ua.id], user: Some(anna.id), all_new: false };
+    let got = db.claim_next(&t, &ordnungsamt, anna.id, &by).await.expect("claim_next").expect("one in A");
+    assert_eq!(got.id, all[0].0);
+    assert_eq!(db.claim_next(&t, &ordnungsamt, anna.id, &by).await.expect("claim_next"), None, "none without unit");
+    let poststelle = Visibility::Restricted { units: vec![], user: None, all_new: true };
+    let got = db.claim_next(&t, &poststelle, anna.id, &by).await.expect("claim_next").expect("the one without unit");
+    assert_eq!(got.id, all[3].0, "the Poststelle sees every NEU one");
+    assert_eq!(db.claim_next(&t, &poststelle, anna.id, &by).await.expect("claim_next"), None);
+    assert_eq!(db.claim_next(&t, &Visibility::Tenant, anna.id, &by).await.expect("claim_next"), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// users: roles, units, OIDC, lockout, sessions
+// ---------------------------------------------------------------------------------------
+
+fn session_for(user: &UserRecord, start: OffsetDateTime, idle_timeout_secs: i64, absolute: Duration) -> NewSession {
+    NewSession {
+        token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
+        tenant: user.tenant.clone(),
+        user: user.id,
+        csrf_token: short(),
+        created_at: start,
+        idle_timeout_secs,
+        absolute_expiry: start + absolute,
+    }
+}
+
+async fn users_roles_units_and_oidc(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let other = fresh_tenant(db).await;
+    let u1 = new_unit(db, &t, "Ordnungsamt").await;
+    let u2 = new_unit(db, &t, "Bauamt").await;
+    let foreign = new_unit(db, &other, "Fremdamt").await;
+    let subject = format!("https://idp.example|{}", short());
+    let new = NewUser {
+        id: UserId::new(),
+        tenant: t.clone(),
+        username: format!("dora-{}", short()),
+        display_name: "Dora Dachs".into(),
+        email: None,
+        roles: vec![Role::Poststelle, Role::Sachbearbeitung, Role::Poststelle],
+        units: vec![u2.id, u1.id, u2.id],
+        password_hash: String::new(),
+        oidc_subject: Some(subject.clone()),
+    };
+    let dora = db.create_user(new.clone()).await.expect("create_user");
+    let mut units = vec![u1.id, u2.id];
+    units.sort();
+    assert_eq!(
+        (dora.roles.clone(), dora.units.clone(), dora.oidc_subject.clone(), dora.failed_logins, dora.locked_until),
+        (vec![Role::Sachbearbeitung, Role::Poststelle], units.clone(), Some(subject.clone()), 0, None),
+        "roles and units come back sorted without duplicates"
+    );
+    assert_eq!(db.get_user(&t, dora.id).await.expect("get_user"), dora);
+    assert_eq!(db.find_user_by_username(&t, &new.username).await.expect("find"), Some(dora.clone()));
+    assert_eq!(db.find_user_by_oidc_subject(&t, &subject).await.expect("find by subject"), Some(dora.clone()));
+    assert_eq!(db.find_user_by_oidc_subject(&other, &subject).await.expect("find by subject"), None);
+    assert_eq!(db.find_user_by_oidc_subject(&t, "https://idp.example|niemand").await.expect("find"), None);
+    assert!(db.list_users(&t).await.expect("list_users").contains(&dora), "list_users returns roles and units");
+
+    for bad in [foreign.id, UnitId::new()] {
+        let user = NewUser {
+            id: UserId::new(),
+            username: format!("x-{}", short()),
+            units: vec![bad],
+            oidc_subject: None,
+            ..new.clone()
+        };
+        match db.create_user(user.clone()).await {
+            Err(StorageError::InvalidReference(_)) => {}
+            other => panic!("create_user with a unit not of the tenant must be InvalidReference, got {other:?}"),
+        }
+        assert_not_found(db.get_user(&t, user.id).await, "a refused user is not stored");
+    }
+    let twin = NewUser { id: UserId::new(), username: format!("twin-{}", short()), ..new.clone() };
+    match db.create_user(twin).await {
+        Err(StorageError::Duplicate("oidc_subject")) => {}
+        other => panic!("a taken OIDC subject must be Duplicate(\"oidc_subject\"), got {other:?}"),
+    }
+    assert_eq!(db.count_users(&t).await.expect("count_users"), 1);
+    let elsewhere = NewUser { id: UserId::new(), tenant: other.clone(), units: vec![foreign.id], ..new.clone() };
+    db.create_user(elsewhere).await.expect("the same subject in another tenant is allowed");
+
+    let emil = new_user(db, &t, "emil", "Emil Elch").await;
+    db.link_oidc_subject(&t, emil.id, "https://idp.example|emil").await.expect("link_oidc_subject");
+    let linked = db.get_user(&t, emil.id).await.expect("get_user");
+    assert_eq!(linked, UserRecord { oidc_subject: Some("https://idp.example|emil".into()), ..emil.clone() });
+    assert_eq!(db.find_user_by_oidc_subject(&t, "https://idp.example|emil").await.expect("find"), Some(linked.clone()));
+    db.link_oidc_subject(&t, emil.id, "https://idp.example|emil").await.expect("linking again is fine");
+    match db.link_oidc_subject(&t, emil.id, &subject).await {
+        Err(StorageError::Duplicate("oidc_subject")) => {}
+        other => panic!("linking a subject another user has must be Duplicate(\"oidc_subject\"), got {other:?}"),
+    }
+    assert_eq!(db.get_user(&t, emil.id).await.expect("get_user"), linked, "a refused link changes nothing");
+    assert_not_found(db.link_oidc_subject(&t, UserId::new(), "https://idp.example|x").await, "link unknown user");
+
+    let start = now_s();
+    let s_dora = session_for(&dora, start, 1800, Duration::hours(8));
+    let s_emil = session_for(&emil, start, 1800, Duration::hours(8));
+    db.create_session(s_dora.clone()).await.expect("create_session");
+    db.create_session(s_emil.clone()).await.expect("create_session");
+    let update = UserUpdate {
+        display_name: "Dora D.".into(),
+        email: Some("dora@example.org".into()),
+        roles: vec![Role::Admin, Role::Loeschberechtigt],
+        units: vec![u1.id],
+        disabled: false,
+    };
+    let updated = db.update_user(&t, dora.id, update.clone()).await.expect("update_user");
+    assert_eq!(
+        updated,
+        UserRecord {
+            display_name: "Dora D.".into(),
+            email: Some("dora@example.org".into()),
+            roles: vec![Role::Loeschberechtigt, Role::Admin],
+            units: vec![u1.id],
+            ..dora.clone()
+        },
+        "update_user changes name, e-mail, roles and units only"
+    );
+    assert_eq!(db.get_user(&t, dora.id).await.expect("get_user"), updated);
+    let session = db.get_session(&s_dora.token_hash, start).await.expect("get_session").expect("still live");
+    assert_eq!(session.user, updated, "the session carries the user's roles and units");
+    for bad in [foreign.id, UnitId::new()] {
+        match db.update_user(&t, dora.id, UserUpdate { units: vec![bad], ..update.clone() }).await {
+            Err(StorageError::InvalidReference(_)) => {}
+            other => panic!("update_user with a unit not of the tenant must be InvalidReference, got {other:?}"),
+        }
+    }
+    assert_eq!(db.get_user(&t, dora.id).await.expect("get_user"), updated, "a refused update changes nothing");
+    assert_not_found(db.update_user(&t, UserId::new(), update.clone()).await, "update_user of an unknown user");
+    let disabled = db.update_user(&t, dora.id, UserUpdate { disabled: true, units: vec![], ..update.clone() }).await;
+    let disabled = disabled.expect("update_user disabling");
+    assert!(disabled.disabled && disabled.units.is_empty());
+    db.update_user(&t, dora.id, update.clone()).await.expect("update_user enabling again");
+    assert_eq!(db.get_session(&s_dora.token_hash, start).await.expect("get_session"), None, "disabling ends sessions");
+    assert!(db.get_session(&s_emil.token_hash, start).await.expect("get_session").is_some(), "others' sessions live");
+
+    // set_password ends every session of the user and clears the lockout.
+    let s_emil2 = session_for(&emil, start, 1800, Duration::hours(8));
+    db.create_session(s_emil2.clone()).await.expect("create_session");
+    db.record_login_failure(&t, emil.id, start).await.expect("record_login_failure");
+    let failed = db.record_login_failure(&t, emil.id, start).await.expect("record_login_failure");
+    assert_eq!(failed.failed_logins, 2);
+    db.set_password(&t, emil.id, "$argon2id$v=19$neu").await.expect("set_password");
+    let emil_now = db.get_user(&t, emil.id).await.expect("get_user");
+    assert_eq!(
+        (emil_now.password_hash.as_str(), emil_now.failed_logins, emil_now.locked_until),
+        ("$argon2id$v=19$neu", 0, None)
+    );
+    for s in [&s_emil, &s_emil2] {
+        assert_eq!(
+            db.get_session(&s.token_hash, start).await.expect("get_session"),
+            None,
+            "set_password ends sessions"
+        );
+    }
+}
+
+async fn login_failure_with_retry(db: &Db, tenant: &TenantId, user: UserId, now: OffsetDateTime) -> UserRecord {
+    let mut attempts = 0;
+    loop {
+        match db.record_login_failure(tenant, user, now).await {
+            Ok(got) => return got,
+            Err(StorageError::Retryable(e)) if attempts < 100 => {
+                attempts += 1;
+                eprintln!("record_login_failure: retrying after {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Err(e) => panic!("concurrent record_login_failure failed: {e:?}"),
+        }
+    }
+}
+
+async fn lockout_counts_failures(db: &Db) {
+    use domain::user::{after_failed_login, LOCK_DURATION, MAX_FAILED_LOGINS};
+    let t = fresh_tenant(db).await;
+    let u = new_user(db, &t, "anna", "Anna Amsel").await;
+    let start = now_s();
+    for i in 1..MAX_FAILED_LOGINS {
+        let got = db.record_login_failure(&t, u.id, start + Duration::seconds(i.into())).await.expect("failure");
+        assert_eq!((got.failed_logins, got.locked_until), (i, None), "failure {i} is counted");
+    }
+    let now = start + Duration::minutes(1);
+    let locked = db.record_login_failure(&t, u.id, now).await.expect("record_login_failure");
+    assert_eq!((locked.failed_logins, locked.locked_until), after_failed_login(MAX_FAILED_LOGINS - 1, now));
+    assert_eq!(
+        (locked.failed_logins, locked.locked_until),
+        (0, Some(now + LOCK_DURATION)),
+        "the last allowed failure locks and restarts the count"
+    );
+    assert_eq!(locked, UserRecord { failed_logins: 0, locked_until: Some(now + LOCK_DURATION), ..u.clone() });
+    assert_eq!(db.get_user(&t, u.id).await.expect("get_user"), locked);
+    let next = db.record_login_failure(&t, u.id, now).await.expect("record_login_failure");
+    assert_eq!((next.failed_logins, next.locked_until), (1, Some(now + LOCK_DURATION)), "the lock stays");
+    db.record_login_success(&t, u.id).await.expect("record_login_success");
+    assert_eq!(db.get_user(&t, u.id).await.expect("get_user"), u, "a success clears count and lock");
+    assert_not_found(db.record_login_failure(&t, UserId::new(), now).await, "failure of an unknown user");
+    assert_not_found(db.record_login_success(&t, UserId::new()).await, "success of an unknown user");
+
+    // Concurrent failures all count: ten of them are exactly two locks.
+    let v = new_user(db, &t, "bernd", "Bernd Bär").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 * MAX_FAILED_LOGINS {
+        let (db, t) = (db.clone(), t.clone());
+        tasks.spawn(async move { login_failure_with_retry(&db, &t, v.id, now).await });
+    }
+    let mut counts = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let got = joined.expect("failure task panicked");
+        counts.push(got.failed_logins);
+    }
+    counts.sort();
+    let mut want: Vec<u32> = (0..MAX_FAILED_LOGINS).chain(0..MAX_FAILED_LOGINS).collect();
+    want.sort();
+    assert_eq!(counts, want, "every concurrent failure saw its own count");
+    let after = db.get_user(&t, v.id).await.expect("get_user");
+    assert_eq!((after.failed_logins, after.locked_until), (0, Some(now + LOCK_DURATION)), "locked, count wrapped");
+}
+
+async fn expired_sessions_are_swept(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let user = new_user(db, &t, "anna", "Anna Amsel").await;
+    let now = now_s();
+    let live = session_for(&user, now, 1800, Duration::hours(8));
+    let idle = session_for(&user, now - Duration::hours(2), 1800, Duration::hours(8));
+    let absolute = session_for(&user, now - Duration::hours(1), 36_000, Duration::minutes(59));
+    for s in [&live, &idle, &absolute] {
+        db.create_session(s.clone()).await.expect("create_session");
+    }
+    let swept = db.delete_expired_sessions(now).await.expect("delete_expired_sessions");
+    assert!(swept >= 2, "the idle and the expired session are swept, got {swept}");
+    assert_eq!(db.delete_expired_sessions(now).await.expect("delete_expired_sessions"), 0, "nothing left to sweep");
+    assert!(db.get_session(&live.token_hash, now).await.expect("get_session").is_some(), "live sessions stay");
+    // Asked at a time each was live: gone all the same, because they were deleted.
+    for (s, when) in [(&idle, now - Duration::minutes(119)), (&absolute, now - Duration::minutes(30))] {
+        assert_eq!(db.get_session(&s.token_hash, when).await.expect("get_session"), None, "swept");
+    }
+    let later = now + Duration::minutes(31);
+    assert!(db.delete_expired_sessions(later).await.expect("delete_expired_sessions") >= 1, "idle later");
+    assert_eq!(db.get_session(&live.token_hash, now).await.expect("get_session"), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// API tokens and audit log
+// ---------------------------------------------------------------------------------------
+
+fn new_token(tenant: &TenantId, name: &str, scopes: &[TokenScope], created_at: OffsetDateTime) -> NewApiToken {
+    NewApiToken {
+        id: ApiTokenId::new(),
+        tenant: tenant.clone(),
+        name: name.to_owned(),
+        scopes: scopes.to_vec(),
+        token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
+        created_at,
+        created_by: "Anna Amsel".into(),
+    }
+}
+
+async fn api_tokens_lifecycle(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let other = fresh_tenant(db).await;
+    assert!(db.list_api_tokens(&t).await.expect("list_api_tokens").is_empty());
+    let t0 = now_s();
+    let na = new_token(&t, "Formularserver", &[TokenScope::Eingang, TokenScope::Eingang], t0 - Duration::hours(2));
+    let a = db.create_api_token(na.clone()).await.expect("create_api_token");
+    assert_eq!(
+        a,
+        ApiTokenRecord {
+            id: na.id,
+            tenant: t.clone(),
+            name: "Formularserver".into(),
+            scopes: vec![TokenScope::Eingang],
+            created_at: na.created_at,
+            created_by: "Anna Amsel".into(),
+            last_used_at: None,
+            revoked_at: None,
+        },
+        "create_api_token returns the stored token, scopes without duplicates"
+    );
+    let nb = new_token(&t, "Fachverfahren", &[TokenScope::Bearbeiten, TokenScope::Lesen], t0 - Duration::hours(1));
+    let b = db.create_api_token(nb.clone()).await.expect("create_api_token");
+    assert_eq!(b.scopes, vec![TokenScope::Lesen, TokenScope::Bearbeiten], "scopes come back sorted");
+    let nc = new_token(&other, "Fremd", &[TokenScope::Lesen], t0);
+    let c = db.create_api_token(nc.clone()).await.expect("create_api_token");
+    let clash = NewApiToken { id: ApiTokenId::new(), ..na.clone() };
+    match db.create_api_token(clash).await {
+        Err(StorageError::Duplicate(_)) => {}
+        other => panic!("a token hash in use must be Duplicate, got {other:?}"),
+    }
+    assert_eq!(db.list_api_tokens(&t).await.expect("list_api_tokens"), vec![b.clone(), a.clone()], "newest first");
+
+    let found = db.find_api_token(&na.token_hash, t0).await.expect("find_api_token").expect("live token");
+    assert_eq!((found.id, &found.tenant, &found.scopes), (a.id, &t, &a.scopes));
+    let listed = db.list_api_tokens(&t).await.expect("list_api_tokens");
+    assert_eq!(listed[1], ApiTokenRecord { last_used_at: Some(t0), ..a.clone() }, "the first use is recorded");
+    assert!(db.find_api_token(&na.token_hash, t0 + Duration::seconds(10)).await.expect("find").is_some());
+    let later = t0 + Duration::minutes(5);
+    db.find_api_token(&na.token_hash, later).await.expect("find_api_token").expect("live token");
+    let listed = db.list_api_tokens(&t).await.expect("list_api_tokens");
+    assert_eq!(listed[1].last_used_at, Some(later), "later uses are recorded");
+    assert_eq!(listed[0], b, "other tokens are untouched");
+    let found_c = db.find_api_token(&nc.token_hash, t0).await.expect("find_api_token").expect("any tenant");
+    assert_eq!((found_c.id, &found_c.tenant), (c.id, &other));
+    assert_eq!(db.find_api_token(&format!("{:0>64}", 7), t0).await.expect("find_api_token"), None);
+
+    assert_not_found(db.revoke_api_token(&other, a.id, t0).await, "revoking another tenant's token");
+    assert!(
+        db.find_api_token(&na.token_hash, later).await.expect("find").is_some(),
+        "a refused revoke changes nothing"
+    );
+    let revoked_at = t0 + Duration::minutes(6);
+    db.revoke_api_token(&t, a.id, revoked_at).await.expect("revoke_api_token");
+    assert_eq!(
+        db.find_api_token(&na.token_hash, later).await.expect("find_api_token"),
+        None,
+        "revoked tokens are dead"
+    );
+    db.revoke_api_token(&t, a.id, revoked_at + Duration::minutes(1)).await.expect("revoking again is fine");
+    let listed = db.list_api_tokens(&t).await.expect("list_api_tokens");
+    assert_eq!(listed.len(), 2, "revoked tokens stay listed");
+    assert_eq!(listed[1].revoked_at, Some(revoked_at), "the first revocation counts");
+    assert_not_found(db.revoke_api_token(&t, ApiTokenId::new(), t0).await, "revoking an unknown token");
+    assert!(db.find_api_token(&nb.token_hash, later).await.expect("find").is_some(), "other tokens live on");
+    assert_eq!(db.list_api_tokens(&other).await.expect("list_api_tokens").len(), 1);
+}
+
+async fn audit_log(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let other = fresh_tenant(db).await;
+    assert!(all_audit(db, &t).await.is_empty());
+    let u = new_user(db, &t, "anna", "Anna Amsel").await;
+    let actions =
+        ["anmeldung", "anmeldung_fehlgeschlagen", "anmeldung", "benutzer_angelegt", "anmeldung", "vorgang_gelesen"];
+    let mut entries: Vec<NewAuditEntry> =
+        actions.iter().enumerate().map(|(i, a)| audit_entry(&t, &u, i as i64, a)).collect();
+    entries.push(NewAuditEntry {
+        tenant: t.clone(),
+        at: at(10),
+        actor: system(),
+        action: "token_widerrufen".into(),
+        target: None,
+        detail: None,
+        ip: None,
+    });
+    for e in &entries {
+        db.append_audit(e.clone()).await.expect("append_audit");
+    }
+    db.append_audit(audit_entry(&other, &u, 3, "anmeldung")).await.expect("append_audit other");
+
+    let all = all_audit(db, &t).await;
+    let got: Vec<NewAuditEntry> = all.iter().map(|r| r.entry.clone()).collect();
+    let mut want = entries.clone();
+    want.reverse();
+    assert_eq!(got, want, "list_audit returns the tenant's entries complete, newest first");
+    for pair in all.windows(2) {
+        assert!(pair[0].seq > pair[1].seq, "seqs strictly increase with time");
+    }
+    let q = |before: Option<i64>, action: Option<&str>, limit: u32| AuditQuery {
+        before,
+        action: action.map(str::to_owned),
+        limit,
+    };
+    assert_eq!(db.list_audit(&t, &q(None, None, 2)).await.expect("list_audit"), all[..2].to_vec(), "limit");
+    assert_eq!(
+        db.list_audit(&t, &q(Some(all[2].seq), None, 100)).await.expect("list_audit"),
+        all[3..].to_vec(),
+        "before is exclusive"
+    );
+    let logins: Vec<AuditRecord> = all.iter().filter(|r| r.entry.action == "anmeldung").cloned().collect();
+    assert_eq!(logins.len(), 3);
+    assert_eq!(db.list_audit(&t, &q(None, Some("anmeldung"), 100)).await.expect("list_audit"), logins, "action");
+    assert_eq!(
+        db.list_audit(&t, &q(Some(logins[0].seq), Some("anmeldung"), 1)).await.expect("list_audit"),
+        logins[1..2].to_vec(),
+        "action, before and limit together"
+    );
+    assert!(db.list_audit(&t, &q(None, Some("unbekannt"), 100)).await.expect("list_audit").is_empty());
+    let theirs = all_audit(db, &other).await;
+    assert_eq!(theirs.len(), 1, "each tenant lists its own entries");
+    assert_eq!(theirs[0].entry.tenant, other);
+}
+
+// ---------------------------------------------------------------------------------------
 // tenant isolation
 // ---------------------------------------------------------------------------------------
 
@@ -1453,8 +2293,10 @@ async fn tenant_isolation(db: &Db) {
             username: ua.username.clone(),
             display_name: "Bernd Bär".into(),
             email: None,
-            role: Role::Sachbearbeitung,
+            roles: vec![Role::Sachbearbeitung],
+            units: vec![],
             password_hash: "$argon2id$v=19$b".into(),
+            oidc_subject: None,
         })
         .await
         .expect("the same username in another tenant is allowed");
@@ -1463,7 +2305,7 @@ async fn tenant_isolation(db: &Db) {
     for id in [qa.id, ra.id] {
         assert_not_found(db.get_delivery(&b, id).await, "get_delivery of a's delivery from b");
     }
-    let (q, total) = db.list_quarantine(&b, 100, 0).await.expect("list_quarantine b");
+    let (q, total) = db.list_quarantine(&b, DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine b");
     assert!(q.is_empty() && total == 0, "b's quarantine does not show a's deliveries");
     assert_eq!(db.find_by_transaction(&b, &va.transaction_id).await.expect("find_by_transaction b"), None);
     for view in [View::Alle, View::NichtZugewiesen, View::Meine(ua.id)] {
@@ -1471,7 +2313,7 @@ async fn tenant_isolation(db: &Db) {
         assert!(page.items.is_empty(), "worklist {view:?} of b does not list a's Vorgänge");
         assert_eq!((page.total, page.counts.total()), (0, 0), "worklist {view:?} of b does not count a's Vorgänge");
         assert_eq!(
-            db.status_counts(&b, &view).await.expect("status_counts b").total(),
+            db.status_counts(&b, &Visibility::Tenant, &view).await.expect("status_counts b").total(),
             0,
             "status_counts {view:?} of b"
         );
@@ -1509,7 +2351,11 @@ async fn tenant_isolation(db: &Db) {
         let got = db.apply_change(&b, ha.id, 1, change.clone(), &actor(&ub)).await;
         assert!(got.is_err(), "apply_change from b on a's Vorgang must fail ({change:?}), got {got:?}");
     }
-    assert_eq!(db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b"), None, "b's pile is empty");
+    assert_eq!(
+        db.claim_next(&b, &Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b"),
+        None,
+        "b's pile is empty"
+    );
     assert!(db.quarantine_delivery(&b, ra.id, "x", "y").await.is_err(), "quarantine_delivery from b on a's delivery");
     let stolen = new_vorgang(at(4), "Gewerbeanmeldung");
     let got = db.complete_intake(&b, ra.id, stolen.clone()).await;
@@ -1539,7 +2385,7 @@ async fn tenant_isolation(db: &Db) {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("assigning b's user in a must be InvalidReference, got {other:?}"),
     }
-    let got = db.claim_next(&a, ub.id, &actor(&ub)).await;
+    let got = db.claim_next(&a, &Visibility::Tenant, ub.id, &actor(&ub)).await;
     assert!(got.is_err(), "claim_next in a for b's user must fail, got {got:?}");
 
     // a is unchanged.
@@ -1574,10 +2420,112 @@ async fn tenant_isolation(db: &Db) {
     let ids_a: Vec<VorgangId> = all_of(db, &a, View::Alle).await.items.iter().map(|i| i.id).collect();
     assert_eq!(ids_a, vec![ha.id, pile.id], "a's worklist holds only a's Vorgänge");
     // b claims its own Vorgang, never a's.
-    let claimed = db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b").expect("b's Vorgang");
+    let claimed =
+        db.claim_next(&b, &Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b").expect("b's Vorgang");
     assert_eq!(claimed.id, hb.id);
-    assert_eq!(db.claim_next(&b, ub.id, &actor(&ub)).await.expect("claim_next b"), None);
+    assert_eq!(db.claim_next(&b, &Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b"), None);
     assert_eq!(db.get_vorgang(&a, pile.id).await.expect("get_vorgang a").assignee, None);
+
+    // Units: each tenant sees and changes only its own.
+    let unit_a = new_unit(db, &a, "Ordnungsamt").await;
+    let unit_b = new_unit(db, &b, "Bauamt").await;
+    assert_eq!(db.list_units(&b).await.expect("list_units b"), vec![unit_b.clone()], "b lists only its units");
+    assert_not_found(db.update_unit(&b, unit_a.id, "Gestohlen", &kennung()).await, "update_unit from b on a's unit");
+    assert_eq!(db.list_units(&a).await.expect("list_units a"), vec![unit_a.clone()], "a's unit is unchanged");
+    let d = record(db, &b, at(6)).await;
+    let foreign = NewVorgang { unit: Some(unit_a.id), ..new_vorgang(at(6), "Gewerbeanmeldung") };
+    match db.complete_intake(&b, d.id, foreign).await {
+        Err(StorageError::InvalidReference(_)) => {}
+        other => panic!("intake in b into a's unit must be InvalidReference, got {other:?}"),
+    }
+    let cur = db.get_vorgang(&a, ha.id).await.expect("get_vorgang a").head;
+    match db.apply_change(&a, ha.id, cur.version, VorgangChange::Unit { to: Some(unit_b.id) }, &actor(&ua)).await {
+        Err(StorageError::InvalidReference(_)) => {}
+        other => panic!("distributing a's Vorgang to b's unit must be InvalidReference, got {other:?}"),
+    }
+    let got = db.apply_change(&b, ha.id, cur.version, VorgangChange::Unit { to: Some(unit_b.id) }, &actor(&ub)).await;
+    assert!(got.is_err(), "distributing a's Vorgang from b must fail, got {got:?}");
+    assert_eq!(db.get_vorgang(&a, ha.id).await.expect("get_vorgang a").unit, None);
+    let into_a = Visibility::Restricted { units: vec![unit_a.id], user: Some(ua.id), all_new: false };
+    assert_eq!(db.status_counts(&b, &into_a, &View::Alle).await.expect("status_counts b").total(), 0);
+
+    // Users: no unit, link, update or login bookkeeping across tenants.
+    let stray = NewUser {
+        id: UserId::new(),
+        tenant: b.clone(),
+        username: format!("stray-{}", short()),
+        display_name: "Streuner".into(),
+        email: None,
+        roles: vec![Role::Sachbearbeitung],
+        units: vec![unit_a.id],
+        password_hash: String::new(),
+        oidc_subject: None,
+    };
+    match db.create_user(stray).await {
+        Err(StorageError::InvalidReference(_)) => {}
+        other => panic!("a user of b in a's unit must be InvalidReference, got {other:?}"),
+    }
+    let update = UserUpdate {
+        display_name: "Gestohlen".into(),
+        email: None,
+        roles: vec![Role::Admin],
+        units: vec![],
+        disabled: true,
+    };
+    assert_not_found(db.update_user(&b, ua.id, update.clone()).await, "update_user from b on a's user");
+    match db.update_user(&b, ub.id, UserUpdate { units: vec![unit_a.id], disabled: false, ..update }).await {
+        Err(StorageError::InvalidReference(_)) => {}
+        other => panic!("putting b's user into a's unit must be InvalidReference, got {other:?}"),
+    }
+    assert_not_found(db.link_oidc_subject(&b, ua.id, "https://idp.example|b").await, "link from b on a's user");
+    let subject = format!("https://idp.example|{}", short());
+    db.link_oidc_subject(&a, ua.id, &subject).await.expect("link_oidc_subject a");
+    assert_eq!(db.find_user_by_oidc_subject(&b, &subject).await.expect("find b"), None, "b finds no a's identity");
+    assert_not_found(db.record_login_failure(&b, ua.id, now_s()).await, "record_login_failure from b");
+    assert_not_found(db.record_login_success(&b, ua.id).await, "record_login_success from b");
+    let ua_now = db.get_user(&a, ua.id).await.expect("get_user a");
+    assert_eq!(ua_now, UserRecord { oidc_subject: Some(subject), ..ua.clone() }, "a's user is unchanged otherwise");
+
+    // Deliveries: b can neither label nor take a's.
+    let da = record(db, &a, at(7)).await;
+    assert_not_found(db.unroutable_delivery(&b, da.id, "x").await, "unroutable_delivery from b on a's delivery");
+    assert_not_found(db.move_delivery(&b, da.id, &b).await, "move_delivery from b of a's delivery");
+    let (q, total) = db.list_quarantine(&b, DeliveryStatus::Unroutable, 100, 0).await.expect("list_quarantine b");
+    assert!(q.is_empty() && total == 0);
+    assert_eq!(
+        db.get_delivery(&a, da.id).await.expect("get_delivery a"),
+        DeliveryRecord {
+            id: da.id,
+            tenant: a.clone(),
+            received_at: da.received_at,
+            channel: da.channel.clone(),
+            content_type: da.content_type.clone(),
+            blob_key: da.blob_key.clone(),
+            size: da.size,
+            status: DeliveryStatus::Received,
+            error_field: None,
+            error_message: None,
+            vorgang_id: None,
+            attempts: 0,
+        }
+    );
+
+    // API tokens and the audit log.
+    let token = new_token(&a, "Formularserver", &[TokenScope::Eingang], now_s());
+    db.create_api_token(token.clone()).await.expect("create_api_token a");
+    assert!(db.list_api_tokens(&b).await.expect("list_api_tokens b").is_empty(), "b lists no a's tokens");
+    assert_not_found(db.revoke_api_token(&b, token.id, now_s()).await, "revoke_api_token from b");
+    let found = db.find_api_token(&token.token_hash, now_s()).await.expect("find_api_token").expect("still live");
+    assert_eq!(found.tenant, a, "a token names its tenant");
+    db.append_audit(audit_entry(&a, &ua, 0, "anmeldung")).await.expect("append_audit a");
+    assert!(all_audit(db, &b).await.is_empty(), "b's audit log does not show a's entries");
+    assert_eq!(all_audit(db, &a).await.len(), 1);
+
+    // Tenant settings are per tenant.
+    let a_tenant = db.get_tenant(&a).await.expect("get_tenant a");
+    let settings = TenantSettings { name: "Umbenannt".into(), host: None, ip_allowlist: vec!["10.0.0.0/8".into()] };
+    db.update_tenant(&b, settings).await.expect("update_tenant b");
+    assert_eq!(db.get_tenant(&a).await.expect("get_tenant a"), a_tenant, "updating b leaves a alone");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1611,14 +2559,22 @@ fn without_seq(events: Vec<EventRecord>) -> Vec<EventRecord> {
 }
 
 /// A tenant with everything an export must carry: the worklist fixture (users, Vorgänge in
-/// several statuses with documents, assignees, Aktenzeichen), a Löschanforderung, a user
-/// without Vorgänge, and a quarantined, a received and a duplicate delivery.
-async fn export_fixture(db: &Db) -> Fixture {
+/// several statuses with documents, assignees, Aktenzeichen), units with Vorgänge and users in
+/// them, a Löschanforderung, a user with roles, units, OIDC identity and a failed login, a
+/// quarantined, a received and a duplicate delivery, audit entries, a host and an allowlist.
+async fn export_fixture(db: &Db) -> (Fixture, Vec<UnitRecord>) {
     use StatusCommand as C;
     let mut fx = worklist_fixture(db).await;
     let t = fx.tenant.clone();
+    let units = vec![new_unit(db, &t, "Ordnungsamt").await, new_unit(db, &t, "Bauamt").await];
     let by = actor(&fx.users[1]);
-    let doomed = new_vorgang(at(70), "Sondernutzung");
+    for (item, unit) in fx.items.iter().take(2).zip(&units) {
+        let head = db.get_vorgang(&t, item.id).await.expect("get_vorgang").head;
+        db.apply_change(&t, head.id, head.version, VorgangChange::Unit { to: Some(unit.id) }, &by)
+            .await
+            .expect("apply_change unit");
+    }
+    let doomed = NewVorgang { unit: Some(units[0].id), ..new_vorgang(at(70), "Sondernutzung") };
     let head = intake(db, &t, doomed.clone()).await;
     move_status(db, &t, head.id, C::Verwerfen, Some("Dublette"), &by).await;
     move_status(db, &t, head.id, C::LoeschenAnfordern, Some("Dublette"), &by).await;
@@ -1629,24 +2585,90 @@ async fn export_fixture(db: &Db) -> Fixture {
     let mut repeated = new_vorgang(at(82), "Sondernutzung");
     repeated.transaction_id = doomed.transaction_id.clone();
     db.complete_intake(&t, dup.id, repeated).await.expect("complete_intake duplicate");
-    fx.users.push(new_user(db, &t, "carla", "Carla Chamäleon").await);
-    fx
+    let carla = db
+        .create_user(NewUser {
+            id: UserId::new(),
+            tenant: t.clone(),
+            username: format!("carla-{}", short()),
+            display_name: "Carla Chamäleon".into(),
+            email: None,
+            roles: vec![Role::Poststelle, Role::Sachbearbeitung],
+            units: units.iter().map(|u| u.id).collect(),
+            password_hash: String::new(),
+            oidc_subject: Some(format!("https://idp.example|{}", short())),
+        })
+        .await
+        .expect("create_user");
+    let carla = db.record_login_failure(&t, carla.id, now_s()).await.expect("record_login_failure");
+    fx.users.push(carla);
+    let settings = TenantSettings {
+        name: "Testmandant".into(),
+        host: Some(format!("{t}.example")),
+        ip_allowlist: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
+    };
+    db.update_tenant(&t, settings).await.expect("update_tenant");
+    for (i, action) in ["anmeldung", "benutzer_angelegt", "vorgang_gelesen"].into_iter().enumerate() {
+        db.append_audit(audit_entry(&t, &fx.users[0], i as i64, action)).await.expect("append_audit");
+    }
+    (fx, units)
+}
+
+fn audit_entry(tenant: &TenantId, user: &UserRecord, minutes: i64, action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        tenant: tenant.clone(),
+        at: at(minutes),
+        actor: actor(user),
+        action: action.to_owned(),
+        target: Some(user.id.to_string()),
+        detail: (minutes % 2 == 0).then(|| format!("Detail „{minutes}“")),
+        ip: (minutes % 3 != 1).then(|| "192.0.2.7".to_owned()),
+    }
+}
+
+async fn all_audit(db: &Db, tenant: &TenantId) -> Vec<AuditRecord> {
+    let q = AuditQuery { before: None, action: None, limit: 10_000 };
+    db.list_audit(tenant, &q).await.expect("list_audit")
+}
+
+/// The units as an import with `suffix` appended to every kennung writes them (kennungen are
+/// unique in the installation, so an import into the same store needs other ones).
+fn with_kennung_suffix(records: &[ExportRecord], suffix: &str) -> Vec<ExportRecord> {
+    records
+        .iter()
+        .map(|r| match r {
+            ExportRecord::Unit(u) => {
+                ExportRecord::Unit(UnitRecord { kennung: format!("{}{suffix}", u.kennung), ..u.clone() })
+            }
+            other => other.clone(),
+        })
+        .collect()
 }
 
 /// Asserts that `dst` holds what `src` holds: the same Vorgänge, worklists, histories, event
-/// log (in order, own sequence numbers), deliveries, documents and users (plus `extra_users`
-/// that `dst` had before the import).
-async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users: &[UserRecord]) {
+/// log (in order, own sequence numbers), deliveries, documents, units (kennung + `suffix`),
+/// audit log and users (plus `extra_users` that `dst` had before the import).
+async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users: &[UserRecord], suffix: &str) {
     let records = export_all(db, src, 1000).await;
     let mut user_ids = Vec::new();
     for r in &records {
         match r {
-            ExportRecord::Tenant { .. } => {}
+            ExportRecord::Tenant(t) => {
+                let got = db.get_tenant(dst).await.expect("get_tenant dst");
+                assert_eq!(
+                    (got.name.as_str(), got.kind, &got.ip_allowlist, &got.host),
+                    (t.name.as_str(), t.kind, &t.ip_allowlist, &None),
+                    "name, kind and allowlist move, the host does not"
+                );
+            }
+            ExportRecord::Unit(_) | ExportRecord::Event(_) | ExportRecord::Audit(_) => {}
             ExportRecord::User(u) => {
                 user_ids.push(u.id);
                 let got = db.get_user(dst, u.id).await.expect("get_user of an imported user");
                 assert_eq!(got, UserRecord { tenant: dst.clone(), ..u.clone() }, "users move completely");
-                assert_eq!(db.find_user_by_username(dst, &u.username).await.expect("find"), Some(got));
+                assert_eq!(db.find_user_by_username(dst, &u.username).await.expect("find"), Some(got.clone()));
+                if let Some(subject) = &u.oidc_subject {
+                    assert_eq!(db.find_user_by_oidc_subject(dst, subject).await.expect("find by subject"), Some(got));
+                }
             }
             ExportRecord::Delivery(d) => {
                 let got = db.get_delivery(dst, d.id).await.expect("get_delivery of an imported delivery");
@@ -1674,7 +2696,6 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
                     "the history moves, in order"
                 );
             }
-            ExportRecord::Event(_) => {}
         }
     }
     let src_log = db.events_after(src, 0, 100_000).await.expect("events_after src");
@@ -1682,22 +2703,49 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
     assert_seq_increasing(&dst_log, "imported event log");
     assert_eq!(without_seq(dst_log), without_seq(src_log), "the event log moves, in order, with its content");
 
+    let src_units = db.list_units(src).await.expect("list_units src");
+    let want_units: Vec<UnitRecord> = src_units
+        .iter()
+        .map(|u| UnitRecord { tenant: dst.clone(), kennung: format!("{}{suffix}", u.kennung), ..u.clone() })
+        .collect();
+    assert_eq!(db.list_units(dst).await.expect("list_units dst"), want_units, "the units move");
+    let retenant_audit = |a: Vec<AuditRecord>| -> Vec<AuditRecord> {
+        a.into_iter().map(|r| AuditRecord { seq: 0, entry: NewAuditEntry { tenant: dst.clone(), ..r.entry } }).collect()
+    };
+    let dst_audit = all_audit(db, dst).await;
+    for pair in dst_audit.windows(2) {
+        assert!(pair[0].seq > pair[1].seq, "the imported audit log has its own increasing seqs, listed newest first");
+    }
+    assert_eq!(retenant_audit(dst_audit), retenant_audit(all_audit(db, src).await), "the audit log moves, in order");
+
+    let mut visibilities = vec![Visibility::Tenant];
+    visibilities.extend(src_units.iter().map(|u| Visibility::Restricted {
+        units: vec![u.id],
+        user: user_ids.first().copied(),
+        all_new: false,
+    }));
+    visibilities.push(Visibility::Restricted { units: vec![], user: None, all_new: true });
     let mut views = vec![View::Alle, View::NichtZugewiesen];
     views.extend(user_ids.iter().map(|u| View::Meine(*u)));
-    for view in &views {
-        assert_eq!(
-            db.status_counts(dst, view).await.expect("status_counts dst"),
-            db.status_counts(src, view).await.expect("status_counts src"),
-            "status counts {view:?}"
-        );
-        for sort in SortKey::ALL {
-            for descending in [false, true] {
-                let q = query(view.clone(), None, sort, descending, 0, 1000);
-                assert_eq!(
-                    db.worklist(dst, &q).await.expect("worklist dst"),
-                    db.worklist(src, &q).await.expect("worklist src"),
-                    "worklist {view:?} by {sort:?}, descending {descending}"
-                );
+    for visibility in &visibilities {
+        for view in &views {
+            assert_eq!(
+                db.status_counts(dst, visibility, view).await.expect("status_counts dst"),
+                db.status_counts(src, visibility, view).await.expect("status_counts src"),
+                "status counts {visibility:?} {view:?}"
+            );
+            for sort in SortKey::ALL {
+                for descending in [false, true] {
+                    let q = WorklistQuery {
+                        visibility: visibility.clone(),
+                        ..query(view.clone(), None, sort, descending, 0, 1000)
+                    };
+                    assert_eq!(
+                        db.worklist(dst, &q).await.expect("worklist dst"),
+                        db.worklist(src, &q).await.expect("worklist src"),
+                        "worklist {visibility:?} {view:?} by {sort:?}, descending {descending}"
+                    );
+                }
             }
         }
     }
@@ -1705,8 +2753,8 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
         (items.into_iter().map(|d| DeliveryRecord { tenant: dst.clone(), ..d }).collect::<Vec<_>>(), total)
     };
     assert_eq!(
-        db.list_quarantine(dst, 100, 0).await.expect("list_quarantine dst"),
-        retenant(db.list_quarantine(src, 100, 0).await.expect("list_quarantine src")),
+        db.list_quarantine(dst, DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine dst"),
+        retenant(db.list_quarantine(src, DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine src")),
         "the quarantine moves"
     );
     let mut want: Vec<UserRecord> = db
@@ -1727,19 +2775,29 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
 }
 
 async fn export_pages_a_tenant_completely(db: &Db) {
-    let fx = export_fixture(db).await;
+    let (fx, units) = export_fixture(db).await;
     let t = &fx.tenant;
     let counts = db.count_for_export(t).await.expect("count_for_export");
     let log = db.events_after(t, 0, 10_000).await.expect("events_after");
     assert_eq!(
         counts,
-        ExportCounts { users: 3, deliveries: 12, vorgaenge: 9, documents: 27, events: log.len() as u64 },
-        "count_for_export counts users, deliveries, Vorgänge, documents and events"
+        ExportCounts {
+            units: 2,
+            users: 3,
+            deliveries: 12,
+            vorgaenge: 9,
+            documents: 27,
+            events: log.len() as u64,
+            audit: 3
+        },
+        "count_for_export counts units, users, deliveries, Vorgänge, documents, events and audit entries"
     );
     let all = export_all(db, t, 1000).await;
     assert_eq!(export_all(db, t, 3).await, all, "small pages yield the same records in the same order");
     assert_eq!(export_all(db, t, 1).await, all, "pages of one record, too");
-    assert!(matches!(&all[0], ExportRecord::Tenant { id, name } if id == t && name == "Testmandant"));
+    let tenant = db.get_tenant(t).await.expect("get_tenant");
+    assert!(matches!(&all[0], ExportRecord::Tenant(rec) if *rec == tenant), "the tenant comes first, complete");
+    assert_eq!(tenant.name, "Testmandant");
     let sections: Vec<ExportSection> = all.iter().map(ExportRecord::section).collect();
     let mut sorted = sections.clone();
     sorted.sort_by_key(|s| ExportSection::ALL.iter().position(|x| x == s));
@@ -1751,6 +2809,17 @@ async fn export_pages_a_tenant_completely(db: &Db) {
     let events: Vec<EventRecord> =
         all.iter().filter_map(|r| if let ExportRecord::Event(e) = r { Some(e.clone()) } else { None }).collect();
     assert_eq!(events, log, "events are exported as logged, oldest first");
+    let audit: Vec<AuditRecord> =
+        all.iter().filter_map(|r| if let ExportRecord::Audit(a) = r { Some(a.clone()) } else { None }).collect();
+    let mut newest_first = all_audit(db, t).await;
+    newest_first.reverse();
+    assert_eq!(audit, newest_first, "audit entries are exported as logged, oldest first");
+    let mut exported_units: Vec<UnitRecord> =
+        all.iter().filter_map(|r| if let ExportRecord::Unit(u) = r { Some(u.clone()) } else { None }).collect();
+    exported_units.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut want_units = units.clone();
+    want_units.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(exported_units, want_units, "units are exported complete");
     for r in &all {
         match r {
             ExportRecord::Vorgang(v) => {
@@ -1768,29 +2837,56 @@ async fn export_pages_a_tenant_completely(db: &Db) {
     let vorgaenge =
         all.iter().filter(|r| matches!(r, ExportRecord::Vorgang(v) if v.status_before_deletion_request.is_some()));
     assert_eq!(vorgaenge.count(), 1, "the status before a Löschanforderung is exported");
+    let with_unit = all.iter().filter(|r| matches!(r, ExportRecord::Vorgang(v) if v.unit.is_some()));
+    assert_eq!(with_unit.count(), 3, "the unit of a Vorgang is exported");
+    let carla = all.iter().find_map(|r| match r {
+        ExportRecord::User(u) if u.oidc_subject.is_some() => Some(u.clone()),
+        _ => None,
+    });
+    let carla = carla.expect("the user with an OIDC identity is exported");
+    assert_eq!(
+        (carla.roles.len(), carla.units.len(), carla.failed_logins),
+        (2, 2, 1),
+        "roles, units and failed logins are exported"
+    );
 
     let empty = fresh_tenant(db).await;
     assert_eq!(db.count_for_export(&empty).await.expect("count_for_export"), ExportCounts::default());
     assert_eq!(export_all(db, &empty, 10).await.len(), 1, "an empty tenant exports itself only");
     let unknown = TenantId::parse(&format!("t-{}", short())).expect("slug");
     assert_not_found(db.export_page(&unknown, ExportSection::Tenant, None, 10).await, "export of an unknown tenant");
-    for section in [ExportSection::Users, ExportSection::Deliveries, ExportSection::Vorgaenge, ExportSection::Events] {
+    for section in [
+        ExportSection::Units,
+        ExportSection::Users,
+        ExportSection::Deliveries,
+        ExportSection::Vorgaenge,
+        ExportSection::Events,
+        ExportSection::Audit,
+    ] {
         let got = db.export_page(t, section, Some("kein cursor"), 10).await;
         assert!(got.is_err(), "a malformed cursor is an error ({section:?}), got {got:?}");
     }
 }
 
 async fn import_moves_a_tenant(db: &Db) {
-    let fx = export_fixture(db).await;
+    let (fx, _) = export_fixture(db).await;
     let src = &fx.tenant;
     let records = export_all(db, src, 1000).await;
 
+    // Kennungen are unique in the installation: the same units cannot be imported twice.
+    let refused = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    match db.import_records(&refused, records.clone()).await {
+        Err(StorageError::Duplicate("kennung")) => {}
+        other => panic!("importing units whose kennung exists must be Duplicate(\"kennung\"), got {other:?}"),
+    }
+    assert_not_found(db.get_tenant(&refused).await, "the refused batch created no tenant");
+
     // Into a tenant that does not exist yet, in one batch.
     let fresh = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    db.import_records(&fresh, records.clone()).await.expect("import_records into a new tenant");
-    assert_same_tenant(db, src, &fresh, &[]).await;
+    db.import_records(&fresh, with_kennung_suffix(&records, "-a")).await.expect("import_records into a new tenant");
+    assert_same_tenant(db, src, &fresh, &[], "-a").await;
     let moved = export_all(db, &fresh, 1000).await;
-    assert!(matches!(&moved[0], ExportRecord::Tenant { name, .. } if name == "Testmandant"), "the name moves");
+    assert!(matches!(&moved[0], ExportRecord::Tenant(t) if t.name == "Testmandant"), "the name moves");
 
     // Into an existing tenant with users, page by page: a user with a taken username is
     // replaced (imported id, imported hash; its session ends), other users stay.
@@ -1803,8 +2899,10 @@ async fn import_moves_a_tenant(db: &Db) {
             username: anna.username.clone(),
             display_name: "Anna vom Ziel".into(),
             email: None,
-            role: Role::Admin,
+            roles: vec![Role::Admin],
+            units: vec![],
             password_hash: "$argon2id$v=19$ziel".into(),
+            oidc_subject: None,
         })
         .await
         .expect("create_user");
@@ -1820,12 +2918,12 @@ async fn import_moves_a_tenant(db: &Db) {
     };
     db.create_session(session.clone()).await.expect("create_session");
     let mut batches = 0;
-    for batch in records.chunks(4) {
+    for batch in with_kennung_suffix(&records, "-b").chunks(4) {
         db.import_records(&dst, batch.to_vec()).await.expect("import_records, one batch");
         batches += 1;
     }
     assert!(batches > 5, "the import ran in several batches");
-    assert_same_tenant(db, src, &dst, std::slice::from_ref(&zoe)).await;
+    assert_same_tenant(db, src, &dst, std::slice::from_ref(&zoe), "-b").await;
     assert_not_found(db.get_user(&dst, clash.id).await, "the replaced user's id is gone");
     assert_eq!(db.get_session(&session.token_hash, now_s()).await.expect("get_session"), None, "its session ended");
 
@@ -1851,7 +2949,7 @@ async fn import_moves_a_tenant(db: &Db) {
 }
 
 async fn import_refuses_a_tenant_in_use(db: &Db) {
-    let fx = export_fixture(db).await;
+    let (fx, _) = export_fixture(db).await;
     let records = export_all(db, &fx.tenant, 1000).await;
     let tenant_only = records[..1].to_vec();
 
@@ -1862,7 +2960,7 @@ async fn import_refuses_a_tenant_in_use(db: &Db) {
     record(db, &with_delivery, at(0)).await;
     for t in [&busy, &with_delivery, &fx.tenant] {
         let before = db.count_for_export(t).await.expect("count_for_export");
-        match db.import_records(t, records.clone()).await {
+        match db.import_records(t, with_kennung_suffix(&records, "-x")).await {
             Err(StorageError::Duplicate("tenant")) => {}
             other => panic!("importing into a tenant in use must be Duplicate(\"tenant\"), got {other:?}"),
         }
@@ -1877,7 +2975,7 @@ async fn import_refuses_a_tenant_in_use(db: &Db) {
     let target = TenantId::parse(&format!("t-{}", short())).expect("slug");
     let assigned = records
         .iter()
-        .find(|r| matches!(r, ExportRecord::Vorgang(v) if v.assignee.is_some()))
+        .find(|r| matches!(r, ExportRecord::Vorgang(v) if v.assignee.is_some() && v.unit.is_none()))
         .expect("an assigned Vorgang")
         .clone();
     match db.import_records(&target, vec![tenant_only[0].clone(), assigned.clone()]).await {
@@ -1887,6 +2985,22 @@ async fn import_refuses_a_tenant_in_use(db: &Db) {
     assert_not_found(db.export_page(&target, ExportSection::Tenant, None, 1).await, "the failed batch left nothing");
     let ExportRecord::Vorgang(v) = &assigned else { unreachable!("a Vorgang") };
     assert_not_found(db.get_vorgang(&target, v.head.id).await, "no Vorgang from the failed batch");
+
+    // A unit the target does not have, on a Vorgang or a user.
+    let in_unit = records
+        .iter()
+        .find(|r| matches!(r, ExportRecord::Vorgang(v) if v.unit.is_some() && v.assignee.is_none()))
+        .expect("a Vorgang in a unit")
+        .clone();
+    let user_in_units =
+        records.iter().find(|r| matches!(r, ExportRecord::User(u) if !u.units.is_empty())).expect("a user").clone();
+    for record in [in_unit, user_in_units] {
+        match db.import_records(&target, vec![tenant_only[0].clone(), record.clone()]).await {
+            Err(StorageError::InvalidReference(_)) => {}
+            other => panic!("an unknown unit must be InvalidReference ({record:?}), got {other:?}"),
+        }
+    }
+    assert_not_found(db.get_tenant(&target).await, "the failed batches left nothing");
 
     // An event of a Vorgang the target does not have.
     let event = records.iter().find(|r| matches!(r, ExportRecord::Event(_))).expect("an event").clone();

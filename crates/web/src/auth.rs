@@ -1,8 +1,8 @@
 //! Login, sessions and the one place where a request becomes a user.
 //!
-//! [`session_layer`] resolves the session once per request (cookie for the UI, bearer token
-//! for the API) and enforces CSRF on every state-changing request that rides on the cookie.
-//! Handlers ask for [`CurrentUser`] or [`AdminUser`]; a handler without one is public.
+//! [`session_layer`] resolves the caller once per request (cookie for the UI, bearer session
+//! or API token for the API) and enforces CSRF on every state-changing request that rides on
+//! the cookie. What a caller may do is decided in one place, [`crate::policy`].
 
 use crate::error::{AppError, PageError};
 use crate::AppState;
@@ -14,17 +14,20 @@ use axum::http::{header, request::Parts, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use domain::{Role, TenantId};
+use crate::tenancy::TenantContext;
+use domain::{Principal, Role, TenantId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use store::UserRecord;
+use store::{ApiTokenRecord, UserRecord};
 use time::OffsetDateTime;
 
 pub const SESSION_COOKIE: &str = "ozg_session";
 pub const LOGIN_CSRF_COOKIE: &str = "ozg_login_csrf";
 pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-pub const MIN_PASSWORD_LEN: usize = 12;
+/// API tokens carry a recognisable prefix: secret scanners find leaked ones, and the
+/// session layer knows where to look them up.
+pub const API_TOKEN_PREFIX: &str = "ozgapi_";
 /// Largest form body the CSRF check buffers; the clerk's forms are far smaller.
 const MAX_FORM_BODY: usize = 256 * 1024;
 
@@ -46,14 +49,8 @@ pub fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password("kein-benutzer-vorhanden").unwrap_or_default())
 }
 
-pub fn check_password_rules(password: &str) -> Result<(), AppError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AppError::bad_request(
-            "password",
-            format!("Das Passwort muss mindestens {MIN_PASSWORD_LEN} Zeichen lang sein"),
-        ));
-    }
-    Ok(())
+pub fn check_password_rules(password: &str, username: &str) -> Result<(), AppError> {
+    domain::user::check_password(password, username).map_err(|m| AppError::bad_request("password", m))
 }
 
 pub fn new_token() -> String {
@@ -71,20 +68,40 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// Every value of cookie `name`; with path-routed tenants a browser may send several.
+pub fn cookies(headers: &HeaderMap, name: &str) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .filter(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+        .take(4)
+        .collect()
 }
 
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookies(headers, name).into_iter().next()
+}
+
+/// The session cookie's name: with HTTPS and host routing the `__Host-` prefix makes the
+/// browser refuse it from subdomains or without `Secure`.
+pub fn session_cookie_name(config: &crate::WebConfig) -> &'static str {
+    if config.secure_cookies && config.routing == crate::tenancy::TenantRouting::Host {
+        "__Host-ozg_session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// A cookie for the current tenant only (its path prefix), HttpOnly, SameSite=Lax.
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    let base = crate::tenancy::base();
+    let path = if base.is_empty() { "/".to_owned() } else { base };
     format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
         if secure { "; Secure" } else { "" }
     )
 }
@@ -93,7 +110,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-/// The signed-in user of this request.
+/// The signed-in person of this request.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub user: UserRecord,
@@ -105,41 +122,95 @@ impl Authenticated {
     pub fn actor(&self) -> store::Actor {
         store::Actor { user: Some(self.user.id), name: self.user.display_name.clone() }
     }
+
+    pub fn caller(&self) -> Caller {
+        Caller {
+            tenant: self.tenant.clone(),
+            principal: self.user.principal(),
+            actor: self.actor(),
+            user: Some(self.user.id),
+        }
+    }
 }
 
-/// Machine endpoints with their own authentication (the intake token); no sessions there.
+/// A machine calling with an API token.
+#[derive(Debug, Clone)]
+pub struct Machine(pub ApiTokenRecord);
+
+/// Whoever calls, person or machine: what commands, reads and the audit log need.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: TenantId,
+    pub principal: Principal,
+    pub actor: store::Actor,
+    pub user: Option<domain::UserId>,
+}
+
+impl Caller {
+    pub fn visibility(&self) -> domain::Visibility {
+        self.principal.visibility()
+    }
+}
+
+/// Machine endpoints: form services deliver here, with an API token or (open intake) without.
 const INTAKE_PATHS: [&str; 2] = ["/antrag", "/api/v1/antraege"];
 
+pub fn is_intake_path(path: &str) -> bool {
+    INTAKE_PATHS.contains(&path)
+}
+
+/// Resolves who calls: an API token (`Authorization: Bearer ozgapi_…`), an API session
+/// (`Bearer <session token>`) or the UI's session cookie. Sessions and tokens count only for
+/// the tenant they belong to. Cookie-borne state changes must carry the CSRF token.
 pub async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if INTAKE_PATHS.contains(&req.uri().path()) {
-        return next.run(req).await;
-    }
-    let from_cookie = cookie(req.headers(), SESSION_COOKIE);
-    let (token, via_cookie) = match bearer(req.headers()) {
-        Some(t) => (Some(t.to_owned()), false),
-        None => (from_cookie, true),
-    };
-    let is_api = req.uri().path().starts_with("/api/");
-    let reject = |e: AppError| {
-        if is_api {
-            e.into_response()
-        } else {
-            PageError(e).into_response()
+    let is_api = req.uri().path().starts_with("/api/") || is_intake_path(req.uri().path());
+    let reject = |e: AppError| if is_api { e.into_response() } else { PageError(e).into_response() };
+    let tenant = req.extensions().get::<TenantContext>().map(|c| c.tenant.id.clone());
+    let now = OffsetDateTime::now_utc();
+    if let Some(token) = bearer(req.headers()).map(str::to_owned) {
+        if token.starts_with(API_TOKEN_PREFIX) {
+            let found = match state.store.find_api_token(&token_hash(&token), now).await {
+                Ok(t) => t,
+                Err(e) => return reject(e.into()),
+            };
+            // Intake tokens work at the installation-wide address; all others only at their tenant's.
+            let fits = |t: &ApiTokenRecord| is_intake_path(req.uri().path()) || Some(&t.tenant) == tenant.as_ref();
+            return match found.filter(fits) {
+                Some(t) => {
+                    req.extensions_mut().insert(Machine(t));
+                    next.run(req).await
+                }
+                None => reject(AppError::Unauthenticated),
+            };
         }
-    };
-    let Some(token) = token else {
+        let session = match state.store.get_session(&token_hash(&token), now).await {
+            Ok(s) => s.filter(|s| Some(&s.tenant) == tenant.as_ref()),
+            Err(e) => return reject(e.into()),
+        };
+        return match session {
+            Some(s) => {
+                req.extensions_mut().insert(Authenticated { tenant: s.tenant, user: s.user, csrf: s.csrf_token });
+                next.run(req).await
+            }
+            None => reject(AppError::Unauthenticated),
+        };
+    }
+    let mut found = None;
+    for token in cookies(req.headers(), session_cookie_name(&state.config)) {
+        match state.store.get_session(&token_hash(&token), now).await {
+            Ok(Some(s)) if Some(&s.tenant) == tenant.as_ref() => {
+                found = Some(s);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => return reject(e.into()),
+        }
+    }
+    let Some(session) = found else {
         return next.run(req).await;
-    };
-    let session = match state.store.get_session(&token_hash(&token), OffsetDateTime::now_utc()).await {
-        Ok(s) => s,
-        Err(e) => return reject(e.into()),
-    };
-    let Some(session) = session else {
-        // A bearer token that is not valid is an error, not "anonymous".
-        return if via_cookie { next.run(req).await } else { reject(AppError::Unauthenticated) };
     };
     let auth = Authenticated { tenant: session.tenant, user: session.user, csrf: session.csrf_token };
-    if via_cookie && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         match check_csrf(req, &auth.csrf).await {
             Ok(checked) => req = checked,
             Err(e) => return reject(e),
@@ -187,7 +258,7 @@ fn rejection(parts: &Parts, e: AppError) -> Response {
     }
 }
 
-/// Any signed-in, enabled user.
+/// Any signed-in, enabled person.
 pub struct CurrentUser(pub Authenticated);
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -203,7 +274,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-/// A signed-in tenant administrator.
+/// A signed-in tenant administrator. (The route table requires the role already; this makes
+/// the handler's signature say so too.)
 pub struct AdminUser(pub Authenticated);
 
 impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
@@ -211,9 +283,29 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(auth) = CurrentUser::from_request_parts(parts, s).await?;
-        if auth.user.role != Role::Admin {
+        if !auth.user.has_role(Role::Admin) {
             return Err(rejection(parts, AppError::Forbidden));
         }
         Ok(AdminUser(auth))
+    }
+}
+
+/// Person or machine.
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.extensions.get::<Authenticated>() {
+            return Ok(auth.caller());
+        }
+        if let Some(Machine(t)) = parts.extensions.get::<Machine>() {
+            return Ok(Caller {
+                tenant: t.tenant.clone(),
+                principal: t.principal(),
+                actor: store::Actor { user: None, name: format!("API-Token „{}“", t.name) },
+                user: None,
+            });
+        }
+        Err(rejection(parts, AppError::Unauthenticated))
     }
 }

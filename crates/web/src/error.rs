@@ -14,6 +14,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("Keine Berechtigung")]
     Forbidden,
+    #[error("Der Zugriff ist nur aus den freigegebenen Netzen dieser Verwaltung möglich.")]
+    NetworkNotAllowed,
     #[error("Nicht gefunden")]
     NotFound,
     #[error("{message}")]
@@ -42,7 +44,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::NetworkNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } | Self::Intake(..) => StatusCode::BAD_REQUEST,
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -57,6 +59,7 @@ impl AppError {
         match self {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::NetworkNotAllowed => "network-not-allowed",
             Self::NotFound => "not-found",
             Self::BadRequest { .. } => "bad-request",
             Self::Rule(DomainError::IllegalMove(_)) => "illegal-status-move",
@@ -111,6 +114,9 @@ impl From<IntakeError> for AppError {
         match e {
             IntakeError::Invalid { delivery, error } => Self::Intake(error, delivery),
             IntakeError::AlreadyProcessed(_) => Self::BadRequest { field: None, message: e.to_string() },
+            IntakeError::Unroutable { delivery, message, .. } => {
+                Self::Intake(ValidationError::new("control.zustaendigeStelle", message), delivery)
+            }
             IntakeError::Storage(s) => s.into(),
             IntakeError::Documents(d) => d.into(),
         }
@@ -172,7 +178,7 @@ impl IntoResponse for PageError {
         let e = self.0;
         e.log();
         if matches!(e, AppError::Unauthenticated) {
-            return axum::response::Redirect::to("/login").into_response();
+            return axum::response::Redirect::to(&crate::tenancy::link("/login")).into_response();
         }
         crate::pages::error_page(e.status(), &e.to_string())
     }

@@ -9,43 +9,56 @@ pub mod error;
 pub mod fmt;
 pub mod oidc;
 mod pages;
+pub mod policy;
 pub mod session;
+pub mod tenancy;
 mod worklist_params;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use documents::BlobStore;
-use domain::TenantId;
+use domain::tenant::IpNet;
+use domain::{Permission, TenantId};
 use intake::Intake;
+use policy::{RouteRule, RouteTable};
 use std::sync::Arc;
 use store::Store;
+use tenancy::TenantRouting;
 
 pub use auth::{check_password_rules, hash_password};
 
 #[derive(Debug, Clone)]
 pub struct WebConfig {
-    /// Cookies only over HTTPS; on when the public URL is https.
+    /// Cookies only over HTTPS, and HSTS; on when the public URL is https.
     pub secure_cookies: bool,
-    /// The tenant this installation serves until multi-tenancy lands.
-    pub tenant: TenantId,
+    /// How tenants are addressed.
+    pub routing: TenantRouting,
+    /// The tenant for requests without a tenant prefix or known host name.
+    pub default_tenant: Option<TenantId>,
     pub session_idle: time::Duration,
     pub session_absolute: time::Duration,
-    /// When set, intake requires `Authorization: Bearer <token>`.
-    pub intake_token: Option<String>,
+    /// Intake without an API token (delivered into the platform tenant and routed from there).
+    pub open_intake: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (for IP allowlists and the audit log).
+    pub trusted_proxies: Vec<IpNet>,
+    /// The server's public URL without trailing slash (OIDC redirect URIs).
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
             secure_cookies: true,
-            tenant: TenantId::default_tenant(),
+            routing: TenantRouting::Path,
+            default_tenant: Some(TenantId::default_tenant()),
             session_idle: time::Duration::minutes(30),
             session_absolute: time::Duration::hours(12),
-            intake_token: None,
+            open_intake: false,
+            trusted_proxies: Vec::new(),
+            public_url: "http://localhost:8080".to_owned(),
         }
     }
 }
@@ -56,33 +69,74 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub intake: Intake,
     pub config: Arc<WebConfig>,
+    /// Login through an OpenID provider, when configured.
+    pub oidc: Option<oidc::OidcClient>,
+    /// Filled by [`router`]: the permissions of all routes.
+    pub routes: policy::SharedRoutes,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, intake: Intake, config: WebConfig) -> Self {
+        Self { store, blobs, intake, config: Arc::new(config), oidc: None, routes: Arc::default() }
+    }
 }
 
 const CSS: &str = include_str!("../static/app.css");
 
-pub fn router(state: AppState) -> Router {
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        CSS,
+    )
+        .into_response()
+}
+
+/// Every route of the server with its permission, and the router without state.
+pub fn routes() -> (Router<AppState>, RouteTable) {
     let (api, openapi) = api::router().split_for_parts();
+    let mut api_rules = Vec::new();
+    for (path, item) in &openapi.paths.paths {
+        let methods = [
+            (Method::GET, item.get.is_some()),
+            (Method::POST, item.post.is_some()),
+            (Method::PUT, item.put.is_some()),
+            (Method::DELETE, item.delete.is_some()),
+            (Method::PATCH, item.patch.is_some()),
+        ];
+        for (method, present) in methods {
+            if present {
+                let permission = api::permission(&method, path)
+                    .unwrap_or_else(|| panic!("API route {method} {path} has no rule in api::permission"));
+                api_rules.push(RouteRule { method, path: path.clone(), permission });
+            }
+        }
+    }
     let openapi = Arc::new(openapi);
-    Router::new()
-        .merge(pages::router())
-        .merge(api)
-        .route("/api/v1/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
-        .route(
-            "/static/app.css",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, "public, max-age=3600"),
-                    ],
-                    CSS,
-                )
-            }),
-        )
-        .route("/healthz", get(health))
+    pages::routes()
+        .merge(api, api_rules)
+        .get("/api/v1/openapi.json", Permission::Public, move || async move { Json(openapi.as_ref().clone()) })
+        .get("/static/app.css", Permission::Public, css)
+        .get("/healthz", Permission::Public, health)
+        .into_parts()
+}
+
+/// The whole web app: tenant resolution, caller, authorization, headers around the routes.
+/// Serve it through [`service`], which strips path-routed tenant prefixes before routing.
+pub fn router(mut state: AppState) -> Router {
+    let (router, table) = routes();
+    state.routes = Arc::new(table);
+    let hsts = state.config.secure_cookies;
+    router
+        .layer(middleware::from_fn_with_state(state.clone(), policy::authorize))
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), tenancy::tenant_layer))
+        .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .with_state(state)
+}
+
+/// The router behind the tenant-prefix rewrite: what the binary serves.
+pub fn service(state: AppState) -> tower::util::MapRequest<Router, fn(Request) -> Request> {
+    tower::ServiceExt::map_request(router(state), tenancy::strip_tenant_prefix as fn(Request) -> Request)
 }
 
 /// The OpenAPI document, for snapshot tests and `ozgcloud openapi`.
@@ -91,14 +145,14 @@ pub fn openapi_json() -> String {
     openapi.to_pretty_json().unwrap_or_default()
 }
 
-async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    match state.store.count_users(&state.config.tenant).await {
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.count_users(&TenantId::platform()).await {
         Ok(_) => Json(serde_json::json!({"status": "ok", "store": state.store.backend()})).into_response(),
         Err(e) => error::AppError::from(e).into_response(),
     }
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
     let start = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -112,6 +166,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::REFERRER_POLICY, "same-origin");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
+    if hsts {
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages carry personal data: never keep them in shared caches.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,10 +1,12 @@
-//! Creating sessions: the one login routine for the UI form and the API.
+//! Creating sessions: the one login routine for the UI form, the API and OIDC.
 
 use crate::auth;
 use crate::error::AppError;
+use crate::tenancy::TenantContext;
 use crate::AppState;
 use domain::Username;
-use store::NewSession;
+use std::net::IpAddr;
+use store::{Actor, NewAuditEntry, NewSession, UserRecord};
 use time::OffsetDateTime;
 
 fn verification_slots() -> &'static tokio::sync::Semaphore {
@@ -12,37 +14,122 @@ fn verification_slots() -> &'static tokio::sync::Semaphore {
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(4))
 }
 
-/// Checks the credentials and opens a session; `Ok(None)` for wrong credentials (never
-/// telling which part was wrong). Returns the session token for cookie or bearer use.
-pub async fn login(state: &AppState, username: &str, password: &str) -> Result<Option<String>, AppError> {
-    let tenant = &state.config.tenant;
-    let user = match Username::parse(username) {
-        Some(u) => state.store.find_user_by_username(tenant, u.as_str()).await?,
-        None => None,
-    };
-    let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str()).to_owned();
-    let pw = password.to_owned();
+pub enum LoginOutcome {
+    /// The session token, for the cookie or as bearer token.
+    Success(String),
+    /// Wrong name or password (never saying which).
+    Failed,
+    /// Too many failures: locked until then.
+    Locked(OffsetDateTime),
+}
+
+impl LoginOutcome {
+    pub fn into_token(self) -> Option<String> {
+        match self {
+            Self::Success(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {
+    let (pw, hash) = (password.to_owned(), hash.to_owned());
     // argon2 is deliberately slow and takes ~19 MiB per check: a few at a time, off the async
     // worker threads, so a flood of logins cannot exhaust memory or the blocking pool.
     let slot = tokio::time::timeout(std::time::Duration::from_secs(10), verification_slots().acquire())
         .await
         .map_err(|_| AppError::Unavailable)?
         .map_err(|_| AppError::Unavailable)?;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+    let ok = tokio::task::spawn_blocking(move || !hash.is_empty() && auth::verify_password(&pw, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     drop(slot);
-    let Some(user) = user.filter(|u| ok && !u.disabled) else {
-        tracing::info!("login failed");
-        return Ok(None);
+    Ok(ok)
+}
+
+pub async fn audit_login(
+    state: &AppState,
+    ctx: &TenantContext,
+    user: Option<&UserRecord>,
+    action: &str,
+    detail: Option<String>,
+    ip: Option<IpAddr>,
+) -> Result<(), AppError> {
+    let actor = match user {
+        Some(u) => Actor { user: Some(u.id), name: u.display_name.clone() },
+        None => Actor::system("unbekannt"),
     };
+    state
+        .store
+        .append_audit(NewAuditEntry {
+            tenant: ctx.id().clone(),
+            at: OffsetDateTime::now_utc(),
+            actor,
+            action: action.to_owned(),
+            target: user.map(|u| u.id.to_string()),
+            detail,
+            ip: ip.map(|i| i.to_string()),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Checks the credentials against the tenant's users and opens a session. Counts failures and
+/// locks the account after [`domain::user::MAX_FAILED_LOGINS`] of them; every attempt is in
+/// the audit log.
+pub async fn login(
+    state: &AppState,
+    ctx: &TenantContext,
+    username: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> Result<LoginOutcome, AppError> {
+    let tenant = ctx.id();
+    let user = match Username::parse(username) {
+        Some(u) => state.store.find_user_by_username(tenant, u.as_str()).await?,
+        None => None,
+    };
+    let now = OffsetDateTime::now_utc();
+    if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|until| *until > now) {
+        // Verify anyway: a locked account answers as slowly as any other.
+        verify(password, auth::dummy_hash()).await?;
+        audit_login(state, ctx, user.as_ref(), "anmeldung_gesperrt", None, ip).await?;
+        return Ok(LoginOutcome::Locked(until));
+    }
+    let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str()).to_owned();
+    let ok = verify(password, &hash).await?;
+    let Some(user) = user.clone().filter(|u| ok && !u.disabled) else {
+        tracing::info!("login failed");
+        if let Some(u) = &user {
+            let after = state.store.record_login_failure(tenant, u.id, now).await?;
+            audit_login(state, ctx, Some(u), "anmeldung_fehlgeschlagen", None, ip).await?;
+            if let Some(until) = after.locked_until.filter(|until| *until > now) {
+                audit_login(state, ctx, Some(u), "konto_gesperrt", None, ip).await?;
+                return Ok(LoginOutcome::Locked(until));
+            }
+        } else {
+            let detail = Username::parse(username).map(|u| format!("Benutzername {}", u.as_str()));
+            audit_login(state, ctx, None, "anmeldung_fehlgeschlagen", detail, ip).await?;
+        }
+        return Ok(LoginOutcome::Failed);
+    };
+    if user.failed_logins > 0 || user.locked_until.is_some() {
+        state.store.record_login_success(tenant, user.id).await?;
+    }
+    let token = open_session(state, ctx, &user).await?;
+    audit_login(state, ctx, Some(&user), "anmeldung", None, ip).await?;
+    Ok(LoginOutcome::Success(token))
+}
+
+/// A new session for a user who proved who they are (password or OIDC).
+pub async fn open_session(state: &AppState, ctx: &TenantContext, user: &UserRecord) -> Result<String, AppError> {
     let token = auth::new_token();
     let now = OffsetDateTime::now_utc();
     state
         .store
         .create_session(NewSession {
             token_hash: auth::token_hash(&token),
-            tenant: tenant.clone(),
+            tenant: ctx.id().clone(),
             user: user.id,
             csrf_token: auth::new_token(),
             created_at: now,
@@ -51,5 +138,5 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<O
         })
         .await?;
     tracing::info!(user = %user.id, "login");
-    Ok(Some(token))
+    Ok(token)
 }

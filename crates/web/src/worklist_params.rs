@@ -1,7 +1,7 @@
 //! The worklist's URL parameters, shared by the page and the API, so a view can be
 //! bookmarked and the API speaks the same words.
 
-use domain::{UserId, VorgangStatus};
+use domain::{UserId, Visibility, VorgangStatus};
 use serde::Deserialize;
 use store::{SortKey, View, WorklistQuery};
 
@@ -31,10 +31,10 @@ pub struct WorklistParams {
 
 impl WorklistParams {
     /// Unknown values fall back to defaults: a mistyped bookmark still shows a worklist.
-    pub fn to_query(&self, me: UserId) -> WorklistQuery {
-        let view = match self.ansicht.as_deref() {
-            Some("meine") => View::Meine(me),
-            Some("nicht-zugewiesen") => View::NichtZugewiesen,
+    pub fn to_query(&self, me: Option<UserId>, visibility: Visibility) -> WorklistQuery {
+        let view = match (self.ansicht.as_deref(), me) {
+            (Some("meine"), Some(me)) => View::Meine(me),
+            (Some("nicht-zugewiesen"), _) => View::NichtZugewiesen,
             _ => View::Alle,
         };
         let sort = self.sort.as_deref().and_then(SortKey::parse).unwrap_or(SortKey::EingangAt);
@@ -44,6 +44,7 @@ impl WorklistParams {
             _ => sort == SortKey::EingangAt,
         };
         WorklistQuery {
+            visibility,
             view,
             status: self.status.as_deref().and_then(VorgangStatus::parse),
             sort,
@@ -112,6 +113,6 @@ impl WorklistParams {
             pairs.push(("seite", p.to_string()));
         }
         let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        format!("/vorgaenge?{qs}")
+        crate::tenancy::link(&format!("/vorgaenge?{qs}"))
     }
 }

@@ -138,6 +138,8 @@ pub struct VorgangDetail {
     pub form_id: String,
     pub form_name: String,
     pub zustaendige_stelle: String,
+    /// The Organisationseinheit responsible for it.
+    pub unit_id: Option<Uuid>,
     pub leika_ids: Vec<String>,
     #[schema(value_type = Object)]
     pub antragsteller: Value,
@@ -163,6 +165,7 @@ impl From<VorgangRecord> for VorgangDetail {
             form_id: v.form_id,
             form_name: v.form_name,
             zustaendige_stelle: v.zustaendige_stelle,
+            unit_id: v.unit.map(|u| u.0),
             leika_ids: v.leika_ids,
             antragsteller: serde_json::to_value(&v.applicant).unwrap_or(Value::Null),
             control: v.control,
@@ -280,6 +283,23 @@ pub struct StatusCommandRequest {
 pub struct AssignRequest {
     /// The user to assign; null to unassign.
     pub user_id: Option<Uuid>,
+    pub version: i64,
+}
+
+/// A stored delivery that no Organisationseinheit claims; it waits for the operator.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Unroutable {
+    pub delivery_id: Uuid,
+    pub zustaendige_stelle: String,
+    pub detail: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitRequest {
+    /// The Organisationseinheit; null for none.
+    pub unit_id: Option<Uuid>,
     pub version: i64,
 }
 

@@ -1,13 +1,16 @@
 //! Intake endpoints: `POST /antrag` (OZG-Cloud compatible multipart) and the JSON twin.
 
-use super::dto::{IntakeReceipt, VorgangRef};
+use super::dto::{IntakeReceipt, Unroutable, VorgangRef};
+use crate::auth::Machine;
 use crate::error::AppError;
 use crate::AppState;
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
-use axum::Json;
-use intake::{Payload, Receipt};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use domain::TenantId;
+use intake::{IntakeError, Payload, Receipt};
 
 pub fn receipt(r: &Receipt) -> IntakeReceipt {
     IntakeReceipt {
@@ -17,37 +20,31 @@ pub fn receipt(r: &Receipt) -> IntakeReceipt {
     }
 }
 
-fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let Some(expected) = &state.config.intake_token else {
-        return Ok(());
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if crate::auth::same_secret(given.trim(), expected) {
-        Ok(())
-    } else {
-        Err(AppError::Unauthenticated)
-    }
-}
-
-/// Token check, bounded read of the whole request, intake, receipt: shared by both formats.
+/// Bounded read of the whole request, intake, receipt: shared by both formats. The route
+/// rule has checked the token (or open intake) already; a token's tenant is where the
+/// delivery is kept and the only tenant it may be routed to.
 async fn deliver(
     state: &AppState,
-    headers: &HeaderMap,
+    machine: Option<Extension<Machine>>,
     body: Body,
     payload: impl FnOnce(bytes::Bytes) -> Payload,
-) -> Result<Json<IntakeReceipt>, AppError> {
-    check_token(state, headers)?;
+) -> Result<Response, AppError> {
+    let source = machine.map_or_else(TenantId::platform, |Extension(Machine(t))| t.tenant);
     let limit = state.intake.limits().max_request;
     let body = to_bytes(body, limit).await.map_err(|_| {
         tracing::warn!(limit, "intake: request over the size limit refused");
         AppError::TooLarge { limit }
     })?;
-    let r = state.intake.deliver(&state.config.tenant, payload(body)).await?;
-    Ok(Json(receipt(&r)))
+    match state.intake.deliver(&source, payload(body)).await {
+        Ok(r) => Ok(Json(receipt(&r)).into_response()),
+        // Kept and visible to the operator; the sender has done its part.
+        Err(IntakeError::Unroutable { delivery, kennung, message }) => Ok((
+            StatusCode::ACCEPTED,
+            Json(Unroutable { delivery_id: delivery.0, zustaendige_stelle: kennung, detail: message }),
+        )
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Delivers an Antrag as `multipart/form-data`: part `formData` (JSON with `control` and
@@ -56,27 +53,32 @@ async fn deliver(
 /// with 400 naming the field.
 #[utoipa::path(post, path = "/antrag", tag = "Eingang",
     request_body(content_type = "multipart/form-data", description = "Parts formData, representation, attachment"),
-    responses((status = 200, body = IntakeReceipt), (status = 400, description = "Ungültig; in Quarantäne"),
+    security((), ("bearer" = [])),
+    responses((status = 200, body = IntakeReceipt), (status = 202, body = Unroutable, description = "Gespeichert, aber keiner Organisationseinheit zuzuordnen"),
+              (status = 400, description = "Ungültig; in Quarantäne"), (status = 401, description = "API-Token fehlt oder ungültig"),
               (status = 413, description = "Zu groß")))]
 pub async fn antrag_multipart(
     State(state): State<AppState>,
+    machine: Option<Extension<Machine>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<IntakeReceipt>, AppError> {
+) -> Result<Response, AppError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    deliver(&state, &headers, body, |body| Payload::Multipart { content_type, body }).await
+    deliver(&state, machine, body, |body| Payload::Multipart { content_type, body }).await
 }
 
 /// The same intake as one JSON document: `control`, `formData`, and optional
 /// `representations` / `attachments` as `[{filename, contentType, content (Base64)}]`.
 #[utoipa::path(post, path = "/api/v1/antraege", tag = "Eingang",
     request_body(content_type = "application/json", description = "{ control, formData, representations?, attachments? }"),
-    responses((status = 200, body = IntakeReceipt), (status = 400, description = "Ungültig; in Quarantäne"),
+    security((), ("bearer" = [])),
+    responses((status = 200, body = IntakeReceipt), (status = 202, body = Unroutable, description = "Gespeichert, aber keiner Organisationseinheit zuzuordnen"),
+              (status = 400, description = "Ungültig; in Quarantäne"), (status = 401, description = "API-Token fehlt oder ungültig"),
               (status = 413, description = "Zu groß")))]
 pub async fn antrag_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    machine: Option<Extension<Machine>>,
     body: Body,
-) -> Result<Json<IntakeReceipt>, AppError> {
-    deliver(&state, &headers, body, |body| Payload::Json { body }).await
+) -> Result<Response, AppError> {
+    deliver(&state, machine, body, |body| Payload::Json { body }).await
 }

@@ -4,14 +4,17 @@
 pub mod dto;
 mod intake;
 
-use crate::auth::{AdminUser, CurrentUser};
+use crate::auth::{AdminUser, Caller};
+use crate::tenancy::ClientIp;
 use crate::commands;
 use crate::error::AppError;
 use crate::worklist_params::WorklistParams;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::Method;
 use axum::response::Response;
 use axum::Json;
+use domain::Permission;
 use dto::*;
 use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -56,10 +59,29 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_status))
         .routes(routes!(assign))
         .routes(routes!(set_aktenzeichen))
+        .routes(routes!(set_unit))
         .routes(routes!(document))
         .routes(routes!(events))
         .routes(routes!(quarantine))
         .routes(routes!(reprocess))
+}
+
+/// What each API route requires; the OpenAPI router registers the routes, this names their
+/// rule. A route missing here fails the server's start and the authorization-matrix test.
+pub fn permission(method: &Method, path: &str) -> Option<Permission> {
+    use Permission::*;
+    let p = match (method.as_str(), path) {
+        ("POST", "/antrag" | "/api/v1/antraege") => Intake,
+        ("POST", "/api/v1/login") => Public,
+        ("GET", "/api/v1/vorgaenge" | "/api/v1/vorgaenge/{id}" | "/api/v1/vorgaenge/{id}/historie") => ReadVorgaenge,
+        ("GET", "/api/v1/dokumente/{id}" | "/api/v1/events") => ReadVorgaenge,
+        ("POST", "/api/v1/vorgaenge/naechster" | "/api/v1/vorgaenge/{id}/status") => WorkVorgaenge,
+        ("PUT", "/api/v1/vorgaenge/{id}/zuweisung" | "/api/v1/vorgaenge/{id}/aktenzeichen") => WorkVorgaenge,
+        ("PUT", "/api/v1/vorgaenge/{id}/einheit") => WorkVorgaenge,
+        ("GET", "/api/v1/quarantaene") | ("POST", "/api/v1/quarantaene/{id}/verarbeiten") => TenantAdmin,
+        _ => return None,
+    };
+    Some(p)
 }
 
 type ApiResult<T> = Result<Json<T>, AppError>;
@@ -67,8 +89,16 @@ type ApiResult<T> = Result<Json<T>, AppError>;
 /// Opens a session for API use; the token is a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "Sitzung", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, description = "Falsche Anmeldedaten")))]
-async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> ApiResult<LoginResponse> {
-    let token = crate::session::login(&state, &req.username, &req.password).await?.ok_or(AppError::Unauthenticated)?;
+async fn login(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<crate::tenancy::TenantContext>,
+    Extension(ip): Extension<ClientIp>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<LoginResponse> {
+    let token = crate::session::login(&state, &ctx, &req.username, &req.password, ip.0)
+        .await?
+        .into_token()
+        .ok_or(AppError::Unauthenticated)?;
     Ok(Json(LoginResponse { token, expires_in_seconds: state.config.session_idle.whole_seconds() }))
 }
 
@@ -77,11 +107,11 @@ async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> 
     security(("bearer" = [])), responses((status = 200, body = Worklist)))]
 async fn worklist(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
     Query(p): Query<WorklistParams>,
 ) -> ApiResult<Worklist> {
-    let q = p.to_query(auth.user.id);
-    let page = state.store.worklist(&auth.tenant, &q).await?;
+    let q = p.to_query(caller.user, caller.visibility());
+    let page = state.store.worklist(&caller.tenant, &q).await?;
     Ok(Json(Worklist {
         counts: counts_json(&page.counts),
         items: page.items.into_iter().map(VorgangListEntry::from).collect(),
@@ -94,8 +124,8 @@ async fn worklist(
 /// "Nächsten Vorgang übernehmen": assigns the oldest unassigned NEU Vorgang to the caller.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/naechster", tag = "Vorgänge",
     security(("bearer" = [])), responses((status = 200, body = ClaimResponse)))]
-async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUser) -> ApiResult<ClaimResponse> {
-    let head = commands::claim_next(&state, &auth).await?;
+async fn claim_next(State(state): State<AppState>, caller: Caller) -> ApiResult<ClaimResponse> {
+    let head = commands::claim_next(&state, &caller).await?;
     Ok(Json(ClaimResponse { vorgang: head.as_ref().map(VorgangRef::from) }))
 }
 
@@ -103,11 +133,12 @@ async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUse
     security(("bearer" = [])), responses((status = 200, body = VorgangDetail), (status = 404)))]
 async fn vorgang(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> ApiResult<VorgangDetail> {
     let id = commands::parse_vorgang_id(&id)?;
-    let v = state.store.get_vorgang(&auth.tenant, id).await?;
+    let v = commands::read_vorgang(&state, &caller, id, ip.0).await?;
     Ok(Json(VorgangDetail::from(v)))
 }
 
@@ -115,11 +146,12 @@ async fn vorgang(
     security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>), (status = 404)))]
 async fn history(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Vec<EventDto>> {
     let id = commands::parse_vorgang_id(&id)?;
-    let events = state.store.history(&auth.tenant, id).await?;
+    commands::load_visible(&state, &caller, id).await?;
+    let events = state.store.history(&caller.tenant, id).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
 
@@ -130,12 +162,12 @@ async fn history(
               (status = 422, description = "Im aktuellen Status nicht möglich")))]
 async fn change_status(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
     Json(req): Json<StatusCommandRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head = commands::change_status(&state, &auth, id, &req.command, req.version, req.reason).await?;
+    let head = commands::change_status(&state, &caller, id, &req.command, req.version, req.reason).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -144,12 +176,12 @@ async fn change_status(
     responses((status = 200, body = VorgangRef), (status = 409)))]
 async fn assign(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
     Json(req): Json<AssignRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head = commands::assign(&state, &auth, id, req.user_id.map(domain::UserId), req.version).await?;
+    let head = commands::assign(&state, &caller, id, req.user_id.map(domain::UserId), req.version).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -158,13 +190,28 @@ async fn assign(
     responses((status = 200, body = VorgangRef), (status = 409)))]
 async fn set_aktenzeichen(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
     Path(id): Path<String>,
     Json(req): Json<AktenzeichenRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
     let az = req.aktenzeichen.unwrap_or_default();
-    let head = commands::set_aktenzeichen(&state, &auth, id, &az, req.version).await?;
+    let head = commands::set_aktenzeichen(&state, &caller, id, &az, req.version).await?;
+    Ok(Json(VorgangRef::from(&head)))
+}
+
+/// Distribution: hands the Vorgang to another Organisationseinheit of the tenant.
+#[utoipa::path(put, path = "/api/v1/vorgaenge/{id}/einheit", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = UnitRequest, security(("bearer" = [])),
+    responses((status = 200, body = VorgangRef), (status = 400, description = "Unbekannte Einheit"), (status = 409)))]
+async fn set_unit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<UnitRequest>,
+) -> ApiResult<VorgangRef> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let head = commands::set_unit(&state, &caller, id, req.unit_id.map(domain::UnitId), req.version).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -173,11 +220,12 @@ async fn set_aktenzeichen(
     security(("bearer" = [])), responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404)))]
 async fn document(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
-    let doc = state.store.get_document(&auth.tenant, id).await?;
+    let doc = commands::read_document(&state, &caller, id, ip.0).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
     Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, false))
 }
@@ -196,11 +244,15 @@ struct EventParams {
     security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>)))]
 async fn events(
     State(state): State<AppState>,
-    CurrentUser(auth): CurrentUser,
+    caller: Caller,
     Query(p): Query<EventParams>,
 ) -> ApiResult<Vec<EventDto>> {
+    // The event log names every Vorgang of the tenant: for machines and unrestricted callers.
+    if caller.visibility() != domain::Visibility::Tenant {
+        return Err(AppError::Forbidden);
+    }
     let events =
-        state.store.events_after(&auth.tenant, p.after.unwrap_or(0), p.limit.unwrap_or(100).clamp(1, 1000)).await?;
+        state.store.events_after(&caller.tenant, p.after.unwrap_or(0), p.limit.unwrap_or(100).clamp(1, 1000)).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
 
@@ -221,7 +273,8 @@ async fn quarantine(
 ) -> ApiResult<Quarantine> {
     // Bounded, so the offset cannot overflow whatever the URL says.
     let page = p.seite.unwrap_or(1).clamp(1, 100_000);
-    let (items, total) = state.store.list_quarantine(&auth.tenant, 100, (page - 1) * 100).await?;
+    let (items, total) =
+        state.store.list_quarantine(&auth.tenant, store::DeliveryStatus::Quarantined, 100, (page - 1) * 100).await?;
     Ok(Json(Quarantine { items: items.into_iter().map(QuarantineEntry::from).collect(), total }))
 }
 

@@ -1,6 +1,8 @@
 use super::{render, see_other, Nav};
-use crate::auth::{self, CurrentUser, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{self, CurrentUser, LOGIN_CSRF_COOKIE};
 use crate::error::PageError;
+use crate::session::LoginOutcome;
+use crate::tenancy::{ClientIp, TenantContext};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -17,21 +19,41 @@ struct LoginPage {
     csrf: String,
     username: String,
     error: Option<String>,
+    tenant_name: String,
+    oidc: bool,
 }
 
-fn login_page(state: &AppState, status: StatusCode, username: String, error: Option<String>) -> Response {
+fn login_page(
+    state: &AppState,
+    ctx: &TenantContext,
+    status: StatusCode,
+    username: String,
+    error: Option<String>,
+) -> Response {
     // Double-submit token: the login form has no session to bind a CSRF token to yet.
     let csrf = auth::new_token();
     let cookie = auth::set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies);
-    let page = LoginPage { nav: None, flash: None, csrf, username, error };
+    let page = LoginPage {
+        nav: None,
+        flash: None,
+        csrf,
+        username,
+        error,
+        tenant_name: ctx.tenant.name.clone(),
+        oidc: state.oidc.is_some(),
+    };
     (status, [(header::SET_COOKIE, cookie)], render(&page)).into_response()
 }
 
-pub async fn form(State(state): State<AppState>, signed_in: Option<Extension<auth::Authenticated>>) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<TenantContext>,
+    signed_in: Option<Extension<auth::Authenticated>>,
+) -> Response {
     if signed_in.is_some() {
-        return see_other("/vorgaenge");
+        return see_other("/");
     }
-    login_page(&state, StatusCode::OK, String::new(), None)
+    login_page(&state, &ctx, StatusCode::OK, String::new(), None)
 }
 
 #[derive(Deserialize)]
@@ -44,39 +66,52 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>,
+    Extension(ctx): Extension<TenantContext>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let expected = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !auth::same_secret(&expected, &f.csrf) {
+    let expected = auth::cookies(&headers, LOGIN_CSRF_COOKIE);
+    if !expected.iter().any(|e| !e.is_empty() && auth::same_secret(e, &f.csrf)) {
         let msg = "Die Anmeldeseite ist abgelaufen. Bitte versuchen Sie es noch einmal.".to_owned();
-        return Ok(login_page(&state, StatusCode::FORBIDDEN, f.username, Some(msg)));
+        return Ok(login_page(&state, &ctx, StatusCode::FORBIDDEN, f.username, Some(msg)));
     }
-    match crate::session::login(&state, &f.username, &f.password).await? {
-        Some(token) => {
-            let cookie = auth::set_cookie(
-                SESSION_COOKIE,
-                &token,
-                state.config.session_absolute.whole_seconds(),
-                state.config.secure_cookies,
-            );
-            let clear = auth::set_cookie(LOGIN_CSRF_COOKIE, "", 0, state.config.secure_cookies);
-            let mut res = see_other("/vorgaenge");
-            let h = res.headers_mut();
-            for c in [cookie, clear] {
-                if let Ok(v) = c.parse() {
-                    h.append(header::SET_COOKIE, v);
-                }
-            }
-            Ok(res)
-        }
-        None => Ok(login_page(
+    match crate::session::login(&state, &ctx, &f.username, &f.password, ip.0).await? {
+        LoginOutcome::Success(token) => Ok(signed_in(&state, &token)),
+        LoginOutcome::Failed => Ok(login_page(
             &state,
+            &ctx,
             StatusCode::UNAUTHORIZED,
             f.username,
             Some("Benutzername oder Passwort ist falsch.".to_owned()),
         )),
+        LoginOutcome::Locked(until) => {
+            let msg = format!(
+                "Nach zu vielen Fehlversuchen ist die Anmeldung bis {} Uhr gesperrt.",
+                crate::fmt::date_time(until)
+            );
+            Ok(login_page(&state, &ctx, StatusCode::TOO_MANY_REQUESTS, f.username, Some(msg)))
+        }
     }
+}
+
+/// Sets the session cookie and sends the user to the start page.
+pub fn signed_in(state: &AppState, token: &str) -> Response {
+    let cookie = auth::set_cookie(
+        auth::session_cookie_name(&state.config),
+        token,
+        state.config.session_absolute.whole_seconds(),
+        state.config.secure_cookies,
+    );
+    let clear = auth::set_cookie(LOGIN_CSRF_COOKIE, "", 0, state.config.secure_cookies);
+    let mut res = see_other("/");
+    let h = res.headers_mut();
+    for c in [cookie, clear] {
+        if let Ok(v) = c.parse() {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    res
 }
 
 pub async fn logout(
@@ -84,10 +119,11 @@ pub async fn logout(
     headers: HeaderMap,
     CurrentUser(_): CurrentUser,
 ) -> Result<Response, PageError> {
-    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+    let name = auth::session_cookie_name(&state.config);
+    for token in auth::cookies(&headers, name) {
         state.store.delete_session(&auth::token_hash(&token)).await?;
     }
-    let clear = auth::set_cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies);
+    let clear = auth::set_cookie(name, "", 0, state.config.secure_cookies);
     let mut res = see_other("/login");
     if let Ok(v) = clear.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);

@@ -1,38 +1,57 @@
 //! The clerk's web app: server-rendered German HTML that works without JavaScript.
 
+mod admin;
 mod formdata;
 mod login;
+mod oidc_login;
 mod quarantine;
 mod vorgang;
 mod worklist;
 
 pub use quarantine::parse_delivery_id;
 
-use crate::auth::Authenticated;
-use crate::AppState;
+use crate::auth::{Authenticated, CurrentUser};
+use crate::policy::Routes;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
-use domain::Role;
+use domain::Permission::{Public, ReadVorgaenge, SignedIn, TenantAdmin, WorkVorgaenge};
+use domain::{Permission, Role};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { axum::response::Redirect::to("/vorgaenge") }))
-        .route("/login", get(login::form).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/vorgaenge", get(worklist::page))
-        .route("/vorgaenge/naechster", post(vorgang::claim_next))
-        .route("/vorgaenge/{id}", get(vorgang::page))
-        .route("/vorgaenge/{id}/status", post(vorgang::change_status))
-        .route("/vorgaenge/{id}/zuweisung", post(vorgang::assign))
-        .route("/vorgaenge/{id}/aktenzeichen", post(vorgang::set_aktenzeichen))
-        .route("/dokumente/{id}", get(vorgang::download))
-        .route("/dokumente/{id}/vorschau", get(vorgang::preview))
-        .route("/admin/quarantaene", get(quarantine::page))
-        .route("/admin/quarantaene/{id}/roh", get(quarantine::raw))
-        .route("/admin/quarantaene/{id}/verarbeiten", post(quarantine::reprocess))
+pub fn routes() -> Routes {
+    let r = Routes::new()
+        .get("/", SignedIn, start)
+        .get("/login", Public, login::form)
+        .post("/login", Public, login::submit)
+        .post("/logout", SignedIn, login::logout)
+        .get("/vorgaenge", ReadVorgaenge, worklist::page)
+        .post("/vorgaenge/naechster", WorkVorgaenge, vorgang::claim_next)
+        .get("/vorgaenge/{id}", ReadVorgaenge, vorgang::page)
+        .post("/vorgaenge/{id}/status", WorkVorgaenge, vorgang::change_status)
+        .post("/vorgaenge/{id}/zuweisung", WorkVorgaenge, vorgang::assign)
+        .post("/vorgaenge/{id}/aktenzeichen", WorkVorgaenge, vorgang::set_aktenzeichen)
+        .post("/vorgaenge/{id}/einheit", WorkVorgaenge, vorgang::set_unit)
+        .get("/dokumente/{id}", ReadVorgaenge, vorgang::download)
+        .get("/dokumente/{id}/vorschau", ReadVorgaenge, vorgang::preview)
+        .get("/admin/quarantaene", TenantAdmin, quarantine::page)
+        .get("/admin/quarantaene/{id}/roh", TenantAdmin, quarantine::raw)
+        .post("/admin/quarantaene/{id}/verarbeiten", TenantAdmin, quarantine::reprocess);
+    oidc_login::routes(admin::routes(r))
+}
+
+/// The start page depends on the role: clerks to their worklist, admins to administration,
+/// operators to the tenants.
+async fn start(CurrentUser(auth): CurrentUser) -> Response {
+    let p = auth.user.principal();
+    if p.grants(Permission::ReadVorgaenge) {
+        see_other("/vorgaenge")
+    } else if p.grants(Permission::Operator) {
+        see_other("/betrieb/mandanten")
+    } else if p.grants(Permission::TenantAdmin) {
+        see_other("/admin/benutzer")
+    } else {
+        error_page(StatusCode::FORBIDDEN, "Ihrem Konto ist noch keine Rolle zugewiesen. Bitte wenden Sie sich an die Administration Ihrer Verwaltung.")
+    }
 }
 
 /// What the header shows for a signed-in user.
@@ -40,15 +59,20 @@ pub struct Nav {
     pub user_name: String,
     pub csrf: String,
     pub is_admin: bool,
+    pub is_clerk: bool,
+    pub is_operator: bool,
     pub active: &'static str,
 }
 
 impl Nav {
     pub fn new(auth: &Authenticated, active: &'static str) -> Option<Self> {
+        let p = auth.user.principal();
         Some(Self {
             user_name: auth.user.display_name.clone(),
             csrf: auth.csrf.clone(),
-            is_admin: auth.user.role == Role::Admin,
+            is_admin: auth.user.has_role(Role::Admin),
+            is_clerk: p.grants(Permission::ReadVorgaenge),
+            is_operator: p.grants(Permission::Operator),
             active,
         })
     }
@@ -86,8 +110,9 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// Post/Redirect/Get: after a successful form, back to a page with a short message code.
+/// `location` is a path of the app; the tenant's prefix is added.
 pub fn see_other(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
+    (StatusCode::SEE_OTHER, [(header::LOCATION, crate::tenancy::link(location))]).into_response()
 }
 
 pub fn flash_text(code: Option<&str>) -> Option<String> {
@@ -98,6 +123,8 @@ pub fn flash_text(code: Option<&str>) -> Option<String> {
         "uebernommen" => "Der nächste Vorgang wurde Ihnen zugewiesen.",
         "stapel-leer" => "Es gibt keinen neuen, nicht zugewiesenen Vorgang.",
         "verarbeitet" => "Der Eingang wurde verarbeitet; der Vorgang ist angelegt.",
+        "zugeordnet" => "Der Eingang wurde verarbeitet und dem zuständigen Mandanten zugestellt.",
+        "weitergegeben" => "Der Vorgang wurde an die Organisationseinheit weitergegeben.",
         _ => return None,
     };
     Some(text.to_owned())

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use store::DeliveryId;
+use store::{DeliveryId, DeliveryStatus};
 
 const PER_PAGE: u32 = 50;
 
@@ -32,11 +32,14 @@ struct QuarantinePage {
     total: u64,
     prev_href: Option<String>,
     next_href: Option<String>,
+    /// The "nicht zuordenbar" list instead of the faulty deliveries.
+    unroutable: bool,
 }
 
 #[derive(Deserialize)]
 pub struct Params {
     seite: Option<u32>,
+    liste: Option<String>,
     meldung: Option<String>,
 }
 
@@ -51,7 +54,10 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     // Bounded, so the offset cannot overflow whatever the URL says.
     let page = p.seite.unwrap_or(1).clamp(1, 100_000);
-    let (items, total) = state.store.list_quarantine(&auth.tenant, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    let unroutable = p.liste.as_deref() == Some("nicht-zuordenbar");
+    let status = if unroutable { DeliveryStatus::Unroutable } else { DeliveryStatus::Quarantined };
+    let (items, total) = state.store.list_quarantine(&auth.tenant, status, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    let liste = if unroutable { "&liste=nicht-zuordenbar" } else { "" };
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let t = QuarantinePage {
         nav: Nav::new(&auth, "quarantaene"),
@@ -71,8 +77,10 @@ pub async fn page(
             })
             .collect(),
         total,
-        prev_href: (page > 1).then(|| format!("/admin/quarantaene?seite={}", page - 1)),
-        next_href: (u64::from(page) < pages).then(|| format!("/admin/quarantaene?seite={}", page + 1)),
+        prev_href: (page > 1).then(|| crate::tenancy::link(&format!("/admin/quarantaene?seite={}{liste}", page - 1))),
+        next_href: (u64::from(page) < pages)
+            .then(|| crate::tenancy::link(&format!("/admin/quarantaene?seite={}{liste}", page + 1))),
+        unroutable,
     };
     Ok(render(&t))
 }
@@ -95,5 +103,9 @@ pub async fn reprocess(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let receipt = state.intake.reprocess(&auth.tenant, parse_delivery_id(&id)?).await?;
+    if receipt.tenant != auth.tenant {
+        // Routed from the platform to its tenant: nothing to show here.
+        return Ok(see_other("/admin/quarantaene?liste=nicht-zuordenbar&meldung=zugeordnet"));
+    }
     Ok(see_other(&format!("/vorgaenge/{}?meldung=verarbeitet", receipt.vorgang.id)))
 }

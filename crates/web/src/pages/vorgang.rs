@@ -1,11 +1,12 @@
 use super::{flash_text, render, see_other, Nav};
 use crate::auth::CurrentUser;
+use crate::tenancy::ClientIp;
 use crate::commands;
 use crate::error::PageError;
 use crate::fmt;
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -26,6 +27,7 @@ pub struct VorgangView {
     eingang_iso: String,
     assignee_display: String,
     zustaendige_stelle: String,
+    unit_display: String,
     version: i64,
 }
 
@@ -76,6 +78,9 @@ struct VorgangPage {
     commands: Vec<CommandView>,
     colleagues: Vec<Colleague>,
     assigned_to_me: bool,
+    can_work: bool,
+    can_distribute: bool,
+    units: Vec<Colleague>,
 }
 
 #[derive(Deserialize)]
@@ -108,22 +113,26 @@ fn describe(e: &EventRecord) -> (String, Option<String>) {
         VorgangEvent::Zugewiesen { to: None, .. } => ("Zuweisung aufgehoben".to_owned(), None),
         VorgangEvent::AktenzeichenGeaendert { to: Some(az), .. } => (format!("Aktenzeichen gesetzt: {az}"), None),
         VorgangEvent::AktenzeichenGeaendert { to: None, .. } => ("Aktenzeichen entfernt".to_owned(), None),
+        VorgangEvent::EinheitGeaendert { to: Some(name), .. } => (format!("Weitergegeben an {name}"), None),
+        VorgangEvent::EinheitGeaendert { to: None, .. } => ("Organisationseinheit entfernt".to_owned(), None),
     }
 }
 
 pub async fn page(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    let (v, history, users) = tokio::try_join!(
-        state.store.get_vorgang(&auth.tenant, id),
+    let caller = auth.caller();
+    let v = commands::read_vorgang(&state, &caller, id, ip.0).await?;
+    let (history, users, units) = tokio::try_join!(
         state.store.history(&auth.tenant, id),
         state.store.list_users(&auth.tenant),
+        state.store.list_units(&auth.tenant),
     )?;
-    tracing::debug!(vorgang = %id, user = %auth.user.id, "vorgang read");
     let assignee_id = v.assignee.as_ref().map(|a| a.id);
     let mut applicant_lines: Vec<String> = v.applicant.display_name().into_iter().collect();
     applicant_lines.extend(v.applicant.address_lines());
@@ -149,8 +158,18 @@ pub async fn page(
                 .as_ref()
                 .map_or_else(|| "nicht zugewiesen".to_owned(), |a| a.display_name.clone()),
             zustaendige_stelle: v.zustaendige_stelle.clone(),
+            unit_display: v
+                .unit
+                .and_then(|id| units.iter().find(|u| u.id == id))
+                .map_or_else(|| "keine".to_owned(), |u| u.name.clone()),
             version: v.head.version,
         },
+        can_work: auth.caller().principal.grants(domain::Permission::WorkVorgaenge),
+        can_distribute: auth.user.has_role(domain::Role::Poststelle),
+        units: units
+            .iter()
+            .map(|u| Colleague { selected: Some(u.id) == v.unit, id: u.id.to_string(), name: u.name.clone() })
+            .collect(),
         applicant_lines,
         // Linked only when it is a plain address: no `?cc=…&body=…` smuggled into mailto.
         applicant_email: v.applicant.email.clone(),
@@ -195,7 +214,7 @@ pub async fn page(
             .collect(),
         colleagues: users
             .into_iter()
-            .filter(|u| !u.disabled)
+            .filter(|u| !u.disabled && u.has_role(domain::Role::Sachbearbeitung))
             .map(|u| Colleague { selected: Some(u.id) == assignee_id, id: u.id.to_string(), name: u.display_name })
             .collect(),
     };
@@ -217,7 +236,7 @@ pub async fn change_status(
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::change_status(&state, &auth, id, &f.command, f.version, f.reason).await?;
+    commands::change_status(&state, &auth.caller(), id, &f.command, f.version, f.reason).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=status")))
 }
 
@@ -236,7 +255,7 @@ pub async fn assign(
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     let to = commands::parse_user_id(&f.user_id)?;
-    commands::assign(&state, &auth, id, to, f.version).await?;
+    commands::assign(&state, &auth.caller(), id, to, f.version).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=zugewiesen")))
 }
 
@@ -254,12 +273,32 @@ pub async fn set_aktenzeichen(
     Form(f): Form<AktenzeichenForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::set_aktenzeichen(&state, &auth, id, &f.aktenzeichen, f.version).await?;
+    commands::set_aktenzeichen(&state, &auth.caller(), id, &f.aktenzeichen, f.version).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=aktenzeichen")))
 }
 
+#[derive(Deserialize)]
+pub struct UnitForm {
+    #[serde(default)]
+    unit_id: String,
+    version: i64,
+}
+
+pub async fn set_unit(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<UnitForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let to = commands::parse_unit_id(&f.unit_id)?;
+    commands::set_unit(&state, &auth.caller(), id, to, f.version).await?;
+    // After handing it on, the clerk may no longer see it: back to the list.
+    Ok(see_other("/vorgaenge?meldung=weitergegeben"))
+}
+
 pub async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUser) -> Result<Response, PageError> {
-    Ok(match commands::claim_next(&state, &auth).await? {
+    Ok(match commands::claim_next(&state, &auth.caller()).await? {
         Some(head) => see_other(&format!("/vorgaenge/{}?meldung=uebernommen", head.id)),
         None => see_other("/vorgaenge?meldung=stapel-leer"),
     })
@@ -268,11 +307,12 @@ pub async fn claim_next(State(state): State<AppState>, CurrentUser(auth): Curren
 async fn document_response(
     state: &AppState,
     auth: &crate::auth::Authenticated,
+    ip: ClientIp,
     id: &str,
     inline: bool,
 ) -> Result<Response, PageError> {
     let id = DocumentId::parse(id).ok_or(crate::error::AppError::NotFound)?;
-    let doc = state.store.get_document(&auth.tenant, id).await?;
+    let doc = commands::read_document(state, &auth.caller(), id, ip.0).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
     let inline = inline && previewable(&doc.content_type);
     Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, inline))
@@ -281,17 +321,19 @@ async fn document_response(
 pub async fn download(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    document_response(&state, &auth, &id, false).await
+    document_response(&state, &auth, ip, &id, false).await
 }
 
 pub async fn preview(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let mut res = document_response(&state, &auth, &id, true).await?;
+    let mut res = document_response(&state, &auth, ip, &id, true).await?;
     // A previewed document may not run script or reach anything, whatever it contains.
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,

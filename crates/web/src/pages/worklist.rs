@@ -65,7 +65,7 @@ pub async fn page(
     CurrentUser(auth): CurrentUser,
     Query(params): Query<WorklistParams>,
 ) -> Result<Response, PageError> {
-    let query = params.to_query(auth.user.id);
+    let query = params.to_query(Some(auth.user.id), auth.user.principal().visibility());
     let result = state.store.worklist(&auth.tenant, &query).await?;
     let current = params.normalized(&query);
 

@@ -1,0 +1,7 @@
+//! Login through an OpenID provider (authorization code + PKCE).
+
+use crate::policy::Routes;
+
+pub fn routes(r: Routes) -> Routes {
+    r
+}
