@@ -6,9 +6,7 @@ use crate::tenants::tenant_exists;
 use domain::access::{scopes_from_text, scopes_to_text};
 use domain::{ApiTokenId, TenantId, UserId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use store::{
-    Actor, ApiTokenRecord, AuditQuery, AuditRecord, NewApiToken, NewAuditEntry, Result, StorageError,
-};
+use store::{Actor, ApiTokenRecord, AuditQuery, AuditRecord, NewApiToken, NewAuditEntry, Result, StorageError};
 use time::OffsetDateTime;
 
 const TOKEN_COLUMNS: &str = "tenant_id, id, name, scopes, created_at, created_by, last_used_at, revoked_at";
@@ -74,11 +72,14 @@ pub(crate) fn list_api_tokens(conn: &Connection, tenant: &TenantId) -> Result<Ve
     .map_err(map_err)
 }
 
-pub(crate) fn revoke_api_token(conn: &Connection, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+pub(crate) fn revoke_api_token(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: ApiTokenId,
+    now: OffsetDateTime,
+) -> Result<()> {
     let n = conn
-        .prepare_cached(
-            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND id = ?2",
-        )
+        .prepare_cached("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE tenant_id = ?1 AND id = ?2")
         .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), ms(now)]))
         .map_err(map_err)?;
     if n == 0 {
@@ -88,11 +89,9 @@ pub(crate) fn revoke_api_token(conn: &Connection, tenant: &TenantId, id: ApiToke
 }
 
 pub(crate) fn find_api_token(conn: &Connection, token_hash: &str) -> Result<Option<ApiTokenRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"
-    ))
-    .and_then(|mut s| s.query_row([token_hash], token_row).optional())
-    .map_err(map_err)
+    conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"))
+        .and_then(|mut s| s.query_row([token_hash], token_row).optional())
+        .map_err(map_err)
 }
 
 /// Records a use; never moves the time back (a slow request finishing after a newer one).

@@ -211,7 +211,9 @@ pub(crate) fn list_quarantine(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = ?1 AND tenant_id = ?2
              ORDER BY received_at DESC, id DESC LIMIT ?3 OFFSET ?4"
         ))
-        .and_then(|mut s| s.query_map(params![status.as_str(), tenant.as_str(), limit, offset], delivery_row)?.collect())
+        .and_then(|mut s| {
+            s.query_map(params![status.as_str(), tenant.as_str(), limit, offset], delivery_row)?.collect()
+        })
         .map_err(map_err)?;
     let total: i64 = conn
         .prepare_cached("SELECT count(*) FROM deliveries WHERE status = ?1 AND tenant_id = ?2")

@@ -1,21 +1,24 @@
 //! The embedded SQLite backend of the storage contract.
 
+mod access;
 mod convert;
 mod engine;
 mod intake;
 mod migrate;
+mod tenants;
 mod transfer;
 mod users;
 mod vorgang;
 
 use async_trait::async_trait;
-use domain::{DocumentId, TenantId, TransactionId, UserId, VorgangId};
+use domain::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId};
 use engine::Engine;
 use std::path::Path;
 use store::*;
 use time::OffsetDateTime;
 
-/// Sessions are touched at most this often, so reading a page does not cost a write.
+/// Sessions and API tokens are touched at most this often, so reading a page does not cost
+/// a write.
 const SESSION_TOUCH_INTERVAL: time::Duration = time::Duration::seconds(60);
 
 pub struct SqliteStore {
@@ -44,9 +47,51 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> Result<()> {
-        let (tenant, name) = (tenant.clone(), name.to_owned());
-        self.engine.write(move |c| users::ensure_tenant(c, &tenant, &name)).await
+    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        self.engine.write(move |c| tenants::ensure_tenant(c, &tenant)).await
+    }
+
+    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        self.engine.write(move |c| tenants::create_tenant(c, &tenant)).await
+    }
+
+    async fn get_tenant(&self, tenant: &TenantId) -> Result<TenantRecord> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| tenants::get_tenant(c, &tenant)).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
+        self.engine.read(tenants::list_tenants).await
+    }
+
+    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>> {
+        let host = host.to_owned();
+        self.engine.read(move |c| tenants::find_tenant_by_host(c, &host)).await
+    }
+
+    async fn update_tenant(&self, tenant: &TenantId, settings: TenantSettings) -> Result<TenantRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| tenants::update_tenant(c, &tenant, &settings)).await
+    }
+
+    async fn create_unit(&self, tenant: &TenantId, unit: NewUnit) -> Result<UnitRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| tenants::create_unit(c, &tenant, &unit)).await
+    }
+
+    async fn update_unit(&self, tenant: &TenantId, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
+        let (tenant, name, kennung) = (tenant.clone(), name.to_owned(), kennung.to_owned());
+        self.engine.write(move |c| tenants::update_unit(c, &tenant, id, &name, &kennung)).await
+    }
+
+    async fn list_units(&self, tenant: &TenantId) -> Result<Vec<UnitRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| tenants::list_units(c, &tenant)).await
+    }
+
+    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>> {
+        let kennung = kennung.to_owned();
+        self.engine.read(move |c| tenants::route_kennung(c, &kennung)).await
     }
 
     async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
@@ -74,14 +119,30 @@ impl Store for SqliteStore {
         self.engine.write(move |c| intake::quarantine(c, &tenant, delivery, &field, &message)).await
     }
 
+    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()> {
+        let (tenant, message) = (tenant.clone(), message.to_owned());
+        self.engine.write(move |c| intake::unroutable(c, &tenant, delivery, &message)).await
+    }
+
+    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+        let (from, to) = (from.clone(), to.clone());
+        self.engine.write(move |c| intake::move_delivery(c, &from, delivery, &to)).await
+    }
+
     async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
         let tenant = tenant.clone();
         self.engine.read(move |c| intake::get_delivery(c, &tenant, delivery)).await
     }
 
-    async fn list_quarantine(&self, tenant: &TenantId, limit: u32, offset: u32) -> Result<(Vec<DeliveryRecord>, u64)> {
+    async fn list_quarantine(
+        &self,
+        tenant: &TenantId,
+        status: DeliveryStatus,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<DeliveryRecord>, u64)> {
         let tenant = tenant.clone();
-        self.engine.read(move |c| intake::list_quarantine(c, &tenant, limit, offset)).await
+        self.engine.read(move |c| intake::list_quarantine(c, &tenant, status, limit, offset)).await
     }
 
     async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
@@ -98,9 +159,12 @@ impl Store for SqliteStore {
         self.engine.read(move |c| vorgang::worklist(c, &tenant, &query)).await
     }
 
-    async fn status_counts(&self, tenant: &TenantId, view: &View) -> Result<StatusCounts> {
-        let (tenant, view) = (tenant.clone(), view.clone());
-        self.engine.read(move |c| vorgang::status_counts(c, &tenant, &view)).await
+    async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
+        if visibility.is_nothing() {
+            return Ok(StatusCounts::default());
+        }
+        let (tenant, visibility, view) = (tenant.clone(), visibility.clone(), view.clone());
+        self.engine.read(move |c| vorgang::status_counts(c, &tenant, &visibility, &view)).await
     }
 
     async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
@@ -135,9 +199,15 @@ impl Store for SqliteStore {
         self.engine.write(move |c| vorgang::apply_change(c, &tenant, id, expected_version, &change, &actor)).await
     }
 
-    async fn claim_next(&self, tenant: &TenantId, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>> {
-        let (tenant, actor) = (tenant.clone(), actor.clone());
-        self.engine.write(move |c| vorgang::claim_next(c, &tenant, user, &actor)).await
+    async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        user: UserId,
+        actor: &Actor,
+    ) -> Result<Option<VorgangHead>> {
+        let (tenant, visibility, actor) = (tenant.clone(), visibility.clone(), actor.clone());
+        self.engine.write(move |c| vorgang::claim_next(c, &tenant, &visibility, user, &actor)).await
     }
 
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
@@ -164,9 +234,34 @@ impl Store for SqliteStore {
         self.engine.read(move |c| users::count_users(c, &tenant)).await
     }
 
+    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.engine.read(move |c| users::find_user_by_oidc_subject(c, &tenant, &subject)).await
+    }
+
+    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.engine.write(move |c| users::link_oidc_subject(c, &tenant, id, &subject)).await
+    }
+
+    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| users::update_user(c, &tenant, id, &update)).await
+    }
+
     async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
         let (tenant, hash) = (tenant.clone(), password_hash.to_owned());
         self.engine.write(move |c| users::set_password(c, &tenant, id, &hash)).await
+    }
+
+    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| users::record_login_failure(c, &tenant, id, now)).await
+    }
+
+    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| users::record_login_success(c, &tenant, id)).await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<()> {
@@ -191,6 +286,45 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let hash = token_hash.to_owned();
         self.engine.write(move |c| users::delete_session(c, &hash)).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
+        self.engine.write(move |c| users::delete_expired_sessions(c, now)).await
+    }
+
+    async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
+        self.engine.write(move |c| access::create_api_token(c, &token)).await
+    }
+
+    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| access::list_api_tokens(c, &tenant)).await
+    }
+
+    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| access::revoke_api_token(c, &tenant, id, now)).await
+    }
+
+    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
+        let hash = token_hash.to_owned();
+        let found = self.engine.read(move |c| access::find_api_token(c, &hash)).await?;
+        let Some(mut token) = found else { return Ok(None) };
+        if token.last_used_at.is_none_or(|last| now - last >= SESSION_TOUCH_INTERVAL) {
+            let hash = token_hash.to_owned();
+            self.engine.write(move |c| access::touch_api_token(c, &hash, now)).await?;
+            token.last_used_at = Some(token.last_used_at.map_or(now, |last| last.max(now)));
+        }
+        Ok(Some(token))
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        self.engine.write(move |c| access::append_audit(c, &entry.tenant, &entry)).await
+    }
+
+    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let (tenant, query) = (tenant.clone(), query.clone());
+        self.engine.read(move |c| access::list_audit(c, &tenant, &query)).await
     }
 
     async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {

@@ -10,6 +10,7 @@ pub mod fmt;
 pub mod oidc;
 mod pages;
 pub mod policy;
+pub mod provisioning;
 pub mod session;
 pub mod tenancy;
 mod worklist_params;

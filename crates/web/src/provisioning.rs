@@ -1,0 +1,1 @@
+//! Provisioning tenants and their first admin (CLI and operator UI share it).
