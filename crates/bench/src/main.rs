@@ -69,6 +69,7 @@ async fn start() -> Bench {
     config.database_url = db.as_ref().map(|d| d.url.clone());
     config.listen = "127.0.0.1:0".parse().expect("addr");
     config.admin_password = Some("bench-passwort-123".into());
+    config.open_intake = true;
     let state = ozgcloud::open_state(&config).await.expect("state");
     ozgcloud::ensure_admin(&state, config.admin_password.as_deref()).await.expect("admin");
     let server = ozgcloud::start(&config, state).await.expect("start");
@@ -106,6 +107,7 @@ fn form_data(tx: &str, kb: usize) -> Value {
 async fn intake(seconds: u64, concurrency: usize) {
     let bench = start().await;
     let server = &bench.server;
+    units(server).await;
     let url = format!("{}/antrag", server.url());
     let attachment: Arc<Vec<u8>> = Arc::new((0..100 * 1024).map(|i| (i % 251) as u8).collect());
     let client = reqwest::Client::new();
@@ -161,14 +163,31 @@ async fn intake(seconds: u64, concurrency: usize) {
     bench.stop().await;
 }
 
+/// Ten Organisationseinheiten (the first carries the Kennung the bench forms name).
+async fn units(server: &Server) -> Vec<domain::UnitId> {
+    let tenant = TenantId::default_tenant();
+    let mut units = Vec::new();
+    for u in 0..10 {
+        let kennung = if u == 0 { "10363455".to_owned() } else { format!("bench-{u}") };
+        let unit = store::NewUnit { id: domain::UnitId::new(), name: format!("Einheit {u}"), kennung };
+        units.push(server.state.store.create_unit(&tenant, unit).await.expect("unit").id);
+    }
+    units
+}
+
+/// 20 clerks, each working two of the ten units; Vorgänge spread evenly over the units.
 async fn seed(server: &Server, count: usize) {
+    let units = Arc::new(units(server).await);
+    let tenant = TenantId::default_tenant();
     let mut clerks = Vec::new();
     for c in 0..20 {
         let id = ozgcloud::add_user(
             &server.state,
+            &tenant,
             &format!("clerk{c}"),
             &format!("Sachbearbeiter:in {c}"),
-            domain::Role::Sachbearbeitung,
+            vec![domain::Role::Sachbearbeitung],
+            vec![units[c % 10], units[(c + 1) % 10]],
             "bench-passwort-123",
         )
         .await
@@ -177,7 +196,6 @@ async fn seed(server: &Server, count: usize) {
     }
     let clerks = Arc::new(clerks);
     let store = server.state.store.clone();
-    let tenant = server.state.config.tenant.clone();
     let forms = [
         "Gewerbeanmeldung",
         "Hundesteuer-Anmeldung",
@@ -189,14 +207,15 @@ async fn seed(server: &Server, count: usize) {
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..256)
         .map(|_| {
-            let (store, tenant, next, clerks) = (store.clone(), tenant.clone(), next.clone(), clerks.clone());
+            let (store, tenant, next, clerks, units) =
+                (store.clone(), tenant.clone(), next.clone(), clerks.clone(), units.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= count {
                         break;
                     }
-                    insert_one(&*store, &tenant, i, forms[i % forms.len()], &clerks).await;
+                    insert_one(&*store, &tenant, i, forms[i % forms.len()], units[i % units.len()], &clerks).await;
                 }
             })
         })
@@ -209,7 +228,14 @@ async fn seed(server: &Server, count: usize) {
 
 /// Like a real office: about a third still new and unassigned, the rest assigned to one of
 /// the clerks and spread over the statuses.
-async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form: &str, clerks: &[domain::UserId]) {
+async fn insert_one(
+    store: &dyn store::Store,
+    tenant: &TenantId,
+    i: usize,
+    form: &str,
+    unit: domain::UnitId,
+    clerks: &[domain::UserId],
+) {
     let received = OffsetDateTime::now_utc() - time::Duration::minutes(rand::thread_rng().gen_range(0..525_600));
     let delivery = DeliveryId::new();
     store
@@ -240,6 +266,7 @@ async fn insert_one(store: &dyn store::Store, tenant: &TenantId, i: usize, form:
         form_id: form.to_lowercase(),
         form_name: form.to_owned(),
         zustaendige_stelle: "10363455".into(),
+        unit: Some(unit),
         leika_ids: vec![],
         applicant: Antragsteller::extract(&data, None),
         control: json!({}),

@@ -4,12 +4,12 @@
 
 use base64::Engine as _;
 use domain::vorgang::decide_status_move;
-use domain::{Role, StatusCommand, UserId};
+use domain::{Role, StatusCommand, TenantId, UnitId, UserId, Visibility};
 use intake::Payload;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use store::{Actor, View, VorgangChange};
+use store::{Actor, NewUnit, View, VorgangChange};
 use time::{Duration, OffsetDateTime};
 use web::AppState;
 
@@ -457,18 +457,60 @@ fn path_to(rng: &mut StdRng) -> &'static [StatusCommand] {
 
 /// Fills an empty store with `count` Vorgänge and two demo clerks. Does nothing when the
 /// tenant already has Vorgänge. Returns how many were created.
+/// The demo town's Organisationseinheiten; the Kennungen are what the demo forms send.
+pub const DEMO_UNITS: [(&str, &str); 5] = [
+    ("10363455", "Gewerbeamt"),
+    ("10363460", "Steueramt"),
+    ("10363470", "Umweltamt"),
+    ("10363480", "Straßenverkehrsbehörde"),
+    ("10363490", "Kulturamt"),
+];
+
+/// Creates the demo units where missing and returns them (by Kennung order of [`DEMO_UNITS`]).
+pub async fn ensure_units(state: &AppState, tenant: &TenantId) -> Result<Vec<UnitId>, SetupError> {
+    let mut ids = Vec::new();
+    for (kennung, name) in DEMO_UNITS {
+        let existing = state.store.list_units(tenant).await?.into_iter().find(|u| u.kennung == kennung);
+        let id = match existing {
+            Some(u) => u.id,
+            None => {
+                let unit = NewUnit { id: UnitId::new(), name: name.to_owned(), kennung: kennung.to_owned() };
+                state.store.create_unit(tenant, unit).await?.id
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Fills an empty default tenant with `count` Vorgänge, its units and demo users: the clerks
+/// `max` and `erika` (each with some units) and `paula` of the Poststelle. Does nothing when
+/// the tenant already has Vorgänge. Returns how many were created.
 pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
-    let tenant = state.config.tenant.clone();
-    if state.store.status_counts(&tenant, &View::Alle).await?.total() > 0 {
+    let tenant = state
+        .config
+        .default_tenant
+        .clone()
+        .ok_or_else(|| SetupError::Other("Demodaten brauchen einen Standard-Mandanten".into()))?;
+    if state.store.status_counts(&tenant, &Visibility::Tenant, &View::Alle).await?.total() > 0 {
         return Ok(0);
     }
+    let units = ensure_units(state, &tenant).await?;
     let mut clerks: Vec<(UserId, String)> = Vec::new();
-    for (username, name) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
+    let people = [
+        ("max", "Max Schröder", vec![Role::Sachbearbeitung], vec![units[0], units[1], units[2]]),
+        ("erika", "Erika Mustermann", vec![Role::Sachbearbeitung], vec![units[0], units[3], units[4]]),
+        ("paula", "Paula Post", vec![Role::Poststelle], vec![]),
+    ];
+    for (username, name, roles, their_units) in people {
+        let clerk = roles.contains(&Role::Sachbearbeitung);
         let id = match state.store.find_user_by_username(&tenant, username).await? {
             Some(u) => u.id,
-            None => crate::add_user(state, username, name, Role::Sachbearbeitung, DEMO_PASSWORD).await?,
+            None => crate::add_user(state, &tenant, username, name, roles, their_units, DEMO_PASSWORD).await?,
         };
-        clerks.push((id, name.to_owned()));
+        if clerk {
+            clerks.push((id, name.to_owned()));
+        }
     }
     let mut rng = StdRng::seed_from_u64(2026);
     let now = OffsetDateTime::now_utc();
@@ -482,7 +524,11 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
         let state = state.clone();
         let tenant = tenant.clone();
         tasks.spawn(async move {
-            let r = state.intake.deliver_received_at(&tenant, Payload::Json { body: body.into() }, received).await?;
+            // Delivered like a form service would: to the installation, routed by Kennung.
+            let r = state
+                .intake
+                .deliver_received_at(&TenantId::platform(), Payload::Json { body: body.into() }, received)
+                .await?;
             let actor = Actor { user: Some(clerk.0), name: clerk.1 };
             let mut head = r.vorgang;
             if assign {

@@ -5,15 +5,18 @@ pub mod demo;
 pub mod transfer;
 
 use documents::LocalDir;
-use domain::{Role, TenantId, UserId};
+use domain::tenant::IpNet;
+use domain::{Role, TenantId, TenantKind, UnitId, UserId};
 use intake::{Intake, Limits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::{NewUser, Store};
+use store::{NewTenant, NewUser, Store};
 use store_postgres::PostgresStore;
 use store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
+use web::oidc::{OidcClient, OidcSettings};
+use web::tenancy::TenantRouting;
 use web::{AppState, WebConfig};
 
 #[derive(Debug, Clone)]
@@ -23,10 +26,19 @@ pub struct Config {
     /// Where users reach the server; decides whether cookies are marked Secure.
     pub public_url: String,
     pub limits: Limits,
-    pub intake_token: Option<String>,
-    /// Password for the admin created on first start; random (and printed) when absent.
+    /// Intake without an API token (for development and closed networks).
+    pub open_intake: bool,
+    /// How tenants are addressed: `/t/{tenant}/…` or by host name.
+    pub routing: TenantRouting,
+    /// The tenant served at `/` (or for unknown hosts); `None` = only addressed tenants.
+    pub default_tenant: Option<TenantId>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Login through an OpenID provider (Keycloak, …), when set.
+    pub oidc: Option<OidcSettings>,
+    /// Password for the admins created on first start; random (and printed) when absent.
     pub admin_password: Option<String>,
-    pub session_idle_minutes: i64,
+    pub session_idle: time::Duration,
     /// `postgres://…` runs on PostgreSQL; without it, the embedded SQLite in `data_dir`.
     pub database_url: Option<String>,
     /// At start on a shared database (PostgreSQL), unfinished deliveries younger than this are
@@ -41,9 +53,13 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://localhost:8080".to_owned(),
             limits: Limits::default(),
-            intake_token: None,
+            open_intake: false,
+            routing: TenantRouting::Path,
+            default_tenant: Some(TenantId::default_tenant()),
+            trusted_proxies: Vec::new(),
+            oidc: None,
             admin_password: None,
-            session_idle_minutes: 30,
+            session_idle: time::Duration::minutes(30),
             database_url: None,
             recovery_min_age: time::Duration::minutes(2),
         }
@@ -82,61 +98,95 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, SetupError> {
     })
 }
 
-/// Store, documents and intake wired together, migrations applied, default tenant present.
+/// Store, documents and intake wired together, migrations applied, the platform tenant and
+/// the default tenant present, the OpenID provider discovered.
 pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
     let store = open_store(config).await?;
     let blobs = Arc::new(LocalDir::open(&config.documents_dir())?);
-    let tenant = TenantId::default_tenant();
-    store.ensure_tenant(&tenant, "Standard-Mandant").await?;
+    store
+        .ensure_tenant(NewTenant {
+            id: TenantId::platform(),
+            name: "Plattformbetrieb".into(),
+            kind: TenantKind::Plattform,
+            host: None,
+        })
+        .await?;
+    if let Some(tenant) = &config.default_tenant {
+        store
+            .ensure_tenant(NewTenant { id: tenant.clone(), name: "Standard-Mandant".into(), kind: TenantKind::Stadt, host: None })
+            .await?;
+    }
     let intake = Intake::new(store.clone(), blobs.clone(), config.limits.clone());
     let web_config = WebConfig {
         secure_cookies: config.public_url.starts_with("https://"),
-        tenant,
-        session_idle: time::Duration::minutes(config.session_idle_minutes),
-        intake_token: config.intake_token.clone(),
+        routing: config.routing,
+        default_tenant: config.default_tenant.clone(),
+        session_idle: config.session_idle,
+        open_intake: config.open_intake,
+        trusted_proxies: config.trusted_proxies.clone(),
+        public_url: config.public_url.trim_end_matches('/').to_owned(),
         ..WebConfig::default()
     };
-    Ok(AppState { store, blobs, intake, config: Arc::new(web_config) })
+    let mut state = AppState::new(store, blobs, intake, web_config);
+    if let Some(settings) = &config.oidc {
+        let client = OidcClient::discover(settings.clone())
+            .await
+            .map_err(|e| SetupError::Other(format!("OpenID-Provider {}: {e}", settings.issuer)))?;
+        state.oidc = Some(client);
+    }
+    Ok(state)
 }
 
-/// On first start (no users) an administrator is created. Returns the generated password
-/// when one was generated, so the caller can show it once.
+/// On first start the platform operator `betrieb` (platform tenant) and the default tenant's
+/// `admin` are created. Returns the generated password when one was generated (the same for
+/// both), so the caller can show it once.
 pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Option<String>, SetupError> {
-    let tenant = &state.config.tenant;
-    if state.store.count_users(tenant).await? > 0 {
-        return Ok(None);
-    }
     let generated = password.is_none().then(|| web::auth::new_token()[..20].to_owned());
     let pw = password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
-    match add_user(state, "admin", "Administrator:in", Role::Admin, &pw).await {
-        Ok(_) => Ok(generated),
-        // Another instance on the same database created it a moment ago.
-        Err(SetupError::Storage(store::StorageError::Duplicate(_))) => Ok(None),
-        Err(e) => Err(e),
+    let mut created = false;
+    let mut accounts = vec![(TenantId::platform(), "betrieb", "Plattformbetrieb", vec![Role::Admin, Role::Betrieb])];
+    if let Some(t) = &state.config.default_tenant {
+        accounts.push((t.clone(), "admin", "Administrator:in", vec![Role::Admin]));
     }
+    for (tenant, username, name, roles) in accounts {
+        if state.store.count_users(&tenant).await? > 0 {
+            continue;
+        }
+        match add_user(state, &tenant, username, name, roles, vec![], &pw).await {
+            Ok(_) => created = true,
+            // Another instance on the same database created it a moment ago.
+            Err(SetupError::Storage(store::StorageError::Duplicate(_))) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(generated.filter(|_| created))
 }
 
 pub async fn add_user(
     state: &AppState,
+    tenant: &TenantId,
     username: &str,
     name: &str,
-    role: Role,
+    roles: Vec<Role>,
+    units: Vec<UnitId>,
     password: &str,
 ) -> Result<UserId, SetupError> {
     let username = domain::Username::parse(username)
         .ok_or_else(|| SetupError::Other(format!("ungültiger Benutzername „{username}“")))?;
-    web::check_password_rules(password).map_err(|e| SetupError::Other(e.to_string()))?;
+    web::check_password_rules(password, username.as_str()).map_err(|e| SetupError::Other(e.to_string()))?;
     let hash = web::hash_password(password).map_err(|e| SetupError::Other(e.to_string()))?;
     let user = state
         .store
         .create_user(NewUser {
             id: UserId::new(),
-            tenant: state.config.tenant.clone(),
+            tenant: tenant.clone(),
             username: username.as_str().to_owned(),
             display_name: name.to_owned(),
             email: None,
-            role,
+            roles: domain::user::normalize_roles(roles),
+            units,
             password_hash: hash,
+            oidc_subject: None,
         })
         .await?;
     Ok(user.id)
@@ -174,7 +224,9 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
     }
     // Afterwards, once a minute, whatever is older than two minutes: in flight nowhere, so
     // left behind by a storage error that outlasted the retries, or by a crashed peer.
+    // Expired sessions are swept on the same beat.
     let intake = state.intake.clone();
+    let store = state.store.clone();
     let recovery = tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
@@ -183,15 +235,19 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
                 Ok(n) => tracing::warn!(n, "intake: finished deliveries left unprocessed"),
                 Err(e) => tracing::warn!(error = %e, "intake: recovery failed"),
             }
+            if let Err(e) = store.delete_expired_sessions(time::OffsetDateTime::now_utc()).await {
+                tracing::warn!(error = %e, "sessions: sweep failed");
+            }
         }
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| SetupError::Other(format!("{}: {e}", config.listen)))?;
     let addr = listener.local_addr().map_err(|e| SetupError::Other(e.to_string()))?;
-    let app = web::router(state.clone());
+    let app = web::service(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
+        let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+        let result = axum::serve(listener, make)
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })

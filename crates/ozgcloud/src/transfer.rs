@@ -103,12 +103,14 @@ impl TransferSummary {
     pub fn describe(&self) -> String {
         let c = &self.counts;
         format!(
-            "{} Benutzer, {} Eingänge, {} Vorgänge mit {} Dokumenten, {} Ereignisse; {} Dateien ({}), Exportdatei {}",
+            "{} Einheiten, {} Benutzer, {} Eingänge, {} Vorgänge mit {} Dokumenten, {} Ereignisse, {} Protokolleinträge; {} Dateien ({}), Exportdatei {}",
+            thousands(c.units),
             thousands(c.users),
             thousands(c.deliveries),
             thousands(c.vorgaenge),
             thousands(c.documents),
             thousands(c.events),
+            thousands(c.audit),
             thousands(self.blobs),
             size(self.blob_bytes),
             size(self.file_bytes),
@@ -127,14 +129,19 @@ fn io(path: &Path, e: std::io::Error) -> SetupError {
 /// Writes the tenant of `state` into `out`, which must not exist. The file appears only when
 /// it is complete (it is written as `<out>.teil` and renamed). For a consistent snapshot, no
 /// server should change the store meanwhile.
-pub async fn export(state: &AppState, out: &Path, progress: bool) -> Result<ExportSummary, SetupError> {
+pub async fn export(
+    state: &AppState,
+    tenant: &TenantId,
+    out: &Path,
+    progress: bool,
+) -> Result<ExportSummary, SetupError> {
     if out.exists() {
         return Err(SetupError::Other(format!("{}: die Datei existiert bereits", out.display())));
     }
     let partial = partial_path(out);
     let file = File::create(&partial).map_err(|e| io(&partial, e))?;
     let mut w = LineWriter { out: BufWriter::with_capacity(1 << 20, file), bytes: 0 };
-    let result = write_export(state, &mut w, progress).await;
+    let result = write_export(state, tenant, &mut w, progress).await;
     let result = match result {
         Ok(summary) => finish_file(w).map(|bytes| TransferSummary { file_bytes: bytes, ..summary }),
         Err(e) => Err(e),
@@ -200,8 +207,13 @@ async fn write_blob(blobs: &dyn BlobStore, w: &mut LineWriter, key: &str, what: 
     Ok(blob.size)
 }
 
-async fn write_export(state: &AppState, w: &mut LineWriter, progress: bool) -> Result<ExportSummary, SetupError> {
-    let (store, tenant) = (&state.store, &state.config.tenant);
+async fn write_export(
+    state: &AppState,
+    tenant: &TenantId,
+    w: &mut LineWriter,
+    progress: bool,
+) -> Result<ExportSummary, SetupError> {
+    let store = &state.store;
     let counts = store.count_for_export(tenant).await?;
     let header = Header {
         format: FORMAT.to_owned(),
@@ -221,7 +233,9 @@ async fn write_export(state: &AppState, w: &mut LineWriter, progress: bool) -> R
             let (page, next) = store.export_page(tenant, section, after.as_deref(), PAGE).await?;
             for record in &page {
                 match record {
-                    ExportRecord::Tenant { .. } => {}
+                    ExportRecord::Tenant(_) => {}
+                    ExportRecord::Unit(_) => written.units += 1,
+                    ExportRecord::Audit(_) => written.audit += 1,
                     ExportRecord::User(_) => written.users += 1,
                     ExportRecord::Delivery(d) => {
                         blob_bytes += write_blob(state.blobs.as_ref(), w, &d.blob_key, "Eingang").await?;
@@ -316,6 +330,7 @@ struct Importer<'a> {
     state: &'a AppState,
     path: &'a Path,
     from: TenantId,
+    to: TenantId,
     progress: bool,
     batch: Vec<ExportRecord>,
     batch_bytes: usize,
@@ -335,7 +350,7 @@ impl Importer<'_> {
         if bytes.len() as u64 != blob.size || hex::encode(Sha256::digest(&bytes)) != blob.sha256 {
             return Err(broken(self.path, line_no, format!("Datei {} ist beschädigt (Prüfsumme)", blob.key)));
         }
-        let key = rekey(&blob.key, &self.from, &self.state.config.tenant);
+        let key = rekey(&blob.key, &self.from, &self.to);
         while self.writes.len() >= BLOBS_IN_FLIGHT || self.writing_bytes >= BLOB_BYTES_IN_FLIGHT {
             self.await_one_write().await?;
         }
@@ -365,7 +380,7 @@ impl Importer<'_> {
         let batch = std::mem::take(&mut self.batch);
         let n = batch.len() as u64;
         self.batch_bytes = 0;
-        let tenant = &self.state.config.tenant;
+        let tenant = &self.to;
         match self.state.store.import_records(tenant, batch).await {
             Ok(()) => {}
             Err(StorageError::Duplicate("tenant")) => {
@@ -381,7 +396,12 @@ impl Importer<'_> {
 /// Reads an export file into the tenant of `state`, which must hold no Vorgänge and no
 /// deliveries yet (users it has are kept; imported users replace those with the same
 /// username). Blobs are written before the records that reference them are committed.
-pub async fn import(state: &AppState, input: &Path, progress: bool) -> Result<ImportSummary, SetupError> {
+pub async fn import(
+    state: &AppState,
+    tenant: &TenantId,
+    input: &Path,
+    progress: bool,
+) -> Result<ImportSummary, SetupError> {
     let file = File::open(input).map_err(|e| io(input, e))?;
     let file_bytes = file.metadata().map_err(|e| io(input, e))?.len();
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -405,7 +425,6 @@ pub async fn import(state: &AppState, input: &Path, progress: bool) -> Result<Im
         Err(e) => return Err(broken(input, 1, format!("Kopfzeile unlesbar: {e}"))),
     };
     let end = read_end(&mut File::open(input).map_err(|e| io(input, e))?, input)?;
-    let tenant = &state.config.tenant;
     let existing = state.store.count_for_export(tenant).await?;
     if existing.vorgaenge > 0 || existing.deliveries > 0 {
         return Err(refused(tenant, &existing));
@@ -415,6 +434,7 @@ pub async fn import(state: &AppState, input: &Path, progress: bool) -> Result<Im
         state,
         path: input,
         from: header.tenant.clone(),
+        to: tenant.clone(),
         progress,
         batch: Vec::new(),
         batch_bytes: 0,
@@ -490,7 +510,7 @@ async fn read_records(im: &mut Importer<'_>, reader: &mut BufReader<File>, heade
                     bar = Bar::new(im.progress, this, header.counts.of(this));
                     section = Some(this);
                 }
-                let to = im.state.config.tenant.clone();
+                let to = im.to.clone();
                 let referenced: Vec<&mut String> = match &mut record {
                     ExportRecord::Delivery(d) => vec![&mut d.blob_key],
                     ExportRecord::Vorgang(v) => v.documents.iter_mut().map(|d| &mut d.blob_key).collect(),
@@ -508,7 +528,9 @@ async fn read_records(im: &mut Importer<'_>, reader: &mut BufReader<File>, heade
                 }
                 pending_keys.clear();
                 match &record {
-                    ExportRecord::Tenant { .. } => {}
+                    ExportRecord::Tenant(_) => {}
+                    ExportRecord::Unit(_) => im.read.units += 1,
+                    ExportRecord::Audit(_) => im.read.audit += 1,
                     ExportRecord::User(_) => im.read.users += 1,
                     ExportRecord::Delivery(_) => im.read.deliveries += 1,
                     ExportRecord::Vorgang(v) => {
@@ -547,6 +569,8 @@ impl Bar {
     fn new(enabled: bool, section: ExportSection, total: u64) -> Self {
         let label = match section {
             ExportSection::Tenant => "Mandant",
+            ExportSection::Units => "Einheiten",
+            ExportSection::Audit => "Protokoll",
             ExportSection::Users => "Benutzer",
             ExportSection::Deliveries => "Eingänge",
             ExportSection::Vorgaenge => "Vorgänge",

@@ -11,6 +11,7 @@ use domain::{
 };
 use ozgcloud_store_postgres::testing::TestDatabase;
 use ozgcloud_store_postgres::PostgresStore;
+use sqlx::{Connection, Executor};
 use std::collections::HashSet;
 use std::sync::Arc;
 use store::{
@@ -63,8 +64,58 @@ async fn processes_sharing_one_database_stay_consistent() {
     concurrent_claims_across_processes_take_each_vorgang_once(&stores).await;
     concurrent_create_user_reports_duplicate(&stores).await;
     event_log_reader_never_skips_a_late_commit(&stores).await;
+    concurrent_login_failures_all_count(&stores).await;
+    concurrent_units_with_one_kennung_let_one_win(&stores).await;
+    concurrent_distribution_keeps_unit_counts_exact(&stores).await;
 
     drop(stores);
+    db.drop_db().await;
+}
+
+/// A database at migration 2 with data, as installations before tenants and units have it:
+/// migration 3 gives tenants a kind, turns the single role into roles and counts by unit.
+#[tokio::test(flavor = "multi_thread")]
+async fn migration_3_upgrades_existing_data() {
+    let Some(db) = TestDatabase::create().await else { return };
+    {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        let old = [include_str!("../migrations/0001_init.sql"), include_str!("../migrations/0002_worklist.sql")];
+        for sql in old {
+            conn.execute(sql).await.expect("old migration");
+        }
+        conn.execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL,
+                                             applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version, name) VALUES (1, 'init'), (2, 'worklist');
+             INSERT INTO tenants VALUES ('plattform', 'Plattform', now()), ('kiel', 'Kiel', now());
+             INSERT INTO users (tenant_id, id, username, display_name, role, password_hash, created_at) VALUES
+                 ('kiel', '00000000-0000-0000-0000-00000000000a', 'admin', 'Admin', 'ADMIN', 'x', now()),
+                 ('kiel', '00000000-0000-0000-0000-00000000000b', 'anna', 'Anna', 'SACHBEARBEITUNG', 'x', now());
+             INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, version, eingang_at,
+                                    form_id, form_name, zustaendige_stelle, assignee_id) VALUES
+                 ('kiel', gen_random_uuid(), 'N-1', 'tx-1', 'NEU', now(), 1, now(), 'f', 'F', 'z', NULL),
+                 ('kiel', gen_random_uuid(), 'N-2', 'tx-2', 'NEU', now(), 1, now(), 'f', 'F', 'z', NULL),
+                 ('kiel', gen_random_uuid(), 'N-3', 'tx-3', 'IN_BEARBEITUNG', now(), 1, now(), 'f', 'F', 'z',
+                  '00000000-0000-0000-0000-00000000000b');",
+        )
+        .await
+        .expect("data of an old installation");
+        conn.close().await.expect("close");
+    }
+    let store = PostgresStore::connect(&db.url).await.expect("migration 3 applies to existing data");
+    let kiel = TenantId::parse("kiel").expect("slug");
+    let kinds: Vec<(String, TenantKind)> =
+        store.list_tenants().await.expect("list_tenants").into_iter().map(|t| (t.id.to_string(), t.kind)).collect();
+    assert_eq!(kinds, vec![("kiel".into(), TenantKind::Stadt), ("plattform".into(), TenantKind::Plattform)]);
+    let roles: Vec<(String, Vec<Role>)> =
+        store.list_users(&kiel).await.expect("list_users").into_iter().map(|u| (u.username, u.roles)).collect();
+    assert_eq!(roles, vec![("admin".into(), vec![Role::Admin]), ("anna".into(), vec![Role::Sachbearbeitung])]);
+    let counts = store.status_counts(&kiel, &Visibility::Tenant, &View::Alle).await.expect("status_counts");
+    assert_eq!((counts.get(VorgangStatus::Neu), counts.get(VorgangStatus::InBearbeitung)), (2, 1));
+    let anna = Visibility::Restricted { units: vec![], user: Some(UserId(Uuid::from_u128(0xb))), all_new: false };
+    let counts = store.status_counts(&kiel, &anna, &View::Alle).await.expect("status_counts");
+    assert_eq!(counts.total(), 1, "the counts were rebuilt with their new key");
+    store.close().await;
     db.drop_db().await;
 }
 
@@ -413,4 +464,115 @@ async fn worklist_sorts_text_byte_wise_whatever_the_locale(db: &Arc<dyn Store>) 
         want.into_iter().map(|(a, _)| a).collect::<Vec<_>>(),
         "Aktenzeichen descending, byte-wise, missing last"
     );
+}
+
+/// Guessing passwords in parallel, through several processes, must not get more tries.
+async fn concurrent_login_failures_all_count(stores: &[Arc<dyn Store>]) {
+    let t = tenant(&stores[0]).await;
+    let u = user(&stores[0], &t, 0).await;
+    let now = at(0);
+    let tries = domain::user::MAX_FAILED_LOGINS as usize;
+    let mut tasks = JoinSet::new();
+    for i in 0..tries {
+        let db = store(stores, i);
+        let t = t.clone();
+        tasks.spawn(async move { db.record_login_failure(&t, u.id, now).await });
+    }
+    let mut locked = 0;
+    while let Some(done) = tasks.join_next().await {
+        let rec = done.expect("login failure task").expect("record_login_failure");
+        if rec.locked_until.is_some() {
+            locked += 1;
+        }
+    }
+    assert_eq!(locked, 1, "exactly the failure that reaches the limit locks the account");
+    let rec = stores[1].get_user(&t, u.id).await.expect("get_user");
+    assert_eq!((rec.failed_logins, rec.locked_until), (0, Some(now + domain::user::LOCK_DURATION)));
+}
+
+async fn concurrent_units_with_one_kennung_let_one_win(stores: &[Arc<dyn Store>]) {
+    let kennung = format!("k-{}", Uuid::new_v4().simple());
+    let mut tasks = JoinSet::new();
+    for i in 0..8 {
+        let db = store(stores, i);
+        let t = tenant(&db).await;
+        let unit = store::NewUnit { id: domain::UnitId::new(), name: format!("Amt {i}"), kennung: kennung.clone() };
+        tasks.spawn(async move { db.create_unit(&t, unit).await });
+    }
+    let (mut ok, mut dup) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("create_unit task") {
+            Ok(_) => ok += 1,
+            Err(StorageError::Duplicate("kennung")) => dup += 1,
+            Err(e) => panic!("a concurrent duplicate kennung must be Duplicate(\"kennung\"), got {e:?}"),
+        }
+    }
+    assert_eq!((ok, dup), (1, 7));
+    assert!(stores[0].route_kennung(&kennung).await.expect("route_kennung").is_some());
+}
+
+/// Vorgänge moved between units and assigned concurrently, in several processes: the counts
+/// kept by the trigger equal what the worklist finds, for every unit.
+async fn concurrent_distribution_keeps_unit_counts_exact(stores: &[Arc<dyn Store>]) {
+    let t = tenant(&stores[0]).await;
+    let u = user(&stores[0], &t, 0).await;
+    let mut units = Vec::new();
+    for i in 0..3 {
+        let unit = store::NewUnit {
+            id: domain::UnitId::new(),
+            name: format!("Einheit {i}"),
+            kennung: format!("k-{}", Uuid::new_v4().simple()),
+        };
+        units.push(stores[0].create_unit(&t, unit).await.expect("create_unit").id);
+    }
+    let mut heads = Vec::new();
+    for i in 0..24 {
+        let v = NewVorgang { unit: Some(units[i % 3]), ..vorgang(at(i as i64)) };
+        heads.push(intake(&store(stores, i), &t, v).await);
+    }
+    let mut tasks = JoinSet::new();
+    for (i, head) in heads.into_iter().enumerate() {
+        let db = store(stores, i);
+        let (t, by, units) = (t.clone(), actor(&u), units.clone());
+        tasks.spawn(async move {
+            let to = (i % 4 != 0).then(|| units[(i + 1) % 3]);
+            let h = db.apply_change(&t, head.id, head.version, VorgangChange::Unit { to }, &by).await?;
+            if i % 2 == 0 {
+                db.apply_change(&t, h.id, h.version, VorgangChange::Assign { to: Some(by.user.expect("user")) }, &by)
+                    .await?;
+            }
+            Ok::<_, StorageError>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("distribution task").expect("apply_change");
+    }
+    let mut visibilities: Vec<Visibility> =
+        units.iter().map(|unit| Visibility::Restricted { units: vec![*unit], user: None, all_new: false }).collect();
+    visibilities.push(Visibility::Restricted { units: vec![], user: Some(u.id), all_new: false });
+    visibilities.push(Visibility::Restricted { units: vec![units[0]], user: Some(u.id), all_new: true });
+    visibilities.push(Visibility::Tenant);
+    let mut per_unit = 0;
+    for vis in visibilities {
+        for view in [View::Alle, View::Meine(u.id), View::NichtZugewiesen] {
+            let q = WorklistQuery {
+                visibility: vis.clone(),
+                view: view.clone(),
+                status: None,
+                sort: SortKey::EingangAt,
+                descending: false,
+                page: 0,
+                per_page: 100,
+            };
+            let page = stores[1].worklist(&t, &q).await.expect("worklist");
+            assert_eq!(page.total, page.items.len() as u64, "counts match the list for {vis:?} / {view:?}");
+            let counts = stores[2].status_counts(&t, &vis, &view).await.expect("status_counts");
+            assert_eq!(counts, page.counts);
+            if matches!((&vis, &view), (Visibility::Restricted { units, user: None, .. }, View::Alle) if units.len() == 1)
+            {
+                per_unit += page.total;
+            }
+        }
+    }
+    assert_eq!(per_unit, 18, "the Vorgänge with a unit (every fourth has none), each counted in one unit");
 }

@@ -160,9 +160,6 @@ impl Store for SqliteStore {
     }
 
     async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
-        if visibility.is_nothing() {
-            return Ok(StatusCounts::default());
-        }
         let (tenant, visibility, view) = (tenant.clone(), visibility.clone(), view.clone());
         self.engine.read(move |c| vorgang::status_counts(c, &tenant, &visibility, &view)).await
     }

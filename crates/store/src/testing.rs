@@ -22,9 +22,23 @@
 //! - Deleting an unknown session is not an error (logout is idempotent).
 //! - Transaction ids and Vorgangsnummern are unique per tenant, not per installation.
 //! - Timestamps round-trip at millisecond precision (the suite only stores whole seconds).
-//! - An export lists users, deliveries and Vorgänge by id, events by sequence number; an
-//!   import into another tenant (even of the same store) reproduces every read of the source
-//!   except `seq` and the records' `tenant`.
+//! - An export lists units, users, deliveries and Vorgänge by id, events and audit entries by
+//!   sequence number; an import into another tenant (even of the same store) reproduces every
+//!   read of the source except `seq`, the records' `tenant` and the tenant's host. Kennungen
+//!   are unique in the installation, so an import into the same store needs other kennungen
+//!   (the suite appends a suffix); unchanged ones are `Duplicate("kennung")`.
+//! - Roles, units and token scopes come back sorted without duplicates; tenants and units are
+//!   listed by name (byte-wise), API tokens newest first (`created_at`, then id), the audit log
+//!   newest first.
+//! - Quarantining or marking unroutable a delivery that has its Vorgang is not an error and
+//!   changes nothing. A moved delivery is RECEIVED in the target with its error cleared and its
+//!   attempts kept; completing an UNROUTABLE delivery in place works like a QUARANTINED one.
+//! - `set_password` and disabling end the user's sessions; other updates keep them.
+//! - Revoking again keeps the first `revoked_at`. `find_api_token` records the first use and
+//!   any use a minute or more after the recorded one (the suite does not pin uses in between).
+//! - A visibility covering nothing yields empty pages, zero counts and no claim.
+//! - Login failures: see `domain::user::after_failed_login`; a failure below the limit keeps
+//!   an earlier `locked_until`.
 
 use crate::{
     Actor, ApiTokenRecord, AuditQuery, AuditRecord, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind,
@@ -1472,9 +1486,16 @@ async fn sessions_lifecycle(db: &Db) {
     // The session shows the user's current data.
     let s = session(1800, Duration::hours(8));
     db.create_session(s.clone()).await.expect("create_session");
-    db.set_password(&t, user.id, "$argon2id$v=19$neu").await.expect("set_password");
+    let update = UserUpdate {
+        display_name: "Anna A.".into(),
+        email: None,
+        roles: vec![Role::Sachbearbeitung, Role::Poststelle],
+        units: vec![],
+        disabled: false,
+    };
+    let updated = db.update_user(&t, user.id, update).await.expect("update_user");
     let got = db.get_session(&s.token_hash, start).await.expect("get_session").expect("live session");
-    assert_eq!(got.user.password_hash, "$argon2id$v=19$neu");
+    assert_eq!(got.user, updated, "the session shows the user's current data");
 
     // Logout.
     db.delete_session(&s.token_hash).await.expect("delete_session");
@@ -1703,6 +1724,19 @@ async fn unroutable_and_moved_deliveries(db: &Db) {
     assert_not_found(db.move_delivery(&target, d2.id, &platform).await, "move_delivery from a tenant without it");
     assert_not_found(db.move_delivery(&platform, DeliveryId::new(), &target).await, "move_delivery of an unknown id");
     assert_eq!(db.get_delivery(&platform, d2.id).await.expect("get_delivery").status, DeliveryStatus::Unroutable);
+
+    // Routed again where it is (a unit got the kennung meanwhile): processed like any other.
+    let d4 = record(db, &target, at(4)).await;
+    db.unroutable_delivery(&target, d4.id, message).await.expect("unroutable_delivery");
+    let v4 = new_vorgang(at(4), "Hundesteuer");
+    let outcome = db.complete_intake(&target, d4.id, v4.clone()).await.expect("complete_intake of an unroutable one");
+    assert!(matches!(outcome, IntakeOutcome::Created(_)));
+    let done = db.get_delivery(&target, d4.id).await.expect("get_delivery");
+    assert_eq!(
+        (done.status, done.vorgang_id, done.error_field, done.error_message, done.attempts),
+        (DeliveryStatus::Processed, Some(v4.id), None, None, 2),
+        "an unroutable delivery completed later is PROCESSED, its error cleared"
+    );
 }
 
 async fn vorgang_units(db: &Db) {

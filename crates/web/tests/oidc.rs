@@ -12,8 +12,9 @@ use ozgcloud_web::oidc::{OidcClient, OidcError, OidcIdentity, OidcSettings, Pend
 use std::time::Duration;
 
 const CLIENT_ID: &str = "ozgcloud-test";
-/// Characters that must be form-encoded in the Basic header (RFC 6749 §2.3.1).
-const SECRET: &str = "s3cr3t:+/ä ü=%";
+/// Characters that must be form-encoded in the Basic header (RFC 6749 §2.3.1); oidc-provider allows
+/// printable ASCII only.
+const SECRET: &str = "s3cr3t:+/ %=&?";
 /// Nothing listens there: the flow stops at the redirect to it.
 const REDIRECT_URI: &str = "http://127.0.0.1:9/oidc/callback";
 const ACCOUNTS: &str =
@@ -31,7 +32,7 @@ fn start_provider(id_token_alg: &str) -> Option<Provider> {
 }
 
 /// A browser: keeps cookies, follows no redirect by itself.
-fn browser() -> reqwest::Client {
+fn new_browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -94,7 +95,7 @@ async fn authorization_code_flow_against_a_real_provider() {
     assert_ne!(params["code_challenge"], pending.verifier);
     assert_eq!(pending.verifier.len(), 43);
 
-    let browser = browser();
+    let browser = new_browser();
     let (pending, code, state) = login(&client, &browser, "max").await;
     assert_eq!(state, pending.state);
 
@@ -125,7 +126,7 @@ async fn authorization_code_flow_against_a_real_provider() {
     assert!(matches!(&err, OidcError::TokenEndpoint { error, .. } if error == "invalid_grant"), "{err:?}");
 
     // An account the provider knows nothing special about: no roles, no units, name = login.
-    let (pending, code, state) = login(&client, &browser(), "erika").await;
+    let (pending, code, state) = login(&client, &new_browser(), "erika").await;
     let erika = client.finish(&pending, REDIRECT_URI, &code, &state).await.expect("login erika");
     assert_eq!(erika.subject, "erika");
     assert_eq!(erika.username.as_deref(), Some("erika"));
@@ -150,14 +151,14 @@ async fn es256_id_tokens_and_key_rotation() {
     let Some(mut provider) = start_provider("ES256") else { return };
     let client = discover(&provider.issuer, SECRET).await.expect("discovery");
 
-    let (pending, code, state) = login(&client, &browser(), "max").await;
+    let (pending, code, state) = login(&client, &new_browser(), "max").await;
     let identity = client.finish(&pending, REDIRECT_URI, &code, &state).await.expect("ES256 login");
     assert_max(&identity, &provider.issuer);
 
     // The provider comes back with new signing keys; the client only knows the old JWKS and must
     // fetch it again when the ID token names an unknown kid.
     provider.restart();
-    let (pending, code, state) = login(&client, &browser(), "max").await;
+    let (pending, code, state) = login(&client, &new_browser(), "max").await;
     let identity = client.finish(&pending, REDIRECT_URI, &code, &state).await.expect("login after rotation");
     assert_max(&identity, &provider.issuer);
 }

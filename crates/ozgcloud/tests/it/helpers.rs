@@ -1,7 +1,7 @@
 //! `TestApp`: the real server on a random port with a fresh temp data dir, and typed helpers
 //! so tests read as stories.
 
-use domain::Role;
+use domain::{Role, UnitId};
 use ozgcloud::{Config, Server};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, Response, StatusCode};
@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 use store_postgres::testing::TestDatabase;
 
 pub const PASSWORD: &str = "test-passwort-123";
+/// The `zustaendigeStelle` of the test forms; the default tenant's Gewerbeamt carries it.
+pub const KENNUNG: &str = "10363455";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -55,33 +57,69 @@ impl TestApp {
             Backend::Sqlite => None,
             Backend::Postgres => Some(TestDatabase::create().await?),
         };
-        Some(Self::start(dir, db, adjust).await)
+        Some(Self::start_in(dir, db, adjust).await)
     }
 
     /// Stops the server and starts a new one on the same data (a restart).
     pub async fn restart(self, adjust: impl FnOnce(&mut Config)) -> Self {
         let TestApp { server, dir, db, .. } = self;
         server.stop().await;
-        Self::start(dir, db, adjust).await
+        Self::start_in(dir, db, adjust).await
     }
 
-    async fn start(dir: tempfile::TempDir, db: Option<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> Self {
+    /// The server on an existing data dir (and database).
+    pub async fn start_in(dir: tempfile::TempDir, db: Option<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::new(dir.path().to_owned());
         config.listen = "127.0.0.1:0".parse().expect("addr");
         config.admin_password = Some(PASSWORD.to_owned());
         config.database_url = db.as_ref().map(|d| d.url.clone());
         // One server per database in these tests: recover at once.
         config.recovery_min_age = time::Duration::ZERO;
+        // Most tests deliver like a form service in a closed network; token tests turn it off.
+        config.open_intake = true;
         adjust(&mut config);
         let state = ozgcloud::open_state(&config).await.expect("open state");
         ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
-        for (u, n) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
-            if state.store.find_user_by_username(&state.config.tenant, u).await.expect("lookup").is_none() {
-                ozgcloud::add_user(&state, u, n, Role::Sachbearbeitung, PASSWORD).await.expect("user");
+        if let Some(tenant) = state.config.default_tenant.clone() {
+            // The unit the test forms name as zustaendigeStelle, and two clerks working it.
+            let unit = match state.store.list_units(&tenant).await.expect("units").into_iter().find(|u| u.kennung == KENNUNG)
+            {
+                Some(u) => u.id,
+                None => {
+                    let unit = store::NewUnit { id: UnitId::new(), name: "Gewerbeamt".into(), kennung: KENNUNG.into() };
+                    state.store.create_unit(&tenant, unit).await.expect("unit").id
+                }
+            };
+            for (u, n) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
+                if state.store.find_user_by_username(&tenant, u).await.expect("lookup").is_none() {
+                    ozgcloud::add_user(&state, &tenant, u, n, vec![Role::Sachbearbeitung], vec![unit], PASSWORD)
+                        .await
+                        .expect("user");
+                }
             }
         }
         let server = ozgcloud::start(&config, state).await.expect("start");
         Self { server, dir, db, http: Client::new() }
+    }
+
+    /// An API token of `tenant` with these scopes, created as a tenant admin would.
+    pub async fn token(&self, tenant: &domain::TenantId, scopes: &[domain::TokenScope]) -> String {
+        let token = format!("{}{}", web::auth::API_TOKEN_PREFIX, web::auth::new_token());
+        self.server
+            .state
+            .store
+            .create_api_token(store::NewApiToken {
+                id: domain::ApiTokenId::new(),
+                tenant: tenant.clone(),
+                name: format!("Test {scopes:?}"),
+                scopes: scopes.to_vec(),
+                token_hash: web::auth::token_hash(&token),
+                created_at: time::OffsetDateTime::now_utc(),
+                created_by: "Test".into(),
+            })
+            .await
+            .expect("token");
+        token
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -176,13 +176,13 @@ async fn a_delivery_interrupted_before_parsing_is_finished_on_restart(backend: B
     // Simulate a crash after the raw payload was stored and recorded, before parsing.
     let state = &app.server.state;
     let body = serde_json::to_vec(&gewerbeanmeldung(&tx)).expect("json");
-    let key = documents::new_key("default", "eingang", uuid::Uuid::now_v7());
+    let key = documents::new_key("plattform", "eingang", uuid::Uuid::now_v7());
     state.blobs.put(&key, body.clone().into()).await.expect("put");
     state
         .store
         .record_delivery(store::NewDelivery {
             id: store::DeliveryId::new(),
-            tenant: state.config.tenant.clone(),
+            tenant: domain::TenantId::platform(),
             received_at: time::OffsetDateTime::now_utc(),
             channel: "api-json".into(),
             content_type: "application/json".into(),
@@ -217,16 +217,23 @@ async fn json_api_intake_with_base64_files(backend: Backend) {
     assert_eq!(res.json::<Value>().await.expect("problem")["field"], "attachments[0].content");
 }
 
-async fn intake_token_is_enforced_when_configured(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |c| c.intake_token = Some("geheimes-token".into())).await else {
+async fn intake_needs_an_api_token_unless_open(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.open_intake = false).await else {
         return;
     };
     let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let form = reqwest::multipart::Form::new().text("formData", gewerbeanmeldung(&unique("tx")).to_string());
-    let res =
-        app.http.post(app.url("/antrag")).bearer_auth("geheimes-token").multipart(form).send().await.expect("send");
-    assert_eq!(res.status(), StatusCode::OK);
+    let send = |token: String| {
+        let form = reqwest::multipart::Form::new().text("formData", gewerbeanmeldung(&unique("tx")).to_string());
+        app.http.post(app.url("/antrag")).bearer_auth(token).multipart(form).send()
+    };
+    assert_eq!(send("ozgapi_falsch".into()).await.expect("send").status(), StatusCode::UNAUTHORIZED);
+    let reader = app.token(&domain::TenantId::default_tenant(), &[domain::TokenScope::Lesen]).await;
+    assert_eq!(send(reader).await.expect("send").status(), StatusCode::FORBIDDEN, "no EINGANG scope");
+    let token = app.token(&domain::TenantId::default_tenant(), &[domain::TokenScope::Eingang]).await;
+    assert_eq!(send(token).await.expect("send").status(), StatusCode::OK);
+    let platform = app.token(&domain::TenantId::platform(), &[domain::TokenScope::Eingang]).await;
+    assert_eq!(send(platform).await.expect("send").status(), StatusCode::OK);
 }
 
 on_both_backends!(
@@ -237,5 +244,5 @@ on_both_backends!(
     quarantined_delivery_is_reprocessed_after_the_limit_is_raised,
     a_delivery_interrupted_before_parsing_is_finished_on_restart,
     json_api_intake_with_base64_files,
-    intake_token_is_enforced_when_configured,
+    intake_needs_an_api_token_unless_open,
 );

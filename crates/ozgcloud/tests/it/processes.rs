@@ -16,7 +16,7 @@ struct Process {
 
 async fn serve(database_url: &str, data_dir: &std::path::Path) -> Process {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ozgcloud"))
-        .args(["--data-dir", &data_dir.to_string_lossy(), "serve", "--listen", "127.0.0.1:0"])
+        .args(["--data-dir", &data_dir.to_string_lossy(), "serve", "--listen", "127.0.0.1:0", "--open-intake"])
         .env("OZGCLOUD_DATABASE_URL", database_url)
         .env("OZGCLOUD_ADMIN_PASSWORD", PASSWORD)
         .env("OZGCLOUD_LOG", "warn")
@@ -67,8 +67,13 @@ async fn two_server_processes_on_one_database_are_one_system() {
         let mut config = ozgcloud::Config::new(dir.path().to_owned());
         config.database_url = Some(db.url.clone());
         let state = ozgcloud::open_state(&config).await.expect("state");
+        let tenant = domain::TenantId::default_tenant();
+        let unit = store::NewUnit { id: domain::UnitId::new(), name: "Gewerbeamt".into(), kennung: KENNUNG.into() };
+        let unit = state.store.create_unit(&tenant, unit).await.expect("unit").id;
         for (u, n) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
-            ozgcloud::add_user(&state, u, n, Role::Sachbearbeitung, PASSWORD).await.expect("user");
+            ozgcloud::add_user(&state, &tenant, u, n, vec![Role::Sachbearbeitung], vec![unit], PASSWORD)
+                .await
+                .expect("user");
         }
     }
     let (a, b) = tokio::join!(serve(&db.url, dir.path()), serve(&db.url, dir.path()));
