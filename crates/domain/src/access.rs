@@ -20,6 +20,8 @@ pub enum Permission {
     ReadVorgaenge,
     /// Change Vorgänge: status, assignment, Aktenzeichen, distribution.
     WorkVorgaenge,
+    /// The tenant-wide event log: machines (API tokens that read) only.
+    Integration,
     /// Tenant administration.
     TenantAdmin,
     /// The platform operator's pages.
@@ -27,12 +29,13 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Self::Public,
         Self::Intake,
         Self::SignedIn,
         Self::ReadVorgaenge,
         Self::WorkVorgaenge,
+        Self::Integration,
         Self::TenantAdmin,
         Self::Operator,
     ];
@@ -118,6 +121,7 @@ impl Principal {
             Permission::WorkVorgaenge => {
                 self.has_role(Sachbearbeitung) || self.has_role(Poststelle) || self.has_scope(TokenScope::Bearbeiten)
             }
+            Permission::Integration => self.has_scope(TokenScope::Lesen) || self.has_scope(TokenScope::Bearbeiten),
             Permission::TenantAdmin => self.has_role(Admin),
             Permission::Operator => self.has_role(Betrieb),
         }

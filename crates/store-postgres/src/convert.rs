@@ -98,3 +98,23 @@ pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
 pub(crate) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
+
+/// Commits on success. On failure rolls back before returning: a dropped transaction is only
+/// rolled back later, in the background, and would hold the row lock meanwhile (a claim
+/// right after a failed one would skip that Vorgang, a change right after would wait).
+pub(crate) async fn finish<T>(
+    tx: sqlx::Transaction<'_, Postgres>,
+    result: Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    match result {
+        Ok(v) => {
+            tx.commit().await.map_err(map_err)?;
+            Ok(v)
+        }
+        Err(e) => {
+            // The error to report is the first one; a failed rollback ends the connection anyway.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}

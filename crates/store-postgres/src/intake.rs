@@ -37,7 +37,8 @@ async fn finish_delivery(
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE deliveries SET status = $3, vorgang_id = $4, error_field = NULL, error_message = NULL,
-         attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND status IN ('RECEIVED', 'QUARANTINED', 'UNROUTABLE')",
+         attempts = attempts + 1
+         WHERE tenant_id = $1 AND id = $2 AND status IN ('RECEIVED', 'QUARANTINED', 'UNROUTABLE')",
     )
     .bind(tenant.as_str())
     .bind(id.0)

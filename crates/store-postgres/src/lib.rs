@@ -9,6 +9,11 @@
 //!   `claim_next` takes the oldest free row with `FOR UPDATE SKIP LOCKED`.
 //! - Events are appended under a per-tenant advisory lock held until commit, so sequence
 //!   numbers are assigned in commit order and `events_after` never skips a late commit.
+//! - Failed logins are counted by one `UPDATE`, so parallel guesses all count; unique keys
+//!   (kennung, host, username, OIDC subject) are left to the database's constraints and
+//!   mapped to `Duplicate`, so concurrent creators get one winner and clean refusals.
+//! - A transaction that fails is rolled back before the error is returned, so its row locks
+//!   are gone when the caller acts on the error.
 //! - Reads that return a page and a total use one REPEATABLE READ snapshot.
 //! - Times come from the database clock (one clock for all processes), truncated to
 //!   milliseconds; times given by callers are truncated to milliseconds before writing.

@@ -5,7 +5,7 @@
 //! each run of records of one kind is one statement over arrays (`unnest`), so a batch of
 //! hundreds of Vorgänge costs a handful of round trips.
 
-use crate::convert::{get, map_err, ms, to_i64, to_json, to_u64};
+use crate::convert::{finish, get, map_err, ms, to_i64, to_json, to_u64};
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
 use crate::tenants::{audit_after, get_tenant, insert_unit, unit_row, UNIT_COLUMNS};
 use crate::users::{set_units, user_at, USER_COLUMNS};
@@ -202,6 +202,11 @@ pub(crate) async fn export_page(
 
 pub(crate) async fn import_records(pool: &PgPool, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
     let mut tx = pool.begin().await.map_err(map_err)?;
+    let imported = import_in(&mut tx, tenant, records).await;
+    finish(tx, imported).await
+}
+
+async fn import_in(tx: &mut PgConnection, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
     let mut rest = records;
     // Runs of records of one kind, in the order given.
     while let Some(first) = rest.first() {
@@ -213,7 +218,7 @@ pub(crate) async fn import_records(pool: &PgPool, tenant: &TenantId, records: &[
             ExportSection::Tenant => {
                 for r in run {
                     if let ExportRecord::Tenant(record) = r {
-                        start_import(&mut tx, tenant, record).await?;
+                        start_import(&mut *tx, tenant, record).await?;
                     }
                 }
             }
@@ -221,42 +226,42 @@ pub(crate) async fn import_records(pool: &PgPool, tenant: &TenantId, records: &[
                 for r in run {
                     if let ExportRecord::Unit(u) = r {
                         let unit = NewUnit { id: u.id, name: u.name.clone(), kennung: u.kennung.clone() };
-                        insert_unit(&mut tx, tenant, &unit).await?;
+                        insert_unit(&mut *tx, tenant, &unit).await?;
                     }
                 }
             }
             ExportSection::Users => {
                 for r in run {
                     if let ExportRecord::User(u) = r {
-                        import_user(&mut tx, tenant, u).await?;
+                        import_user(&mut *tx, tenant, u).await?;
                     }
                 }
             }
             ExportSection::Deliveries => {
                 let ds: Vec<&DeliveryRecord> =
                     run.iter().filter_map(|r| if let ExportRecord::Delivery(d) = r { Some(d) } else { None }).collect();
-                import_deliveries(&mut tx, tenant, &ds).await?;
+                import_deliveries(&mut *tx, tenant, &ds).await?;
             }
             ExportSection::Vorgaenge => {
                 let vs: Vec<&VorgangRecord> = run
                     .iter()
                     .filter_map(|r| if let ExportRecord::Vorgang(v) = r { Some(v.as_ref()) } else { None })
                     .collect();
-                import_vorgaenge(&mut tx, tenant, &vs).await?;
+                import_vorgaenge(&mut *tx, tenant, &vs).await?;
             }
             ExportSection::Events => {
                 let es: Vec<&EventRecord> =
                     run.iter().filter_map(|r| if let ExportRecord::Event(e) = r { Some(e) } else { None }).collect();
-                import_events(&mut tx, tenant, &es).await?;
+                import_events(&mut *tx, tenant, &es).await?;
             }
             ExportSection::Audit => {
                 let es: Vec<&AuditRecord> =
                     run.iter().filter_map(|r| if let ExportRecord::Audit(e) = r { Some(e) } else { None }).collect();
-                import_audit(&mut tx, tenant, &es).await?;
+                import_audit(&mut *tx, tenant, &es).await?;
             }
         }
     }
-    tx.commit().await.map_err(map_err)
+    Ok(())
 }
 
 /// Creates the tenant or takes the imported name, kind and allowlist (not the host: the new

@@ -1,4 +1,4 @@
-use crate::convert::{get, map_err, ms, to_u64};
+use crate::convert::{finish, get, map_err, ms, to_u64};
 use crate::transfer::missing;
 use domain::user::{roles_from_text, roles_to_text, LOCK_DURATION, MAX_FAILED_LOGINS};
 use domain::{TenantId, UnitId, UserId};
@@ -102,10 +102,12 @@ pub(crate) async fn create_user(pool: &PgPool, u: &NewUser) -> Result<UserRecord
     if inserted.rows_affected() == 0 {
         return Err(StorageError::Duplicate("username"));
     }
-    set_units(&mut tx, &u.tenant, u.id, &u.units).await?;
-    let user = user_in(&mut tx, &u.tenant, u.id).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(user)
+    let user = async {
+        set_units(&mut tx, &u.tenant, u.id, &u.units).await?;
+        user_in(&mut tx, &u.tenant, u.id).await
+    }
+    .await;
+    finish(tx, user).await
 }
 
 pub(crate) async fn find_user_by_username(
@@ -207,13 +209,15 @@ pub(crate) async fn update_user(pool: &PgPool, tenant: &TenantId, id: UserId, u:
     if done.rows_affected() == 0 {
         return Err(StorageError::NotFound);
     }
-    set_units(&mut tx, tenant, id, &u.units).await?;
-    if u.disabled {
-        delete_sessions_of(&mut tx, tenant, id).await?;
+    let user = async {
+        set_units(&mut tx, tenant, id, &u.units).await?;
+        if u.disabled {
+            delete_sessions_of(&mut tx, tenant, id).await?;
+        }
+        user_in(&mut tx, tenant, id).await
     }
-    let user = user_in(&mut tx, tenant, id).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(user)
+    .await;
+    finish(tx, user).await
 }
 
 /// A new password ends every session of the user, wherever it was opened, and lifts a lock.

@@ -1,3 +1,4 @@
+use crate::convert::finish;
 use crate::convert::{get, json, map_err, parsed, to_json, to_u64};
 use crate::tenants::unit_name;
 use domain::{
@@ -572,9 +573,8 @@ pub(crate) async fn apply_change(
     actor: &Actor,
 ) -> Result<VorgangHead> {
     let mut tx = pool.begin().await.map_err(map_err)?;
-    let head = apply_in(&mut tx, tenant, id, expected_version, change, actor).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(head)
+    let head = apply_in(&mut tx, tenant, id, expected_version, change, actor).await;
+    finish(tx, head).await
 }
 
 /// Takes the oldest unassigned NEU Vorgang within the visibility that no other transaction
@@ -621,9 +621,11 @@ pub(crate) async fn claim_next(
         tx.commit().await.map_err(map_err)?;
         return Ok(None);
     };
-    let (id, version): (Uuid, i64) = (get(&next, 0)?, get(&next, 1)?);
-    let head =
-        apply_in(&mut tx, tenant, VorgangId(id), version, &VorgangChange::Assign { to: Some(user) }, actor).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(Some(head))
+    let claimed = async {
+        let (id, version): (Uuid, i64) = (get(&next, 0)?, get(&next, 1)?);
+        let change = VorgangChange::Assign { to: Some(user) };
+        apply_in(&mut tx, tenant, VorgangId(id), version, &change, actor).await.map(Some)
+    }
+    .await;
+    finish(tx, claimed).await
 }

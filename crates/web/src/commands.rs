@@ -130,7 +130,9 @@ pub async fn set_aktenzeichen(
 }
 
 pub async fn claim_next(state: &AppState, caller: &Caller) -> Result<Option<VorgangHead>, AppError> {
-    let user = caller.user.ok_or(AppError::Forbidden)?;
+    let user = caller
+        .user
+        .ok_or_else(|| AppError::bad_request("user", "Nur angemeldete Personen können Vorgänge übernehmen"))?;
     Ok(state.store.claim_next(&caller.tenant, &caller.visibility(), user, &caller.actor).await?)
 }
 

@@ -365,9 +365,7 @@ impl OidcClient {
             Err(Verify::NoKey) => {
                 // Probably a key rotation at the provider: fetch the JWKS once more and retry.
                 let fresh = fetch_jwks(&self.inner.http, &self.inner.jwks_uri).await?;
-                if let Ok(mut keys) = self.inner.keys.write() {
-                    *keys = fresh;
-                }
+                *self.inner.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
                 match self.verify_with_known_keys(token, header.alg, header.kid.as_deref()) {
                     Ok(claims) => Ok(claims),
                     Err(Verify::NoKey) => Err(OidcError::InvalidIdToken(format!(
@@ -388,10 +386,7 @@ impl OidcClient {
         alg: Algorithm,
         kid: Option<&str>,
     ) -> Result<serde_json::Map<String, Value>, Verify> {
-        let keys = match self.inner.keys.read() {
-            Ok(keys) => keys.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let keys = self.inner.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let candidates: Vec<DecodingKey> = keys
             .iter()
             .filter(|jwk| kid.is_none() || jwk.common.key_id.as_deref() == kid)

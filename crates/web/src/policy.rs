@@ -150,6 +150,8 @@ pub async fn authorize(
     }
     let allowed = match (&who, permission) {
         (_, Permission::Public) => true,
+        // Machines use the API; the pages are for people.
+        (Some(Principal::Token { .. }), _) if !is_api => false,
         (None, Permission::Intake) => state.config.open_intake,
         (None, _) => return deny(AppError::Unauthenticated),
         (Some(p), permission) => p.grants(permission),

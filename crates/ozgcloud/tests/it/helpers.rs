@@ -69,6 +69,25 @@ impl TestApp {
 
     /// The server on an existing data dir (and database).
     pub async fn start_in(dir: tempfile::TempDir, db: Option<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_impl(dir, db, true, adjust).await
+    }
+
+    /// A server with only its first-start admins: no units, no clerks (an import target).
+    pub async fn spawn_bare(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await?),
+        };
+        Some(Self::start_impl(dir, db, false, |_| {}).await)
+    }
+
+    async fn start_impl(
+        dir: tempfile::TempDir,
+        db: Option<TestDatabase>,
+        seed: bool,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::new(dir.path().to_owned());
         config.listen = "127.0.0.1:0".parse().expect("addr");
         config.admin_password = Some(PASSWORD.to_owned());
@@ -80,7 +99,7 @@ impl TestApp {
         adjust(&mut config);
         let state = ozgcloud::open_state(&config).await.expect("open state");
         ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
-        if let Some(tenant) = state.config.default_tenant.clone() {
+        if let Some(tenant) = state.config.default_tenant.clone().filter(|_| seed) {
             // The unit the test forms name as zustaendigeStelle, and two clerks working it.
             let unit = match state.store.list_units(&tenant).await.expect("units").into_iter().find(|u| u.kennung == KENNUNG)
             {
@@ -157,17 +176,22 @@ impl TestApp {
     }
 
     pub async fn api(&self, username: &str) -> Api {
+        self.api_at("", username, PASSWORD).await
+    }
+
+    /// An API session of a user of the tenant at `prefix` (`""` or `/t/{tenant}`).
+    pub async fn api_at(&self, prefix: &str, username: &str, password: &str) -> Api {
         let res = self
             .http
-            .post(self.url("/api/v1/login"))
-            .json(&json!({"username": username, "password": PASSWORD}))
+            .post(self.url(&format!("{prefix}/api/v1/login")))
+            .json(&json!({"username": username, "password": password}))
             .send()
             .await
             .expect("login");
-        assert_eq!(res.status(), StatusCode::OK, "api login as {username}");
+        assert_eq!(res.status(), StatusCode::OK, "api login as {username} at {prefix:?}");
         let body: Value = res.json().await.expect("json");
         Api {
-            base: self.server.url(),
+            base: format!("{}{prefix}", self.server.url()),
             token: body["token"].as_str().expect("token").to_owned(),
             http: self.http.clone(),
         }
@@ -175,13 +199,20 @@ impl TestApp {
 
     /// A browser-like client: cookie jar, no redirects followed automatically.
     pub async fn browser(&self, username: &str) -> Browser {
+        self.browser_at("", username, PASSWORD).await
+    }
+
+    /// A browser, not signed in, for the tenant at `prefix`.
+    pub fn anonymous_browser(&self, prefix: &str) -> Browser {
         let http =
             Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        let b = Browser { base: self.server.url(), http };
-        let page = b.get("/login").await.text().await.expect("html");
-        let csrf = csrf_in(&page);
-        let res = b.post_form("/login", &[("_csrf", &csrf), ("username", username), ("password", PASSWORD)]).await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "ui login as {username}");
+        Browser { base: format!("{}{prefix}", self.server.url()), http }
+    }
+
+    pub async fn browser_at(&self, prefix: &str, username: &str, password: &str) -> Browser {
+        let b = self.anonymous_browser(prefix);
+        let res = b.login(username, password).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "ui login as {username} at {prefix:?}");
         b
     }
 }
@@ -249,6 +280,13 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// Submits the login form as a person would (CSRF token from the page).
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        let page = self.get("/login").await.text().await.expect("html");
+        let csrf = csrf_in(&page);
+        self.post_form("/login", &[("_csrf", &csrf), ("username", username), ("password", password)]).await
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.http.get(format!("{}{path}", self.base)).send().await.expect("get")
     }
@@ -312,4 +350,52 @@ pub fn gewerbeanmeldung(transaction_id: &str) -> Value {
             ]}
         ]
     })
+}
+
+/// A second tenant with one unit and one clerk `anna`, provisioned as the operator would.
+pub struct OtherTenant {
+    pub id: domain::TenantId,
+    pub prefix: String,
+    pub admin_password: String,
+    pub unit: UnitId,
+    pub kennung: String,
+}
+
+impl TestApp {
+    pub async fn other_tenant(&self, slug: &str, kennung: &str) -> OtherTenant {
+        let state = &self.server.state;
+        let id = domain::TenantId::parse(slug).expect("slug");
+        let provisioned = web::provisioning::provision_tenant(
+            state.store.as_ref(),
+            web::provisioning::TenantRequest {
+                name: format!("Stadt {slug}"),
+                kind: domain::TenantKind::Stadt,
+                id: Some(id.clone()),
+                host: None,
+                admin_email: format!("admin@{slug}.example"),
+                admin_username: None,
+            },
+        )
+        .await
+        .expect("provision");
+        let unit = store::NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: kennung.into() };
+        let unit = state.store.create_unit(&id, unit).await.expect("unit").id;
+        ozgcloud::add_user(state, &id, "anna", "Anna Andersen", vec![Role::Sachbearbeitung], vec![unit], PASSWORD)
+            .await
+            .expect("anna");
+        OtherTenant {
+            prefix: format!("/t/{slug}"),
+            id,
+            admin_password: provisioned.one_time_password,
+            unit,
+            kennung: kennung.to_owned(),
+        }
+    }
+}
+
+/// A form addressed to `kennung`.
+pub fn antrag_for(kennung: &str, transaction_id: &str) -> Value {
+    let mut form = gewerbeanmeldung(transaction_id);
+    form["control"]["zustaendigeStelle"] = json!(kennung);
+    form
 }

@@ -8,3 +8,6 @@ mod status;
 mod transfer;
 mod ui;
 mod worklist;
+mod authorization;
+mod security;
+mod tenants;

@@ -156,7 +156,12 @@ async fn assignment_and_aktenzeichen_are_recorded(backend: Backend) {
     let kinds: Vec<&str> =
         history.as_array().expect("events").iter().filter_map(|e| e["event"]["type"].as_str()).collect();
     assert_eq!(kinds, ["EINGEGANGEN", "ZUGEWIESEN"]);
-    let events = max.get_json("/api/v1/events?after=0").await;
+    let fachverfahren = Api {
+        base: app.server.url(),
+        token: app.token(&domain::TenantId::default_tenant(), &[domain::TokenScope::Lesen]).await,
+        http: app.http.clone(),
+    };
+    let events = fachverfahren.get_json("/api/v1/events?after=0").await;
     assert_eq!(events.as_array().expect("events").len(), 2, "the outbox has every change");
 }
 

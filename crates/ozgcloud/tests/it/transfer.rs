@@ -10,11 +10,25 @@ use std::path::Path;
 /// deliveries.
 async fn fill(app: &TestApp, count: usize) {
     assert_eq!(ozgcloud::demo::seed(&app.server.state, count).await.expect("demo data"), count);
-    let res = app.deliver_raw("multipart/form-data", b"no boundary".to_vec()).await;
+    // The tenant's own form service: what it cannot deliver is in the tenant's quarantine.
+    let token = app.token(&domain::TenantId::default_tenant(), &[domain::TokenScope::Eingang]).await;
+    let res = app
+        .http
+        .post(app.url("/antrag"))
+        .bearer_auth(&token)
+        .header("content-type", "multipart/form-data")
+        .body(b"no boundary".to_vec())
+        .send()
+        .await
+        .expect("send");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "quarantined");
     let mut no_control = gewerbeanmeldung(&unique("tx"));
     no_control.as_object_mut().expect("object").remove("control");
-    let res = app.deliver(&no_control, vec![("Lageplan.png", "image/png", vec![7; 300])]).await;
+    let form = reqwest::multipart::Form::new().text("formData", no_control.to_string()).part(
+        "attachment",
+        reqwest::multipart::Part::bytes(vec![7; 300]).file_name("Lageplan.png").mime_str("image/png").expect("mime"),
+    );
+    let res = app.http.post(app.url("/antrag")).bearer_auth(&token).multipart(form).send().await.expect("send");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "quarantined");
     let max = app.api("max").await;
     let list = max.get_json("/api/v1/vorgaenge?proSeite=6&sort=nummer&richtung=asc").await;
@@ -38,9 +52,16 @@ async fn bytes(res: reqwest::Response) -> Vec<u8> {
     res.bytes().await.expect("body").to_vec()
 }
 
-/// Everything a clerk or an admin can see is the same in `src` and `dst`.
+/// A Fachverfahren's view: every Vorgang of the tenant.
+async fn reader(app: &TestApp) -> Api {
+    let token = app.token(&domain::TenantId::default_tenant(), &[domain::TokenScope::Lesen]).await;
+    Api { base: app.server.url(), token, http: app.http.clone() }
+}
+
+/// Everything a clerk, the Poststelle, an admin or a Fachverfahren can see is the same in
+/// `src` and `dst`.
 async fn assert_same(src: &TestApp, dst: &TestApp) {
-    for user in ["admin", "max", "erika"] {
+    for user in ["max", "erika", "paula"] {
         let (a, b) = (src.api(user).await, dst.api(user).await);
         for view in ["alle", "meine", "nicht-zugewiesen"] {
             for sort in ["eingang", "nummer", "formular", "status", "aktenzeichen"] {
@@ -51,7 +72,7 @@ async fn assert_same(src: &TestApp, dst: &TestApp) {
             }
         }
     }
-    let (a, b) = (src.api("admin").await, dst.api("admin").await);
+    let (a, b) = (reader(src).await, reader(dst).await);
     let list = a.get_json("/api/v1/vorgaenge?proSeite=500").await;
     let items = list["items"].as_array().expect("items");
     assert_eq!(list["total"].as_u64(), Some(items.len() as u64), "one page holds all");
@@ -76,6 +97,7 @@ async fn assert_same(src: &TestApp, dst: &TestApp) {
     assert!(events.as_array().expect("events").len() < 1000, "one page holds the log");
     assert_eq!(without_seq(b.get_json(log).await), without_seq(events), "the event log, in order");
 
+    let (a, b) = (src.api("admin").await, dst.api("admin").await);
     let quarantine = a.get_json("/api/v1/quarantaene").await;
     assert_eq!(quarantine["total"], 2);
     assert_eq!(b.get_json("/api/v1/quarantaene").await, quarantine, "the quarantine");
@@ -100,26 +122,25 @@ async fn sqlite_to_postgres() {
     fill(&src, 60).await;
     let out = tempfile::tempdir().expect("tempdir");
     let file = out.path().join("export.jsonl");
-    let exported = ozgcloud::transfer::export(&src.server.state, &file, false).await.expect("export");
+    let tenant = domain::TenantId::default_tenant();
+    let exported = ozgcloud::transfer::export(&src.server.state, &tenant, &file, false).await.expect("export");
     assert_eq!(
-        (exported.counts.users, exported.counts.deliveries, exported.counts.vorgaenge),
-        (3, 62, 60),
-        "admin, max, erika; 60 deliveries and 2 quarantined; 60 Vorgänge"
+        (exported.counts.units, exported.counts.users, exported.counts.deliveries, exported.counts.vorgaenge),
+        (5, 4, 62, 60),
+        "5 demo units; admin, max, erika, paula; 60 deliveries and 2 quarantined; 60 Vorgänge"
     );
+    assert!(exported.counts.audit > 0, "the audit log moves too");
     assert!(exported.counts.documents >= 60 && exported.counts.events > 60, "{exported:?}");
     let head = header(&file);
     assert_eq!((head["format"].as_str(), head["version"].as_u64()), (Some("ozgcloud-export"), Some(1)));
     assert_eq!((head["backend"].as_str(), head["counts"]["vorgaenge"].as_u64()), (Some("sqlite"), Some(60)));
-    let again = ozgcloud::transfer::export(&src.server.state, &file, false).await;
+    let again = ozgcloud::transfer::export(&src.server.state, &tenant, &file, false).await;
     assert!(again.is_err(), "an existing export file is not overwritten");
 
-    let Some(dst) = TestApp::spawn(Backend::Postgres).await else { return };
-    let imported = ozgcloud::transfer::import(&dst.server.state, &file, false).await.expect("import");
+    let Some(dst) = TestApp::spawn_bare(Backend::Postgres).await else { return };
+    let imported = ozgcloud::transfer::import(&dst.server.state, &tenant, &file, false).await.expect("import");
     assert_eq!(imported.counts, exported.counts, "the import reads what the export wrote");
-    assert_eq!(
-        dst.server.state.store.count_for_export(&dst.server.state.config.tenant).await.expect("count"),
-        exported.counts
-    );
+    assert_eq!(dst.server.state.store.count_for_export(&tenant).await.expect("count"), exported.counts);
     assert_same(&src, &dst).await;
 
     // The moved store works on.
@@ -130,22 +151,22 @@ async fn sqlite_to_postgres() {
     }
 
     // A second import into a store with Vorgänge is refused, and changes nothing.
-    let refused = ozgcloud::transfer::import(&dst.server.state, &file, false).await.expect_err("refused");
+    let refused = ozgcloud::transfer::import(&dst.server.state, &tenant, &file, false).await.expect_err("refused");
     assert!(refused.to_string().contains("enthält bereits 60 Vorgänge"), "{refused}");
 
     // A truncated file is refused before anything is written.
     let content = std::fs::read(&file).expect("export file");
     let cut = out.path().join("abgebrochen.jsonl");
     std::fs::write(&cut, &content[..content.len() / 2]).expect("write");
-    let empty = TestApp::spawn(Backend::Sqlite).await.expect("SQLite");
-    let err = ozgcloud::transfer::import(&empty.server.state, &cut, false).await.expect_err("truncated");
+    let empty = TestApp::spawn_bare(Backend::Sqlite).await.expect("SQLite");
+    let err = ozgcloud::transfer::import(&empty.server.state, &tenant, &cut, false).await.expect_err("truncated");
     assert!(err.to_string().contains("unvollständig"), "{err}");
     let other = out.path().join("irgendwas.txt");
     std::fs::write(&other, "hallo\n").expect("write");
-    let err = ozgcloud::transfer::import(&empty.server.state, &other, false).await.expect_err("not an export");
+    let err = ozgcloud::transfer::import(&empty.server.state, &tenant, &other, false).await.expect_err("not an export");
     assert!(err.to_string().contains("keine ozgcloud-Exportdatei"), "{err}");
     let state = &empty.server.state;
-    assert_eq!(state.store.count_for_export(&state.config.tenant).await.expect("count").vorgaenge, 0);
+    assert_eq!(state.store.count_for_export(&tenant).await.expect("count").vorgaenge, 0);
 }
 
 /// The other direction, through the command line: `ozgcloud export` on PostgreSQL,
@@ -159,12 +180,12 @@ async fn postgres_to_sqlite_with_the_cli() {
     let exported =
         cli(&["--database-url", &url, "--data-dir", &path(src.dir.path()), "export", "--out", &path(&file)]).await;
     assert!(exported.0, "ozgcloud export succeeds: {}", exported.2);
-    assert!(exported.1.contains("Export abgeschlossen: 3 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", exported.1);
+    assert!(exported.1.contains("5 Einheiten, 4 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", exported.1);
 
-    let dst = TestApp::spawn(Backend::Sqlite).await.expect("SQLite always runs");
+    let dst = TestApp::spawn_bare(Backend::Sqlite).await.expect("SQLite always runs");
     let imported = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;
     assert!(imported.0, "ozgcloud import succeeds: {}", imported.2);
-    assert!(imported.1.contains("Import abgeschlossen: 3 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", imported.1);
+    assert!(imported.1.contains("5 Einheiten, 4 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", imported.1);
     assert_same(&src, &dst).await;
 
     let refused = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;

@@ -1,7 +1,142 @@
 //! Login through an OpenID provider (authorization code + PKCE).
+//!
+//! Accounts are created by the tenant's administration (or the CLI); the provider only proves
+//! who someone is. The identity is matched by its linked subject, else by
+//! `preferred_username` (then linked). So a person known to the provider but not to this
+//! tenant gets no access here, whatever the provider says. Roles and units in the token's
+//! claims, when present, replace the locally assigned ones at every login.
 
+use super::{error_page, login::signed_in};
+use crate::auth::{self, Caller};
+use crate::error::PageError;
+use crate::oidc::{OidcIdentity, PendingLogin};
 use crate::policy::Routes;
+use crate::tenancy::{ClientIp, TenantContext};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use domain::{Permission, Role};
+use serde::Deserialize;
+use store::{UserRecord, UserUpdate};
+
+const PENDING_COOKIE: &str = "ozg_oidc";
 
 pub fn routes(r: Routes) -> Routes {
-    r
+    r.get("/anmelden/oidc", Permission::Public, start).get("/anmelden/oidc/rueckkehr", Permission::Public, callback)
+}
+
+fn redirect_uri(state: &AppState, ctx: &TenantContext) -> String {
+    format!("{}{}/anmelden/oidc/rueckkehr", state.config.public_url, ctx.base)
+}
+
+async fn start(State(state): State<AppState>, Extension(ctx): Extension<TenantContext>) -> Response {
+    let Some(client) = &state.oidc else {
+        return error_page(StatusCode::NOT_FOUND, "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet.");
+    };
+    let (url, pending) = client.start(&redirect_uri(&state, &ctx));
+    let cookie = auth::set_cookie(PENDING_COOKIE, &pending.encode(), 600, state.config.secure_cookies);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn refused(message: &str) -> Response {
+    error_page(StatusCode::FORBIDDEN, message)
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<TenantContext>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    Query(q): Query<Callback>,
+) -> Result<Response, PageError> {
+    let Some(client) = &state.oidc else {
+        return Ok(error_page(StatusCode::NOT_FOUND, "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet."));
+    };
+    let pending = auth::cookies(&headers, PENDING_COOKIE).iter().find_map(|c| PendingLogin::decode(c));
+    let (Some(pending), Some(code), Some(returned_state), None) = (pending, q.code, q.state, q.error) else {
+        return Ok(refused("Die Anmeldung wurde abgebrochen oder ist abgelaufen. Bitte versuchen Sie es erneut."));
+    };
+    let identity = match client.finish(&pending, &redirect_uri(&state, &ctx), &code, &returned_state).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::warn!(error = %e, "oidc: login refused");
+            return Ok(refused("Die Anmeldung beim Identitätsanbieter konnte nicht bestätigt werden."));
+        }
+    };
+    let Some(user) = account_for(&state, &ctx, &identity).await? else {
+        crate::session::audit_login(&state, &ctx, None, "anmeldung_fehlgeschlagen", Some("OIDC: kein Konto".into()), ip.0)
+            .await?;
+        return Ok(refused(
+            "Für Ihr Verwaltungskonto gibt es hier kein Benutzerkonto. Bitte wenden Sie sich an die Administration.",
+        ));
+    };
+    if user.disabled {
+        crate::session::audit_login(&state, &ctx, Some(&user), "anmeldung_fehlgeschlagen", None, ip.0).await?;
+        return Ok(refused("Dieses Benutzerkonto ist deaktiviert."));
+    }
+    let token = crate::session::open_session(&state, &ctx, &user).await?;
+    let caller = Caller {
+        tenant: ctx.id().clone(),
+        principal: user.principal(),
+        actor: store::Actor { user: Some(user.id), name: user.display_name.clone() },
+        user: Some(user.id),
+    };
+    crate::commands::audit(&state, &caller, "anmeldung_oidc", Some(user.id.to_string()), None, ip.0).await?;
+    let mut res = signed_in(&state, &token);
+    let clear = auth::set_cookie(PENDING_COOKIE, "", 0, state.config.secure_cookies);
+    if let Ok(v) = clear.parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// The tenant's account for this identity, linked and with roles/units from the claims.
+async fn account_for(
+    state: &AppState,
+    ctx: &TenantContext,
+    id: &OidcIdentity,
+) -> Result<Option<UserRecord>, PageError> {
+    let tenant = ctx.id();
+    let subject = format!("{}|{}", id.issuer, id.subject);
+    let mut user = state.store.find_user_by_oidc_subject(tenant, &subject).await?;
+    if user.is_none() {
+        let by_name = match id.username.as_deref().and_then(domain::Username::parse) {
+            Some(name) => state.store.find_user_by_username(tenant, name.as_str()).await?,
+            None => None,
+        };
+        // An account already linked to another identity is not taken over.
+        if let Some(u) = by_name.filter(|u| u.oidc_subject.is_none()) {
+            state.store.link_oidc_subject(tenant, u.id, &subject).await?;
+            user = Some(u);
+        }
+    }
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    if id.roles.is_empty() && id.units.is_empty() {
+        return Ok(Some(user));
+    }
+    let mut roles: Vec<Role> = id.roles.iter().filter_map(|r| Role::parse(r)).collect();
+    if !tenant.is_platform() {
+        roles.retain(|r| *r != Role::Betrieb);
+    }
+    let known = state.store.list_units(tenant).await?;
+    let units = id.units.iter().filter_map(|k| known.iter().find(|u| &u.kennung == k).map(|u| u.id)).collect();
+    let update = UserUpdate {
+        display_name: id.name.clone().unwrap_or_else(|| user.display_name.clone()),
+        email: id.email.clone().or_else(|| user.email.clone()),
+        roles: if id.roles.is_empty() { user.roles.clone() } else { domain::user::normalize_roles(roles) },
+        units: if id.units.is_empty() { user.units.clone() } else { units },
+        disabled: user.disabled,
+    };
+    Ok(Some(state.store.update_user(tenant, user.id, update).await?))
 }

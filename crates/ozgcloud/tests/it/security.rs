@@ -1,0 +1,193 @@
+//! Login hardening over real HTTP: lockout, idle timeout, CSRF, IP allowlist, API tokens,
+//! audit log, cookie and transport headers.
+
+use crate::helpers::*;
+use domain::tenant::IpNet;
+use domain::{TenantId, TokenScope};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use store::{AuditQuery, TenantSettings};
+
+async fn audit(app: &TestApp, action: &str) -> Vec<store::AuditRecord> {
+    let q = AuditQuery { before: None, action: Some(action.into()), limit: 100 };
+    app.server.state.store.list_audit(&TenantId::default_tenant(), &q).await.expect("audit")
+}
+
+async fn five_failed_logins_lock_the_account(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let b = app.anonymous_browser("");
+    for attempt in 1..=4 {
+        assert_eq!(b.login("max", "falsch-falsch-falsch").await.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let fifth = b.login("max", "falsch-falsch-falsch").await;
+    assert_eq!(fifth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(fifth.text().await.expect("html").contains("gesperrt"));
+    // Locked: the right password does not help either, in the UI and the API.
+    assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let res = app.http.post(app.url("/api/v1/login")).json(&json!({"username": "max", "password": PASSWORD})).send();
+    assert_eq!(res.await.expect("login").status(), StatusCode::UNAUTHORIZED);
+    // Other accounts are not affected.
+    app.browser("erika").await;
+    assert_eq!(audit(&app, "anmeldung_fehlgeschlagen").await.len(), 5);
+    assert_eq!(audit(&app, "konto_gesperrt").await.len(), 1);
+    // An admin's password reset lifts the lock.
+    let state = &app.server.state;
+    let max = state.store.find_user_by_username(&TenantId::default_tenant(), "max").await.expect("find").expect("max");
+    let hash = web::hash_password(PASSWORD).expect("hash");
+    state.store.set_password(&TenantId::default_tenant(), max.id, &hash).await.expect("reset");
+    assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn idle_sessions_expire(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.session_idle = time::Duration::seconds(1)).await else {
+        return;
+    };
+    let b = app.browser("max").await;
+    let api = app.api("max").await;
+    assert_eq!(b.get("/vorgaenge").await.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = b.get("/vorgaenge").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login");
+    assert_eq!(api.get("/api/v1/vorgaenge").await.status(), StatusCode::UNAUTHORIZED);
+    let swept = app.server.state.store.delete_expired_sessions(time::OffsetDateTime::now_utc()).await.expect("sweep");
+    assert_eq!(swept, 0, "expired sessions were already removed when they were presented");
+}
+
+async fn state_changing_forms_need_the_csrf_token(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let admin = app.browser("admin").await;
+    let page = admin.page("/admin/einheiten").await;
+    let form = [("name", "Bauamt"), ("kennung", "bau-1")];
+    let res = admin.post_form("/admin/einheiten", &form).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "without token");
+    let res = admin.post_form("/admin/einheiten", &[("_csrf", "falsch"), form[0], form[1]]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "wrong token");
+    let csrf = csrf_in(&page);
+    let res = admin.post_form("/admin/einheiten", &[("_csrf", &csrf), form[0], form[1]]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "with the page's token");
+    let units = app.server.state.store.list_units(&TenantId::default_tenant()).await.expect("units");
+    assert!(units.iter().any(|u| u.kennung == "bau-1"));
+    assert_eq!(audit(&app, "einheit_angelegt").await.len(), 1, "admin actions are audited");
+}
+
+async fn ip_allowlist_keeps_clerks_in_their_network_but_not_intake(backend: Backend) {
+    let proxy = IpNet::parse("127.0.0.1").expect("net");
+    let Some(app) = TestApp::spawn_with(backend, |c| c.trusted_proxies = vec![proxy]).await else { return };
+    let b = app.browser("max").await; // before the list is set
+    let state = &app.server.state;
+    let tenant = state.store.get_tenant(&TenantId::default_tenant()).await.expect("tenant");
+    let settings = TenantSettings { name: tenant.name, host: None, ip_allowlist: vec!["10.20.0.0/16".into()] };
+    state.store.update_tenant(&tenant.id, settings).await.expect("allowlist");
+
+    let from = |ip: &'static str| app.http.get(app.url("/login")).header("x-forwarded-for", ip).send();
+    assert_eq!(from("192.0.2.7").await.expect("get").status(), StatusCode::FORBIDDEN);
+    assert_eq!(from("10.20.3.4").await.expect("get").status(), StatusCode::OK);
+    assert_eq!(app.http.get(app.url("/login")).send().await.expect("get").status(), StatusCode::FORBIDDEN);
+    let res = b.get("/vorgaenge").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a session does not outrun the allowlist");
+    assert!(res.text().await.expect("html").contains("freigegebenen Netzen"));
+    let res = app.http.post(app.url("/api/v1/login")).json(&json!({"username": "max", "password": PASSWORD})).send();
+    assert_eq!(res.await.expect("login").status(), StatusCode::FORBIDDEN);
+    // Form services deliver from anywhere.
+    app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
+    let token = app.token(&TenantId::default_tenant(), &[TokenScope::Lesen]).await;
+    let res = app.http.get(app.url("/api/v1/vorgaenge")).bearer_auth(token).send().await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK, "machines with tokens are not clerks");
+    let inside = Browser { base: b.base.clone(), http: b.http.clone() };
+    let res = inside.http.get(app.url("/vorgaenge")).header("x-forwarded-for", "10.20.9.9").send().await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn api_tokens_act_within_their_scopes_until_revoked(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let receipt = app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
+    let id = receipt["vorgang"]["vorgangId"].as_str().expect("id").to_owned();
+    let reader = app.token(&TenantId::default_tenant(), &[TokenScope::Lesen]).await;
+    let writer = app.token(&TenantId::default_tenant(), &[TokenScope::Bearbeiten]).await;
+    let get = |token: &str, path: &str| app.http.get(app.url(path)).bearer_auth(token.to_owned()).send();
+    assert_eq!(get(&reader, &format!("/api/v1/vorgaenge/{id}")).await.expect("get").status(), StatusCode::OK);
+    assert_eq!(get(&reader, "/api/v1/events?after=0").await.expect("get").status(), StatusCode::OK);
+    let command = |token: &str| {
+        app.http
+            .post(app.url(&format!("/api/v1/vorgaenge/{id}/status")))
+            .bearer_auth(token.to_owned())
+            .json(&json!({"command": "ANNEHMEN", "version": 1}))
+            .send()
+    };
+    assert_eq!(command(&reader).await.expect("post").status(), StatusCode::FORBIDDEN);
+    assert_eq!(command(&writer).await.expect("post").status(), StatusCode::OK);
+    let history: Value = get(&reader, &format!("/api/v1/vorgaenge/{id}/historie")).await.expect("get").json().await.expect("json");
+    assert!(history.to_string().contains("API-Token"), "the token is named as actor: {history}");
+    // The admin page lists and revokes it.
+    let state = &app.server.state;
+    let tokens = state.store.list_api_tokens(&TenantId::default_tenant()).await.expect("tokens");
+    let mut revoked = 0;
+    for t in tokens.iter().filter(|t| t.scopes == vec![TokenScope::Lesen]) {
+        let admin = app.browser("admin").await;
+        let page = admin.page("/admin/tokens").await;
+        assert!(page.contains(&t.name));
+        let res = admin.post_form(&format!("/admin/tokens/{}/widerrufen", t.id), &[("_csrf", &csrf_in(&page))]).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        revoked += 1;
+    }
+    assert_eq!(revoked, 1);
+    assert_eq!(get(&reader, "/api/v1/vorgaenge").await.expect("get").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(audit(&app, "token_widerrufen").await.len(), 1);
+}
+
+async fn reads_of_personal_data_are_in_the_audit_log(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let receipt = app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
+    let id = receipt["vorgang"]["vorgangId"].as_str().expect("id").to_owned();
+    let max = app.api("max").await;
+    let v = max.vorgang(&id).await;
+    let doc = v["documents"][0]["id"].as_str().expect("doc").to_owned();
+    assert_eq!(max.get(&format!("/api/v1/dokumente/{doc}")).await.status(), StatusCode::OK);
+    app.browser("erika").await.page(&format!("/vorgaenge/{id}")).await;
+    let reads = audit(&app, "vorgang_gelesen").await;
+    assert_eq!(reads.len(), 2);
+    assert!(reads.iter().all(|r| r.entry.target.as_deref() == Some(id.as_str())));
+    let names: Vec<&str> = reads.iter().map(|r| r.entry.actor.name.as_str()).collect();
+    assert_eq!(names, ["Erika Mustermann", "Max Schröder"], "newest first");
+    assert_eq!(audit(&app, "dokument_gelesen").await.len(), 1);
+    assert_eq!(audit(&app, "anmeldung").await.len(), 2);
+    // The tenant admin sees and exports it.
+    let admin = app.browser("admin").await;
+    let page = admin.page("/admin/protokoll").await;
+    assert!(page.contains("Max Schröder"));
+    let csv = admin.get("/admin/protokoll.csv").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"].to_str().expect("ct").starts_with("text/csv"));
+    let text = csv.text().await.expect("csv");
+    assert!(text.contains("vorgang_gelesen") || text.contains("Vorgang gelesen"), "{text}");
+    assert!(text.contains(&id));
+}
+
+/// HTTPS deployments: Secure cookies and HSTS; never over plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_and_transport_headers() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.public_url = "https://ozg.example".into())
+        .await
+        .expect("sqlite");
+    let login = app.http.get(app.url("/login")).send().await.expect("get");
+    assert_eq!(login.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    let cookie = login.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    let csp = login.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let plain = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let res = plain.http.get(plain.url("/login")).send().await.expect("get");
+    assert!(res.headers().get("strict-transport-security").is_none());
+}
+
+on_both_backends!(
+    five_failed_logins_lock_the_account,
+    idle_sessions_expire,
+    state_changing_forms_need_the_csrf_token,
+    ip_allowlist_keeps_clerks_in_their_network_but_not_intake,
+    api_tokens_act_within_their_scopes_until_revoked,
+    reads_of_personal_data_are_in_the_audit_log,
+);
