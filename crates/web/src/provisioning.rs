@@ -101,7 +101,10 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
         .map_err(|e| match e {
             StorageError::Duplicate("host") => AppError::bad_request(
                 "host",
-                format!("Hostname: „{}“ ist bereits einem anderen Mandanten zugeordnet.", v.host.as_deref().unwrap_or("")),
+                format!(
+                    "Hostname: „{}“ ist bereits einem anderen Mandanten zugeordnet.",
+                    v.host.as_deref().unwrap_or("")
+                ),
             ),
             StorageError::Duplicate(_) => {
                 AppError::bad_request("id", format!("Kennung: Einen Mandanten „{}“ gibt es bereits.", v.id))
@@ -149,7 +152,11 @@ pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, AppError> {
     let well_formed = t.len() <= MAX_EMAIL_LEN
         && !t.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
         && t.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.contains('@') && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         });
     if !well_formed {
         return Err(AppError::bad_request(field, format!("E-Mail: „{t}“ ist keine gültige E-Mail-Adresse.")));
@@ -159,9 +166,8 @@ pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, AppError> {
 
 /// A host name as tenants are addressed by it.
 pub fn parse_host(s: &str) -> Result<String, AppError> {
-    normalize_host(s).ok_or_else(|| {
-        AppError::bad_request("host", format!("Hostname: „{}“ ist kein gültiger Hostname.", s.trim()))
-    })
+    normalize_host(s)
+        .ok_or_else(|| AppError::bad_request("host", format!("Hostname: „{}“ ist kein gültiger Hostname.", s.trim())))
 }
 
 /// A random password of URL-safe characters (about 120 bits), which also satisfies the

@@ -170,7 +170,16 @@ pub async fn csv(
     audit(&state, &auth.caller(), "protokoll_exportiert", None, Some(filter_detail(action.as_deref())), ip.0).await?;
     // The BOM makes Excel read UTF-8; without it umlauts turn into mojibake.
     let mut out = String::from("\u{feff}");
-    out.push_str(&csv_line(&["Nr.", "Zeitpunkt (UTC)", "Person", "Aktion", "Aktionscode", "Betrifft", "Details", "IP-Adresse"]));
+    out.push_str(&csv_line(&[
+        "Nr.",
+        "Zeitpunkt (UTC)",
+        "Person",
+        "Aktion",
+        "Aktionscode",
+        "Betrifft",
+        "Details",
+        "IP-Adresse",
+    ]));
     let mut before = None;
     loop {
         let query = AuditQuery { before, action: action.clone(), limit: EXPORT_BATCH };

@@ -105,10 +105,6 @@ impl Invalid {
         self.0.as_ref().map(|(_, _, m)| m.as_str())
     }
 
-    pub fn is_for(&self, form: &str) -> bool {
-        self.0.as_ref().is_some_and(|(f, _, _)| f == form)
-    }
-
     /// Whether input `field` of the page's main form is the one in error.
     pub fn on(&self, field: &str) -> bool {
         self.at("", field)

@@ -263,7 +263,10 @@ mod tests {
         let path = WebConfig { public_url: "https://ozg.example/".into(), ..WebConfig::default() };
         assert_eq!(login_url(&path, &tenant(None)).as_deref(), Some("https://ozg.example/t/kiel/login"));
         let host = WebConfig { routing: TenantRouting::Host, ..WebConfig::default() };
-        assert_eq!(login_url(&host, &tenant(Some("kiel.ozg.example"))).as_deref(), Some("https://kiel.ozg.example/login"));
+        assert_eq!(
+            login_url(&host, &tenant(Some("kiel.ozg.example"))).as_deref(),
+            Some("https://kiel.ozg.example/login")
+        );
         assert_eq!(login_url(&host, &tenant(None)), None);
     }
 

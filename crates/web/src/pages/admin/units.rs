@@ -61,9 +61,8 @@ async fn units_page(
             }
         })
         .collect();
-    let (name, kennung) = entered("").map_or((String::new(), String::new()), |f| {
-        (f.get("name").to_owned(), f.get("kennung").to_owned())
-    });
+    let (name, kennung) =
+        entered("").map_or((String::new(), String::new()), |f| (f.get("name").to_owned(), f.get("kennung").to_owned()));
     Ok(UnitsPage {
         nav: Nav::new(auth, "einheiten"),
         flash: flash_text,
@@ -105,7 +104,13 @@ fn storage_to_form(e: StorageError, kennung: &str) -> AppError {
     }
 }
 
-async fn show_error(state: &AppState, auth: &Authenticated, form: &str, f: &Fields, e: AppError) -> Result<Response, PageError> {
+async fn show_error(
+    state: &AppState,
+    auth: &Authenticated,
+    form: &str,
+    f: &Fields,
+    e: AppError,
+) -> Result<Response, PageError> {
     let error = Invalid::from_app(form, e)?;
     let page = units_page(state, auth, Some((form, f)), error, None).await?;
     Ok((INVALID, render(&page)).into_response())
@@ -146,7 +151,8 @@ pub async fn update(
     let f = Fields::new(pairs);
     let result = async {
         let (name, kennung) = parse_unit(&f)?;
-        let before = state.store.list_units(&auth.tenant).await?.into_iter().find(|u| u.id == id).ok_or(AppError::NotFound)?;
+        let before =
+            state.store.list_units(&auth.tenant).await?.into_iter().find(|u| u.id == id).ok_or(AppError::NotFound)?;
         state.store.update_unit(&auth.tenant, id, &name, &kennung).await.map_err(|e| storage_to_form(e, &kennung))?;
         let detail = format!("{} ({}) → {name} ({kennung})", before.name, before.kennung);
         audit(&state, &auth.caller(), "einheit_geaendert", Some(id.to_string()), Some(detail), ip.0).await

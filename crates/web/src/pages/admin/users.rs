@@ -156,7 +156,7 @@ async fn users_page(
                 roles: role_labels(&u.roles),
                 units: unit_names(&u.units, &names),
                 status: status(u, now),
-                active: !u.disabled && !u.locked_until.is_some_and(|t| t > now),
+                active: !u.disabled && u.locked_until.is_none_or(|t| t <= now),
             })
             .collect(),
         username: form.username,
@@ -412,7 +412,8 @@ async fn update_user(
             return Err(AppError::bad_request("disabled", "Sie können Ihr eigenes Konto nicht deaktivieren."));
         }
     }
-    let update = UserUpdate { display_name: profile.display_name, email: profile.email, roles, units: profile.units, disabled };
+    let update =
+        UserUpdate { display_name: profile.display_name, email: profile.email, roles, units: profile.units, disabled };
     let detail = describe_changes(user, &update, &units);
     state.store.update_user(&auth.tenant, user.id, update).await.map_err(storage_to_form)?;
     audit(state, &auth.caller(), "benutzer_geaendert", Some(user.id.to_string()), Some(detail), ip.0).await
@@ -463,8 +464,15 @@ pub async fn reset_password(
     let password = one_time_password(&user.username);
     let hash = hash_password_blocking(password.clone()).await?;
     state.store.set_password(&auth.tenant, user.id, &hash).await?;
-    audit(&state, &auth.caller(), "passwort_zurueckgesetzt", Some(user.id.to_string()), Some(user.username.clone()), ip.0)
-        .await?;
+    audit(
+        &state,
+        &auth.caller(),
+        "passwort_zurueckgesetzt",
+        Some(user.id.to_string()),
+        Some(user.username.clone()),
+        ip.0,
+    )
+    .await?;
     // The lock ended with the new password; show the state as it is now.
     let user = state.store.get_user(&auth.tenant, user.id).await?;
     let text = Some("Das Passwort wurde zurückgesetzt. Alle Sitzungen des Benutzers wurden beendet.".to_owned());
@@ -498,7 +506,10 @@ mod tests {
 
     #[test]
     fn platform_roles_survive_the_tenant_form() {
-        assert_eq!(keep_foreign_roles(&[Role::Admin, Role::Betrieb], vec![Role::Admin]), vec![Role::Admin, Role::Betrieb]);
+        assert_eq!(
+            keep_foreign_roles(&[Role::Admin, Role::Betrieb], vec![Role::Admin]),
+            vec![Role::Admin, Role::Betrieb]
+        );
         assert_eq!(keep_foreign_roles(&[Role::Admin], vec![]), Vec::<Role>::new());
     }
 
@@ -512,10 +523,7 @@ mod tests {
             units: Vec::new(),
             disabled: true,
         };
-        assert_eq!(
-            describe_changes(&before, &after, &[]),
-            "erika: Rollen: Sachbearbeiter:in, Poststelle; deaktiviert"
-        );
+        assert_eq!(describe_changes(&before, &after, &[]), "erika: Rollen: Sachbearbeiter:in, Poststelle; deaktiviert");
         let same = UserUpdate { roles: before.roles.clone(), disabled: false, ..after };
         assert_eq!(describe_changes(&before, &same, &[]), "erika: keine Änderung");
     }
