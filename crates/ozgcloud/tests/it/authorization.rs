@@ -119,7 +119,8 @@ fn expected(caller: &Caller, permission: Permission, path: &str) -> bool {
 async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, kennung: &str) -> Objects {
     let state = &app.server.state;
     let deliver = |body: String| {
-        let form = reqwest::multipart::Form::new().text("formData", body);
+        let pdf = reqwest::multipart::Part::bytes(b"%PDF-1.4 test".to_vec()).file_name("antrag.pdf");
+        let form = reqwest::multipart::Form::new().text("formData", body).part("representation", pdf);
         app.http.post(app.url("/antrag")).bearer_auth(token_for_intake.to_owned()).multipart(form).send()
     };
     let receipt: Value =

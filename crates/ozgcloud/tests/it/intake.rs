@@ -136,14 +136,14 @@ async fn bad_deliveries_get_a_precise_error_and_land_in_quarantine(backend: Back
 
     // Clerks may not see the quarantine; admins can re-process (still invalid → 400 again).
     assert_eq!(app.api("max").await.get("/api/v1/quarantaene").await.status(), StatusCode::FORBIDDEN);
-    let admin = app.api("admin").await;
+    let admin = app.api_at("/t/plattform", "betrieb", PASSWORD).await;
     let id = q[0]["deliveryId"].as_str().expect("id");
     let res = admin.post(&format!("/api/v1/quarantaene/{id}/verarbeiten"), json!({})).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let q = quarantine(&app).await;
     assert_eq!(q.iter().find(|e| e["deliveryId"] == id).expect("still there")["attempts"], 2);
 
-    let ui = app.browser("admin").await.page("/admin/quarantaene").await;
+    let ui = app.browser_at("/t/plattform", "betrieb", PASSWORD).await.page("/admin/quarantaene").await;
     assert!(ui.contains("control.transactionId") && ui.contains("Erneut verarbeiten"));
 }
 

@@ -5,6 +5,19 @@ async fn worklist_sorts_pages_and_filters(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let n = ozgcloud::demo::seed(&app.server.state, 120).await.expect("demo");
     assert_eq!(n, 120);
+    // Max works all five demo units here, so his worklist holds every Vorgang.
+    let state = &app.server.state;
+    let tenant = domain::TenantId::default_tenant();
+    let units: Vec<_> = state.store.list_units(&tenant).await.expect("units").into_iter().map(|u| u.id).collect();
+    let max = state.store.find_user_by_username(&tenant, "max").await.expect("find").expect("max");
+    let update = store::UserUpdate {
+        display_name: max.display_name.clone(),
+        email: None,
+        roles: max.roles.clone(),
+        units,
+        disabled: false,
+    };
+    state.store.update_user(&tenant, max.id, update).await.expect("units for max");
     let api = app.api("max").await;
     let all = api.get_json("/api/v1/vorgaenge?proSeite=50").await;
     assert_eq!(all["total"], 120);

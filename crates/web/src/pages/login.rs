@@ -5,7 +5,7 @@ use crate::session::LoginOutcome;
 use crate::tenancy::{ClientIp, TenantContext};
 use crate::AppState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
@@ -30,12 +30,23 @@ fn login_page(
     username: String,
     error: Option<String>,
 ) -> Response {
+    login_page_with(state, ctx, status, username, error, None)
+}
+
+fn login_page_with(
+    state: &AppState,
+    ctx: &TenantContext,
+    status: StatusCode,
+    username: String,
+    error: Option<String>,
+    flash: Option<String>,
+) -> Response {
     // Double-submit token: the login form has no session to bind a CSRF token to yet.
     let csrf = auth::new_token();
     let cookie = auth::set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies);
     let page = LoginPage {
         nav: None,
-        flash: None,
+        flash,
         csrf,
         username,
         error,
@@ -45,15 +56,22 @@ fn login_page(
     (status, [(header::SET_COOKIE, cookie)], render(&page)).into_response()
 }
 
+#[derive(Deserialize)]
+pub struct FormParams {
+    meldung: Option<String>,
+}
+
 pub async fn form(
     State(state): State<AppState>,
     Extension(ctx): Extension<TenantContext>,
     signed_in: Option<Extension<auth::Authenticated>>,
+    Query(p): Query<FormParams>,
 ) -> Response {
     if signed_in.is_some() {
         return see_other("/");
     }
-    login_page(&state, &ctx, StatusCode::OK, String::new(), None)
+    let flash = (p.meldung.as_deref() == Some("abgemeldet")).then(|| "Sie wurden abgemeldet.".to_owned());
+    login_page_with(&state, &ctx, StatusCode::OK, String::new(), None, flash)
 }
 
 #[derive(Deserialize)]
@@ -124,7 +142,7 @@ pub async fn logout(
         state.store.delete_session(&auth::token_hash(&token)).await?;
     }
     let clear = auth::set_cookie(name, "", 0, state.config.secure_cookies);
-    let mut res = see_other("/login");
+    let mut res = see_other("/login?meldung=abgemeldet");
     if let Ok(v) = clear.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
