@@ -12,10 +12,10 @@ pub mod tenant;
 pub mod user;
 pub mod vorgang;
 
+pub use access::{Permission, Principal, TokenScope, Visibility};
 pub use antrag::{Antrag, Control, ServiceKonto, ValidationError};
 pub use applicant::Antragsteller;
 pub use formdata::{FormItem, FormValue};
-pub use access::{Permission, Principal, TokenScope, Visibility};
 pub use ids::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, VorgangId};
 pub use nummer::Vorgangsnummer;
 pub use status::{IllegalMove, StatusCommand, VorgangStatus};

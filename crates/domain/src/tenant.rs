@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn slugs() {
         assert_eq!(slug_from_name("Stadt Musterstadt").map(|t| t.to_string()), Some("stadt-musterstadt".into()));
-        assert_eq!(slug_from_name("Amt Süderbrarup – Kämmerei").map(|t| t.to_string()), Some("amt-suederbrarup-kaemmerei".into()));
+        assert_eq!(
+            slug_from_name("Amt Süderbrarup – Kämmerei").map(|t| t.to_string()),
+            Some("amt-suederbrarup-kaemmerei".into())
+        );
         assert_eq!(slug_from_name("  !!  "), None);
         assert_eq!(slug_from_name("Plattform"), None);
     }

@@ -19,7 +19,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Self::Sachbearbeitung, Self::Poststelle, Self::Loeschberechtigt, Self::Admin, Self::Betrieb];
+    pub const ALL: [Role; 5] =
+        [Self::Sachbearbeitung, Self::Poststelle, Self::Loeschberechtigt, Self::Admin, Self::Betrieb];
     /// What a tenant admin may hand out.
     pub const TENANT_ROLES: [Role; 4] = [Self::Sachbearbeitung, Self::Poststelle, Self::Loeschberechtigt, Self::Admin];
 

@@ -69,12 +69,30 @@ pub fn decide_status_move(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VorgangEvent {
-    Eingegangen { vorgang_nummer: String, form_name: String, transaction_id: String },
-    StatusGeaendert { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
-    Zugewiesen { from: Option<String>, to: Option<String> },
-    AktenzeichenGeaendert { from: Option<String>, to: Option<String> },
+    Eingegangen {
+        vorgang_nummer: String,
+        form_name: String,
+        transaction_id: String,
+    },
+    StatusGeaendert {
+        command: StatusCommand,
+        from: VorgangStatus,
+        to: VorgangStatus,
+        reason: Option<String>,
+    },
+    Zugewiesen {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    AktenzeichenGeaendert {
+        from: Option<String>,
+        to: Option<String>,
+    },
     /// Distributed to another Organisationseinheit (names, as they were at that time).
-    EinheitGeaendert { from: Option<String>, to: Option<String> },
+    EinheitGeaendert {
+        from: Option<String>,
+        to: Option<String>,
+    },
 }
 
 impl VorgangEvent {

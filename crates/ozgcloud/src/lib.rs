@@ -113,7 +113,12 @@ pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
         .await?;
     if let Some(tenant) = &config.default_tenant {
         store
-            .ensure_tenant(NewTenant { id: tenant.clone(), name: "Standard-Mandant".into(), kind: TenantKind::Stadt, host: None })
+            .ensure_tenant(NewTenant {
+                id: tenant.clone(),
+                name: "Standard-Mandant".into(),
+                kind: TenantKind::Stadt,
+                host: None,
+            })
             .await?;
     }
     let intake = Intake::new(store.clone(), blobs.clone(), config.limits.clone());

@@ -1,12 +1,12 @@
 use clap::{Args, Parser, Subcommand};
 use domain::{Role, TenantId, TenantKind, TokenScope};
 use ozgcloud::{Config, SetupError};
-use web::oidc::OidcSettings;
-use web::tenancy::TenantRouting;
 use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use web::oidc::OidcSettings;
+use web::tenancy::TenantRouting;
 
 /// ozgcloud – Anträge empfangen und vollständig digital bearbeiten.
 #[derive(Parser)]
@@ -254,7 +254,8 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::Tenant(TenantCommand::Create { name, kind, admin_email, id, host }) => {
             let kind = TenantKind::parse(&kind).ok_or_else(|| other(format!("unbekannte Art „{kind}“")))?;
-            let id = id.map(|i| TenantId::parse(&i).ok_or_else(|| other(format!("ungültige Kennung „{i}“")))).transpose()?;
+            let id =
+                id.map(|i| TenantId::parse(&i).ok_or_else(|| other(format!("ungültige Kennung „{i}“")))).transpose()?;
             let state = ozgcloud::open_state(&config).await?;
             let req = web::provisioning::TenantRequest { name, kind, id, host, admin_email, admin_username: None };
             let p = web::provisioning::provision_tenant(state.store.as_ref(), req)
@@ -277,7 +278,8 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             Ok(())
         }
         Command::Unit(UnitCommand::Add { name, kennung }) => {
-            let kennung = domain::tenant::parse_kennung(&kennung).ok_or_else(|| other(format!("ungültige Kennung „{kennung}“")))?;
+            let kennung = domain::tenant::parse_kennung(&kennung)
+                .ok_or_else(|| other(format!("ungültige Kennung „{kennung}“")))?;
             let state = ozgcloud::open_state(&config).await?;
             let unit = store::NewUnit { id: domain::UnitId::new(), name: name.trim().to_owned(), kennung };
             let u = state.store.create_unit(&tenant, unit).await?;
@@ -306,11 +308,23 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             let units = units
                 .iter()
                 .map(|k| {
-                    all_units.iter().find(|u| &u.kennung == k).map(|u| u.id).ok_or_else(|| other(format!("unbekannte Einheit „{k}“")))
+                    all_units
+                        .iter()
+                        .find(|u| &u.kennung == k)
+                        .map(|u| u.id)
+                        .ok_or_else(|| other(format!("unbekannte Einheit „{k}“")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            ozgcloud::add_user(&state, &tenant, &username, &name, roles, units, password.trim_end_matches(['\n', '\r']))
-                .await?;
+            ozgcloud::add_user(
+                &state,
+                &tenant,
+                &username,
+                &name,
+                roles,
+                units,
+                password.trim_end_matches(['\n', '\r']),
+            )
+            .await?;
             println!("Benutzer „{username}“ angelegt.");
             Ok(())
         }
@@ -357,24 +371,14 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::Export { out } => {
             let state = ozgcloud::open_state(&config).await?;
-            eprintln!(
-                "Exportiere Mandant „{}“ ({}) nach {} …",
-                tenant,
-                state.store.backend(),
-                out.display()
-            );
+            eprintln!("Exportiere Mandant „{}“ ({}) nach {} …", tenant, state.store.backend(), out.display());
             let summary = ozgcloud::transfer::export(&state, &tenant, &out, std::io::stderr().is_terminal()).await?;
             println!("Export abgeschlossen: {}.", summary.describe());
             Ok(())
         }
         Command::Import { input } => {
             let state = ozgcloud::open_state(&config).await?;
-            eprintln!(
-                "Importiere {} in Mandant „{}“ ({}) …",
-                input.display(),
-                tenant,
-                state.store.backend()
-            );
+            eprintln!("Importiere {} in Mandant „{}“ ({}) …", input.display(), tenant, state.store.backend());
             let summary = ozgcloud::transfer::import(&state, &tenant, &input, std::io::stderr().is_terminal()).await?;
             println!("Import abgeschlossen: {}. Alle Benutzer melden sich neu an.", summary.describe());
             Ok(())

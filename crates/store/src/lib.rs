@@ -125,8 +125,12 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()>;
     /// Counts a failed login atomically (concurrent failures all count) and locks the account
     /// when [`domain::user::MAX_FAILED_LOGINS`] is reached (see `domain::user::after_failed_login`).
-    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: time::OffsetDateTime)
-        -> Result<UserRecord>;
+    async fn record_login_failure(
+        &self,
+        tenant: &TenantId,
+        id: UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<UserRecord>;
     /// A successful login: the failure count and lock are cleared.
     async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()>;
     async fn create_session(&self, session: NewSession) -> Result<()>;

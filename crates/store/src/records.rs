@@ -70,7 +70,9 @@ impl DeliveryStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Processed, Self::Duplicate, Self::Quarantined, Self::Unroutable].into_iter().find(|d| d.as_str() == s)
+        [Self::Received, Self::Processed, Self::Duplicate, Self::Quarantined, Self::Unroutable]
+            .into_iter()
+            .find(|d| d.as_str() == s)
     }
 }
 
@@ -303,11 +305,20 @@ impl StatusCounts {
 /// One change to a Vorgang, decided by the domain beforehand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VorgangChange {
-    Status { command: StatusCommand, from: VorgangStatus, to: VorgangStatus, reason: Option<String> },
-    Assign { to: Option<UserId> },
+    Status {
+        command: StatusCommand,
+        from: VorgangStatus,
+        to: VorgangStatus,
+        reason: Option<String>,
+    },
+    Assign {
+        to: Option<UserId>,
+    },
     Aktenzeichen(Option<Aktenzeichen>),
     /// Distribute to another Organisationseinheit of the tenant (InvalidReference if unknown).
-    Unit { to: Option<UnitId> },
+    Unit {
+        to: Option<UnitId>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 //! the cookie. What a caller may do is decided in one place, [`crate::policy`].
 
 use crate::error::{AppError, PageError};
+use crate::tenancy::TenantContext;
 use crate::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -14,7 +15,6 @@ use axum::http::{header, request::Parts, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use crate::tenancy::TenantContext;
 use domain::{Principal, Role, TenantId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};

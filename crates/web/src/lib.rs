@@ -85,10 +85,7 @@ impl AppState {
 const CSS: &str = include_str!("../static/app.css");
 
 async fn css() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        CSS,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS)
         .into_response()
 }
 

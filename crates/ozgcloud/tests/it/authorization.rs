@@ -48,7 +48,11 @@ impl Objects {
 enum Credentials {
     None,
     /// A person: UI cookie session with its CSRF token, API bearer session.
-    Person { cookies: Client, csrf: String, bearer: String },
+    Person {
+        cookies: Client,
+        csrf: String,
+        bearer: String,
+    },
     Token(String),
 }
 
@@ -174,11 +178,17 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
         credentials: Credentials::None,
         objects: own_objects.clone(),
     }];
-    for (label, username) in [("Sachbearbeitung", "max"), ("Poststelle", "paula"), ("Löschberechtigt", "lena"), ("Admin", "admin")] {
+    for (label, username) in
+        [("Sachbearbeitung", "max"), ("Poststelle", "paula"), ("Löschberechtigt", "lena"), ("Admin", "admin")]
+    {
         callers.push(person(&app, label, "", username, &own_objects).await);
     }
     callers.push(person(&app, "Betrieb", "/t/plattform", "betrieb", &platform_objects).await);
-    for (label, scope) in [("Token EINGANG", TokenScope::Eingang), ("Token LESEN", TokenScope::Lesen), ("Token BEARBEITEN", TokenScope::Bearbeiten)] {
+    for (label, scope) in [
+        ("Token EINGANG", TokenScope::Eingang),
+        ("Token LESEN", TokenScope::Lesen),
+        ("Token BEARBEITEN", TokenScope::Bearbeiten),
+    ] {
         callers.push(Caller {
             label,
             principal: Some(Principal::Token { scopes: vec![scope] }),
@@ -193,7 +203,11 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
     // Signing out ends the session the later requests ride on.
     rules.sort_by_key(|r| r.path == "/logout");
     assert!(rules.len() >= 40, "all routes enumerated: {}", rules.len());
-    let foreign_before = state.store.get_vorgang(&fremd.id, domain::VorgangId::parse(&foreign_objects.vorgang).expect("id")).await.expect("get");
+    let foreign_before = state
+        .store
+        .get_vorgang(&fremd.id, domain::VorgangId::parse(&foreign_objects.vorgang).expect("id"))
+        .await
+        .expect("get");
     let mut failures = Vec::new();
     let mut checked: HashMap<&str, usize> = HashMap::new();
     for caller in &callers {
@@ -204,7 +218,11 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
             if allowed == refused(&res) {
                 failures.push(format!(
                     "{} {} {} as {}: {} (expected {})",
-                    rule.method, rule.path, path, caller.label, res.status(),
+                    rule.method,
+                    rule.path,
+                    path,
+                    caller.label,
+                    res.status(),
                     if allowed { "allowed" } else { "refused" }
                 ));
             }
@@ -212,7 +230,8 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
 
             // The same route with the other tenant's objects, or at the other tenant's address:
             // never a success.
-            if rule.permission == Permission::Public || rule.permission == Permission::Intake || rule.path == "/logout" {
+            if rule.permission == Permission::Public || rule.permission == Permission::Intake || rule.path == "/logout"
+            {
                 continue;
             }
             let foreign_path = if rule.path.contains("{id}") {
@@ -228,7 +247,12 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
                 || (res.status() == StatusCode::SEE_OTHER && !refused(&res))
                 || res.status() == StatusCode::CONFLICT;
             if leaked {
-                failures.push(format!("{} {foreign_path} as {}: {} reached the other tenant", rule.method, caller.label, res.status()));
+                failures.push(format!(
+                    "{} {foreign_path} as {}: {} reached the other tenant",
+                    rule.method,
+                    caller.label,
+                    res.status()
+                ));
             }
         }
     }

@@ -101,7 +101,13 @@ impl TestApp {
         ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
         if let Some(tenant) = state.config.default_tenant.clone().filter(|_| seed) {
             // The unit the test forms name as zustaendigeStelle, and two clerks working it.
-            let unit = match state.store.list_units(&tenant).await.expect("units").into_iter().find(|u| u.kennung == KENNUNG)
+            let unit = match state
+                .store
+                .list_units(&tenant)
+                .await
+                .expect("units")
+                .into_iter()
+                .find(|u| u.kennung == KENNUNG)
             {
                 Some(u) => u.id,
                 None => {

@@ -1,13 +1,13 @@
 //! One integration-test binary (each extra tests/*.rs is another slow link): the real
 //! server on a random port, a temp data dir, real SQLite and real HTTP.
 
+mod authorization;
 mod helpers;
 mod intake;
 mod processes;
+mod security;
 mod status;
+mod tenants;
 mod transfer;
 mod ui;
 mod worklist;
-mod authorization;
-mod security;
-mod tenants;

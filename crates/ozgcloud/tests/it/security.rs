@@ -17,7 +17,11 @@ async fn five_failed_logins_lock_the_account(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let b = app.anonymous_browser("");
     for attempt in 1..=4 {
-        assert_eq!(b.login("max", "falsch-falsch-falsch").await.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert_eq!(
+            b.login("max", "falsch-falsch-falsch").await.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
     }
     let fifth = b.login("max", "falsch-falsch-falsch").await;
     assert_eq!(fifth.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -117,7 +121,8 @@ async fn api_tokens_act_within_their_scopes_until_revoked(backend: Backend) {
     };
     assert_eq!(command(&reader).await.expect("post").status(), StatusCode::FORBIDDEN);
     assert_eq!(command(&writer).await.expect("post").status(), StatusCode::OK);
-    let history: Value = get(&reader, &format!("/api/v1/vorgaenge/{id}/historie")).await.expect("get").json().await.expect("json");
+    let history: Value =
+        get(&reader, &format!("/api/v1/vorgaenge/{id}/historie")).await.expect("get").json().await.expect("json");
     assert!(history.to_string().contains("API-Token"), "the token is named as actor: {history}");
     // The admin page lists and revokes it.
     let state = &app.server.state;
@@ -167,9 +172,8 @@ async fn reads_of_personal_data_are_in_the_audit_log(backend: Backend) {
 /// HTTPS deployments: Secure cookies and HSTS; never over plain HTTP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_and_transport_headers() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.public_url = "https://ozg.example".into())
-        .await
-        .expect("sqlite");
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.public_url = "https://ozg.example".into()).await.expect("sqlite");
     let login = app.http.get(app.url("/login")).send().await.expect("get");
     assert_eq!(login.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
     let cookie = login.headers()["set-cookie"].to_str().expect("cookie").to_owned();

@@ -66,20 +66,24 @@ async fn intake_routes_each_delivery_to_the_unit_owning_its_stelle(backend: Back
     let unit = store::NewUnit { id: domain::UnitId::new(), name: "Bauamt".into(), kennung: "kiel-bauamt".into() };
     app.server.state.store.create_unit(&kiel.id, unit).await.expect("unit");
     let page = operator.page("/admin/quarantaene?liste=nicht-zuordenbar").await;
-    let res = operator
-        .post_form(&format!("/admin/quarantaene/{delivery}/verarbeiten"), &[("_csrf", &csrf_in(&page))])
-        .await;
+    let res =
+        operator.post_form(&format!("/admin/quarantaene/{delivery}/verarbeiten"), &[("_csrf", &csrf_in(&page))]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(res.headers()["location"].to_str().expect("location").contains("meldung=zugeordnet"));
     let kiel_admin = app.api_at(&kiel.prefix, "admin", &kiel.admin_password).await;
-    assert_eq!(kiel_admin.get("/api/v1/vorgaenge").await.status(), StatusCode::FORBIDDEN, "admins do not read Vorgänge");
+    assert_eq!(
+        kiel_admin.get("/api/v1/vorgaenge").await.status(),
+        StatusCode::FORBIDDEN,
+        "admins do not read Vorgänge"
+    );
     let total = app.server.state.store.count_for_export(&kiel.id).await.expect("count").vorgaenge;
     assert_eq!(total, 2, "both deliveries are Vorgänge of Kiel now");
     assert!(!operator.page("/admin/quarantaene?liste=nicht-zuordenbar").await.contains(&delivery));
 
     // A form service bound to the default tenant cannot deliver into Kiel.
     let token = app.token(&TenantId::default_tenant(), &[TokenScope::Eingang]).await;
-    let form = reqwest::multipart::Form::new().text("formData", antrag_for("kiel-ordnung", &unique("fremd")).to_string());
+    let form =
+        reqwest::multipart::Form::new().text("formData", antrag_for("kiel-ordnung", &unique("fremd")).to_string());
     let res = app.http.post(app.url("/antrag")).bearer_auth(token).multipart(form).send().await.expect("send");
     assert_eq!(res.status(), StatusCode::ACCEPTED, "kept as not routable for its own tenant");
     assert_eq!(app.server.state.store.count_for_export(&kiel.id).await.expect("count").vorgaenge, 2);
@@ -98,7 +102,9 @@ async fn tenants_cannot_reach_each_other(backend: Backend) {
     assert_eq!(max.get(&format!("/api/v1/vorgaenge/{theirs}")).await.status(), StatusCode::NOT_FOUND);
     let doc = anna.vorgang(&theirs).await["documents"][0]["id"].as_str().expect("doc").to_owned();
     assert_eq!(max.get(&format!("/api/v1/dokumente/{doc}")).await.status(), StatusCode::NOT_FOUND);
-    let res = max.send(Method::POST, &format!("/api/v1/vorgaenge/{theirs}/status"), json!({"command": "ANNEHMEN", "version": 1})).await;
+    let res = max
+        .send(Method::POST, &format!("/api/v1/vorgaenge/{theirs}/status"), json!({"command": "ANNEHMEN", "version": 1}))
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "no writes across tenants");
     // A session is valid for its own tenant only, as bearer token and as cookie.
     let stolen = Api { base: app.url(&kiel.prefix), token: max.token.clone(), http: app.http.clone() };
@@ -123,7 +129,9 @@ async fn roles_and_units_decide_what_is_seen_and_done(backend: Backend) {
     let tenant = TenantId::default_tenant();
     let steuer = store::NewUnit { id: domain::UnitId::new(), name: "Steueramt".into(), kennung: "steuer-1".into() };
     let steuer = state.store.create_unit(&tenant, steuer).await.expect("unit").id;
-    for (name, roles) in [("paula", vec![Role::Poststelle]), ("lena", vec![Role::Loeschberechtigt]), ("ada", vec![Role::Admin])] {
+    for (name, roles) in
+        [("paula", vec![Role::Poststelle]), ("lena", vec![Role::Loeschberechtigt]), ("ada", vec![Role::Admin])]
+    {
         ozgcloud::add_user(state, &tenant, name, name, roles, vec![steuer], PASSWORD).await.expect("user");
     }
     let gewerbe = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("g"))).await);
@@ -153,7 +161,13 @@ async fn roles_and_units_decide_what_is_seen_and_done(backend: Backend) {
     // Löschberechtigte read their units' Vorgänge but do not work them.
     let lena = app.api_at("", "lena", PASSWORD).await;
     assert_eq!(lena.get_json("/api/v1/vorgaenge").await["total"], 0, "the Steuer one moved away");
-    let res = lena.send(Method::POST, &format!("/api/v1/vorgaenge/{gewerbe}/status"), json!({"command": "ANNEHMEN", "version": 1})).await;
+    let res = lena
+        .send(
+            Method::POST,
+            &format!("/api/v1/vorgaenge/{gewerbe}/status"),
+            json!({"command": "ANNEHMEN", "version": 1}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // An admin administers; reading Vorgänge is not part of it.
     let ada = app.api_at("", "ada", PASSWORD).await;

@@ -5,9 +5,9 @@ pub mod dto;
 mod intake;
 
 use crate::auth::{AdminUser, Caller};
-use crate::tenancy::ClientIp;
 use crate::commands;
 use crate::error::AppError;
+use crate::tenancy::ClientIp;
 use crate::worklist_params::WorklistParams;
 use crate::AppState;
 use axum::extract::{Extension, Path, Query, State};
@@ -145,11 +145,7 @@ async fn vorgang(
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/historie", tag = "Vorgänge", params(("id" = Uuid, Path)),
     security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>), (status = 404)))]
-async fn history(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Vec<EventDto>> {
+async fn history(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Vec<EventDto>> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::load_visible(&state, &caller, id).await?;
     let events = state.store.history(&caller.tenant, id).await?;

@@ -33,7 +33,10 @@ fn redirect_uri(state: &AppState, ctx: &TenantContext) -> String {
 
 async fn start(State(state): State<AppState>, Extension(ctx): Extension<TenantContext>) -> Response {
     let Some(client) = &state.oidc else {
-        return error_page(StatusCode::NOT_FOUND, "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet.");
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet.",
+        );
     };
     let (url, pending) = client.start(&redirect_uri(&state, &ctx));
     let cookie = auth::set_cookie(PENDING_COOKIE, &pending.encode(), 600, state.config.secure_cookies);
@@ -59,7 +62,10 @@ async fn callback(
     Query(q): Query<Callback>,
 ) -> Result<Response, PageError> {
     let Some(client) = &state.oidc else {
-        return Ok(error_page(StatusCode::NOT_FOUND, "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet."));
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet.",
+        ));
     };
     let pending = auth::cookies(&headers, PENDING_COOKIE).iter().find_map(|c| PendingLogin::decode(c));
     let (Some(pending), Some(code), Some(returned_state), None) = (pending, q.code, q.state, q.error) else {
@@ -73,8 +79,15 @@ async fn callback(
         }
     };
     let Some(user) = account_for(&state, &ctx, &identity).await? else {
-        crate::session::audit_login(&state, &ctx, None, "anmeldung_fehlgeschlagen", Some("OIDC: kein Konto".into()), ip.0)
-            .await?;
+        crate::session::audit_login(
+            &state,
+            &ctx,
+            None,
+            "anmeldung_fehlgeschlagen",
+            Some("OIDC: kein Konto".into()),
+            ip.0,
+        )
+        .await?;
         return Ok(refused(
             "Für Ihr Verwaltungskonto gibt es hier kein Benutzerkonto. Bitte wenden Sie sich an die Administration.",
         ));

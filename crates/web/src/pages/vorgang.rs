@@ -1,9 +1,9 @@
 use super::{flash_text, render, see_other, Nav};
 use crate::auth::CurrentUser;
-use crate::tenancy::ClientIp;
 use crate::commands;
 use crate::error::PageError;
 use crate::fmt;
+use crate::tenancy::ClientIp;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Extension, Path, Query, State};
