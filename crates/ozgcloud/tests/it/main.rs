@@ -11,3 +11,4 @@ mod tenants;
 mod transfer;
 mod ui;
 mod worklist;
+mod oidc;
