@@ -71,7 +71,7 @@ struct ServeArgs {
     /// The address users open; https:// makes cookies Secure.
     #[arg(long, env = "OZGCLOUD_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Fill an empty store with demo data (Vorgänge and the clerks max / erika).
+    /// Fill an empty store with demo data (Vorgänge, units, the clerks max / erika, Poststelle paula); opens intake.
     #[arg(long)]
     demo: bool,
     /// Accept intake without an API token (development, closed networks). Otherwise form
@@ -211,7 +211,8 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         Command::Serve(args) => {
             config.listen = args.listen;
             config.public_url = args.public_url.unwrap_or_else(|| format!("http://{}", args.listen));
-            config.open_intake = args.open_intake;
+            // A demo is tried with curl and the demo forms: open intake, said loudly at start.
+            config.open_intake = args.open_intake || args.demo;
             config.routing = match args.tenant_routing.as_str() {
                 "path" => TenantRouting::Path,
                 "host" => TenantRouting::Host,
