@@ -62,6 +62,9 @@ async fn login_with_a_real_openid_provider() {
     assert_eq!(stranger.get("/vorgaenge").await.status(), StatusCode::SEE_OTHER, "not signed in");
 
     // A callback without the login's cookie (forged or replayed) is refused.
-    let forged = app.anonymous_browser("").get(&format!("/anmelden/oidc/rueckkehr?{}", back.split('?').nth(1).unwrap_or(""))).await;
+    let forged = app
+        .anonymous_browser("")
+        .get(&format!("/anmelden/oidc/rueckkehr?{}", back.split('?').nth(1).unwrap_or("")))
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }

@@ -182,3 +182,41 @@ on_both_backends!(
     tenants_cannot_reach_each_other,
     roles_and_units_decide_what_is_seen_and_done,
 );
+
+/// Host routing: the tenant is found by the `Host` header; sessions stay on their host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_by_host_name() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |c| c.routing = web::tenancy::TenantRouting::Host).await.expect("sqlite");
+    let kiel = app.other_tenant("kiel", "kiel-ordnung").await;
+    let state = &app.server.state;
+    let settings = store::TenantSettings {
+        name: "Landeshauptstadt Kiel".into(),
+        host: Some("kiel.ozg.test".into()),
+        ip_allowlist: vec![],
+    };
+    state.store.update_tenant(&kiel.id, settings).await.expect("host");
+    let page = |host: &'static str| app.http.get(app.url("/login")).header("host", host).send();
+    let kiel_login = page("kiel.ozg.test:8080").await.expect("get").text().await.expect("html");
+    assert!(kiel_login.contains("Landeshauptstadt Kiel"), "the tenant by its host");
+    let other = page("anderswo.test").await.expect("get").text().await.expect("html");
+    assert!(other.contains("Standard-Mandant"), "unknown hosts get the default tenant");
+    // A path prefix means nothing in host mode.
+    let res = app.http.get(app.url("/t/kiel/login")).header("host", "anderswo.test").send().await.expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Anna's API session works on Kiel's host only.
+    let login = app
+        .http
+        .post(app.url("/api/v1/login"))
+        .header("host", "kiel.ozg.test")
+        .json(&json!({"username": "anna", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = login.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned();
+    let list =
+        |host: &'static str| app.http.get(app.url("/api/v1/vorgaenge")).header("host", host).bearer_auth(&token).send();
+    assert_eq!(list("kiel.ozg.test").await.expect("get").status(), StatusCode::OK);
+    assert_eq!(list("anderswo.test").await.expect("get").status(), StatusCode::UNAUTHORIZED);
+}
