@@ -11,7 +11,7 @@
 //
 // Prints `READY <issuer>` on stdout once it listens. Quits on SIGTERM/SIGINT.
 
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { exit, env, stdout, stderr } from 'node:process';
 
 import Provider from 'oidc-provider';
@@ -51,8 +51,17 @@ function stringArray(value) {
 }
 
 // Fresh signing keys on every start (new kids), so a restart on the same port looks like a key rotation.
+//
+// The key comes out of generateKeyPairSync as DER and is re-imported before the JWK export: exporting
+// the KeyObject that generateKeyPairSync returns can deadlock node 20 (a garbage collection during the
+// export finalises the key-generation job, which locks the same key mutex the export holds).
 function signingKey(type, options, alg) {
-  const { privateKey } = generateKeyPairSync(type, options);
+  const { privateKey: der } = generateKeyPairSync(type, {
+    ...options,
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   return { ...privateKey.export({ format: 'jwk' }), kid: `${alg.toLowerCase()}-${randomUUID()}`, alg, use: 'sig' };
 }
 const jwks = {

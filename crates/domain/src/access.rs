@@ -18,8 +18,10 @@ pub enum Permission {
     SignedIn,
     /// Read Vorgänge (within the principal's visibility).
     ReadVorgaenge,
-    /// Change Vorgänge: status, assignment, Aktenzeichen, distribution.
+    /// Work Vorgänge: status, Aktenzeichen, taking the next one.
     WorkVorgaenge,
+    /// Distribute Vorgänge: assign a clerk, hand to another Organisationseinheit.
+    Distribute,
     /// The tenant-wide event log: machines (API tokens that read) only.
     Integration,
     /// Tenant administration.
@@ -29,12 +31,13 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Self::Public,
         Self::Intake,
         Self::SignedIn,
         Self::ReadVorgaenge,
         Self::WorkVorgaenge,
+        Self::Distribute,
         Self::Integration,
         Self::TenantAdmin,
         Self::Operator,
@@ -118,7 +121,8 @@ impl Principal {
                     || self.has_scope(TokenScope::Lesen)
                     || self.has_scope(TokenScope::Bearbeiten)
             }
-            Permission::WorkVorgaenge => {
+            Permission::WorkVorgaenge => self.has_role(Sachbearbeitung) || self.has_scope(TokenScope::Bearbeiten),
+            Permission::Distribute => {
                 self.has_role(Sachbearbeitung) || self.has_role(Poststelle) || self.has_scope(TokenScope::Bearbeiten)
             }
             Permission::Integration => self.has_scope(TokenScope::Lesen) || self.has_scope(TokenScope::Bearbeiten),
@@ -183,6 +187,8 @@ mod tests {
     fn roles_grant_routes() {
         let clerk = user(&[Role::Sachbearbeitung], &[]);
         assert!(clerk.grants(Permission::WorkVorgaenge));
+        let post = user(&[Role::Poststelle], &[]);
+        assert!(post.grants(Permission::Distribute) && !post.grants(Permission::WorkVorgaenge));
         assert!(!clerk.grants(Permission::TenantAdmin));
         let admin = user(&[Role::Admin], &[]);
         assert!(!admin.grants(Permission::ReadVorgaenge));

@@ -108,12 +108,20 @@ pub async fn login(
                 return Ok(LoginOutcome::Locked(until));
             }
         } else {
-            let detail = Username::parse(username).map(|u| format!("Benutzername {}", u.as_str()));
-            audit_login(state, ctx, None, "anmeldung_fehlgeschlagen", detail, ip).await?;
+            // What was typed is not recorded: it may be a password typed in the wrong field.
+            audit_login(state, ctx, None, "anmeldung_fehlgeschlagen", Some("unbekannter Benutzername".into()), ip)
+                .await?;
         }
         return Ok(LoginOutcome::Failed);
     };
-    if user.failed_logins > 0 || user.locked_until.is_some() {
+    // Concurrent guesses were checked against the state before any of them failed: whether
+    // the account got locked meanwhile is decided now, after the (slow) verification.
+    let current = state.store.get_user(tenant, user.id).await?;
+    if let Some(until) = current.locked_until.filter(|until| *until > OffsetDateTime::now_utc()) {
+        audit_login(state, ctx, Some(&user), "anmeldung_gesperrt", None, ip).await?;
+        return Ok(LoginOutcome::Locked(until));
+    }
+    if current.failed_logins > 0 || current.locked_until.is_some() {
         state.store.record_login_success(tenant, user.id).await?;
     }
     let token = open_session(state, ctx, &user).await?;

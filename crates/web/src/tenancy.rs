@@ -97,16 +97,38 @@ fn client_ip(req: &Request, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
     if !trusted_proxies.iter().any(|n| n.contains(peer)) {
         return Some(peer);
     }
-    // Walk X-Forwarded-For from the right: the first hop that is not one of our proxies.
-    let forwarded: Vec<IpAddr> = req
+    // Walk X-Forwarded-For from the right: the first hop that is not one of our proxies. An
+    // entry that is not an address ends the walk: what lies left of it cannot be trusted.
+    let entries: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    Some(forwarded.into_iter().rev().find(|ip| !trusted_proxies.iter().any(|n| n.contains(*ip))).unwrap_or(peer))
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let Some(ip) = parse_forwarded(entry) else {
+            break;
+        };
+        client = ip;
+        if !trusted_proxies.iter().any(|n| n.contains(ip)) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = entry.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    entry.rsplit_once(':').and_then(|(host, _)| host.parse::<std::net::Ipv4Addr>().ok()).map(IpAddr::V4)
 }
 
 async fn resolve(

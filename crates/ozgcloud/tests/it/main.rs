@@ -4,6 +4,7 @@
 mod authorization;
 mod helpers;
 mod intake;
+mod oidc;
 mod processes;
 mod security;
 mod status;
@@ -11,4 +12,3 @@ mod tenants;
 mod transfer;
 mod ui;
 mod worklist;
-mod oidc;

@@ -77,8 +77,8 @@ pub fn permission(method: &Method, path: &str) -> Option<Permission> {
         ("GET", "/api/v1/dokumente/{id}") => ReadVorgaenge,
         ("GET", "/api/v1/events") => Integration,
         ("POST", "/api/v1/vorgaenge/naechster" | "/api/v1/vorgaenge/{id}/status") => WorkVorgaenge,
-        ("PUT", "/api/v1/vorgaenge/{id}/zuweisung" | "/api/v1/vorgaenge/{id}/aktenzeichen") => WorkVorgaenge,
-        ("PUT", "/api/v1/vorgaenge/{id}/einheit") => WorkVorgaenge,
+        ("PUT", "/api/v1/vorgaenge/{id}/aktenzeichen") => WorkVorgaenge,
+        ("PUT", "/api/v1/vorgaenge/{id}/zuweisung" | "/api/v1/vorgaenge/{id}/einheit") => Distribute,
         ("GET", "/api/v1/quarantaene") | ("POST", "/api/v1/quarantaene/{id}/verarbeiten") => TenantAdmin,
         _ => return None,
     };

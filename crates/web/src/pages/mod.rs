@@ -15,7 +15,7 @@ use crate::policy::Routes;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use domain::Permission::{Public, ReadVorgaenge, SignedIn, TenantAdmin, WorkVorgaenge};
+use domain::Permission::{Distribute, Public, ReadVorgaenge, SignedIn, TenantAdmin, WorkVorgaenge};
 use domain::{Permission, Role};
 
 pub fn routes() -> Routes {
@@ -28,9 +28,9 @@ pub fn routes() -> Routes {
         .post("/vorgaenge/naechster", WorkVorgaenge, vorgang::claim_next)
         .get("/vorgaenge/{id}", ReadVorgaenge, vorgang::page)
         .post("/vorgaenge/{id}/status", WorkVorgaenge, vorgang::change_status)
-        .post("/vorgaenge/{id}/zuweisung", WorkVorgaenge, vorgang::assign)
+        .post("/vorgaenge/{id}/zuweisung", Distribute, vorgang::assign)
         .post("/vorgaenge/{id}/aktenzeichen", WorkVorgaenge, vorgang::set_aktenzeichen)
-        .post("/vorgaenge/{id}/einheit", WorkVorgaenge, vorgang::set_unit)
+        .post("/vorgaenge/{id}/einheit", Distribute, vorgang::set_unit)
         .get("/dokumente/{id}", ReadVorgaenge, vorgang::download)
         .get("/dokumente/{id}/vorschau", ReadVorgaenge, vorgang::preview)
         .get("/admin/quarantaene", TenantAdmin, quarantine::page)

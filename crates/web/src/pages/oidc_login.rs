@@ -1,10 +1,13 @@
 //! Login through an OpenID provider (authorization code + PKCE).
 //!
 //! Accounts are created by the tenant's administration (or the CLI); the provider only proves
-//! who someone is. The identity is matched by its linked subject, else by
-//! `preferred_username` (then linked). So a person known to the provider but not to this
-//! tenant gets no access here, whatever the provider says. Roles and units in the token's
-//! claims, when present, replace the locally assigned ones at every login.
+//! who someone is. The identity is matched by its linked subject, else linked once to the
+//! account with the same login name **and** the same e-mail address — an address the tenant's
+//! admin entered — so a provider shared by many tenants cannot hand one tenant's `admin` to
+//! someone who merely has that name. A person known to the provider but not to this tenant
+//! gets no access here. Clerk roles (Sachbearbeitung, Poststelle, Löschberechtigt) and unit
+//! Kennungen in the token's claims replace the local ones when at least one is recognised;
+//! Admin and Betrieb are only ever assigned locally.
 
 use super::{error_page, login::signed_in};
 use crate::auth::{self, Caller};
@@ -27,8 +30,16 @@ pub fn routes(r: Routes) -> Routes {
     r.get("/anmelden/oidc", Permission::Public, start).get("/anmelden/oidc/rueckkehr", Permission::Public, callback)
 }
 
+/// Where the provider sends the browser back: the tenant's own address (host or prefix).
 fn redirect_uri(state: &AppState, ctx: &TenantContext) -> String {
-    format!("{}{}/anmelden/oidc/rueckkehr", state.config.public_url, ctx.base)
+    let public = &state.config.public_url;
+    match (&ctx.tenant.host, state.config.routing) {
+        (Some(host), crate::tenancy::TenantRouting::Host) => {
+            let scheme = public.split("://").next().unwrap_or("https");
+            format!("{scheme}://{host}/anmelden/oidc/rueckkehr")
+        }
+        _ => format!("{public}{}/anmelden/oidc/rueckkehr", ctx.base),
+    }
 }
 
 async fn start(State(state): State<AppState>, Extension(ctx): Extension<TenantContext>) -> Response {
@@ -96,6 +107,11 @@ async fn callback(
         crate::session::audit_login(&state, &ctx, Some(&user), "anmeldung_fehlgeschlagen", None, ip.0).await?;
         return Ok(refused("Dieses Benutzerkonto ist deaktiviert."));
     }
+    if user.locked_until.is_some_and(|until| until > time::OffsetDateTime::now_utc()) {
+        crate::session::audit_login(&state, &ctx, Some(&user), "anmeldung_gesperrt", None, ip.0).await?;
+        return Ok(refused("Dieses Benutzerkonto ist nach zu vielen Fehlversuchen vorübergehend gesperrt."));
+    }
+    let user = apply_claims(&state, &ctx, user, &identity).await?;
     let token = crate::session::open_session(&state, &ctx, &user).await?;
     let caller = Caller {
         tenant: ctx.id().clone(),
@@ -112,7 +128,7 @@ async fn callback(
     Ok(res)
 }
 
-/// The tenant's account for this identity, linked and with roles/units from the claims.
+/// The tenant's account for this identity, linked on first use.
 async fn account_for(
     state: &AppState,
     ctx: &TenantContext,
@@ -120,36 +136,54 @@ async fn account_for(
 ) -> Result<Option<UserRecord>, PageError> {
     let tenant = ctx.id();
     let subject = format!("{}|{}", id.issuer, id.subject);
-    let mut user = state.store.find_user_by_oidc_subject(tenant, &subject).await?;
-    if user.is_none() {
-        let by_name = match id.username.as_deref().and_then(domain::Username::parse) {
-            Some(name) => state.store.find_user_by_username(tenant, name.as_str()).await?,
-            None => None,
-        };
-        // An account already linked to another identity is not taken over.
-        if let Some(u) = by_name.filter(|u| u.oidc_subject.is_none()) {
-            state.store.link_oidc_subject(tenant, u.id, &subject).await?;
-            user = Some(u);
-        }
-    }
-    let Some(user) = user else {
-        return Ok(None);
-    };
-    if id.roles.is_empty() && id.units.is_empty() {
+    if let Some(user) = state.store.find_user_by_oidc_subject(tenant, &subject).await? {
         return Ok(Some(user));
     }
-    let mut roles: Vec<Role> = id.roles.iter().filter_map(|r| Role::parse(r)).collect();
-    if !tenant.is_platform() {
-        roles.retain(|r| *r != Role::Betrieb);
+    let by_name = match id.username.as_deref().and_then(domain::Username::parse) {
+        Some(name) => state.store.find_user_by_username(tenant, name.as_str()).await?,
+        None => None,
+    };
+    let same_address = |u: &UserRecord| match (&u.email, &id.email) {
+        (Some(local), Some(theirs)) => local.trim().eq_ignore_ascii_case(theirs.trim()),
+        _ => false,
+    };
+    // An account already linked to another identity is not taken over.
+    let Some(user) = by_name.filter(|u| u.oidc_subject.is_none() && same_address(u)) else {
+        return Ok(None);
+    };
+    state.store.link_oidc_subject(tenant, user.id, &subject).await?;
+    Ok(Some(user))
+}
+
+/// Roles and units from the token's claims, where it names any this system knows.
+async fn apply_claims(
+    state: &AppState,
+    ctx: &TenantContext,
+    user: UserRecord,
+    id: &OidcIdentity,
+) -> Result<UserRecord, PageError> {
+    const FROM_CLAIMS: [Role; 3] = [Role::Sachbearbeitung, Role::Poststelle, Role::Loeschberechtigt];
+    let claimed: Vec<Role> =
+        id.roles.iter().filter_map(|r| FROM_CLAIMS.into_iter().find(|role| role.as_str() == r.trim())).collect();
+    let known = state.store.list_units(ctx.id()).await?;
+    let units: Vec<domain::UnitId> =
+        id.units.iter().filter_map(|k| known.iter().find(|u| &u.kennung == k).map(|u| u.id)).collect();
+    if claimed.is_empty() && units.is_empty() {
+        return Ok(user);
     }
-    let known = state.store.list_units(tenant).await?;
-    let units = id.units.iter().filter_map(|k| known.iter().find(|u| &u.kennung == k).map(|u| u.id)).collect();
+    let roles = if claimed.is_empty() {
+        user.roles.clone()
+    } else {
+        let mut roles = claimed;
+        roles.extend(user.roles.iter().copied().filter(|r| !FROM_CLAIMS.contains(r)));
+        domain::user::normalize_roles(roles)
+    };
     let update = UserUpdate {
         display_name: id.name.clone().unwrap_or_else(|| user.display_name.clone()),
-        email: id.email.clone().or_else(|| user.email.clone()),
-        roles: if id.roles.is_empty() { user.roles.clone() } else { domain::user::normalize_roles(roles) },
-        units: if id.units.is_empty() { user.units.clone() } else { units },
+        email: user.email.clone(),
+        roles,
+        units: if units.is_empty() { user.units.clone() } else { units },
         disabled: user.disabled,
     };
-    Ok(Some(state.store.update_user(tenant, user.id, update).await?))
+    Ok(state.store.update_user(ctx.id(), user.id, update).await?)
 }

@@ -88,11 +88,13 @@ pub async fn page(
 pub async fn raw(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    axum::Extension(ip): axum::Extension<crate::tenancy::ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let d = state.store.get_delivery(&auth.tenant, parse_delivery_id(&id)?).await?;
     let bytes = state.intake.load_raw(&d).await?;
-    tracing::info!(delivery = %d.id, user = %auth.user.id, "raw delivery downloaded");
+    // A raw delivery is a whole application with its personal data.
+    crate::commands::audit(&state, &auth.caller(), "eingang_gelesen", Some(d.id.to_string()), None, ip.0).await?;
     // Raw payloads may contain anything: always a download, never rendered.
     Ok(crate::download::file_response(&format!("eingang-{}.bin", d.id), "application/octet-stream", bytes, false))
 }

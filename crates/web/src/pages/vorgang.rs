@@ -165,7 +165,7 @@ pub async fn page(
             version: v.head.version,
         },
         can_work: auth.caller().principal.grants(domain::Permission::WorkVorgaenge),
-        can_distribute: auth.user.has_role(domain::Role::Poststelle),
+        can_distribute: auth.caller().principal.grants(domain::Permission::Distribute),
         units: units
             .iter()
             .map(|u| Colleague { selected: Some(u.id) == v.unit, id: u.id.to_string(), name: u.name.clone() })

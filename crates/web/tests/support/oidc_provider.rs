@@ -80,7 +80,7 @@ impl Provider {
                 Ok((child, stderr)) => {
                     return Some(Provider { issuer: format!("http://127.0.0.1:{port}"), port, config, child, stderr })
                 }
-                Err(e) => { eprintln!("SPAWN-ERR {e}"); last_error = e }
+                Err(e) => last_error = e,
             }
         }
         panic!("OIDC provider did not start: {last_error}");

@@ -379,6 +379,7 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let f = Fields::new(pairs);
     let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
+    outranks(&auth, &user)?;
     match update_user(&state, &auth, ip, &user, &f).await {
         Ok(()) => Ok(see_other(&format!("/admin/benutzer/{}?meldung=benutzer-gespeichert", user.id))),
         Err(e) => {
@@ -417,6 +418,16 @@ async fn update_user(
     let detail = describe_changes(user, &update, &units);
     state.store.update_user(&auth.tenant, user.id, update).await.map_err(storage_to_form)?;
     audit(state, &auth.caller(), "benutzer_geaendert", Some(user.id.to_string()), Some(detail), ip.0).await
+}
+
+/// A tenant admin may not take over an account holding a platform role (Betrieb) they lack:
+/// no editing, disabling or password reset of it.
+fn outranks(auth: &Authenticated, user: &UserRecord) -> Result<(), AppError> {
+    let foreign = user.roles.iter().any(|r| !Role::TENANT_ROLES.contains(r) && !auth.user.has_role(*r));
+    if foreign {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
 }
 
 /// The tenant admin's form shows only the tenant roles; platform roles the user already has
@@ -461,6 +472,7 @@ pub async fn reset_password(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
+    outranks(&auth, &user)?;
     let password = one_time_password(&user.username);
     let hash = hash_password_blocking(password.clone()).await?;
     state.store.set_password(&auth.tenant, user.id, &hash).await?;
