@@ -27,5 +27,10 @@ pub fn file_response(filename: &str, content_type: &str, bytes: Bytes, inline: b
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
+    if !inline {
+        // A sender-declared type (say, JavaScript) must never run as a script of this origin,
+        // even if some page of ours is ever made to load it.
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    }
     res
 }
