@@ -1,0 +1,234 @@
+'use strict';
+// The flows a person goes through, written once and run in several modes: with the mouse and
+// JavaScript (plus axe on every page and screenshots), and with JavaScript disabled.
+// The keyboard-only variant lives in tests/keyboard.test.js.
+
+const assert = require('node:assert/strict');
+const { DEMO_PASSWORD, ADMIN_PASSWORD, expectAccessible, screenshot, login, logout, andLoad } = require('./harness');
+
+/**
+ * `check(page, label)` runs after every page the flow reaches: axe in the JS run, nothing
+ * (or a no-JS assertion) in the other runs. `shot(page, name)` takes screenshots.
+ */
+function modes({ axe = true, shots = false } = {}) {
+  return {
+    check: axe ? (page, label) => expectAccessible(page, label) : async () => {},
+    shot: shots ? (page, name, opts) => screenshot(page, name, opts) : async () => {},
+  };
+}
+
+async function flash(page) {
+  return (await page.locator('main .flash').textContent()).trim();
+}
+
+async function badgeText(page) {
+  return (await page.locator('main .page-head .badge').textContent()).trim();
+}
+
+/** The clerk's main flow as `max`. */
+async function clerkFlow(page, url, opts = {}) {
+  const { check, shot } = modes(opts);
+
+  await page.goto(`${url}/login`);
+  await check(page, 'Anmeldung');
+  await shot(page, 'anmeldung');
+  await login(page, url, 'max', DEMO_PASSWORD);
+  await page.waitForURL(/\/vorgaenge$/);
+  await assert.doesNotReject(page.getByRole('heading', { level: 1, name: 'Vorgänge' }).waitFor());
+  await check(page, 'Vorgangsliste');
+  await shot(page, 'vorgangsliste');
+
+  // Filter by status through the filter links.
+  const filters = page.getByRole('navigation', { name: 'Nach Status filtern' });
+  await andLoad(page, () => filters.getByRole('link', { name: /^Neu \d+$/ }).click());
+  await page.waitForURL(/status=/);
+  assert.equal(await filters.getByRole('link', { name: /^Neu \d+$/ }).getAttribute('aria-current'), 'true');
+  const badges = await page.locator('table.worklist tbody .badge').allTextContents();
+  assert.ok(badges.length > 0, 'the filter for Neu shows Vorgänge');
+  assert.deepEqual([...new Set(badges.map((b) => b.trim()))], ['Neu']);
+  await check(page, 'Vorgangsliste, gefiltert nach Status Neu');
+
+  // Sort by Vorgangsnummer through the column header.
+  await andLoad(page, () => page.getByRole('columnheader', { name: 'Vorgangsnummer' }).getByRole('link').click());
+  await page.waitForURL(/sort=/);
+  const sorted = page.getByRole('columnheader', { name: 'Vorgangsnummer' });
+  assert.match((await sorted.getAttribute('aria-sort')) ?? '', /^(ascending|descending)$/);
+  assert.match(await page.locator('table.worklist caption').textContent(), /sortiert nach Vorgangsnummer/);
+  const numbers = await page.locator('table.worklist tbody tr td:nth-child(3)').allTextContents();
+  const sortedCopy = [...numbers].sort(); // Vorgangsnummern sort as plain strings
+  if ((await sorted.getAttribute('aria-sort')) === 'descending') sortedCopy.reverse();
+  assert.deepEqual(numbers, sortedCopy, 'rows are sorted by Vorgangsnummer');
+  await check(page, 'Vorgangsliste, sortiert');
+
+  // Open a Vorgang from the list.
+  const first = page.locator('table.worklist tbody tr').first().locator('td:nth-child(3) a');
+  const nummer = (await first.textContent()).trim();
+  await andLoad(page, () => first.click());
+  await page.waitForURL(/\/vorgaenge\/[^/?]+$/);
+  assert.match(await page.getByRole('heading', { level: 1 }).textContent(), new RegExp(nummer));
+  await check(page, 'Vorgang');
+  await shot(page, 'vorgang', { fullPage: true });
+
+  // Back to the list and take the next one.
+  await andLoad(page, () => page.getByRole('link', { name: '← Zur Vorgangsliste' }).click());
+  await page.waitForURL(/\/vorgaenge$/);
+  await andLoad(page, () => page.getByRole('button', { name: 'Nächsten Vorgang übernehmen' }).click());
+  await page.waitForURL(/\/vorgaenge\/[^/]+\?meldung=uebernommen/);
+  assert.equal(await flash(page), 'Der nächste Vorgang wurde Ihnen zugewiesen.');
+  assert.equal(await badgeText(page), 'Neu');
+  const facts = page.locator('dl.facts');
+  assert.match(await facts.textContent(), /Max/);
+  await check(page, 'Übernommener Vorgang');
+
+  // Change the status: Annehmen, then Bearbeiten.
+  const status = page.getByRole('region', { name: 'Status ändern' });
+  await andLoad(page, () => status.getByRole('button', { name: 'Annehmen' }).click());
+  await page.waitForURL(/meldung=status/);
+  assert.equal(await flash(page), 'Der Status wurde geändert.');
+  assert.equal(await badgeText(page), 'Angenommen');
+  await check(page, 'Vorgang nach Statuswechsel');
+  await andLoad(page, () => page.getByRole('region', { name: 'Status ändern' }).getByRole('button', { name: 'Bearbeiten' }).click());
+  await page.waitForURL(/meldung=status/);
+  assert.equal(await badgeText(page), 'In Bearbeitung');
+
+  // Set the Aktenzeichen.
+  const az = `E2E-${Date.now() % 100000}/2026`;
+  const azRegion = page.getByRole('region', { name: 'Aktenzeichen' });
+  await azRegion.getByLabel('Aktenzeichen').fill(az);
+  await andLoad(page, () => azRegion.getByRole('button', { name: 'Speichern' }).click());
+  await page.waitForURL(/meldung=aktenzeichen/);
+  assert.equal(await flash(page), 'Das Aktenzeichen wurde gespeichert.');
+  assert.match(await facts.textContent(), new RegExp(az.replace('/', '\\/')));
+  await check(page, 'Vorgang nach Aktenzeichen');
+
+  // A status change that needs a reason: take the next one and reject it (Verwerfen).
+  await andLoad(page, () => page.getByRole('link', { name: '← Zur Vorgangsliste' }).click());
+  await andLoad(page, () => page.getByRole('button', { name: 'Nächsten Vorgang übernehmen' }).click());
+  await page.waitForURL(/meldung=uebernommen/);
+  await page.getByLabel('Begründung für „Verwerfen“').fill('Doppelt eingereicht (E2E-Test).');
+  await andLoad(page, () => page.getByRole('region', { name: 'Status ändern' }).getByRole('button', { name: 'Verwerfen' }).click());
+  await page.waitForURL(/meldung=status/);
+  assert.equal(await badgeText(page), 'Verworfen');
+  assert.match(await page.getByRole('region', { name: 'Historie' }).textContent(), /Doppelt eingereicht/);
+
+  // "Meine" lists only Vorgänge assigned to max.
+  await andLoad(page, () => page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Vorgänge' }).click());
+  await andLoad(page, () => page.getByRole('navigation', { name: 'Ansicht' }).getByRole('link', { name: 'Meine' }).click());
+  await page.waitForURL(/ansicht=meine/);
+  const assignees = await page.locator('table.worklist tbody td:nth-child(6)').allTextContents();
+  assert.ok(assignees.length > 0, '"Meine" lists the Vorgänge taken');
+  assert.deepEqual([...new Set(assignees.map((a) => a.trim()))], ['Max Schröder']);
+  await check(page, 'Meine Vorgänge');
+
+  await logout(page);
+  assert.match(await page.locator('main').textContent(), /Anmelden/);
+  await check(page, 'Abgemeldet');
+}
+
+/** The Poststelle (`paula`) hands a Vorgang to a unit (Weitergeben). */
+async function poststelleFlow(page, url, opts = {}) {
+  const { check } = modes(opts);
+  await login(page, url, 'paula', DEMO_PASSWORD);
+  await page.waitForURL(/\/vorgaenge$/);
+  await check(page, 'Vorgangsliste (Poststelle)');
+  await andLoad(page, () => page.getByRole('navigation', { name: 'Ansicht' }).getByRole('link', { name: 'Nicht zugewiesen' }).click());
+  await page.waitForURL(/ansicht=nicht-zugewiesen/);
+  await andLoad(page, () => page.locator('table.worklist tbody tr').first().locator('td:nth-child(3) a').click());
+  await page.waitForURL(/\/vorgaenge\/[^/?]+$/);
+  await check(page, 'Vorgang (Poststelle)');
+  const region = page.getByRole('region', { name: 'Weitergeben' });
+  const select = region.getByLabel('Organisationseinheit');
+  const labels = (await select.locator('option').allTextContents()).map((o) => o.trim());
+  const selected = ((await select.locator('option:checked').textContent()) ?? '').trim();
+  const target = labels.find((o) => !o.startsWith('–') && o !== selected);
+  assert.ok(target, 'there is a unit to hand the Vorgang to');
+  await select.selectOption({ label: target });
+  await andLoad(page, () => region.getByRole('button', { name: 'Weitergeben' }).click());
+  await page.waitForURL(/meldung=weitergegeben/);
+  assert.equal(await flash(page), 'Der Vorgang wurde an die Organisationseinheit weitergegeben.');
+  await check(page, 'Vorgang nach Weitergeben');
+  await logout(page);
+}
+
+/** The tenant administration as `admin`. */
+async function adminFlow(page, url, opts = {}) {
+  const { check, shot } = modes(opts);
+  await login(page, url, 'admin', ADMIN_PASSWORD);
+  await page.waitForURL(/\/admin\/benutzer$/);
+  await check(page, 'Benutzer');
+  await shot(page, 'benutzer');
+  const nav = page.getByRole('navigation', { name: 'Hauptnavigation' });
+
+  await andLoad(page, () => page.getByRole('rowheader').getByRole('link', { name: /Max/ }).click());
+  await page.waitForURL(/\/admin\/benutzer\/[^/]+$/);
+  assert.match(await page.getByRole('heading', { level: 1 }).textContent(), /max/);
+  await check(page, 'Benutzer bearbeiten');
+  await andLoad(page, () => page.getByRole('button', { name: 'Speichern' }).click());
+  await page.waitForURL(/\/admin\/benutzer\/[^/]+/);
+  await check(page, 'Benutzer gespeichert');
+
+  await andLoad(page, () => nav.getByRole('link', { name: 'Organisationseinheiten' }).click());
+  await page.waitForURL(/\/admin\/einheiten$/);
+  await check(page, 'Organisationseinheiten');
+
+  await andLoad(page, () => nav.getByRole('link', { name: 'API-Tokens' }).click());
+  await page.waitForURL(/\/admin\/tokens$/);
+  await check(page, 'API-Tokens');
+  const tokenName = `E2E-Formulardienst ${Date.now() % 100000}`;
+  await page.getByLabel('Name', { exact: true }).fill(tokenName);
+  await page.getByRole('group', { name: 'Berechtigungen' }).getByRole('checkbox').first().check();
+  await andLoad(page, () => page.getByRole('button', { name: 'Token erstellen' }).click());
+  await page.getByRole('region', { name: `Neues Token „${tokenName}“` }).waitFor();
+  const token = await page.getByLabel('Token', { exact: true }).inputValue();
+  assert.ok(token.length > 20, 'the new token is shown once');
+  await check(page, 'API-Token erstellt');
+
+  // A form service delivers something broken with that token: it lands in the quarantine.
+  const delivery = await page.request.post(`${url}/api/v1/antraege`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { formData: [] },
+  });
+  assert.equal(delivery.status(), 400, 'a delivery without control is refused and quarantined');
+
+  await andLoad(page, () => nav.getByRole('link', { name: 'Protokoll' }).click());
+  await page.waitForURL(/\/admin\/protokoll$/);
+  await check(page, 'Protokoll');
+  await shot(page, 'protokoll');
+  await page.getByLabel('Aktion').selectOption({ index: 1 });
+  await andLoad(page, () => page.getByRole('button', { name: 'Filtern' }).click());
+  await page.waitForURL(/aktion=/);
+  await check(page, 'Protokoll gefiltert');
+
+  await andLoad(page, () => nav.getByRole('link', { name: 'Einstellungen' }).click());
+  await page.waitForURL(/\/admin\/einstellungen$/);
+  await check(page, 'Einstellungen');
+
+  await andLoad(page, () => nav.getByRole('link', { name: 'Quarantäne' }).click());
+  await page.waitForURL(/\/admin\/quarantaene$/);
+  assert.ok(await page.locator('main table tbody tr').count() >= 1, 'the broken delivery is listed');
+  await check(page, 'Quarantäne');
+  await shot(page, 'quarantaene');
+  await andLoad(page, () => page.getByRole('navigation', { name: 'Listen' }).getByRole('link', { name: 'Nicht zuordenbar' }).click());
+  await page.waitForURL(/liste=nicht-zuordenbar/);
+  await check(page, 'Quarantäne, nicht zuordenbar');
+
+  await logout(page);
+}
+
+/** The platform operator (`betrieb`) at /t/plattform. */
+async function operatorFlow(page, url, opts = {}) {
+  const { check, shot } = modes(opts);
+  await page.goto(`${url}/t/plattform/login`);
+  await check(page, 'Anmeldung Plattformbetrieb');
+  await login(page, url, 'betrieb', ADMIN_PASSWORD, '/t/plattform');
+  await page.waitForURL(/\/t\/plattform\/betrieb\/mandanten$/);
+  await check(page, 'Mandanten');
+  await shot(page, 'mandanten');
+  await andLoad(page, () => page.getByRole('link', { name: 'Nicht zuordenbare Eingänge' }).click());
+  await page.waitForURL(/liste=nicht-zuordenbar/);
+  await check(page, 'Nicht zuordenbare Eingänge (Betrieb)');
+  await page.goBack();
+  await logout(page);
+}
+
+module.exports = { clerkFlow, poststelleFlow, adminFlow, operatorFlow };
