@@ -37,6 +37,8 @@ uuid_id!(UserId);
 uuid_id!(DocumentId);
 uuid_id!(UnitId);
 uuid_id!(ApiTokenId);
+uuid_id!(KommentarId);
+uuid_id!(WiedervorlageId);
 
 /// A tenant (Mandant) is addressed by a short slug; every stored row carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ pub mod antrag;
 pub mod applicant;
 pub mod formdata;
 pub mod ids;
+pub mod notes;
 pub mod nummer;
 pub mod status;
 pub mod tenant;
@@ -16,7 +17,9 @@ pub use access::{Permission, Principal, TokenScope, Visibility};
 pub use antrag::{Antrag, Control, ServiceKonto, ValidationError};
 pub use applicant::Antragsteller;
 pub use formdata::{FormItem, FormValue};
-pub use ids::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, VorgangId};
+pub use ids::{
+    ApiTokenId, DocumentId, KommentarId, TenantId, TransactionId, UnitId, UserId, VorgangId, WiedervorlageId,
+};
 pub use nummer::Vorgangsnummer;
 pub use status::{IllegalMove, StatusCommand, VorgangStatus};
 pub use tenant::{IpAllowlist, TenantKind};

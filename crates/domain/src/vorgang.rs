@@ -93,6 +93,28 @@ pub enum VorgangEvent {
         from: Option<String>,
         to: Option<String>,
     },
+    /// An internal note; its text stays in the Kommentar (the event log is an outbox).
+    KommentarHinzugefuegt {
+        kommentar_id: String,
+    },
+    WiedervorlageAngelegt {
+        wiedervorlage_id: String,
+        betreff: String,
+        frist: String,
+    },
+    WiedervorlageGeaendert {
+        wiedervorlage_id: String,
+        betreff: String,
+        frist: String,
+    },
+    WiedervorlageErledigt {
+        wiedervorlage_id: String,
+        betreff: String,
+    },
+    WiedervorlageWiedereroeffnet {
+        wiedervorlage_id: String,
+        betreff: String,
+    },
 }
 
 impl VorgangEvent {
@@ -103,6 +125,11 @@ impl VorgangEvent {
             Self::Zugewiesen { .. } => "ZUGEWIESEN",
             Self::AktenzeichenGeaendert { .. } => "AKTENZEICHEN_GEAENDERT",
             Self::EinheitGeaendert { .. } => "EINHEIT_GEAENDERT",
+            Self::KommentarHinzugefuegt { .. } => "KOMMENTAR_HINZUGEFUEGT",
+            Self::WiedervorlageAngelegt { .. } => "WIEDERVORLAGE_ANGELEGT",
+            Self::WiedervorlageGeaendert { .. } => "WIEDERVORLAGE_GEAENDERT",
+            Self::WiedervorlageErledigt { .. } => "WIEDERVORLAGE_ERLEDIGT",
+            Self::WiedervorlageWiedereroeffnet { .. } => "WIEDERVORLAGE_WIEDEREROEFFNET",
         }
     }
 }

@@ -1,6 +1,7 @@
 use domain::{
-    Aktenzeichen, Antragsteller, ApiTokenId, DocumentId, FormItem, Role, StatusCommand, TenantId, TenantKind,
-    TokenScope, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer,
+    Aktenzeichen, Antragsteller, ApiTokenId, DocumentId, FormItem, KommentarId, Role, StatusCommand, TenantId,
+    TenantKind, TokenScope, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus,
+    Vorgangsnummer, WiedervorlageId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -229,6 +230,8 @@ pub struct VorgangListItem {
     pub assignee: Option<UserRef>,
     pub applicant_name: Option<String>,
     pub version: i64,
+    /// The earliest Frist of its open Wiedervorlagen.
+    pub naechste_frist: Option<time::Date>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -546,12 +549,22 @@ pub enum ExportSection {
     Events,
     /// The audit log, oldest first.
     Audit,
+    /// Kommentare and Wiedervorlagen of the Vorgänge.
+    Notes,
 }
 
 impl ExportSection {
     /// Every section, in import order.
-    pub const ALL: [ExportSection; 7] =
-        [Self::Tenant, Self::Units, Self::Users, Self::Deliveries, Self::Vorgaenge, Self::Events, Self::Audit];
+    pub const ALL: [ExportSection; 8] = [
+        Self::Tenant,
+        Self::Units,
+        Self::Users,
+        Self::Deliveries,
+        Self::Vorgaenge,
+        Self::Events,
+        Self::Audit,
+        Self::Notes,
+    ];
 }
 
 /// One piece of a tenant's complete data. Sessions and API tokens are not exported: after a
@@ -578,6 +591,8 @@ pub enum ExportRecord {
     Event(EventRecord),
     /// One audit entry; appended under the importing store's sequence numbers.
     Audit(AuditRecord),
+    Kommentar(KommentarRecord),
+    Wiedervorlage(WiedervorlageRecord),
 }
 
 impl ExportRecord {
@@ -590,6 +605,7 @@ impl ExportRecord {
             Self::Vorgang(_) => ExportSection::Vorgaenge,
             Self::Event(_) => ExportSection::Events,
             Self::Audit(_) => ExportSection::Audit,
+            Self::Kommentar(_) | Self::Wiedervorlage(_) => ExportSection::Notes,
         }
     }
 }
@@ -605,6 +621,8 @@ pub struct ExportCounts {
     pub documents: u64,
     pub events: u64,
     pub audit: u64,
+    /// Kommentare plus Wiedervorlagen.
+    pub notes: u64,
 }
 
 impl ExportCounts {
@@ -618,6 +636,73 @@ impl ExportCounts {
             ExportSection::Vorgaenge => self.vorgaenge,
             ExportSection::Events => self.events,
             ExportSection::Audit => self.audit,
+            ExportSection::Notes => self.notes,
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Kommentare and Wiedervorlagen
+// ---------------------------------------------------------------------------------------
+
+/// An internal note on a Vorgang; never shown to the applicant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KommentarRecord {
+    pub id: KommentarId,
+    pub vorgang_id: VorgangId,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub author: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWiedervorlage {
+    pub id: WiedervorlageId,
+    pub vorgang_id: VorgangId,
+    pub betreff: String,
+    pub beschreibung: String,
+    pub frist: time::Date,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WiedervorlageRecord {
+    pub id: WiedervorlageId,
+    pub vorgang_id: VorgangId,
+    /// For lists across Vorgänge.
+    pub vorgang_nummer: Vorgangsnummer,
+    pub betreff: String,
+    pub beschreibung: String,
+    pub frist: time::Date,
+    pub erledigt: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub erledigt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub created_by: Actor,
+    /// Optimistic concurrency: every change bumps it.
+    pub version: i64,
+}
+
+/// A change of a Wiedervorlage: new content and/or done/reopened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WiedervorlageUpdate {
+    pub betreff: String,
+    pub beschreibung: String,
+    pub frist: time::Date,
+    pub erledigt: bool,
+}
+
+/// The Wiedervorlagen view across Vorgänge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WiedervorlagenQuery {
+    /// Only those of Vorgänge within this visibility.
+    pub visibility: Visibility,
+    /// Also those marked done.
+    pub include_done: bool,
+    pub limit: u32,
+    pub offset: u32,
 }

@@ -1,0 +1,90 @@
+//! The clerk's own notes on a Vorgang: Kommentare (internal, never shown to the applicant)
+//! and Wiedervorlagen (follow-ups with a due date).
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoteError {
+    #[error("{0} darf nicht leer sein")]
+    Empty(&'static str),
+    #[error("{field} ist zu lang (höchstens {max} Zeichen)")]
+    TooLong { field: &'static str, max: usize },
+    #[error("Die Frist ist kein gültiges Datum (TT.MM.JJJJ oder JJJJ-MM-TT)")]
+    BadDate,
+}
+
+pub const MAX_KOMMENTAR: usize = 10_000;
+pub const MAX_BETREFF: usize = 200;
+pub const MAX_BESCHREIBUNG: usize = 5_000;
+
+fn text(s: &str, field: &'static str, max: usize, required: bool) -> Result<String, NoteError> {
+    let t = s.trim();
+    if required && t.is_empty() {
+        return Err(NoteError::Empty(field));
+    }
+    if t.chars().count() > max {
+        return Err(NoteError::TooLong { field, max });
+    }
+    // Line breaks stay; other control characters do not.
+    Ok(t.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect())
+}
+
+/// The text of a Kommentar, trimmed, 1..=10,000 characters.
+pub fn kommentar_text(s: &str) -> Result<String, NoteError> {
+    text(&s.replace("\r\n", "\n"), "Der Kommentar", MAX_KOMMENTAR, true)
+}
+
+/// What a Wiedervorlage says, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WiedervorlageInput {
+    pub betreff: String,
+    pub beschreibung: String,
+    pub frist: Date,
+}
+
+impl WiedervorlageInput {
+    pub fn parse(betreff: &str, beschreibung: &str, frist: &str) -> Result<Self, NoteError> {
+        Ok(Self {
+            betreff: text(betreff, "Der Betreff", MAX_BETREFF, true)?,
+            beschreibung: text(&beschreibung.replace("\r\n", "\n"), "Die Beschreibung", MAX_BESCHREIBUNG, false)?,
+            frist: parse_date(frist).ok_or(NoteError::BadDate)?,
+        })
+    }
+}
+
+/// `2026-12-01` (what `<input type=date>` sends) or `01.12.2026`.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let s = s.trim();
+    let (y, m, d) = if let Some((d, rest)) = s.split_once('.') {
+        let (m, y) = rest.split_once('.')?;
+        (y, m, d)
+    } else {
+        let mut parts = s.splitn(3, '-');
+        (parts.next()?, parts.next()?, parts.next()?)
+    };
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wiedervorlage_rules() {
+        let w = WiedervorlageInput::parse(" Ausweis nachfordern ", "", "2026-12-01").expect("valid");
+        assert_eq!(w.betreff, "Ausweis nachfordern");
+        assert_eq!(w.frist, Date::from_calendar_date(2026, time::Month::December, 1).expect("date"));
+        assert_eq!(parse_date("01.12.2026"), Some(w.frist));
+        assert_eq!(WiedervorlageInput::parse("  ", "", "2026-12-01"), Err(NoteError::Empty("Der Betreff")));
+        assert_eq!(WiedervorlageInput::parse("x", "", "31.02.2026"), Err(NoteError::BadDate));
+    }
+
+    #[test]
+    fn kommentar_rules() {
+        assert_eq!(kommentar_text(" Rückruf am Montag\r\nerledigt "), Ok("Rückruf am Montag\nerledigt".into()));
+        assert!(kommentar_text("   ").is_err());
+        assert!(kommentar_text(&"x".repeat(10_001)).is_err());
+    }
+}
