@@ -101,6 +101,32 @@ async function clerkFlow(page, url, opts = {}) {
   assert.match(await facts.textContent(), new RegExp(az.replace('/', '\\/')));
   await check(page, 'Vorgang nach Aktenzeichen');
 
+  // A Wiedervorlage (due tomorrow) and an internal Kommentar on the same Vorgang.
+  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const wvRegion = page.getByRole('region', { name: 'Wiedervorlagen' });
+  await wvRegion.getByLabel('Betreff').fill('Ausweiskopie nachfordern');
+  await wvRegion.getByLabel('Frist').fill(tomorrow);
+  await andLoad(page, () => wvRegion.getByRole('button', { name: 'Wiedervorlage anlegen' }).click());
+  await page.waitForURL(/meldung=wiedervorlage/);
+  assert.equal(await flash(page), 'Die Wiedervorlage wurde angelegt.');
+  const kRegion = page.getByRole('region', { name: /Kommentare/ });
+  await kRegion.getByLabel('Neuer Kommentar').fill('Rückruf bei der Antragstellerin vereinbart.');
+  await andLoad(page, () => kRegion.getByRole('button', { name: 'Kommentar speichern' }).click());
+  await page.waitForURL(/meldung=kommentar/);
+  assert.match(await page.getByRole('region', { name: 'Historie' }).textContent(), /Rückruf bei der Antragstellerin/);
+  await check(page, 'Vorgang mit Wiedervorlage und Kommentar');
+
+  // The Wiedervorlagen view across Vorgänge; mark it done there.
+  const vorgangUrl = page.url().split('?')[0];
+  await andLoad(page, () => page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Wiedervorlagen' }).click());
+  assert.match(await page.locator('main').textContent(), /Ausweiskopie nachfordern/);
+  await check(page, 'Wiedervorlagen');
+  await shot(page, 'wiedervorlagen');
+  await andLoad(page, () => page.getByRole('button', { name: /^Erledigt\W+Ausweiskopie nachfordern$/ }).first().click());
+  await page.waitForURL(/meldung=wiedervorlage-erledigt/);
+  assert.equal(await flash(page), 'Die Wiedervorlage ist erledigt.');
+  await andLoad(page, () => page.goto(vorgangUrl));
+
   // A status change that needs a reason: take the next one and reject it (Verwerfen).
   await andLoad(page, () => page.getByRole('link', { name: '← Zur Vorgangsliste' }).click());
   await andLoad(page, () => page.getByRole('button', { name: 'Nächsten Vorgang übernehmen' }).click());

@@ -20,7 +20,9 @@ function focusInfo(page) {
       href: el.getAttribute('href') || '',
       text: (el.innerText || el.value || '').replace(/\s+/g, ' ').trim(),
       insideTable: !!el.closest('table'),
-      focusVisible: el.matches(':focus-visible'),
+      // A date input's focus sits on its inner fields (shadow DOM): the input itself then
+      // matches :focus-within, which the stylesheet marks like :focus-visible.
+      focusVisible: el.matches(':focus-visible') || (el.type === 'date' && el.matches(':focus-within')),
       indicator: outline || shadow,
       outline: `${cs.outlineStyle} ${cs.outlineWidth} ${cs.outlineColor}`,
       inViewport: r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth && r.width > 0,

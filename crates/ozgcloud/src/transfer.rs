@@ -103,7 +103,7 @@ impl TransferSummary {
     pub fn describe(&self) -> String {
         let c = &self.counts;
         format!(
-            "{} Einheiten, {} Benutzer, {} Eingänge, {} Vorgänge mit {} Dokumenten, {} Ereignisse, {} Protokolleinträge; {} Dateien ({}), Exportdatei {}",
+            "{} Einheiten, {} Benutzer, {} Eingänge, {} Vorgänge mit {} Dokumenten, {} Ereignisse, {} Protokolleinträge, {} Kommentare und Wiedervorlagen; {} Dateien ({}), Exportdatei {}",
             thousands(c.units),
             thousands(c.users),
             thousands(c.deliveries),
@@ -111,6 +111,7 @@ impl TransferSummary {
             thousands(c.documents),
             thousands(c.events),
             thousands(c.audit),
+            thousands(c.notes),
             thousands(self.blobs),
             size(self.blob_bytes),
             size(self.file_bytes),
@@ -236,6 +237,7 @@ async fn write_export(
                     ExportRecord::Tenant(_) => {}
                     ExportRecord::Unit(_) => written.units += 1,
                     ExportRecord::Audit(_) => written.audit += 1,
+                    ExportRecord::Kommentar(_) | ExportRecord::Wiedervorlage(_) => written.notes += 1,
                     ExportRecord::User(_) => written.users += 1,
                     ExportRecord::Delivery(d) => {
                         blob_bytes += write_blob(state.blobs.as_ref(), w, &d.blob_key, "Eingang").await?;
@@ -531,6 +533,7 @@ async fn read_records(im: &mut Importer<'_>, reader: &mut BufReader<File>, heade
                     ExportRecord::Tenant(_) => {}
                     ExportRecord::Unit(_) => im.read.units += 1,
                     ExportRecord::Audit(_) => im.read.audit += 1,
+                    ExportRecord::Kommentar(_) | ExportRecord::Wiedervorlage(_) => im.read.notes += 1,
                     ExportRecord::User(_) => im.read.users += 1,
                     ExportRecord::Delivery(_) => im.read.deliveries += 1,
                     ExportRecord::Vorgang(v) => {
@@ -571,6 +574,7 @@ impl Bar {
             ExportSection::Tenant => "Mandant",
             ExportSection::Units => "Einheiten",
             ExportSection::Audit => "Protokoll",
+            ExportSection::Notes => "Notizen",
             ExportSection::Users => "Benutzer",
             ExportSection::Deliveries => "Eingänge",
             ExportSection::Vorgaenge => "Vorgänge",

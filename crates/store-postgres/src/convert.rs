@@ -20,6 +20,8 @@ const UNIQUE: &[(&str, &str)] = &[
     ("users_oidc_subject_key", "oidc_subject"),
     ("api_tokens_pkey", "token"),
     ("api_tokens_hash_key", "token"),
+    ("kommentare_pkey", "kommentar"),
+    ("wiedervorlagen_pkey", "wiedervorlage"),
 ];
 
 /// Foreign keys whose violation is a [`StorageError::InvalidReference`]: the database checks
@@ -33,6 +35,8 @@ const FOREIGN: &[(&str, &str)] = &[
     ("users_tenant_id_fkey", "tenant"),
     ("api_tokens_tenant_id_fkey", "tenant"),
     ("vorgaenge_tenant_id_fkey", "tenant"),
+    ("kommentare_vorgang_fkey", "vorgang"),
+    ("wiedervorlagen_vorgang_fkey", "vorgang"),
 ];
 
 fn named(table: &[(&str, &'static str)], constraint: Option<&str>) -> Option<&'static str> {

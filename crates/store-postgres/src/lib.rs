@@ -12,6 +12,9 @@
 //! - Failed logins are counted by one `UPDATE`, so parallel guesses all count; unique keys
 //!   (kennung, host, username, OIDC subject) are left to the database's constraints and
 //!   mapped to `Duplicate`, so concurrent creators get one winner and clean refusals.
+//! - Changes of a Wiedervorlage lock its Vorgang's row first (`FOR NO KEY UPDATE`) and then
+//!   recompute `vorgaenge.naechste_frist` in a statement of its own, so concurrent changes of
+//!   one Vorgang's Wiedervorlagen take turns and the earliest open Frist stays exact.
 //! - A transaction that fails is rolled back before the error is returned, so its row locks
 //!   are gone when the caller acts on the error.
 //! - Reads that return a page and a total use one REPEATABLE READ snapshot.
@@ -23,6 +26,7 @@
 mod convert;
 mod intake;
 mod migrate;
+mod notes;
 mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,7 +36,10 @@ mod vorgang;
 
 use async_trait::async_trait;
 use convert::map_err;
-use domain::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId};
+use domain::{
+    ApiTokenId, DocumentId, KommentarId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId,
+    WiedervorlageId,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
@@ -233,6 +240,61 @@ impl Store for PostgresStore {
         actor: &Actor,
     ) -> Result<Option<VorgangHead>> {
         vorgang::claim_next(&self.pool, tenant, visibility, user, actor).await
+    }
+
+    async fn add_kommentar(
+        &self,
+        tenant: &TenantId,
+        vorgang: VorgangId,
+        id: KommentarId,
+        text: &str,
+        author: &Actor,
+    ) -> Result<KommentarRecord> {
+        notes::add_kommentar(&self.pool, tenant, vorgang, id, text, author).await
+    }
+
+    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+        notes::list_kommentare(&self.pool, tenant, vorgang).await
+    }
+
+    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+        notes::add_wiedervorlage(&self.pool, tenant, &w).await
+    }
+
+    async fn update_wiedervorlage(
+        &self,
+        tenant: &TenantId,
+        id: WiedervorlageId,
+        expected_version: i64,
+        update: WiedervorlageUpdate,
+        actor: &Actor,
+    ) -> Result<WiedervorlageRecord> {
+        notes::update_wiedervorlage(&self.pool, tenant, id, expected_version, &update, actor).await
+    }
+
+    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+        notes::get_wiedervorlage(&self.pool, tenant, id).await
+    }
+
+    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+        notes::list_wiedervorlagen(&self.pool, tenant, vorgang).await
+    }
+
+    async fn wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        query: &WiedervorlagenQuery,
+    ) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+        notes::wiedervorlagen(&self.pool, tenant, query).await
+    }
+
+    async fn count_due_wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        day: time::Date,
+    ) -> Result<u64> {
+        notes::count_due_wiedervorlagen(&self.pool, tenant, visibility, day).await
     }
 
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {

@@ -7,6 +7,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "worklist", include_str!("../migrations/0002_worklist.sql")),
     (3, "tenants", include_str!("../migrations/0003_tenants.sql")),
+    (4, "notes", include_str!("../migrations/0004_notes.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once

@@ -7,6 +7,10 @@
 
 use crate::convert::{finish, get, map_err, ms, to_i64, to_json, to_u64};
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
+use crate::notes::{
+    kommentar_row, refresh_naechste_frist, wiedervorlage_row, KOMMENTAR_COLUMNS, WIEDERVORLAGE_COLUMNS,
+    WIEDERVORLAGE_FROM,
+};
 use crate::tenants::{audit_after, get_tenant, insert_unit, unit_row, UNIT_COLUMNS};
 use crate::users::{set_units, user_at, USER_COLUMNS};
 use crate::vorgang::{
@@ -31,7 +35,9 @@ pub(crate) async fn count_for_export(pool: &PgPool, tenant: &TenantId) -> Result
                 (SELECT count(*) FROM documents WHERE tenant_id = $1),
                 (SELECT count(*) FROM events WHERE tenant_id = $1),
                 (SELECT count(*) FROM units WHERE tenant_id = $1),
-                (SELECT count(*) FROM audit WHERE tenant_id = $1)",
+                (SELECT count(*) FROM audit WHERE tenant_id = $1),
+                (SELECT count(*) FROM kommentare WHERE tenant_id = $1)
+                    + (SELECT count(*) FROM wiedervorlagen WHERE tenant_id = $1)",
     )
     .bind(tenant.as_str())
     .fetch_one(pool)
@@ -46,6 +52,7 @@ pub(crate) async fn count_for_export(pool: &PgPool, tenant: &TenantId) -> Result
         documents: n(3)?,
         events: n(4)?,
         audit: n(6)?,
+        notes: n(7)?,
     })
 }
 
@@ -197,6 +204,7 @@ pub(crate) async fn export_page(
             let cursor = next(&entries, limit, |e| e.seq.to_string());
             Ok((entries.into_iter().map(ExportRecord::Audit).collect(), cursor))
         }
+        ExportSection::Notes => export_notes(pool, tenant, after, limit).await,
     }
 }
 
@@ -259,6 +267,7 @@ async fn import_in(tx: &mut PgConnection, tenant: &TenantId, records: &[ExportRe
                     run.iter().filter_map(|r| if let ExportRecord::Audit(e) = r { Some(e) } else { None }).collect();
                 import_audit(&mut *tx, tenant, &es).await?;
             }
+            ExportSection::Notes => import_notes(&mut *tx, tenant, run).await?,
         }
     }
     Ok(())
@@ -603,5 +612,164 @@ async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRe
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
+    Ok(())
+}
+
+/// The Notes section: the Kommentare by id (cursor `k:<id>`), then the Wiedervorlagen by id
+/// (cursor `w:<id>`). A page that ends the Kommentare goes on with the Wiedervorlagen.
+async fn export_notes(
+    pool: &PgPool,
+    tenant: &TenantId,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ExportRecord>, Option<String>)> {
+    let t = tenant.as_str();
+    let id = |s: &str| Uuid::parse_str(s).map_err(|_| invalid_cursor());
+    // (in the Kommentare, after which Kommentar), (after which Wiedervorlage)
+    let (kommentare, wiedervorlagen_after) = match after.map(|a| a.split_once(':')) {
+        None => ((true, None), None),
+        Some(Some(("k", k))) => ((true, Some(id(k)?)), None),
+        Some(Some(("w", w))) => ((false, None), Some(id(w)?)),
+        Some(_) => return Err(invalid_cursor()),
+    };
+    let mut records = Vec::new();
+    let mut last_key = None;
+    if let (true, kommentare_after) = kommentare {
+        let (cond, lim) = after_clause("k.", kommentare_after);
+        let sql = format!(
+            "SELECT {KOMMENTAR_COLUMNS} FROM kommentare k WHERE k.tenant_id = $1 {cond} ORDER BY k.id LIMIT {lim}"
+        );
+        let mut query = sqlx::query(&sql).bind(t);
+        if let Some(a) = kommentare_after {
+            query = query.bind(a);
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(pool).await.map_err(map_err)?;
+        for r in &rows {
+            let k = kommentar_row(r)?;
+            last_key = Some(format!("k:{}", k.id.0));
+            records.push(ExportRecord::Kommentar(k));
+        }
+    }
+    let room = (limit as usize).saturating_sub(records.len());
+    if room > 0 {
+        let (cond, lim) = after_clause("w.", wiedervorlagen_after);
+        let sql = format!(
+            "SELECT {WIEDERVORLAGE_COLUMNS} FROM {WIEDERVORLAGE_FROM} WHERE w.tenant_id = $1 {cond}
+             ORDER BY w.id LIMIT {lim}"
+        );
+        let mut query = sqlx::query(&sql).bind(t);
+        if let Some(a) = wiedervorlagen_after {
+            query = query.bind(a);
+        }
+        let rows = query.bind(to_i64(room as u64, "limit")?).fetch_all(pool).await.map_err(map_err)?;
+        for r in &rows {
+            let w = wiedervorlage_row(r)?;
+            last_key = Some(format!("w:{}", w.id.0));
+            records.push(ExportRecord::Wiedervorlage(w));
+        }
+    }
+    let cursor = if records.len() >= limit as usize { last_key } else { None };
+    Ok((records, cursor))
+}
+
+/// Kommentare (in the order given) and Wiedervorlagen with their ids, versions and state;
+/// then `naechste_frist` of their Vorgänge is computed afresh.
+async fn import_notes(conn: &mut PgConnection, tenant: &TenantId, run: &[ExportRecord]) -> Result<()> {
+    let t = tenant.as_str();
+    let mut ks = Vec::new();
+    let mut ws = Vec::new();
+    for r in run {
+        match r {
+            ExportRecord::Kommentar(k) => ks.push(k),
+            ExportRecord::Wiedervorlage(w) => ws.push(w),
+            _ => {}
+        }
+    }
+    let vorgaenge: Vec<Uuid> = ks.iter().map(|k| k.vorgang_id.0).chain(ws.iter().map(|w| w.vorgang_id.0)).collect();
+    if missing(conn, tenant, "vorgaenge", vorgaenge.clone()).await? > 0 {
+        return Err(StorageError::InvalidReference("vorgang"));
+    }
+    if !ks.is_empty() {
+        let ids: Vec<Uuid> = ks.iter().map(|k| k.id.0).collect();
+        let vs: Vec<Uuid> = ks.iter().map(|k| k.vorgang_id.0).collect();
+        let texts: Vec<&str> = ks.iter().map(|k| k.text.as_str()).collect();
+        let at: Vec<OffsetDateTime> = ks.iter().map(|k| ms(k.at)).collect();
+        let actor_ids: Vec<Option<Uuid>> = ks.iter().map(|k| k.author.user.map(|u| u.0)).collect();
+        let actor_names: Vec<&str> = ks.iter().map(|k| k.author.name.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO kommentare (tenant_id, id, vorgang_id, text, at, actor_id, actor_name)
+             SELECT $1, k.id, k.vorgang_id, k.text, k.at, k.actor_id, k.actor_name
+             FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::uuid[], $7::text[])
+                  WITH ORDINALITY AS k (id, vorgang_id, text, at, actor_id, actor_name, n)
+             ORDER BY k.n",
+        )
+        .bind(t)
+        .bind(ids)
+        .bind(vs)
+        .bind(texts)
+        .bind(at)
+        .bind(actor_ids)
+        .bind(actor_names)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    if !ws.is_empty() {
+        let mut cols = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for w in &ws {
+            cols.0.push(w.id.0);
+            cols.1.push(w.vorgang_id.0);
+            cols.2.push(w.betreff.as_str());
+            cols.3.push(w.beschreibung.as_str());
+            cols.4.push(w.frist);
+            cols.5.push(w.erledigt);
+            cols.6.push(w.erledigt_at.map(ms));
+            cols.7.push(ms(w.created_at));
+            cols.8.push(w.created_by.user.map(|u| u.0));
+            cols.9.push(w.created_by.name.as_str());
+            cols.10.push(w.version);
+        }
+        sqlx::query(
+            "INSERT INTO wiedervorlagen (tenant_id, id, vorgang_id, betreff, beschreibung, frist, erledigt,
+                                         erledigt_at, created_at, actor_id, actor_name, version)
+             SELECT $1, w.id, w.vorgang_id, w.betreff, w.beschreibung, w.frist, w.erledigt, w.erledigt_at,
+                    w.created_at, w.actor_id, w.actor_name, w.version
+             FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::date[], $7::bool[],
+                         $8::timestamptz[], $9::timestamptz[], $10::uuid[], $11::text[], $12::int8[])
+                  AS w (id, vorgang_id, betreff, beschreibung, frist, erledigt, erledigt_at, created_at, actor_id,
+                        actor_name, version)",
+        )
+        .bind(t)
+        .bind(cols.0)
+        .bind(cols.1)
+        .bind(cols.2)
+        .bind(cols.3)
+        .bind(cols.4)
+        .bind(cols.5)
+        .bind(cols.6)
+        .bind(cols.7)
+        .bind(cols.8)
+        .bind(cols.9)
+        .bind(cols.10)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut touched: Vec<Uuid> = ws.iter().map(|w| w.vorgang_id.0).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        refresh_naechste_frist(conn, tenant, &touched).await?;
+    }
     Ok(())
 }

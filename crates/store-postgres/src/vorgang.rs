@@ -96,41 +96,43 @@ pub(crate) async fn append_event(
 }
 
 /// A value bound to a placeholder of a [`Filter`].
-enum Arg {
+pub(crate) enum Arg {
     Uuid(Uuid),
     Uuids(Vec<Uuid>),
     Text(&'static str),
+    Date(time::Date),
 }
 
 /// A WHERE clause built up with its arguments; `$1` is always the tenant.
-struct Filter {
-    sql: String,
+pub(crate) struct Filter {
+    pub(crate) sql: String,
     args: Vec<Arg>,
 }
 
 impl Filter {
-    fn new(tenant_condition: &str) -> Self {
+    pub(crate) fn new(tenant_condition: &str) -> Self {
         Self { sql: tenant_condition.to_owned(), args: Vec::new() }
     }
 
     /// The placeholder for `arg`.
-    fn arg(&mut self, arg: Arg) -> String {
+    pub(crate) fn arg(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len() + 1)
     }
 
     /// The number of the next placeholder.
-    fn next(&self) -> usize {
+    pub(crate) fn next(&self) -> usize {
         self.args.len() + 2
     }
 
-    fn bind<'q>(&self, q: PgQuery<'q>, tenant: &'q TenantId) -> PgQuery<'q> {
+    pub(crate) fn bind<'q>(&self, q: PgQuery<'q>, tenant: &'q TenantId) -> PgQuery<'q> {
         let mut q = q.bind(tenant.as_str());
         for a in &self.args {
             q = match a {
                 Arg::Uuid(u) => q.bind(*u),
                 Arg::Uuids(us) => q.bind(us.clone()),
                 Arg::Text(t) => q.bind(*t),
+                Arg::Date(d) => q.bind(*d),
             };
         }
         q
@@ -139,7 +141,7 @@ impl Filter {
     /// `AND (...)` for [`Visibility::covers`] over the given columns; nothing for the whole
     /// tenant. Only the parts that can match are written, so the planner sees a plain
     /// predicate. Callers handle [`Visibility::is_nothing`] before (no parts at all).
-    fn visibility(&mut self, vis: &Visibility, unit: &str, assignee: &str, status: &str) {
+    pub(crate) fn visibility(&mut self, vis: &Visibility, unit: &str, assignee: &str, status: &str) {
         let Visibility::Restricted { units, user, all_new } = vis else { return };
         let mut parts = Vec::new();
         if !units.is_empty() {
@@ -160,7 +162,7 @@ impl Filter {
     }
 }
 
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 fn view_filter(vis: &Visibility, view: &View, status: Option<VorgangStatus>) -> Filter {
     let mut f = Filter::new("v.tenant_id = $1");
@@ -252,6 +254,7 @@ fn list_item(r: &PgRow) -> Result<VorgangListItem> {
         assignee,
         applicant_name: get(r, 8)?,
         version: get(r, 9)?,
+        naechste_frist: get(r, 10)?,
     })
 }
 
@@ -269,7 +272,7 @@ pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery
     // The page's ids are found on a sort index alone; only the rows shown are then read.
     let sql = format!(
         "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id, u.display_name,
-                v.applicant_name, v.version
+                v.applicant_name, v.version, v.naechste_frist
          FROM (SELECT v.id FROM vorgaenge v WHERE {filter}
                ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}) page
          JOIN vorgaenge v ON v.tenant_id = $1 AND v.id = page.id

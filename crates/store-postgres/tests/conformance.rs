@@ -15,8 +15,8 @@ use sqlx::{Connection, Executor};
 use std::collections::HashSet;
 use std::sync::Arc;
 use store::{
-    Actor, DeliveryId, IntakeOutcome, NewDelivery, NewTenant, NewUser, NewVorgang, SortKey, StorageError, Store,
-    UserRecord, View, VorgangChange, VorgangHead, WorklistQuery,
+    Actor, DeliveryId, IntakeOutcome, NewDelivery, NewTenant, NewUser, NewVorgang, NewWiedervorlage, SortKey,
+    StorageError, Store, UserRecord, View, VorgangChange, VorgangHead, WiedervorlageUpdate, WorklistQuery,
 };
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -45,7 +45,7 @@ async fn processes_sharing_one_database_stay_consistent() {
         stores.push(Arc::new(started.expect("connect task").expect("concurrent start (and migration) succeeds")));
     }
     // One row per migration file (crates/store-postgres/migrations).
-    const MIGRATION_FILES: i64 = 3;
+    const MIGRATION_FILES: i64 = 4;
     let version_rows: i64 = {
         let probe = PostgresStore::connect(&db.url).await.expect("connect");
         let n = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")
@@ -67,6 +67,7 @@ async fn processes_sharing_one_database_stay_consistent() {
     concurrent_login_failures_all_count(&stores).await;
     concurrent_units_with_one_kennung_let_one_win(&stores).await;
     concurrent_distribution_keeps_unit_counts_exact(&stores).await;
+    concurrent_wiedervorlagen_keep_naechste_frist_exact(&stores).await;
 
     drop(stores);
     db.drop_db().await;
@@ -575,4 +576,89 @@ async fn concurrent_distribution_keeps_unit_counts_exact(stores: &[Arc<dyn Store
         }
     }
     assert_eq!(per_unit, 18, "the Vorgänge with a unit (every fourth has none), each counted in one unit");
+}
+
+/// Wiedervorlagen of one Vorgang added, changed and closed concurrently in several processes,
+/// while commands and Kommentare touch the same Vorgang: `naechste_frist` in the worklist is
+/// still the earliest open Frist, each version is won once, and notes leave the Vorgang's
+/// version alone.
+async fn concurrent_wiedervorlagen_keep_naechste_frist_exact(stores: &[Arc<dyn Store>]) {
+    let t = tenant(&stores[0]).await;
+    let u = user(&stores[0], &t, 0).await;
+    let head = intake(&stores[0], &t, vorgang(at(0))).await;
+    let day = |d: i64| time::macros::date!(2024 - 06 - 01) + time::Duration::days(d);
+    let mut tasks = JoinSet::new();
+    for i in 0..12 {
+        let (db, t, by) = (store(stores, i), t.clone(), actor(&u));
+        tasks.spawn(async move {
+            let w = NewWiedervorlage {
+                id: domain::WiedervorlageId::new(),
+                vorgang_id: head.id,
+                betreff: format!("Wiedervorlage {i}"),
+                beschreibung: String::new(),
+                frist: day(i as i64),
+                created_at: at(i as i64),
+                created_by: by.clone(),
+            };
+            db.add_wiedervorlage(&t, w).await?;
+            db.add_kommentar(&t, head.id, domain::KommentarId::new(), &format!("Kommentar {i}"), &by).await?;
+            Ok::<_, StorageError>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("add task").expect("add_wiedervorlage / add_kommentar");
+    }
+    let all = stores[1].list_wiedervorlagen(&t, head.id).await.expect("list_wiedervorlagen");
+    assert_eq!(all.len(), 12);
+    // Each Wiedervorlage is changed by three processes at version 1: one wins. The even ones
+    // are closed, the odd ones moved to a later Frist; meanwhile the Vorgang gets a command.
+    let mut tasks = JoinSet::new();
+    for (i, w) in all.iter().enumerate() {
+        for j in 0..3 {
+            let (db, t, by, w) = (store(stores, i + j), t.clone(), actor(&u), w.clone());
+            tasks.spawn(async move {
+                let update = WiedervorlageUpdate {
+                    betreff: w.betreff.clone(),
+                    beschreibung: format!("Versuch {j}"),
+                    frist: if i % 2 == 0 { w.frist } else { w.frist + time::Duration::days(30) },
+                    erledigt: i % 2 == 0,
+                };
+                db.update_wiedervorlage(&t, w.id, 1, update, &by).await.map(|_| ())
+            });
+        }
+    }
+    let by = actor(&u);
+    let changed = stores[2]
+        .apply_change(&t, head.id, head.version, VorgangChange::Assign { to: Some(u.id) }, &by)
+        .await
+        .expect("apply_change while notes change");
+    let (mut won, mut conflicts) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("update task") {
+            Ok(()) => won += 1,
+            Err(StorageError::Conflict { current_version: 2 }) => conflicts += 1,
+            Err(e) => panic!("a concurrent update at one version must be Conflict at version 2, got {e:?}"),
+        }
+    }
+    assert_eq!((won, conflicts), (12, 24), "each version of each Wiedervorlage is won once");
+    let all = stores[0].list_wiedervorlagen(&t, head.id).await.expect("list_wiedervorlagen");
+    let earliest_open = all.iter().filter(|w| !w.erledigt).map(|w| w.frist).min();
+    assert_eq!(earliest_open, Some(day(1 + 30)));
+    let q = WorklistQuery {
+        visibility: Visibility::Tenant,
+        view: View::Alle,
+        status: None,
+        sort: SortKey::EingangAt,
+        descending: false,
+        page: 0,
+        per_page: 10,
+    };
+    let item = stores[3].worklist(&t, &q).await.expect("worklist").items.into_iter().next().expect("the Vorgang");
+    assert_eq!(item.naechste_frist, earliest_open, "naechste_frist is the earliest open Frist");
+    assert_eq!(item.version, changed.version, "notes do not change the Vorgang's version");
+    assert_eq!(stores[1].list_kommentare(&t, head.id).await.expect("list_kommentare").len(), 12);
+    let history = stores[0].history(&t, head.id).await.expect("history");
+    assert_eq!(history.len(), 1 + 12 + 12 + 12 + 1, "one event per note and change, none for a conflict");
+    let seqs: Vec<i64> = history.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|p| p[0] < p[1]), "the history is in seq order");
 }

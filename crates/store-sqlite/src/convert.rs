@@ -39,3 +39,17 @@ pub(crate) fn json_at<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize)
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, store::StorageError> {
     serde_json::to_string(v).map_err(|e| store::StorageError::Other(e.to_string()))
 }
+
+/// Dates are stored as ISO text (`YYYY-MM-DD`), which sorts like the dates.
+pub(crate) fn date_text(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+pub(crate) fn date_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<time::Date> {
+    parsed_at(row, idx, domain::notes::parse_date)
+}
+
+pub(crate) fn opt_date_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<time::Date>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| domain::notes::parse_date(&s).ok_or_else(|| conversion(idx, "date"))).transpose()
+}

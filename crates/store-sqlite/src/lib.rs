@@ -5,13 +5,17 @@ mod convert;
 mod engine;
 mod intake;
 mod migrate;
+mod notes;
 mod tenants;
 mod transfer;
 mod users;
 mod vorgang;
 
 use async_trait::async_trait;
-use domain::{ApiTokenId, DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId};
+use domain::{
+    ApiTokenId, DocumentId, KommentarId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangId,
+    WiedervorlageId,
+};
 use engine::Engine;
 use std::path::Path;
 use store::*;
@@ -205,6 +209,69 @@ impl Store for SqliteStore {
     ) -> Result<Option<VorgangHead>> {
         let (tenant, visibility, actor) = (tenant.clone(), visibility.clone(), actor.clone());
         self.engine.write(move |c| vorgang::claim_next(c, &tenant, &visibility, user, &actor)).await
+    }
+
+    async fn add_kommentar(
+        &self,
+        tenant: &TenantId,
+        vorgang: VorgangId,
+        id: KommentarId,
+        text: &str,
+        author: &Actor,
+    ) -> Result<KommentarRecord> {
+        let (tenant, text, author) = (tenant.clone(), text.to_owned(), author.clone());
+        self.engine.write(move |c| notes::add_kommentar(c, &tenant, vorgang, id, &text, &author)).await
+    }
+
+    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| notes::list_kommentare(c, &tenant, vorgang)).await
+    }
+
+    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| notes::add_wiedervorlage(c, &tenant, &w)).await
+    }
+
+    async fn update_wiedervorlage(
+        &self,
+        tenant: &TenantId,
+        id: WiedervorlageId,
+        expected_version: i64,
+        update: WiedervorlageUpdate,
+        actor: &Actor,
+    ) -> Result<WiedervorlageRecord> {
+        let (tenant, actor) = (tenant.clone(), actor.clone());
+        self.engine.write(move |c| notes::update_wiedervorlage(c, &tenant, id, expected_version, &update, &actor)).await
+    }
+
+    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| notes::get_wiedervorlage(c, &tenant, id)).await
+    }
+
+    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| notes::list_wiedervorlagen(c, &tenant, vorgang)).await
+    }
+
+    async fn wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        query: &WiedervorlagenQuery,
+    ) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+        let (tenant, query) = (tenant.clone(), query.clone());
+        self.engine.read(move |c| notes::wiedervorlagen(c, &tenant, &query)).await
+    }
+
+    async fn count_due_wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        day: time::Date,
+    ) -> Result<u64> {
+        let (tenant, visibility) = (tenant.clone(), visibility.clone());
+        self.engine.read(move |c| notes::count_due(c, &tenant, &visibility, day)).await
     }
 
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {

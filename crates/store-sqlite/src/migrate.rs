@@ -6,6 +6,7 @@ use store::StorageError;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "tenants", include_str!("../migrations/0002_tenants.sql")),
+    (3, "notes", include_str!("../migrations/0003_notes.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

@@ -9,6 +9,7 @@ use crate::access::{append_audit, audit_after};
 use crate::convert::ms;
 use crate::engine::map_err;
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
+use crate::notes::{insert_kommentar, insert_wiedervorlage, kommentare_after, vorgang_exists, wiedervorlagen_after};
 use crate::tenants::{check_units, get_tenant, insert_unit, unit_row, upsert_imported, UNIT_COLUMNS};
 use crate::users::{delete_sessions_of, set_units, user_row, USER_SELECT};
 use crate::vorgang::{documents_of, events_after, insert_event, vorgang_row, VORGANG_SELECT};
@@ -30,7 +31,9 @@ pub(crate) fn count_for_export(conn: &Connection, tenant: &TenantId) -> Result<E
                 (SELECT count(*) FROM vorgaenge WHERE tenant_id = ?1),
                 (SELECT count(*) FROM documents WHERE tenant_id = ?1),
                 (SELECT count(*) FROM events WHERE tenant_id = ?1),
-                (SELECT count(*) FROM audit WHERE tenant_id = ?1)",
+                (SELECT count(*) FROM audit WHERE tenant_id = ?1),
+                (SELECT count(*) FROM kommentare WHERE tenant_id = ?1)
+                  + (SELECT count(*) FROM wiedervorlagen WHERE tenant_id = ?1)",
     )
     .and_then(|mut s| {
         s.query_row([tenant.as_str()], |r| {
@@ -43,6 +46,7 @@ pub(crate) fn count_for_export(conn: &Connection, tenant: &TenantId) -> Result<E
                 documents: n(4)?,
                 events: n(5)?,
                 audit: n(6)?,
+                notes: n(7)?,
             })
         })
     })
@@ -79,7 +83,7 @@ pub(crate) fn export_page(
         ExportSection::Units | ExportSection::Users | ExportSection::Deliveries | ExportSection::Vorgaenge => {
             uuid_cursor(after)?
         }
-        ExportSection::Tenant | ExportSection::Events | ExportSection::Audit => String::new(),
+        ExportSection::Tenant | ExportSection::Events | ExportSection::Audit | ExportSection::Notes => String::new(),
     };
     match section {
         ExportSection::Tenant => Ok((vec![ExportRecord::Tenant(get_tenant(conn, tenant)?)], None)),
@@ -142,7 +146,36 @@ pub(crate) fn export_page(
             let cursor = next(&entries, limit, |e| e.seq.to_string());
             Ok((entries.into_iter().map(ExportRecord::Audit).collect(), cursor))
         }
+        ExportSection::Notes => export_notes(conn, tenant, after, limit),
     }
+}
+
+/// Kommentare by id, then Wiedervorlagen by id; the cursor is `k:<id>` or `w:<id>`.
+fn export_notes(
+    conn: &Connection,
+    tenant: &TenantId,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ExportRecord>, Option<String>)> {
+    let (kommentare_from, wiedervorlagen_from) = match after.map(|a| a.split_once(':')) {
+        None => (Some(String::new()), String::new()),
+        Some(Some(("k", id))) => (Some(uuid_cursor(Some(id))?), String::new()),
+        Some(Some(("w", id))) => (None, uuid_cursor(Some(id))?),
+        Some(_) => return Err(invalid_cursor()),
+    };
+    let mut records = Vec::new();
+    if let Some(from) = kommentare_from {
+        let kommentare = kommentare_after(conn, tenant, &from, limit)?;
+        if let Some(cursor) = next(&kommentare, limit, |k| format!("k:{}", k.id.0)) {
+            return Ok((kommentare.into_iter().map(ExportRecord::Kommentar).collect(), Some(cursor)));
+        }
+        records.extend(kommentare.into_iter().map(ExportRecord::Kommentar));
+    }
+    let rest = limit - records.len() as u32;
+    let wiedervorlagen = wiedervorlagen_after(conn, tenant, &wiedervorlagen_from, rest)?;
+    let cursor = next(&wiedervorlagen, rest, |w| format!("w:{}", w.id.0));
+    records.extend(wiedervorlagen.into_iter().map(ExportRecord::Wiedervorlage));
+    Ok((records, cursor))
 }
 
 pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
@@ -155,6 +188,18 @@ pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[Ex
             ExportRecord::Vorgang(v) => import_vorgang(conn, tenant, v)?,
             ExportRecord::Event(e) => import_event(conn, tenant, e)?,
             ExportRecord::Audit(AuditRecord { entry, .. }) => append_audit(conn, tenant, entry)?,
+            ExportRecord::Kommentar(k) => {
+                if !vorgang_exists(conn, tenant, k.vorgang_id)? {
+                    return Err(StorageError::InvalidReference("vorgang"));
+                }
+                insert_kommentar(conn, tenant, k)?
+            }
+            ExportRecord::Wiedervorlage(w) => {
+                if !vorgang_exists(conn, tenant, w.vorgang_id)? {
+                    return Err(StorageError::InvalidReference("vorgang"));
+                }
+                insert_wiedervorlage(conn, tenant, w)?
+            }
         }
     }
     Ok(())

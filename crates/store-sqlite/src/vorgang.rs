@@ -1,4 +1,4 @@
-use crate::convert::{from_ms, json_at, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
+use crate::convert::{from_ms, json_at, ms, opt_date_at, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::unit_name;
 use domain::{
@@ -94,7 +94,7 @@ fn view_filter(tenant: &TenantId, view: &View, status: Option<VorgangStatus>) ->
 /// The visibility as a predicate on `unit_id`, `assignee_id` and `status`, which both the
 /// Vorgang rows (`prefix` "v.") and the count rows (`prefix` "") carry, with its arguments.
 /// `None` when it covers nothing at all: the caller answers without asking the database.
-fn visibility_filter(vis: &Visibility, prefix: &str) -> Option<(String, Vec<String>)> {
+pub(crate) fn visibility_filter(vis: &Visibility, prefix: &str) -> Option<(String, Vec<String>)> {
     let Visibility::Restricted { units, user, all_new } = vis else {
         return Some((String::new(), Vec::new()));
     };
@@ -139,6 +139,7 @@ fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
         assignee,
         applicant_name: r.get(8)?,
         version: r.get(9)?,
+        naechste_frist: opt_date_at(r, 10)?,
     })
 }
 
@@ -223,7 +224,7 @@ fn page_query(tenant: &TenantId, q: &WorklistQuery) -> Option<(String, Vec<Strin
     // then read and joined, however deep the page.
     let sql = format!(
         "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id, u.display_name,
-                v.applicant_name, v.version
+                v.applicant_name, v.version, v.naechste_frist
          FROM (SELECT v.rowid AS rid FROM vorgaenge v INDEXED BY {index} WHERE {filter}
                ORDER BY {col} {dir}, v.id {dir} LIMIT ? OFFSET ?) page
          JOIN vorgaenge v ON v.rowid = page.rid

@@ -155,3 +155,93 @@ pub fn parse_unit_id(s: &str) -> Result<Option<UnitId>, AppError> {
 pub fn parse_vorgang_id(s: &str) -> Result<VorgangId, AppError> {
     VorgangId::parse(s).ok_or(AppError::NotFound)
 }
+
+// --- Kommentare and Wiedervorlagen ---
+
+impl From<domain::notes::NoteError> for AppError {
+    fn from(e: domain::notes::NoteError) -> Self {
+        let field = match e {
+            domain::notes::NoteError::BadDate => "frist",
+            domain::notes::NoteError::Empty("Der Kommentar")
+            | domain::notes::NoteError::TooLong { field: "Der Kommentar", .. } => "text",
+            domain::notes::NoteError::Empty("Der Betreff")
+            | domain::notes::NoteError::TooLong { field: "Der Betreff", .. } => "betreff",
+            _ => "beschreibung",
+        };
+        AppError::bad_request(field, e.to_string())
+    }
+}
+
+pub async fn add_kommentar(
+    state: &AppState,
+    caller: &Caller,
+    vorgang: VorgangId,
+    text: &str,
+) -> Result<store::KommentarRecord, AppError> {
+    let text = domain::notes::kommentar_text(text)?;
+    load_visible(state, caller, vorgang).await?;
+    let id = domain::KommentarId::new();
+    Ok(state.store.add_kommentar(&caller.tenant, vorgang, id, &text, &caller.actor).await?)
+}
+
+pub async fn add_wiedervorlage(
+    state: &AppState,
+    caller: &Caller,
+    vorgang: VorgangId,
+    betreff: &str,
+    beschreibung: &str,
+    frist: &str,
+) -> Result<store::WiedervorlageRecord, AppError> {
+    let input = domain::notes::WiedervorlageInput::parse(betreff, beschreibung, frist)?;
+    load_visible(state, caller, vorgang).await?;
+    let w = store::NewWiedervorlage {
+        id: domain::WiedervorlageId::new(),
+        vorgang_id: vorgang,
+        betreff: input.betreff,
+        beschreibung: input.beschreibung,
+        frist: input.frist,
+        created_at: OffsetDateTime::now_utc(),
+        created_by: caller.actor.clone(),
+    };
+    Ok(state.store.add_wiedervorlage(&caller.tenant, w).await?)
+}
+
+/// A Wiedervorlage of a Vorgang the caller sees.
+pub async fn load_wiedervorlage(
+    state: &AppState,
+    caller: &Caller,
+    id: domain::WiedervorlageId,
+) -> Result<store::WiedervorlageRecord, AppError> {
+    let w = state.store.get_wiedervorlage(&caller.tenant, id).await?;
+    load_visible(state, caller, w.vorgang_id).await?;
+    Ok(w)
+}
+
+/// Changes content (`content: Some`) and/or the done flag of a Wiedervorlage.
+pub async fn update_wiedervorlage(
+    state: &AppState,
+    caller: &Caller,
+    id: domain::WiedervorlageId,
+    expected_version: i64,
+    content: Option<(&str, &str, &str)>,
+    erledigt: Option<bool>,
+) -> Result<store::WiedervorlageRecord, AppError> {
+    let current = load_wiedervorlage(state, caller, id).await?;
+    if current.version != expected_version {
+        return Err(AppError::Conflict { current_version: current.version });
+    }
+    let (betreff, beschreibung, frist) = match content {
+        Some((b, d, f)) => {
+            let input = domain::notes::WiedervorlageInput::parse(b, d, f)?;
+            (input.betreff, input.beschreibung, input.frist)
+        }
+        None => (current.betreff.clone(), current.beschreibung.clone(), current.frist),
+    };
+    let update =
+        store::WiedervorlageUpdate { betreff, beschreibung, frist, erledigt: erledigt.unwrap_or(current.erledigt) };
+    Ok(state.store.update_wiedervorlage(&caller.tenant, id, expected_version, update, &caller.actor).await?)
+}
+
+pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, AppError> {
+    domain::WiedervorlageId::parse(s).ok_or(AppError::NotFound)
+}

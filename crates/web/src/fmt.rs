@@ -32,6 +32,21 @@ pub fn date(t: OffsetDateTime) -> String {
     format!("{:02}.{:02}.{}", l.day(), u8::from(l.month()), l.year())
 }
 
+/// A calendar day: `01.12.2026`.
+pub fn day(d: Date) -> String {
+    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// A calendar day for `<time datetime>` and `<input type=date>`: `2026-12-01`.
+pub fn iso_day(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Today in the clerks' time zone (Fristen are German calendar days).
+pub fn today() -> Date {
+    german_time(OffsetDateTime::now_utc()).date()
+}
+
 pub fn iso(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

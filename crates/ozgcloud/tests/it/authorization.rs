@@ -18,12 +18,15 @@ struct Objects {
     unit: String,
     token: String,
     tenant: String,
+    wiedervorlage: String,
 }
 
 impl Objects {
     fn id_for(&self, path: &str) -> String {
         let id = if path.contains("/vorgaenge/") {
             &self.vorgang
+        } else if path.contains("/wiedervorlagen/") {
+            &self.wiedervorlage
         } else if path.contains("/dokumente/") {
             &self.document
         } else if path.contains("/quarantaene/") {
@@ -135,6 +138,16 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
     let users = state.store.list_users(tenant).await.expect("users");
     let units = state.store.list_units(tenant).await.expect("units");
     let victim = users.iter().find(|u| u.username == "erika" || u.username == "anna").expect("a clerk");
+    let wiedervorlage = store::NewWiedervorlage {
+        id: domain::WiedervorlageId::new(),
+        vorgang_id: record.head.id,
+        betreff: "Matrix".into(),
+        beschreibung: String::new(),
+        frist: time::OffsetDateTime::now_utc().date(),
+        created_at: time::OffsetDateTime::now_utc(),
+        created_by: store::Actor::system("Test"),
+    };
+    let wiedervorlage = state.store.add_wiedervorlage(tenant, wiedervorlage).await.expect("wiedervorlage");
     Objects {
         vorgang,
         document: record.documents[0].id.to_string(),
@@ -143,6 +156,7 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
         unit: units[0].id.to_string(),
         token: state.store.list_api_tokens(tenant).await.expect("tokens")[0].id.to_string(),
         tenant: tenant.to_string(),
+        wiedervorlage: wiedervorlage.id.to_string(),
     }
 }
 
@@ -169,6 +183,7 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
         unit: state.store.create_unit(&platform, platform_unit).await.expect("unit").id.to_string(),
         token: uuid::Uuid::now_v7().to_string(),
         tenant: fremd.id.to_string(),
+        wiedervorlage: domain::WiedervorlageId::new().to_string(),
     };
 
     let mut callers = vec![Caller {

@@ -4,6 +4,7 @@
 mod authorization;
 mod helpers;
 mod intake;
+mod notes;
 mod oidc;
 mod processes;
 mod security;

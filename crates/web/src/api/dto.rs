@@ -61,6 +61,8 @@ pub struct VorgangListEntry {
     pub eingang_at: String,
     pub assignee: Option<UserRefDto>,
     pub applicant_name: Option<String>,
+    /// The earliest Frist of its open Wiedervorlagen (`YYYY-MM-DD`).
+    pub naechste_frist: Option<String>,
 }
 
 impl From<VorgangListItem> for VorgangListEntry {
@@ -78,6 +80,7 @@ impl From<VorgangListItem> for VorgangListEntry {
             eingang_at: fmt::iso(v.eingang_at),
             assignee: v.assignee.map(|a| UserRefDto { id: a.id.0, name: a.display_name }),
             applicant_name: v.applicant_name,
+            naechste_frist: v.naechste_frist.map(fmt::iso_day),
         }
     }
 }
@@ -316,4 +319,81 @@ pub struct AktenzeichenRequest {
 pub struct ClaimResponse {
     /// The Vorgang now assigned to the caller; null when the pile is empty.
     pub vorgang: Option<VorgangRef>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KommentarDto {
+    pub id: Uuid,
+    pub vorgang_id: Uuid,
+    pub text: String,
+    pub at: String,
+    pub author: String,
+}
+
+impl From<&store::KommentarRecord> for KommentarDto {
+    fn from(k: &store::KommentarRecord) -> Self {
+        Self {
+            id: k.id.0,
+            vorgang_id: k.vorgang_id.0,
+            text: k.text.clone(),
+            at: fmt::iso(k.at),
+            author: k.author.name.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct KommentarRequest {
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WiedervorlageDto {
+    pub id: Uuid,
+    pub vorgang_id: Uuid,
+    pub vorgang_nummer: String,
+    pub betreff: String,
+    pub beschreibung: String,
+    /// `YYYY-MM-DD`
+    pub frist: String,
+    pub erledigt: bool,
+    pub version: i64,
+    pub created_by: String,
+}
+
+impl From<&store::WiedervorlageRecord> for WiedervorlageDto {
+    fn from(w: &store::WiedervorlageRecord) -> Self {
+        Self {
+            id: w.id.0,
+            vorgang_id: w.vorgang_id.0,
+            vorgang_nummer: w.vorgang_nummer.to_string(),
+            betreff: w.betreff.clone(),
+            beschreibung: w.beschreibung.clone(),
+            frist: fmt::iso_day(w.frist),
+            erledigt: w.erledigt,
+            version: w.version,
+            created_by: w.created_by.name.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct WiedervorlageRequest {
+    pub betreff: String,
+    #[serde(default)]
+    pub beschreibung: String,
+    /// `YYYY-MM-DD`
+    pub frist: String,
+}
+
+/// Changes of a Wiedervorlage: content (all three fields together) and/or `erledigt`.
+#[derive(Deserialize, ToSchema)]
+pub struct WiedervorlageChange {
+    pub betreff: Option<String>,
+    pub beschreibung: Option<String>,
+    pub frist: Option<String>,
+    pub erledigt: Option<bool>,
+    pub version: i64,
 }

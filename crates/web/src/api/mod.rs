@@ -60,6 +60,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assign))
         .routes(routes!(set_aktenzeichen))
         .routes(routes!(set_unit))
+        .routes(routes!(kommentare, add_kommentar))
+        .routes(routes!(wiedervorlagen_of, add_wiedervorlage))
+        .routes(routes!(wiedervorlagen))
+        .routes(routes!(change_wiedervorlage))
         .routes(routes!(document))
         .routes(routes!(events))
         .routes(routes!(quarantine))
@@ -79,6 +83,10 @@ pub fn permission(method: &Method, path: &str) -> Option<Permission> {
         ("POST", "/api/v1/vorgaenge/naechster" | "/api/v1/vorgaenge/{id}/status") => WorkVorgaenge,
         ("PUT", "/api/v1/vorgaenge/{id}/aktenzeichen") => WorkVorgaenge,
         ("PUT", "/api/v1/vorgaenge/{id}/zuweisung" | "/api/v1/vorgaenge/{id}/einheit") => Distribute,
+        ("GET", "/api/v1/vorgaenge/{id}/kommentare" | "/api/v1/vorgaenge/{id}/wiedervorlagen") => ReadVorgaenge,
+        ("GET", "/api/v1/wiedervorlagen") => ReadVorgaenge,
+        ("POST", "/api/v1/vorgaenge/{id}/kommentare" | "/api/v1/vorgaenge/{id}/wiedervorlagen") => WorkVorgaenge,
+        ("PUT", "/api/v1/wiedervorlagen/{id}") => WorkVorgaenge,
         ("GET", "/api/v1/quarantaene") | ("POST", "/api/v1/quarantaene/{id}/verarbeiten") => TenantAdmin,
         _ => return None,
     };
@@ -282,4 +290,108 @@ async fn reprocess(
     let id = crate::pages::parse_delivery_id(&id)?;
     let r = state.intake.reprocess(&auth.tenant, id).await?;
     Ok(Json(intake::receipt(&r)))
+}
+
+/// Internal notes of a Vorgang, oldest first.
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/kommentare", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = Vec<KommentarDto>), (status = 404)))]
+async fn kommentare(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<KommentarDto>> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::load_visible(&state, &caller, id).await?;
+    let list = state.store.list_kommentare(&caller.tenant, id).await?;
+    Ok(Json(list.iter().map(KommentarDto::from).collect()))
+}
+
+/// Adds an internal note (never visible to the applicant).
+#[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/kommentare", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = KommentarRequest, security(("bearer" = [])), responses((status = 200, body = KommentarDto), (status = 400), (status = 404)))]
+async fn add_kommentar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<KommentarRequest>,
+) -> ApiResult<KommentarDto> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let k = commands::add_kommentar(&state, &caller, id, &req.text).await?;
+    Ok(Json(KommentarDto::from(&k)))
+}
+
+/// Wiedervorlagen of a Vorgang: open ones by Frist, then done ones.
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/wiedervorlagen", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = Vec<WiedervorlageDto>), (status = 404)))]
+async fn wiedervorlagen_of(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<WiedervorlageDto>> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::load_visible(&state, &caller, id).await?;
+    let list = state.store.list_wiedervorlagen(&caller.tenant, id).await?;
+    Ok(Json(list.iter().map(WiedervorlageDto::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/wiedervorlagen", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = WiedervorlageRequest, security(("bearer" = [])),
+    responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404)))]
+async fn add_wiedervorlage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<WiedervorlageRequest>,
+) -> ApiResult<WiedervorlageDto> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let w = commands::add_wiedervorlage(&state, &caller, id, &req.betreff, &req.beschreibung, &req.frist).await?;
+    Ok(Json(WiedervorlageDto::from(&w)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct WiedervorlagenParams {
+    /// `true`: also those marked done.
+    alle: Option<bool>,
+    /// One-based.
+    seite: Option<u32>,
+}
+
+/// The Wiedervorlagen across the caller's Vorgänge, earliest Frist first (100 per page).
+#[utoipa::path(get, path = "/api/v1/wiedervorlagen", tag = "Vorgänge", params(WiedervorlagenParams),
+    security(("bearer" = [])), responses((status = 200, body = Vec<WiedervorlageDto>)))]
+async fn wiedervorlagen(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<WiedervorlagenParams>,
+) -> ApiResult<Vec<WiedervorlageDto>> {
+    let page = p.seite.unwrap_or(1).clamp(1, 100_000);
+    let query = store::WiedervorlagenQuery {
+        visibility: caller.visibility(),
+        include_done: p.alle.unwrap_or(false),
+        limit: 100,
+        offset: (page - 1) * 100,
+    };
+    let (items, _) = state.store.wiedervorlagen(&caller.tenant, &query).await?;
+    Ok(Json(items.iter().map(WiedervorlageDto::from).collect()))
+}
+
+/// Edits a Wiedervorlage or marks it done / open again. A stale `version` is 409.
+#[utoipa::path(put, path = "/api/v1/wiedervorlagen/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = WiedervorlageChange, security(("bearer" = [])),
+    responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404), (status = 409)))]
+async fn change_wiedervorlage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<WiedervorlageChange>,
+) -> ApiResult<WiedervorlageDto> {
+    let id = commands::parse_wiedervorlage_id(&id)?;
+    let content = match (&req.betreff, &req.frist) {
+        (Some(b), Some(f)) => Some((b.as_str(), req.beschreibung.as_deref().unwrap_or(""), f.as_str())),
+        (None, None) => None,
+        _ => return Err(AppError::bad_request("frist", "Betreff und Frist nur zusammen ändern")),
+    };
+    let w = commands::update_wiedervorlage(&state, &caller, id, req.version, content, req.erledigt).await?;
+    Ok(Json(WiedervorlageDto::from(&w)))
 }

@@ -6,6 +6,7 @@ mod login;
 mod oidc_login;
 mod quarantine;
 mod vorgang;
+mod wiedervorlagen;
 mod worklist;
 
 pub use quarantine::parse_delivery_id;
@@ -31,6 +32,12 @@ pub fn routes() -> Routes {
         .post("/vorgaenge/{id}/zuweisung", Distribute, vorgang::assign)
         .post("/vorgaenge/{id}/aktenzeichen", WorkVorgaenge, vorgang::set_aktenzeichen)
         .post("/vorgaenge/{id}/einheit", Distribute, vorgang::set_unit)
+        .post("/vorgaenge/{id}/kommentare", WorkVorgaenge, vorgang::add_kommentar)
+        .post("/vorgaenge/{id}/wiedervorlagen", WorkVorgaenge, vorgang::add_wiedervorlage)
+        .get("/wiedervorlagen", ReadVorgaenge, wiedervorlagen::list)
+        .get("/wiedervorlagen/{id}", WorkVorgaenge, wiedervorlagen::edit)
+        .post("/wiedervorlagen/{id}", WorkVorgaenge, wiedervorlagen::save)
+        .post("/wiedervorlagen/{id}/erledigt", WorkVorgaenge, wiedervorlagen::set_done)
         .get("/dokumente/{id}", ReadVorgaenge, vorgang::download)
         .get("/dokumente/{id}/vorschau", ReadVorgaenge, vorgang::preview)
         .get("/admin/quarantaene", TenantAdmin, quarantine::page)
@@ -125,6 +132,11 @@ pub fn flash_text(code: Option<&str>) -> Option<String> {
         "verarbeitet" => "Der Eingang wurde verarbeitet; der Vorgang ist angelegt.",
         "zugeordnet" => "Der Eingang wurde verarbeitet und dem zuständigen Mandanten zugestellt.",
         "weitergegeben" => "Der Vorgang wurde an die Organisationseinheit weitergegeben.",
+        "kommentar" => "Der Kommentar wurde gespeichert.",
+        "wiedervorlage" => "Die Wiedervorlage wurde angelegt.",
+        "wiedervorlage-gespeichert" => "Die Wiedervorlage wurde gespeichert.",
+        "wiedervorlage-erledigt" => "Die Wiedervorlage ist erledigt.",
+        "wiedervorlage-offen" => "Die Wiedervorlage ist wieder offen.",
         _ => return None,
     };
     Some(text.to_owned())

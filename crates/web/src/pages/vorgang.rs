@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use domain::{DocumentId, VorgangEvent};
 use serde::Deserialize;
-use store::{DocumentKind, EventRecord};
+use store::{DocumentKind, EventRecord, KommentarRecord, WiedervorlageRecord};
 
 pub struct VorgangView {
     id: String,
@@ -81,6 +81,51 @@ struct VorgangPage {
     can_work: bool,
     can_distribute: bool,
     units: Vec<Colleague>,
+    kommentare: Vec<KommentarView>,
+    wiedervorlagen: Vec<WiedervorlageView>,
+    today_iso: String,
+}
+
+pub struct KommentarView {
+    at: String,
+    at_iso: String,
+    author: String,
+    text: String,
+}
+
+/// One Wiedervorlage as lists show it.
+pub struct WiedervorlageView {
+    pub id: String,
+    pub vorgang_id: String,
+    pub vorgang_nummer: String,
+    pub betreff: String,
+    pub beschreibung: String,
+    pub frist: String,
+    pub frist_iso: String,
+    pub overdue: bool,
+    pub due_today: bool,
+    pub erledigt: bool,
+    pub version: i64,
+    pub created_by: String,
+}
+
+impl WiedervorlageView {
+    pub fn new(w: &WiedervorlageRecord, today: time::Date) -> Self {
+        Self {
+            id: w.id.to_string(),
+            vorgang_id: w.vorgang_id.to_string(),
+            vorgang_nummer: w.vorgang_nummer.to_string(),
+            betreff: w.betreff.clone(),
+            beschreibung: w.beschreibung.clone(),
+            frist: fmt::day(w.frist),
+            frist_iso: fmt::iso_day(w.frist),
+            overdue: !w.erledigt && w.frist < today,
+            due_today: !w.erledigt && w.frist == today,
+            erledigt: w.erledigt,
+            version: w.version,
+            created_by: w.created_by.name.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -103,12 +148,32 @@ fn plain_address(s: &str) -> bool {
         && matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None) if !l.is_empty() && d.contains('.'))
 }
 
-fn describe(e: &EventRecord) -> (String, Option<String>) {
+/// `2026-12-01` → `01.12.2026`.
+fn german_date(iso: &str) -> String {
+    domain::notes::parse_date(iso).map_or_else(|| iso.to_owned(), fmt::day)
+}
+
+fn describe(e: &EventRecord, kommentare: &[KommentarRecord]) -> (String, Option<String>) {
     match &e.event {
-        VorgangEvent::Eingegangen { form_name, .. } => (format!("Eingegangen: {form_name}"), None),
-        VorgangEvent::StatusGeaendert { command, from, to, reason } => {
-            (format!("{}: {} → {}", command.label(), from.label(), to.label()), reason.clone())
+        VorgangEvent::KommentarHinzugefuegt { kommentar_id } => (
+            "Kommentar".to_owned(),
+            kommentare.iter().find(|k| k.id.to_string() == *kommentar_id).map(|k| k.text.clone()),
+        ),
+        VorgangEvent::WiedervorlageAngelegt { betreff, frist, .. } => {
+            (format!("Wiedervorlage angelegt: {betreff} (Frist {})", german_date(frist)), None)
         }
+        VorgangEvent::WiedervorlageGeaendert { betreff, frist, .. } => {
+            (format!("Wiedervorlage geändert: {betreff} (Frist {})", german_date(frist)), None)
+        }
+        VorgangEvent::WiedervorlageErledigt { betreff, .. } => (format!("Wiedervorlage erledigt: {betreff}"), None),
+        VorgangEvent::WiedervorlageWiedereroeffnet { betreff, .. } => {
+            (format!("Wiedervorlage wieder geöffnet: {betreff}"), None)
+        }
+        VorgangEvent::Eingegangen { form_name, .. } => (format!("Eingegangen: {form_name}"), None),
+        VorgangEvent::StatusGeaendert { command, from, to, reason } => (
+            format!("{}: {} → {}", command.label(), from.label(), to.label()),
+            reason.as_ref().map(|r| format!("Begründung: {r}")),
+        ),
         VorgangEvent::Zugewiesen { to: Some(name), .. } => (format!("Zugewiesen an {name}"), None),
         VorgangEvent::Zugewiesen { to: None, .. } => ("Zuweisung aufgehoben".to_owned(), None),
         VorgangEvent::AktenzeichenGeaendert { to: Some(az), .. } => (format!("Aktenzeichen gesetzt: {az}"), None),
@@ -128,11 +193,14 @@ pub async fn page(
     let id = commands::parse_vorgang_id(&id)?;
     let caller = auth.caller();
     let v = commands::read_vorgang(&state, &caller, id, ip.0).await?;
-    let (history, users, units) = tokio::try_join!(
+    let (history, users, units, kommentare, wiedervorlagen) = tokio::try_join!(
         state.store.history(&auth.tenant, id),
         state.store.list_users(&auth.tenant),
         state.store.list_units(&auth.tenant),
+        state.store.list_kommentare(&auth.tenant, id),
+        state.store.list_wiedervorlagen(&auth.tenant, id),
     )?;
+    let today = fmt::today();
     let assignee_id = v.assignee.as_ref().map(|a| a.id);
     let mut applicant_lines: Vec<String> = v.applicant.display_name().into_iter().collect();
     applicant_lines.extend(v.applicant.address_lines());
@@ -165,6 +233,18 @@ pub async fn page(
             version: v.head.version,
         },
         can_work: auth.caller().principal.grants(domain::Permission::WorkVorgaenge),
+        kommentare: kommentare
+            .iter()
+            .rev()
+            .map(|k| KommentarView {
+                at: fmt::date_time(k.at),
+                at_iso: fmt::iso(k.at),
+                author: k.author.name.clone(),
+                text: k.text.clone(),
+            })
+            .collect(),
+        wiedervorlagen: wiedervorlagen.iter().map(|w| WiedervorlageView::new(w, today)).collect(),
+        today_iso: fmt::iso_day(today),
         can_distribute: auth.caller().principal.grants(domain::Permission::Distribute),
         units: units
             .iter()
@@ -195,7 +275,7 @@ pub async fn page(
             .iter()
             .rev()
             .map(|e| {
-                let (what, reason) = describe(e);
+                let (what, reason) = describe(e, &kommentare);
                 HistoryView {
                     at: fmt::date_time(e.at),
                     at_iso: fmt::iso(e.at),
@@ -342,4 +422,42 @@ pub async fn preview(
         ),
     );
     Ok(res.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct KommentarForm {
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn add_kommentar(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<KommentarForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::add_kommentar(&state, &auth.caller(), id, &f.text).await?;
+    Ok(see_other(&format!("/vorgaenge/{id}?meldung=kommentar#kommentare")))
+}
+
+#[derive(Deserialize)]
+pub struct WiedervorlageForm {
+    #[serde(default)]
+    betreff: String,
+    #[serde(default)]
+    beschreibung: String,
+    #[serde(default)]
+    frist: String,
+}
+
+pub async fn add_wiedervorlage(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Form(f): Form<WiedervorlageForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::add_wiedervorlage(&state, &auth.caller(), id, &f.betreff, &f.beschreibung, &f.frist).await?;
+    Ok(see_other(&format!("/vorgaenge/{id}?meldung=wiedervorlage#wiedervorlagen")))
 }

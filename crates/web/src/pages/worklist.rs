@@ -40,6 +40,8 @@ pub struct Row {
     eingang: String,
     eingang_iso: String,
     assignee: String,
+    frist: Option<(String, String)>,
+    overdue: bool,
 }
 
 #[derive(Template)]
@@ -58,6 +60,8 @@ struct WorklistPage {
     total: u64,
     prev_href: Option<String>,
     next_href: Option<String>,
+    /// Open Wiedervorlagen due today or earlier, for the status bar.
+    due: u64,
 }
 
 pub async fn page(
@@ -66,7 +70,11 @@ pub async fn page(
     Query(params): Query<WorklistParams>,
 ) -> Result<Response, PageError> {
     let query = params.to_query(Some(auth.user.id), auth.user.principal().visibility());
-    let result = state.store.worklist(&auth.tenant, &query).await?;
+    let today = fmt::today();
+    let (result, due) = tokio::try_join!(
+        state.store.worklist(&auth.tenant, &query),
+        state.store.count_due_wiedervorlagen(&auth.tenant, &query.visibility, today),
+    )?;
     let current = params.normalized(&query);
 
     let views = [("Alle", "alle"), ("Meine", "meine"), ("Nicht zugewiesen", "nicht-zugewiesen")]
@@ -111,6 +119,7 @@ pub async fn page(
         sortable(Some(SortKey::FormName), "Formularname"),
         sortable(Some(SortKey::EingangAt), "Eingangsdatum"),
         sortable(None, "Sachbearbeiter:in"),
+        sortable(None, "Wiedervorlage"),
     ];
 
     let rows = result
@@ -127,6 +136,8 @@ pub async fn page(
             eingang: fmt::date_time(v.eingang_at),
             eingang_iso: fmt::iso(v.eingang_at),
             assignee: v.assignee.map(|a| a.display_name).unwrap_or_else(|| "–".to_owned()),
+            overdue: v.naechste_frist.is_some_and(|f| f < today),
+            frist: v.naechste_frist.map(|f| (fmt::day(f), fmt::iso_day(f))),
         })
         .collect();
 
@@ -156,6 +167,7 @@ pub async fn page(
         total: result.total,
         prev_href: (page > 1).then(|| current.with_page(query.page - 1).href()),
         next_href: (page < pages).then(|| current.with_page(query.page + 1).href()),
+        due,
     };
     Ok(render(&t))
 }
