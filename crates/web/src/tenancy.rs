@@ -172,7 +172,11 @@ async fn resolve(
 pub async fn tenant_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = client_ip(&req, &state.config.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
-    let is_api = req.uri().path().starts_with("/api/") || crate::auth::is_intake_path(req.uri().path());
+    // Intake is installation-wide and routed by zustaendigeStelle: no tenant to look up.
+    if crate::auth::is_intake_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let is_api = req.uri().path().starts_with("/api/");
     let path_tenant = req.extensions().get::<PathTenant>().cloned();
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).and_then(normalize_host);
     let ctx = match resolve(&state, path_tenant, host).await {
@@ -181,10 +185,6 @@ pub async fn tenant_layer(State(state): State<AppState>, mut req: Request, next:
         Err(e) => return PageError(e).into_response(),
     };
     let Some(ctx) = ctx else {
-        // Intake is installation-wide: it does not need a tenant in the address.
-        if crate::auth::is_intake_path(req.uri().path()) {
-            return next.run(req).await;
-        }
         return if is_api {
             AppError::NotFound.into_response()
         } else {
