@@ -78,6 +78,26 @@ fn after_clause(alias: &str, after: Option<Uuid>) -> (String, &'static str) {
     }
 }
 
+/// One page of a uuid-keyed table of the tenant, in id order. `select` is the statement up to
+/// and including `WHERE {alias}tenant_id = $1`.
+async fn keyset_rows(
+    pool: &PgPool,
+    select: &str,
+    alias: &str,
+    t: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<sqlx::postgres::PgRow>> {
+    let after = uuid_cursor(after)?;
+    let (cond, lim) = after_clause(alias, after);
+    let sql = format!("{select} {cond} ORDER BY {alias}id LIMIT {lim}");
+    let mut query = sqlx::query(&sql).bind(t);
+    if let Some(a) = after {
+        query = query.bind(a);
+    }
+    query.bind(i64::from(limit)).fetch_all(pool).await.map_err(map_err)
+}
+
 pub(crate) async fn export_page(
     pool: &PgPool,
     tenant: &TenantId,
@@ -90,81 +110,60 @@ pub(crate) async fn export_page(
     match section {
         ExportSection::Tenant => Ok((vec![ExportRecord::Tenant(get_tenant(pool, tenant).await?)], None)),
         ExportSection::Units => {
-            let after = uuid_cursor(after)?;
-            let (cond, lim) = after_clause("", after);
-            let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1 {cond} ORDER BY id LIMIT {lim}");
-            let mut query = sqlx::query(&sql).bind(t);
-            if let Some(a) = after {
-                query = query.bind(a);
-            }
-            let units = query
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-                .map_err(map_err)?
-                .iter()
-                .map(unit_row)
-                .collect::<Result<Vec<UnitRecord>>>()?;
+            let units = keyset_rows(
+                pool,
+                &format!("SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1"),
+                "",
+                t,
+                after,
+                limit,
+            )
+            .await?
+            .iter()
+            .map(unit_row)
+            .collect::<Result<Vec<UnitRecord>>>()?;
             let cursor = next(&units, limit, |u| u.id.0.to_string());
             Ok((units.into_iter().map(ExportRecord::Unit).collect(), cursor))
         }
         ExportSection::Users => {
-            let after = uuid_cursor(after)?;
-            let (cond, lim) = after_clause("u.", after);
-            let sql =
-                format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1 {cond} ORDER BY u.id LIMIT {lim}");
-            let mut query = sqlx::query(&sql).bind(t);
-            if let Some(a) = after {
-                query = query.bind(a);
-            }
-            let users = query
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-                .map_err(map_err)?
-                .iter()
-                .map(|r| user_at(r, 0))
-                .collect::<Result<Vec<UserRecord>>>()?;
+            let users = keyset_rows(
+                pool,
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_id = $1"),
+                "u.",
+                t,
+                after,
+                limit,
+            )
+            .await?
+            .iter()
+            .map(|r| user_at(r, 0))
+            .collect::<Result<Vec<UserRecord>>>()?;
             let cursor = next(&users, limit, |u| u.id.0.to_string());
             Ok((users.into_iter().map(ExportRecord::User).collect(), cursor))
         }
         ExportSection::Deliveries => {
-            let after = uuid_cursor(after)?;
-            let (cond, lim) = after_clause("", after);
-            let sql = format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 {cond} ORDER BY id LIMIT {lim}"
-            );
-            let mut query = sqlx::query(&sql).bind(t);
-            if let Some(a) = after {
-                query = query.bind(a);
-            }
-            let deliveries = query
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-                .map_err(map_err)?
-                .iter()
-                .map(delivery_row)
-                .collect::<Result<Vec<DeliveryRecord>>>()?;
+            let deliveries = keyset_rows(
+                pool,
+                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1"),
+                "",
+                t,
+                after,
+                limit,
+            )
+            .await?
+            .iter()
+            .map(delivery_row)
+            .collect::<Result<Vec<DeliveryRecord>>>()?;
             let cursor = next(&deliveries, limit, |d| d.id.0.to_string());
             Ok((deliveries.into_iter().map(ExportRecord::Delivery).collect(), cursor))
         }
         ExportSection::Vorgaenge => {
-            let after = uuid_cursor(after)?;
-            let (cond, lim) = after_clause("v.", after);
-            let sql = format!("{VORGANG_SELECT} WHERE v.tenant_id = $1 {cond} ORDER BY v.id LIMIT {lim}");
-            let mut query = sqlx::query(&sql).bind(t);
-            if let Some(a) = after {
-                query = query.bind(a);
-            }
-            let mut vorgaenge = query
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-                .map_err(map_err)?
-                .iter()
-                .map(|r| vorgang_at(r, tenant))
-                .collect::<Result<Vec<VorgangRecord>>>()?;
+            let mut vorgaenge =
+                keyset_rows(pool, &format!("{VORGANG_SELECT} WHERE v.tenant_id = $1"), "v.", t, after, limit)
+                    .await?
+                    .iter()
+                    .map(|r| vorgang_at(r, tenant))
+                    .collect::<Result<Vec<VorgangRecord>>>()?;
             let ids: Vec<Uuid> = vorgaenge.iter().map(|v| v.head.id.0).collect();
             let mut documents: HashMap<VorgangId, Vec<DocumentRecord>> = HashMap::new();
             let rows = sqlx::query(&format!(
