@@ -392,7 +392,7 @@ fn report_demo(n: usize) {
         println!("Demodaten: der Speicher enthält bereits Vorgänge, nichts hinzugefügt.");
     } else {
         println!(
-            "Demodaten: {n} Vorgänge angelegt. Anmeldung als „max“ oder „erika“ mit dem Passwort „{}“.",
+            "Demodaten: {n} Vorgänge angelegt. Anmeldung als „max“ oder „erika“ (Sachbearbeitung) oder „paula“ (Poststelle) mit dem Passwort „{}“.",
             ozgcloud::demo::DEMO_PASSWORD
         );
     }
