@@ -17,6 +17,15 @@ function modes({ axe = true, shots = false } = {}) {
   };
 }
 
+// Smallest files a browser shows in a preview.
+const MINI_PDF = '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n';
+const MINI_PNG = Uint8Array.from([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
+  0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41,
+  0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
+  0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+]);
+
 async function flash(page) {
   return (await page.locator('main .flash').textContent()).trim();
 }
@@ -116,6 +125,35 @@ async function clerkFlow(page, url, opts = {}) {
   assert.match(await page.getByRole('region', { name: 'Historie' }).textContent(), /Rückruf bei der Antragstellerin/);
   await check(page, 'Vorgang mit Wiedervorlage und Kommentar');
 
+  // Daten anhängen: the clerk's own files, kept apart from the applicant's, with a preview.
+  const own = page.getByRole('region', { name: /Eigene Dokumente/ });
+  await own.getByLabel('Dateien auswählen').setInputFiles([
+    { name: 'Vermerk Ortstermin.pdf', mimeType: 'application/pdf', buffer: Buffer.from(MINI_PDF) },
+    { name: 'Notizen.txt', mimeType: 'text/plain', buffer: Buffer.from('Rückruf 14 Uhr') },
+  ]);
+  await andLoad(page, () => own.getByRole('button', { name: 'Daten anhängen' }).click());
+  await page.waitForURL(/meldung=dokumente/);
+  assert.equal(await flash(page), 'Die Dateien wurden angehängt.');
+  const ownRegion = page.getByRole('region', { name: /Eigene Dokumente/ });
+  assert.match(await ownRegion.textContent(), /Vermerk Ortstermin\.pdf[\s\S]*Notizen\.txt/);
+  assert.equal(await ownRegion.getByRole('link', { name: /^Vorschau/ }).count(), 1, 'the PDF can be previewed');
+  assert.doesNotMatch(await page.getByRole('region', { name: 'Dokumente des Antrags' }).textContent(), /Vermerk/);
+  assert.match(await page.getByRole('region', { name: 'Historie' }).textContent(), /Dokument angehängt: Vermerk Ortstermin\.pdf/);
+  const preview = await page.request.get(await ownRegion.getByRole('link', { name: /^Vorschau/ }).getAttribute('href'));
+  assert.equal(preview.status(), 200);
+  assert.equal(preview.headers()['content-type'], 'application/pdf');
+  // A Kommentar with an attachment.
+  const kRegion2 = page.getByRole('region', { name: /Kommentare/ });
+  await kRegion2.getByLabel('Neuer Kommentar').fill('Foto vom Ortstermin anbei.');
+  await kRegion2.getByLabel('Anhänge (optional)').setInputFiles([
+    { name: 'Ortstermin.png', mimeType: 'image/png', buffer: Buffer.from(MINI_PNG) },
+  ]);
+  await andLoad(page, () => kRegion2.getByRole('button', { name: 'Kommentar speichern' }).click());
+  await page.waitForURL(/meldung=kommentar/);
+  assert.match(await page.getByRole('region', { name: /Kommentare/ }).textContent(), /Anhang: Ortstermin\.png/);
+  await check(page, 'Vorgang mit eigenen Dokumenten');
+  await shot(page, 'vorgang-dokumente', { fullPage: true });
+
   // The Wiedervorlagen view across Vorgänge; mark it done there.
   const vorgangUrl = page.url().split('?')[0];
   await andLoad(page, () => page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Wiedervorlagen' }).click());
@@ -136,6 +174,12 @@ async function clerkFlow(page, url, opts = {}) {
   await page.waitForURL(/meldung=status/);
   assert.equal(await badgeText(page), 'Verworfen');
   assert.match(await page.getByRole('region', { name: 'Historie' }).textContent(), /Doppelt eingereicht/);
+  // Ask for its deletion; carrying it out is somebody else's (deletionFlow).
+  await page.getByLabel('Begründung für „Löschen anfordern“').fill('Dublette (E2E-Test).');
+  await andLoad(page, () => page.getByRole('region', { name: 'Status ändern' }).getByRole('button', { name: 'Löschen anfordern' }).click());
+  await page.waitForURL(/meldung=status/);
+  assert.equal(await badgeText(page), 'Zu Löschen');
+  assert.equal(await page.getByRole('region', { name: 'Endgültig löschen' }).count(), 0, 'a clerk cannot delete for good');
 
   // "Meine" lists only Vorgänge assigned to max.
   await andLoad(page, () => page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Vorgänge' }).click());
@@ -149,6 +193,37 @@ async function clerkFlow(page, url, opts = {}) {
   await logout(page);
   assert.match(await page.locator('main').textContent(), /Anmelden/);
   await check(page, 'Abgemeldet');
+}
+
+/** `lena` (Löschberechtigt) deletes a Vorgang for good that a clerk asked to delete. */
+async function deletionFlow(page, url, opts = {}) {
+  const { check, shot } = modes(opts);
+  await login(page, url, 'lena', DEMO_PASSWORD);
+  await page.waitForURL(/\/vorgaenge$/);
+  const filters = page.getByRole('navigation', { name: 'Nach Status filtern' });
+  await andLoad(page, () => filters.getByRole('link', { name: /^Zu Löschen \d+$/ }).click());
+  await page.waitForURL(/status=ZU_LOESCHEN/);
+  const before = await page.locator('table.worklist tbody tr').count();
+  assert.ok(before > 0, 'there is a Vorgang awaiting deletion');
+  const first = page.locator('table.worklist tbody tr').first().locator('td:nth-child(3) a');
+  const nummer = (await first.textContent()).trim();
+  await andLoad(page, () => first.click());
+  await page.waitForURL(/\/vorgaenge\/[^/?]+$/);
+  const vorgangUrl = page.url();
+  const region = page.getByRole('region', { name: 'Endgültig löschen' });
+  await check(page, 'Vorgang zur Löschung');
+  await shot(page, 'endgueltig-loeschen');
+  await region.getByLabel(/Ich habe geprüft/).check();
+  await andLoad(page, () => region.getByRole('button', { name: 'Endgültig löschen' }).click());
+  await page.waitForURL(/meldung=geloescht/);
+  assert.equal(await flash(page), 'Der Vorgang wurde endgültig gelöscht.');
+  await check(page, 'Vorgangsliste nach Löschung');
+  await andLoad(page, () => page.goto(`${url}/vorgaenge?status=ZU_LOESCHEN`));
+  assert.equal(await page.locator('table.worklist tbody tr').count(), before - 1, 'one fewer awaits deletion');
+  assert.doesNotMatch(await page.locator('main').textContent(), new RegExp(nummer));
+  const gone = await page.goto(vorgangUrl);
+  assert.equal(gone.status(), 404, 'the deleted Vorgang is not found');
+  await logout(page);
 }
 
 /** The Poststelle (`paula`) hands a Vorgang to a unit (Weitergeben). */
@@ -257,4 +332,4 @@ async function operatorFlow(page, url, opts = {}) {
   await logout(page);
 }
 
-module.exports = { clerkFlow, poststelleFlow, adminFlow, operatorFlow };
+module.exports = { clerkFlow, poststelleFlow, deletionFlow, adminFlow, operatorFlow };

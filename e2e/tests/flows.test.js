@@ -4,7 +4,7 @@
 
 const { describe, it, before, after } = require('node:test');
 const { startServer, launchBrowser, newContext } = require('../lib/harness');
-const { clerkFlow, poststelleFlow, adminFlow, operatorFlow } = require('../lib/flows');
+const { clerkFlow, poststelleFlow, deletionFlow, adminFlow, operatorFlow } = require('../lib/flows');
 
 describe('UI flows with axe on every page', () => {
   let server;
@@ -28,8 +28,9 @@ describe('UI flows with axe on every page', () => {
     }
   };
 
-  it('clerk: log in, worklist, filter, sort, open, take next, status, Aktenzeichen, log out', run(clerkFlow));
+  it('clerk: log in, worklist, filter, sort, open, take next, status, Aktenzeichen, notes, documents, log out', run(clerkFlow));
   it('Poststelle: hand a Vorgang to a unit (Weitergeben)', run(poststelleFlow));
+  it('Löschberechtigt: delete a Vorgang for good after a Löschanforderung', run(deletionFlow));
   it('administration: users, units, tokens, protocol, settings, quarantine', run(adminFlow));
   it('platform operator: tenants', run(operatorFlow));
 });

@@ -1,5 +1,6 @@
 'use strict';
-// The clerk's main flow with the keyboard only: Tab, Shift+Tab, Enter, Space and typing
+// The clerk's main flow with the keyboard only (status, Aktenzeichen, Wiedervorlage, Daten
+// anhängen, Kommentar with attachment; then the final deletion): Tab, Shift+Tab, Enter, Space and typing
 // through page.keyboard; no click, no mouse. Every element that receives focus on the way
 // must show it (WCAG 2.4.7), and the skip link must lead into the main content (2.4.1).
 
@@ -116,6 +117,40 @@ describe('keyboard only', () => {
       await page.waitForURL(/meldung=aktenzeichen/);
       assert.match(await page.locator('dl.facts').textContent(), /TAST-42\/2026/);
 
+      // A Wiedervorlage: Betreff, Frist (typed into the date field, German order), submit.
+      await tabTo(page, (x) => x.id === 'wv-betreff', 'the Betreff field');
+      await page.keyboard.type('Per Tastatur angelegt');
+      await page.keyboard.press('Tab');
+      assert.equal((await focusInfo(page)).id, 'wv-frist', 'Frist follows Betreff');
+      await page.keyboard.type('31122099');
+      await tabTo(page, (x) => x.tag === 'button' && x.text === 'Wiedervorlage anlegen', 'Wiedervorlage anlegen');
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/meldung=wiedervorlage/);
+      assert.match(await page.locator('#wiedervorlagen').textContent(), /Per Tastatur angelegt[\s\S]*31\.12\.2099/);
+
+      // Daten anhängen: the file input opens the file chooser with Space.
+      await tabTo(page, (x) => x.id === 'datei', 'the file input');
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+      await chooser.setFiles([{ name: 'Tastatur.txt', mimeType: 'text/plain', buffer: Buffer.from('per Tastatur') }]);
+      await tabTo(page, (x) => x.tag === 'button' && x.text === 'Daten anhängen', 'Daten anhängen');
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/meldung=dokumente/);
+      assert.match(await page.locator('#bearbeitungsdokumente').textContent(), /Tastatur\.txt/);
+
+      // A Kommentar with an attachment.
+      await tabTo(page, (x) => x.id === 'kommentar-text', 'the Kommentar field');
+      await page.keyboard.type('Per Tastatur kommentiert');
+      await page.keyboard.press('Tab');
+      assert.equal((await focusInfo(page)).id, 'kommentar-anhang', 'the attachment input follows the text');
+      const [chooser2] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+      await chooser2.setFiles([{ name: 'Anlage.txt', mimeType: 'text/plain', buffer: Buffer.from('Anlage') }]);
+      await page.keyboard.press('Tab');
+      assert.equal((await focusInfo(page)).text, 'Kommentar speichern');
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/meldung=kommentar/);
+      assert.match(await page.locator('#kommentare').textContent(), /Per Tastatur kommentiert[\s\S]*Anlage\.txt/);
+      await expectAccessible(page, 'Vorgang nach Notizen (Tastatur)');
+
       // Shift+Tab goes back the same way.
       await tabTo(page, (x) => x.tag === 'button' && x.text === 'Speichern', 'the Speichern button');
       await page.keyboard.press('Shift+Tab');
@@ -125,6 +160,41 @@ describe('keyboard only', () => {
       await page.waitForURL(/\/login/);
 
       assert.equal(await mouseEvents(page), 0, 'no mouse or pointer event reached the page');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('final deletion with the keyboard (Löschberechtigt)', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    try {
+      const url = server.url;
+      await page.goto(`${url}/login`);
+      await tabTo(page, (x) => x.id === 'username', 'the user name');
+      await page.keyboard.type('lena');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(DEMO_PASSWORD);
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/\/vorgaenge$/);
+      await tabTo(page, (x) => x.tag === 'a' && /^Zu Löschen \d+$/.test(x.text), 'the filter "Zu Löschen"');
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/status=ZU_LOESCHEN/);
+      const f = await tabTo(page, (x) => x.insideTable && /\/vorgaenge\/[^/?]+$/.test(x.href), 'a Vorgang awaiting deletion');
+      const nummer = f.text;
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/\/vorgaenge\/[^/?]+$/);
+      const vorgangPage = page.url();
+      await tabTo(page, (x) => x.id === 'loeschen-bestaetigt', 'the confirmation');
+      await page.keyboard.press('Space');
+      assert.ok(await page.locator('#loeschen-bestaetigt').isChecked(), 'Space ticks the box');
+      await page.keyboard.press('Tab');
+      assert.equal((await focusInfo(page)).text, 'Endgültig löschen');
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/meldung=geloescht/);
+      assert.ok(nummer, 'the Vorgang had a number');
+      const gone = await page.goto(vorgangPage);
+      assert.equal(gone.status(), 404, `Vorgang ${nummer} is gone`);
     } finally {
       await context.close();
     }

@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const { describe, it, before, after } = require('node:test');
 const { startServer, launchBrowser, newContext } = require('../lib/harness');
-const { clerkFlow, poststelleFlow, adminFlow, operatorFlow } = require('../lib/flows');
+const { clerkFlow, poststelleFlow, deletionFlow, adminFlow, operatorFlow } = require('../lib/flows');
 
 describe('all flows with JavaScript disabled', () => {
   let server;
@@ -48,6 +48,7 @@ describe('all flows with JavaScript disabled', () => {
 
   it('clerk flow without JavaScript', run(clerkFlow));
   it('Poststelle flow without JavaScript', run(poststelleFlow));
+  it('deletion flow without JavaScript', run(deletionFlow));
   it('administration flow without JavaScript', run(adminFlow));
   it('operator flow without JavaScript', run(operatorFlow));
 });

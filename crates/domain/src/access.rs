@@ -22,6 +22,8 @@ pub enum Permission {
     WorkVorgaenge,
     /// Distribute Vorgänge: assign a clerk, hand to another Organisationseinheit.
     Distribute,
+    /// Delete Vorgänge for good (the second pair of eyes after a Löschanforderung).
+    Loeschen,
     /// The tenant-wide event log: machines (API tokens that read) only.
     Integration,
     /// Tenant administration.
@@ -31,13 +33,14 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Self::Public,
         Self::Intake,
         Self::SignedIn,
         Self::ReadVorgaenge,
         Self::WorkVorgaenge,
         Self::Distribute,
+        Self::Loeschen,
         Self::Integration,
         Self::TenantAdmin,
         Self::Operator,
@@ -125,6 +128,8 @@ impl Principal {
             Permission::Distribute => {
                 self.has_role(Sachbearbeitung) || self.has_role(Poststelle) || self.has_scope(TokenScope::Bearbeiten)
             }
+            // People only: the four-eyes rule needs to know who deletes.
+            Permission::Loeschen => self.has_role(Loeschberechtigt),
             Permission::Integration => self.has_scope(TokenScope::Lesen) || self.has_scope(TokenScope::Bearbeiten),
             Permission::TenantAdmin => self.has_role(Admin),
             Permission::Operator => self.has_role(Betrieb),

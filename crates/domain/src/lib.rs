@@ -4,10 +4,12 @@
 pub mod access;
 pub mod antrag;
 pub mod applicant;
+pub mod deletion;
 pub mod formdata;
 pub mod ids;
 pub mod notes;
 pub mod nummer;
+pub mod search;
 pub mod status;
 pub mod tenant;
 pub mod user;

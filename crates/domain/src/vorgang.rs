@@ -115,6 +115,17 @@ pub enum VorgangEvent {
         wiedervorlage_id: String,
         betreff: String,
     },
+    /// A clerk attached a document ("Daten anhängen"), to the Vorgang itself or to one of its
+    /// notes (`zu`: `VORGANG`, `KOMMENTAR` or `WIEDERVORLAGE`). The file name stays with
+    /// the document: it may name people.
+    DokumentAngehaengt {
+        document_id: String,
+        zu: String,
+    },
+    /// The Vorgang was deleted for good; the only event left of it (its history went with it).
+    Geloescht {
+        vorgang_nummer: String,
+    },
 }
 
 impl VorgangEvent {
@@ -130,6 +141,8 @@ impl VorgangEvent {
             Self::WiedervorlageGeaendert { .. } => "WIEDERVORLAGE_GEAENDERT",
             Self::WiedervorlageErledigt { .. } => "WIEDERVORLAGE_ERLEDIGT",
             Self::WiedervorlageWiedereroeffnet { .. } => "WIEDERVORLAGE_WIEDEREROEFFNET",
+            Self::DokumentAngehaengt { .. } => "DOKUMENT_ANGEHAENGT",
+            Self::Geloescht { .. } => "GELOESCHT",
         }
     }
 }

@@ -484,7 +484,8 @@ pub async fn ensure_units(state: &AppState, tenant: &TenantId) -> Result<Vec<Uni
 }
 
 /// Fills an empty default tenant with `count` Vorgänge, its units and demo users: the clerks
-/// `max` and `erika` (each with some units) and `paula` of the Poststelle. Does nothing when
+/// `max` and `erika` (each with some units), `paula` of the Poststelle and `lena`, who may
+/// delete for good. Does nothing when
 /// the tenant already has Vorgänge. Returns how many were created.
 pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
     let tenant = state
@@ -501,6 +502,8 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
         ("max", "Max Schröder", vec![Role::Sachbearbeitung], vec![units[0], units[1], units[2]]),
         ("erika", "Erika Mustermann", vec![Role::Sachbearbeitung], vec![units[0], units[3], units[4]]),
         ("paula", "Paula Post", vec![Role::Poststelle], vec![]),
+        // Carries out the deletions the clerks request (the second pair of eyes).
+        ("lena", "Lena Löscher", vec![Role::Loeschberechtigt], units.clone()),
     ];
     for (username, name, roles, their_units) in people {
         let clerk = roles.contains(&Role::Sachbearbeitung);

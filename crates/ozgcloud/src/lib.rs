@@ -229,9 +229,16 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
     }
     // Afterwards, once a minute, whatever is older than two minutes: in flight nowhere, so
     // left behind by a storage error that outlasted the retries, or by a crashed peer.
-    // Expired sessions are swept on the same beat.
+    // Expired sessions are swept on the same beat, and blobs of deleted Vorgänge that are
+    // still there (queued in the deletion's transaction).
     let intake = state.intake.clone();
     let store = state.store.clone();
+    let sweeper = state.clone();
+    match web::commands::sweep_blob_deletions(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(n, "deletion: removed blobs left by an earlier final deletion"),
+        Err(e) => tracing::warn!(error = %e, "deletion: blob sweep failed"),
+    }
     let recovery = tokio::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
@@ -242,6 +249,9 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
             }
             if let Err(e) = store.delete_expired_sessions(time::OffsetDateTime::now_utc()).await {
                 tracing::warn!(error = %e, "sessions: sweep failed");
+            }
+            if let Err(e) = web::commands::sweep_blob_deletions(&sweeper).await {
+                tracing::warn!(error = %e, "deletion: blob sweep failed");
             }
         }
     });

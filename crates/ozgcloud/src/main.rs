@@ -71,7 +71,7 @@ struct ServeArgs {
     /// The address users open; https:// makes cookies Secure.
     #[arg(long, env = "OZGCLOUD_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Fill an empty store with demo data (Vorgänge, units, the clerks max / erika, Poststelle paula); opens intake.
+    /// Fill an empty store with demo data (Vorgänge, units, the clerks max / erika, Poststelle paula, deleting lena); opens intake.
     #[arg(long)]
     demo: bool,
     /// Accept intake without an API token (development, closed networks). Otherwise form
@@ -392,7 +392,7 @@ fn report_demo(n: usize) {
         println!("Demodaten: der Speicher enthält bereits Vorgänge, nichts hinzugefügt.");
     } else {
         println!(
-            "Demodaten: {n} Vorgänge angelegt. Anmeldung als „max“ oder „erika“ (Sachbearbeitung) oder „paula“ (Poststelle) mit dem Passwort „{}“.",
+            "Demodaten: {n} Vorgänge angelegt. Anmeldung als „max“ oder „erika“ (Sachbearbeitung) oder „paula“ (Poststelle) oder „lena“ (Löschberechtigt) mit dem Passwort „{}“.",
             ozgcloud::demo::DEMO_PASSWORD
         );
     }

@@ -254,6 +254,13 @@ async fn write_export(
                         written.documents += v.documents.len() as u64;
                     }
                     ExportRecord::Event(_) => written.events += 1,
+                    ExportRecord::ClerkDocument(c) => {
+                        let what = format!("Dokument „{}“ (Bearbeitung)", c.document.filename);
+                        blob_bytes += write_blob(state.blobs.as_ref(), w, &c.document.blob_key, &what).await?;
+                        blobs += 1;
+                        written.notes += 1;
+                        written.documents += 1;
+                    }
                 }
                 w.line("record", record)?;
                 bar.advance(1);
@@ -516,6 +523,7 @@ async fn read_records(im: &mut Importer<'_>, reader: &mut BufReader<File>, heade
                 let referenced: Vec<&mut String> = match &mut record {
                     ExportRecord::Delivery(d) => vec![&mut d.blob_key],
                     ExportRecord::Vorgang(v) => v.documents.iter_mut().map(|d| &mut d.blob_key).collect(),
+                    ExportRecord::ClerkDocument(c) => vec![&mut c.document.blob_key],
                     _ => Vec::new(),
                 };
                 let expected = referenced.len();
@@ -541,6 +549,10 @@ async fn read_records(im: &mut Importer<'_>, reader: &mut BufReader<File>, heade
                         im.read.documents += v.documents.len() as u64;
                     }
                     ExportRecord::Event(_) => im.read.events += 1,
+                    ExportRecord::ClerkDocument(_) => {
+                        im.read.notes += 1;
+                        im.read.documents += 1;
+                    }
                 }
                 im.batch.push(record);
                 im.batch_bytes += text.len();

@@ -71,11 +71,20 @@ pub(crate) async fn complete_intake(
 ) -> Result<IntakeOutcome> {
     let t = tenant.as_str();
     let json = (to_json(&v.leika_ids)?, to_json(&v.applicant)?, to_json(&v.control)?, to_json(&v.form_data)?);
+    let applicant_name = v.applicant.display_name();
+    let searchable = domain::search::Searchable {
+        nummer: v.nummer.as_str(),
+        aktenzeichen: None,
+        applicant_name: applicant_name.as_deref(),
+        form_name: &v.form_name,
+        form_text: "",
+    };
+    let (words, such_text) = crate::search::texts(searchable, &v.form_data);
     let mut tx = pool.begin().await.map_err(map_err)?;
     let inserted: Option<OffsetDateTime> = sqlx::query_scalar(&format!(
         "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, version, eingang_at,
-                                form_id, form_name, zustaendige_stelle, applicant_name, unit_id)
-         VALUES ($1, $2, $3, $4, 'NEU', {NOW_MS}, 1, $5, $6, $7, $8, $9, $10)
+                                form_id, form_name, zustaendige_stelle, applicant_name, unit_id, such_vektor)
+         VALUES ($1, $2, $3, $4, 'NEU', {NOW_MS}, 1, $5, $6, $7, $8, $9, $10, to_tsvector('simple', $11))
          ON CONFLICT DO NOTHING
          RETURNING status_since"
     ))
@@ -87,8 +96,9 @@ pub(crate) async fn complete_intake(
     .bind(&v.form_id)
     .bind(&v.form_name)
     .bind(&v.zustaendige_stelle)
-    .bind(v.applicant.display_name())
+    .bind(&applicant_name)
     .bind(v.unit.map(|u| u.0))
+    .bind(&words)
     .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
@@ -115,8 +125,8 @@ pub(crate) async fn complete_intake(
     };
 
     sqlx::query(
-        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
-         VALUES ($1, $2, $3::json, $4::json, $5::json, $6::json)",
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data, such_text)
+         VALUES ($1, $2, $3::json, $4::json, $5::json, $6::json, $7)",
     )
     .bind(t)
     .bind(v.id.0)
@@ -124,6 +134,7 @@ pub(crate) async fn complete_intake(
     .bind(json.1)
     .bind(json.2)
     .bind(json.3)
+    .bind(&such_text)
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;

@@ -24,9 +24,11 @@
 //!   [`StorageError::Retryable`]; the design avoids them, callers retry them.
 
 mod convert;
+mod documents;
 mod intake;
 mod migrate;
 mod notes;
+mod search;
 mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -83,8 +85,10 @@ impl PostgresStore {
 
     /// Applies pending migrations. Safe when several processes start at once: they take turns
     /// under an advisory lock, and each migration is applied once, in one transaction.
+    /// Vorgänge of older versions then get their search entry.
     pub async fn migrate(&self) -> Result<()> {
-        migrate::migrate(&self.pool).await
+        migrate::migrate(&self.pool).await?;
+        search::backfill(&self.pool).await.map(drop)
     }
 
     /// The connection pool, for health checks and tests.
@@ -221,6 +225,10 @@ impl Store for PostgresStore {
         vorgang::events_after(&self.pool, tenant, after, limit).await
     }
 
+    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>> {
+        search::forms(&self.pool, tenant).await
+    }
+
     async fn apply_change(
         &self,
         tenant: &TenantId,
@@ -295,6 +303,33 @@ impl Store for PostgresStore {
         day: time::Date,
     ) -> Result<u64> {
         notes::count_due_wiedervorlagen(&self.pool, tenant, visibility, day).await
+    }
+
+    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()> {
+        documents::add_clerk_document(&self.pool, tenant, &doc).await
+    }
+
+    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+        documents::list_clerk_documents(&self.pool, tenant, vorgang).await
+    }
+
+    async fn purge_vorgang(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        tombstone: NewAuditEntry,
+        actor: &Actor,
+    ) -> Result<Purged> {
+        documents::purge_vorgang(&self.pool, tenant, id, expected_version, &tombstone, actor).await
+    }
+
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
+        documents::pending_blob_deletions(&self.pool, limit).await
+    }
+
+    async fn blob_deleted(&self, key: &str) -> Result<()> {
+        documents::blob_deleted(&self.pool, key).await
     }
 
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {

@@ -8,6 +8,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "worklist", include_str!("../migrations/0002_worklist.sql")),
     (3, "tenants", include_str!("../migrations/0003_tenants.sql")),
     (4, "notes", include_str!("../migrations/0004_notes.sql")),
+    (5, "search", include_str!("../migrations/0005_search.sql")),
+    (6, "documents", include_str!("../migrations/0006_documents.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once

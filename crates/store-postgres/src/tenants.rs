@@ -307,7 +307,8 @@ pub(crate) fn audit_row(r: &PgRow) -> Result<AuditRecord> {
     })
 }
 
-pub(crate) async fn append_audit(pool: &PgPool, e: &NewAuditEntry) -> Result<()> {
+/// On the pool, or inside a transaction (the tombstone of a final deletion).
+pub(crate) async fn append_audit<'c>(exec: impl sqlx::PgExecutor<'c>, e: &NewAuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -320,7 +321,7 @@ pub(crate) async fn append_audit(pool: &PgPool, e: &NewAuditEntry) -> Result<()>
     .bind(e.target.as_deref())
     .bind(e.detail.as_deref())
     .bind(e.ip.as_deref())
-    .execute(pool)
+    .execute(exec)
     .await
     .map_err(map_err)?;
     Ok(())

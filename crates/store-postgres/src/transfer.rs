@@ -6,6 +6,7 @@
 //! hundreds of Vorgänge costs a handful of round trips.
 
 use crate::convert::{finish, get, map_err, ms, to_i64, to_json, to_u64};
+use crate::documents::{clerk_documents_after, insert_clerk_document};
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
 use crate::notes::{
     kommentar_row, refresh_naechste_frist, wiedervorlage_row, KOMMENTAR_COLUMNS, WIEDERVORLAGE_COLUMNS,
@@ -17,7 +18,7 @@ use crate::vorgang::{
     document_row, events_after, vorgang_at, DOCUMENT_COLUMNS, EVENT_LOG_LOCK, NOW_MS, VORGANG_SELECT,
 };
 use domain::user::{normalize_roles, roles_to_text};
-use domain::{TenantId, VorgangId};
+use domain::{TenantId, VorgangEvent, VorgangId};
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use store::{
@@ -37,7 +38,8 @@ pub(crate) async fn count_for_export(pool: &PgPool, tenant: &TenantId) -> Result
                 (SELECT count(*) FROM units WHERE tenant_id = $1),
                 (SELECT count(*) FROM audit WHERE tenant_id = $1),
                 (SELECT count(*) FROM kommentare WHERE tenant_id = $1)
-                    + (SELECT count(*) FROM wiedervorlagen WHERE tenant_id = $1)",
+                    + (SELECT count(*) FROM wiedervorlagen WHERE tenant_id = $1)
+                    + (SELECT count(*) FROM documents WHERE tenant_id = $1 AND kind = 'CLERK')",
     )
     .bind(tenant.as_str())
     .fetch_one(pool)
@@ -167,7 +169,7 @@ pub(crate) async fn export_page(
             let ids: Vec<Uuid> = vorgaenge.iter().map(|v| v.head.id.0).collect();
             let mut documents: HashMap<VorgangId, Vec<DocumentRecord>> = HashMap::new();
             let rows = sqlx::query(&format!(
-                "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = ANY($2)
+                "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = ANY($2) AND kind <> 'CLERK'
                  ORDER BY vorgang_id, kind COLLATE \"C\" DESC, filename COLLATE \"C\""
             ))
             .bind(t)
@@ -441,18 +443,33 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
     let form_names: Vec<&str> = vs.iter().map(|v| v.form_name.as_str()).collect();
     let stellen: Vec<&str> = vs.iter().map(|v| v.zustaendige_stelle.as_str()).collect();
     let applicant_names: Vec<Option<String>> = vs.iter().map(|v| v.applicant.display_name()).collect();
+    let (search_words, search_texts): (Vec<String>, Vec<String>) = vs
+        .iter()
+        .zip(&applicant_names)
+        .map(|(v, name)| {
+            let searchable = domain::search::Searchable {
+                nummer: v.head.nummer.as_str(),
+                aktenzeichen: v.aktenzeichen.as_deref(),
+                applicant_name: name.as_deref(),
+                form_name: &v.form_name,
+                form_text: "",
+            };
+            crate::search::texts(searchable, &v.form_data)
+        })
+        .unzip();
     sqlx::query(
         "INSERT INTO vorgaenge (tenant_id, id, nummer, transaction_id, status, status_since, status_before_deletion,
                                 version, aktenzeichen, assignee_id, eingang_at, form_id, form_name,
-                                zustaendige_stelle, applicant_name, unit_id)
+                                zustaendige_stelle, applicant_name, unit_id, such_vektor)
          SELECT $1, v.id, v.nummer, v.transaction_id, v.status, v.status_since, v.status_before_deletion,
                 v.version, v.aktenzeichen, v.assignee_id, v.eingang_at, v.form_id, v.form_name,
-                v.zustaendige_stelle, v.applicant_name, v.unit_id
+                v.zustaendige_stelle, v.applicant_name, v.unit_id, to_tsvector('simple', v.words)
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::int8[],
                      $9::text[], $10::uuid[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[],
-                     $16::uuid[])
+                     $16::uuid[], $17::text[])
               AS v (id, nummer, transaction_id, status, status_since, status_before_deletion, version, aktenzeichen,
-                    assignee_id, eingang_at, form_id, form_name, zustaendige_stelle, applicant_name, unit_id)",
+                    assignee_id, eingang_at, form_id, form_name, zustaendige_stelle, applicant_name, unit_id,
+                    words)",
     )
     .bind(t)
     .bind(&ids)
@@ -470,6 +487,7 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
     .bind(stellen)
     .bind(applicant_names)
     .bind(units)
+    .bind(search_words)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -482,10 +500,10 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
         json.3.push(to_json(&v.form_data)?);
     }
     sqlx::query(
-        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data)
-         SELECT $1, d.id, d.leika_ids::json, d.applicant::json, d.control::json, d.form_data::json
-         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
-              AS d (id, leika_ids, applicant, control, form_data)",
+        "INSERT INTO vorgang_daten (tenant_id, vorgang_id, leika_ids, applicant, control, form_data, such_text)
+         SELECT $1, d.id, d.leika_ids::json, d.applicant::json, d.control::json, d.form_data::json, d.such_text
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+              AS d (id, leika_ids, applicant, control, form_data, such_text)",
     )
     .bind(t)
     .bind(&ids)
@@ -493,6 +511,7 @@ async fn import_vorgaenge(conn: &mut PgConnection, tenant: &TenantId, vs: &[&Vor
     .bind(json.1)
     .bind(json.2)
     .bind(json.3)
+    .bind(search_texts)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -546,10 +565,16 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
         return Ok(());
     }
     let t = tenant.as_str();
-    let vorgaenge: Vec<Uuid> = es.iter().map(|e| e.vorgang_id.0).collect();
-    if missing(conn, tenant, "vorgaenge", vorgaenge.clone()).await? > 0 {
+    // A deleted Vorgang leaves only its GELOESCHT event.
+    let held: Vec<Uuid> = es
+        .iter()
+        .filter(|e| !matches!(e.event, VorgangEvent::Geloescht { .. }))
+        .map(|e| e.vorgang_id.0)
+        .collect();
+    if missing(conn, tenant, "vorgaenge", held).await? > 0 {
         return Err(StorageError::InvalidReference("vorgang"));
     }
+    let vorgaenge: Vec<Uuid> = es.iter().map(|e| e.vorgang_id.0).collect();
     let at: Vec<OffsetDateTime> = es.iter().map(|e| ms(e.at)).collect();
     let actor_ids: Vec<Option<Uuid>> = es.iter().map(|e| e.actor.user.map(|u| u.0)).collect();
     let actor_names: Vec<&str> = es.iter().map(|e| e.actor.name.as_str()).collect();
@@ -615,7 +640,8 @@ async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRe
 }
 
 /// The Notes section: the Kommentare by id (cursor `k:<id>`), then the Wiedervorlagen by id
-/// (cursor `w:<id>`). A page that ends the Kommentare goes on with the Wiedervorlagen.
+/// (cursor `w:<id>`), then the clerks' documents by id (cursor `d:<id>`). A page that ends
+/// one part goes on with the next.
 async fn export_notes(
     pool: &PgPool,
     tenant: &TenantId,
@@ -625,10 +651,11 @@ async fn export_notes(
     let t = tenant.as_str();
     let id = |s: &str| Uuid::parse_str(s).map_err(|_| invalid_cursor());
     // (in the Kommentare, after which Kommentar), (after which Wiedervorlage)
-    let (kommentare, wiedervorlagen_after) = match after.map(|a| a.split_once(':')) {
-        None => ((true, None), None),
-        Some(Some(("k", k))) => ((true, Some(id(k)?)), None),
-        Some(Some(("w", w))) => ((false, None), Some(id(w)?)),
+    let (kommentare, wiedervorlagen, documents_after) = match after.map(|a| a.split_once(':')) {
+        None => ((true, None), (true, None), None),
+        Some(Some(("k", k))) => ((true, Some(id(k)?)), (true, None), None),
+        Some(Some(("w", w))) => ((false, None), (true, Some(id(w)?)), None),
+        Some(Some(("d", d))) => ((false, None), (false, None), Some(id(d)?)),
         Some(_) => return Err(invalid_cursor()),
     };
     let mut records = Vec::new();
@@ -650,7 +677,10 @@ async fn export_notes(
         }
     }
     let room = (limit as usize).saturating_sub(records.len());
-    if room > 0 {
+    if let (true, wiedervorlagen_after) = wiedervorlagen {
+        if room == 0 {
+            return Ok((records, last_key));
+        }
         let (cond, lim) = after_clause("w.", wiedervorlagen_after);
         let sql = format!(
             "SELECT {WIEDERVORLAGE_COLUMNS} FROM {WIEDERVORLAGE_FROM} WHERE w.tenant_id = $1 {cond}
@@ -666,6 +696,14 @@ async fn export_notes(
             last_key = Some(format!("w:{}", w.id.0));
             records.push(ExportRecord::Wiedervorlage(w));
         }
+    }
+    let room = (limit as usize).saturating_sub(records.len());
+    if room == 0 {
+        return Ok((records, last_key));
+    }
+    for d in clerk_documents_after(pool, tenant, documents_after, to_i64(room as u64, "limit")?).await? {
+        last_key = Some(format!("d:{}", d.document.id.0));
+        records.push(ExportRecord::ClerkDocument(Box::new(d)));
     }
     let cursor = if records.len() >= limit as usize { last_key } else { None };
     Ok((records, cursor))
@@ -769,6 +807,14 @@ async fn import_notes(conn: &mut PgConnection, tenant: &TenantId, run: &[ExportR
         touched.sort_unstable();
         touched.dedup();
         refresh_naechste_frist(conn, tenant, &touched).await?;
+    }
+    for r in run {
+        if let ExportRecord::ClerkDocument(d) = r {
+            insert_clerk_document(&mut *conn, tenant, d).await.map_err(|e| match e {
+                StorageError::NotFound => StorageError::InvalidReference("vorgang"),
+                e => e,
+            })?;
+        }
     }
     Ok(())
 }

@@ -101,6 +101,8 @@ pub(crate) enum Arg {
     Uuids(Vec<Uuid>),
     Text(&'static str),
     Date(time::Date),
+    Owned(String),
+    Time(OffsetDateTime),
 }
 
 /// A WHERE clause built up with its arguments; `$1` is always the tenant.
@@ -133,6 +135,8 @@ impl Filter {
                 Arg::Uuids(us) => q.bind(us.clone()),
                 Arg::Text(t) => q.bind(*t),
                 Arg::Date(d) => q.bind(*d),
+                Arg::Owned(s) => q.bind(s.clone()),
+                Arg::Time(t) => q.bind(*t),
             };
         }
         q
@@ -164,7 +168,7 @@ impl Filter {
 
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-fn view_filter(vis: &Visibility, view: &View, status: Option<VorgangStatus>) -> Filter {
+pub(crate) fn view_filter(vis: &Visibility, view: &View, status: Option<VorgangStatus>) -> Filter {
     let mut f = Filter::new("v.tenant_id = $1");
     match view {
         View::Alle => {}
@@ -183,7 +187,7 @@ fn view_filter(vis: &Visibility, view: &View, status: Option<VorgangStatus>) -> 
 }
 
 /// Byte-wise order for text (like SQLite and Rust), whatever the database's locale.
-fn sort_column(key: SortKey) -> &'static str {
+pub(crate) fn sort_column(key: SortKey) -> &'static str {
     match key {
         SortKey::EingangAt => "v.eingang_at",
         SortKey::Nummer => "v.nummer COLLATE \"C\"",
@@ -235,7 +239,7 @@ pub(crate) async fn status_counts(
     counts_in(&mut conn, tenant, vis, view).await
 }
 
-fn list_item(r: &PgRow) -> Result<VorgangListItem> {
+pub(crate) fn list_item(r: &PgRow) -> Result<VorgangListItem> {
     let assignee = get::<Option<Uuid>>(r, 6)?
         .map(|id| {
             Ok::<_, StorageError>(UserRef {
@@ -255,12 +259,16 @@ fn list_item(r: &PgRow) -> Result<VorgangListItem> {
         applicant_name: get(r, 8)?,
         version: get(r, 9)?,
         naechste_frist: get(r, 10)?,
+        treffer: None,
     })
 }
 
 pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
     if q.visibility.is_nothing() {
         return Ok(WorklistPage { items: Vec::new(), total: 0, counts: StatusCounts::default() });
+    }
+    if !q.filter.is_empty() {
+        return crate::search::filtered_page(pool, tenant, q).await;
     }
     // One snapshot for the counts and the page, so the total matches the items.
     let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
@@ -371,9 +379,10 @@ pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId)
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
     let mut record = vorgang_at(&r, tenant)?;
-    // Documents never change after intake: no need to read them in the same snapshot.
+    // The applicant's documents never change after intake: no need to read them in the same
+    // snapshot. (Clerks' documents are `crate::documents::list_clerk_documents`.)
     record.documents = sqlx::query(&format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = $2
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND vorgang_id = $2 AND kind <> 'CLERK'
          ORDER BY kind COLLATE \"C\" DESC, filename COLLATE \"C\""
     ))
     .bind(tenant.as_str())
@@ -412,8 +421,9 @@ pub(crate) async fn history(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> 
     .iter()
     .map(event_row)
     .collect::<Result<Vec<_>>>()?;
-    if events.is_empty() {
-        // Every Vorgang has its EINGEGANGEN event: no events (almost always) means no Vorgang.
+    // Every Vorgang has its EINGEGANGEN event: no events (almost always) means no Vorgang;
+    // a deleted one has only its GELOESCHT event left.
+    if events.last().is_none_or(|e| matches!(e.event, VorgangEvent::Geloescht { .. })) {
         if crate::transfer::missing(&mut conn, tenant, "vorgaenge", vec![id.0]).await? > 0 {
             return Err(StorageError::NotFound);
         }
@@ -538,6 +548,7 @@ pub(crate) async fn apply_in(
             .fetch_one(&mut *conn)
             .await
             .map_err(map_err)?;
+            crate::search::reindex(conn, tenant, id.0).await?;
             (row, VorgangEvent::AktenzeichenGeaendert { from: aktenzeichen, to: new })
         }
         VorgangChange::Unit { to } => {

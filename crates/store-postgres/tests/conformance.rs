@@ -45,7 +45,7 @@ async fn processes_sharing_one_database_stay_consistent() {
         stores.push(Arc::new(started.expect("connect task").expect("concurrent start (and migration) succeeds")));
     }
     // One row per migration file (crates/store-postgres/migrations).
-    const MIGRATION_FILES: i64 = 4;
+    const MIGRATION_FILES: i64 = 6;
     let version_rows: i64 = {
         let probe = PostgresStore::connect(&db.url).await.expect("connect");
         let n = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")
@@ -447,6 +447,7 @@ async fn worklist_sorts_text_byte_wise_whatever_the_locale(db: &Arc<dyn Store>) 
                 descending,
                 page: 0,
                 per_page: 100,
+                filter: Default::default(),
             };
             db.worklist(&t, &q).await.expect("worklist").items
         }
@@ -564,6 +565,7 @@ async fn concurrent_distribution_keeps_unit_counts_exact(stores: &[Arc<dyn Store
                 descending: false,
                 page: 0,
                 per_page: 100,
+                filter: Default::default(),
             };
             let page = stores[1].worklist(&t, &q).await.expect("worklist");
             assert_eq!(page.total, page.items.len() as u64, "counts match the list for {vis:?} / {view:?}");
@@ -652,6 +654,7 @@ async fn concurrent_wiedervorlagen_keep_naechste_frist_exact(stores: &[Arc<dyn S
         descending: false,
         page: 0,
         per_page: 10,
+        filter: Default::default(),
     };
     let item = stores[3].worklist(&t, &q).await.expect("worklist").items.into_iter().next().expect("the Vorgang");
     assert_eq!(item.naechste_frist, earliest_open, "naechste_frist is the earliest open Frist");

@@ -94,7 +94,17 @@ pub(crate) fn complete_intake(
         ])
     })
     .map_err(map_err)?;
+    let rowid = conn.last_insert_rowid();
     insert_daten_and_documents(conn, t, &id, &v.leika_ids, &v.applicant, &v.control, &v.form_data, &v.documents)?;
+    let applicant_name = v.applicant.display_name();
+    let searchable = domain::search::Searchable {
+        nummer: v.nummer.as_str(),
+        aktenzeichen: None,
+        applicant_name: applicant_name.as_deref(),
+        form_name: &v.form_name,
+        form_text: "",
+    };
+    crate::search::index_new(conn, t, &id, rowid, searchable, &v.form_data)?;
     insert_event(
         conn,
         tenant,

@@ -2,10 +2,12 @@
 
 mod access;
 mod convert;
+mod documents;
 mod engine;
 mod intake;
 mod migrate;
 mod notes;
+mod search;
 mod tenants;
 mod transfer;
 mod users;
@@ -35,7 +37,9 @@ impl SqliteStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StorageError::Other(format!("{}: {e}", dir.display())))?;
         }
-        Ok(Self { engine: Engine::start(path, migrate::migrate)? })
+        // Vorgänge of older versions get their search entry before the first request.
+        let migrate = |c: &mut rusqlite::Connection| migrate::migrate(c).and_then(|()| search::backfill(c).map(drop));
+        Ok(Self { engine: Engine::start(path, migrate)? })
     }
 }
 
@@ -188,6 +192,11 @@ impl Store for SqliteStore {
         self.engine.read(move |c| vorgang::events_after(c, &tenant, after, limit)).await
     }
 
+    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| search::forms(c, &tenant)).await
+    }
+
     async fn apply_change(
         &self,
         tenant: &TenantId,
@@ -272,6 +281,39 @@ impl Store for SqliteStore {
     ) -> Result<u64> {
         let (tenant, visibility) = (tenant.clone(), visibility.clone());
         self.engine.read(move |c| notes::count_due(c, &tenant, &visibility, day)).await
+    }
+
+    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| documents::add_clerk_document(c, &tenant, &doc)).await
+    }
+
+    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| documents::list_clerk_documents(c, &tenant, vorgang)).await
+    }
+
+    async fn purge_vorgang(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        tombstone: NewAuditEntry,
+        actor: &Actor,
+    ) -> Result<Purged> {
+        let (tenant, actor) = (tenant.clone(), actor.clone());
+        self.engine
+            .write(move |c| documents::purge_vorgang(c, &tenant, id, expected_version, &tombstone, &actor))
+            .await
+    }
+
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
+        self.engine.read(move |c| documents::pending_blob_deletions(c, limit)).await
+    }
+
+    async fn blob_deleted(&self, key: &str) -> Result<()> {
+        let key = key.to_owned();
+        self.engine.write(move |c| documents::blob_deleted(c, &key)).await
     }
 
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {

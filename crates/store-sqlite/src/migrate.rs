@@ -7,6 +7,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "tenants", include_str!("../migrations/0002_tenants.sql")),
     (3, "notes", include_str!("../migrations/0003_notes.sql")),
+    (4, "search", include_str!("../migrations/0004_search.sql")),
+    (5, "documents", include_str!("../migrations/0005_documents.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

@@ -9,12 +9,13 @@ use crate::access::{append_audit, audit_after};
 use crate::convert::ms;
 use crate::engine::map_err;
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
+use crate::documents::{clerk_documents_after, insert_clerk_document};
 use crate::notes::{insert_kommentar, insert_wiedervorlage, kommentare_after, vorgang_exists, wiedervorlagen_after};
 use crate::tenants::{check_units, get_tenant, insert_unit, unit_row, upsert_imported, UNIT_COLUMNS};
 use crate::users::{delete_sessions_of, set_units, user_row, USER_SELECT};
 use crate::vorgang::{documents_of, events_after, insert_event, vorgang_row, VORGANG_SELECT};
 use domain::user::{normalize_roles, roles_to_text};
-use domain::{TenantId, UserId};
+use domain::{TenantId, UserId, VorgangEvent};
 use rusqlite::{params, Connection};
 use store::{
     AuditRecord, DeliveryRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError,
@@ -33,7 +34,8 @@ pub(crate) fn count_for_export(conn: &Connection, tenant: &TenantId) -> Result<E
                 (SELECT count(*) FROM events WHERE tenant_id = ?1),
                 (SELECT count(*) FROM audit WHERE tenant_id = ?1),
                 (SELECT count(*) FROM kommentare WHERE tenant_id = ?1)
-                  + (SELECT count(*) FROM wiedervorlagen WHERE tenant_id = ?1)",
+                  + (SELECT count(*) FROM wiedervorlagen WHERE tenant_id = ?1)
+                  + (SELECT count(*) FROM documents WHERE tenant_id = ?1 AND kind = 'CLERK')",
     )
     .and_then(|mut s| {
         s.query_row([tenant.as_str()], |r| {
@@ -150,32 +152,49 @@ pub(crate) fn export_page(
     }
 }
 
-/// Kommentare by id, then Wiedervorlagen by id; the cursor is `k:<id>` or `w:<id>`.
+/// Kommentare by id, then Wiedervorlagen by id, then clerk documents by id; the cursor is
+/// `k:<id>`, `w:<id>` or `d:<id>`. A page that ends one part goes on with the next.
 fn export_notes(
     conn: &Connection,
     tenant: &TenantId,
     after: Option<&str>,
     limit: u32,
 ) -> Result<(Vec<ExportRecord>, Option<String>)> {
-    let (kommentare_from, wiedervorlagen_from) = match after.map(|a| a.split_once(':')) {
-        None => (Some(String::new()), String::new()),
-        Some(Some(("k", id))) => (Some(uuid_cursor(Some(id))?), String::new()),
-        Some(Some(("w", id))) => (None, uuid_cursor(Some(id))?),
+    // Where to start: which part (0 = Kommentare, 1 = Wiedervorlagen, 2 = documents), after which id.
+    let (part, from) = match after.map(|a| a.split_once(':')) {
+        None => (0, String::new()),
+        Some(Some(("k", id))) => (0, uuid_cursor(Some(id))?),
+        Some(Some(("w", id))) => (1, uuid_cursor(Some(id))?),
+        Some(Some(("d", id))) => (2, uuid_cursor(Some(id))?),
         Some(_) => return Err(invalid_cursor()),
     };
     let mut records = Vec::new();
-    if let Some(from) = kommentare_from {
-        let kommentare = kommentare_after(conn, tenant, &from, limit)?;
-        if let Some(cursor) = next(&kommentare, limit, |k| format!("k:{}", k.id.0)) {
-            return Ok((kommentare.into_iter().map(ExportRecord::Kommentar).collect(), Some(cursor)));
+    for p in part..3 {
+        let from = if p == part { from.as_str() } else { "" };
+        let room = limit - records.len() as u32;
+        let (page, cursor) = match p {
+            0 => {
+                let ks = kommentare_after(conn, tenant, from, room)?;
+                let c = next(&ks, room, |k| format!("k:{}", k.id.0));
+                (ks.into_iter().map(ExportRecord::Kommentar).collect::<Vec<_>>(), c)
+            }
+            1 => {
+                let ws = wiedervorlagen_after(conn, tenant, from, room)?;
+                let c = next(&ws, room, |w| format!("w:{}", w.id.0));
+                (ws.into_iter().map(ExportRecord::Wiedervorlage).collect(), c)
+            }
+            _ => {
+                let ds = clerk_documents_after(conn, tenant, from, room)?;
+                let c = next(&ds, room, |d| format!("d:{}", d.document.id.0));
+                (ds.into_iter().map(|d| ExportRecord::ClerkDocument(Box::new(d))).collect(), c)
+            }
+        };
+        records.extend(page);
+        if cursor.is_some() {
+            return Ok((records, cursor));
         }
-        records.extend(kommentare.into_iter().map(ExportRecord::Kommentar));
     }
-    let rest = limit - records.len() as u32;
-    let wiedervorlagen = wiedervorlagen_after(conn, tenant, &wiedervorlagen_from, rest)?;
-    let cursor = next(&wiedervorlagen, rest, |w| format!("w:{}", w.id.0));
-    records.extend(wiedervorlagen.into_iter().map(ExportRecord::Wiedervorlage));
-    Ok((records, cursor))
+    Ok((records, None))
 }
 
 pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[ExportRecord]) -> Result<()> {
@@ -199,6 +218,12 @@ pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[Ex
                     return Err(StorageError::InvalidReference("vorgang"));
                 }
                 insert_wiedervorlage(conn, tenant, w)?
+            }
+            ExportRecord::ClerkDocument(d) => {
+                insert_clerk_document(conn, tenant, d).map_err(|e| match e {
+                    StorageError::NotFound => StorageError::InvalidReference("vorgang"),
+                    e => e,
+                })?
             }
         }
     }
@@ -344,6 +369,7 @@ fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Re
         ])
     })
     .map_err(map_err)?;
+    let rowid = conn.last_insert_rowid();
     crate::intake::insert_daten_and_documents(
         conn,
         t,
@@ -354,12 +380,23 @@ fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Re
         &v.form_data,
         &v.documents,
     )?;
+    let applicant_name = v.applicant.display_name();
+    let searchable = domain::search::Searchable {
+        nummer: v.head.nummer.as_str(),
+        aktenzeichen: v.aktenzeichen.as_deref(),
+        applicant_name: applicant_name.as_deref(),
+        form_name: &v.form_name,
+        form_text: "",
+    };
+    crate::search::index_new(conn, t, &id, rowid, searchable, &v.form_data)?;
     Ok(())
 }
 
 fn import_event(conn: &Connection, tenant: &TenantId, e: &EventRecord) -> Result<()> {
     let vorgang = e.vorgang_id.0.to_string();
-    if !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)? {
+    // A deleted Vorgang leaves only its GELOESCHT event.
+    let deleted = matches!(e.event, VorgangEvent::Geloescht { .. });
+    if !deleted && !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)? {
         return Err(StorageError::InvalidReference("vorgang"));
     }
     insert_event(conn, tenant, e.vorgang_id, e.at, &e.actor, &e.event)

@@ -73,7 +73,7 @@ pub(crate) fn insert_event(
 }
 
 /// The filter shared by the worklist page and its counts: tenant, view, optional status.
-fn view_filter(tenant: &TenantId, view: &View, status: Option<VorgangStatus>) -> (String, Vec<String>) {
+pub(crate) fn view_filter(tenant: &TenantId, view: &View, status: Option<VorgangStatus>) -> (String, Vec<String>) {
     let mut sql = String::from("v.tenant_id = ?");
     let mut args = vec![tenant.as_str().to_owned()];
     match view {
@@ -114,7 +114,7 @@ pub(crate) fn visibility_filter(vis: &Visibility, prefix: &str) -> Option<(Strin
     (!terms.is_empty()).then(|| (format!(" AND ({})", terms.join(" OR ")), args))
 }
 
-fn sort_column(key: SortKey) -> &'static str {
+pub(crate) fn sort_column(key: SortKey) -> &'static str {
     match key {
         SortKey::EingangAt => "v.eingang_at",
         SortKey::Nummer => "v.nummer",
@@ -124,7 +124,7 @@ fn sort_column(key: SortKey) -> &'static str {
     }
 }
 
-fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
+pub(crate) fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
     let assignee = match opt_uuid_at(r, 6)? {
         Some(id) => Some(UserRef { id: UserId(id), display_name: r.get::<_, Option<String>>(7)?.unwrap_or_default() }),
         None => None,
@@ -140,6 +140,7 @@ fn list_item(r: &Row<'_>) -> rusqlite::Result<VorgangListItem> {
         applicant_name: r.get(8)?,
         version: r.get(9)?,
         naechste_frist: opt_date_at(r, 10)?,
+        treffer: None,
     })
 }
 
@@ -178,7 +179,7 @@ pub(crate) fn status_counts(
 /// The index that serves a worklist query best: the filter's own index where the filter
 /// already yields the sort order or a clerk's (small) own set, otherwise the sort index,
 /// walked in order with the filter checked on the index entries.
-fn worklist_index(q: &WorklistQuery) -> &'static str {
+pub(crate) fn worklist_index(q: &WorklistQuery) -> &'static str {
     match (&q.view, q.sort, q.status) {
         (View::Meine(_), _, _) | (View::NichtZugewiesen, SortKey::EingangAt, Some(_)) => "vorgaenge_by_assignee",
         (View::Alle, SortKey::EingangAt, Some(_)) => "vorgaenge_by_status",
@@ -199,6 +200,9 @@ pub(crate) fn worklist(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) 
 }
 
 fn worklist_in_snapshot(conn: &Connection, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
+    if !q.filter.is_empty() {
+        return crate::search::filtered_page(conn, tenant, q);
+    }
     let Some((sql, args)) = page_query(tenant, q) else {
         return Ok(WorklistPage { items: Vec::new(), total: 0, counts: StatusCounts::default() });
     };
@@ -294,10 +298,12 @@ pub(crate) fn vorgang_row(r: &Row<'_>, tenant: &TenantId) -> rusqlite::Result<Vo
     })
 }
 
-/// The documents of a Vorgang, representation first.
+/// The applicant's documents of a Vorgang, representation first (clerks' documents are
+/// `crate::documents::list_clerk_documents`).
 pub(crate) fn documents_of(conn: &Connection, tenant: &TenantId, id: &str) -> Result<Vec<DocumentRecord>> {
     conn.prepare_cached(&format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY kind DESC, filename"
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ?1 AND vorgang_id = ?2 AND kind <> 'CLERK'
+         ORDER BY kind DESC, filename"
     ))
     .and_then(|mut s| s.query_map(params![tenant.as_str(), id], document_row)?.collect())
     .map_err(map_err)
@@ -440,6 +446,7 @@ pub(crate) fn apply_change(
             )
             .and_then(|mut s| s.execute(params![t, vid, new]))
             .map_err(map_err)?;
+            crate::search::reindex(conn, tenant, &vid)?;
             VorgangEvent::AktenzeichenGeaendert { from: cur.aktenzeichen.clone(), to: new }
         }
         VorgangChange::Unit { to } => {
@@ -536,6 +543,7 @@ mod tests {
                             descending: true,
                             page: 3,
                             per_page: 50,
+                            filter: Default::default(),
                         };
                         let (sql, args) = page_query(&tenant, &q).expect("a page query");
                         let plan = plan(&conn, &sql, &args);

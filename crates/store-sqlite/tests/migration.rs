@@ -81,6 +81,7 @@ async fn version_1_data_is_carried_over() {
         descending: false,
         page: 0,
         per_page: 50,
+        filter: Default::default(),
     };
     assert_eq!(store.worklist(&kiel, &q).await.expect("worklist").total, 1, "visibility on migrated rows");
 

@@ -92,6 +92,11 @@ pub trait Store: Send + Sync + 'static {
     /// The durable event log (outbox) of a tenant, oldest first, after sequence `after`.
     async fn events_after(&self, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>>;
 
+    // --- search (issue 6): text search and filters are part of `worklist` (WorklistFilter) ---
+    /// The distinct form names of the tenant's Vorgänge, sorted byte-wise: the choices of the
+    /// worklist's form filter.
+    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>>;
+
     // --- Vorgang commands ---
     /// Applies one change if the Vorgang is still at `expected_version`; otherwise
     /// [`StorageError::Conflict`]. Records the matching event in the same transaction.
@@ -158,6 +163,30 @@ pub trait Store: Send + Sync + 'static {
         visibility: &Visibility,
         day: time::Date,
     ) -> Result<u64>;
+
+    // --- clerk documents and final deletion (issue 6) ---
+    /// Records a clerk's document (its blob already stored) and `VorgangEvent::DokumentAngehaengt`
+    /// in one transaction. NotFound if the tenant has no such Vorgang, or the Kommentar /
+    /// Wiedervorlage it is attached to is not one of that Vorgang's.
+    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()>;
+    /// The clerk documents of a Vorgang, oldest first. NotFound if the tenant has no such Vorgang.
+    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>>;
+    /// Deletes a Vorgang for good, if it is still at `expected_version` (else Conflict): its
+    /// data, documents, notes, deliveries and history. Appends `tombstone` to the audit log and
+    /// `VorgangEvent::Geloescht` to the outbox, and queues the blobs to delete, all in one
+    /// transaction. The caller checks the four-eyes rule (`domain::deletion`) beforehand.
+    async fn purge_vorgang(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        tombstone: NewAuditEntry,
+        actor: &Actor,
+    ) -> Result<Purged>;
+    /// Blob keys queued by [`Store::purge_vorgang`] and not yet confirmed, all tenants.
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>>;
+    /// The blob is gone from the document store: drops it from the queue.
+    async fn blob_deleted(&self, key: &str) -> Result<()>;
 
     // --- users and sessions ---
     async fn create_user(&self, user: NewUser) -> Result<UserRecord>;

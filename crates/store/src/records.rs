@@ -114,6 +114,9 @@ pub enum DocumentKind {
     Attachment,
     /// The rendering of the filled form (usually a PDF).
     Representation,
+    /// Attached by a clerk ("Daten anhängen"), to the Vorgang or to one of its notes; kept
+    /// apart from the applicant's documents.
+    Clerk,
 }
 
 impl DocumentKind {
@@ -121,11 +124,12 @@ impl DocumentKind {
         match self {
             Self::Attachment => "ATTACHMENT",
             Self::Representation => "REPRESENTATION",
+            Self::Clerk => "CLERK",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Attachment, Self::Representation].into_iter().find(|d| d.as_str() == s)
+        [Self::Attachment, Self::Representation, Self::Clerk].into_iter().find(|d| d.as_str() == s)
     }
 }
 
@@ -232,6 +236,9 @@ pub struct VorgangListItem {
     pub version: i64,
     /// The earliest Frist of its open Wiedervorlagen.
     pub naechste_frist: Option<time::Date>,
+    /// With a text search: a short window of its form-data text around the first hit
+    /// (`domain::search::snippet`), when the form data holds a hit; otherwise `None`.
+    pub treffer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,14 +286,48 @@ pub struct WorklistQuery {
     /// Zero-based.
     pub page: u32,
     pub per_page: u32,
+    /// Text search and further filters; the default filters nothing.
+    pub filter: WorklistFilter,
+}
+
+/// "Vorgang suchen" and the filters of the worklist (issue 6), on top of view, status and
+/// visibility (which always apply, so a search never finds what the worklist would not show).
+/// All given parts must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorklistFilter {
+    /// Search terms from `domain::search::terms` (folded `[a-z0-9]+`; backends drop any
+    /// other). Each must be the prefix of a folded word of the Vorgangsnummer, Aktenzeichen,
+    /// applicant name, form name or a form-data value. Empty: no text search.
+    pub terms: Vec<String>,
+    /// Only Vorgänge of this form (exact form name, as [`crate::Store::forms`] lists it).
+    pub form_name: Option<String>,
+    /// Only those of this Organisationseinheit.
+    pub unit: Option<UnitId>,
+    /// Only those assigned to this user (with the view `NichtZugewiesen`: none).
+    pub assignee: Option<UserId>,
+    /// Eingang at or after this instant.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub eingang_von: Option<OffsetDateTime>,
+    /// Eingang before this instant (exclusive).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub eingang_bis: Option<OffsetDateTime>,
+}
+
+impl WorklistFilter {
+    /// Nothing to filter: the worklist may answer from its kept counters.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorklistPage {
     pub items: Vec<VorgangListItem>,
-    /// All Vorgänge matching view and status filter.
+    /// All Vorgänge matching view, status filter and [`WorklistFilter`].
     pub total: u64,
-    /// Per status, for the view (without the status filter).
+    /// Per status, for the view and the [`WorklistFilter`] (without the status filter): with
+    /// a search or filter active they count the matching Vorgänge, so they never promise
+    /// more than a click on the status shows.
     pub counts: StatusCounts,
 }
 
@@ -593,6 +634,8 @@ pub enum ExportRecord {
     Audit(AuditRecord),
     Kommentar(KommentarRecord),
     Wiedervorlage(WiedervorlageRecord),
+    /// A clerk's document (section Notes, after the Kommentare and Wiedervorlagen it may hang on).
+    ClerkDocument(Box<ClerkDocumentRecord>),
 }
 
 impl ExportRecord {
@@ -605,7 +648,7 @@ impl ExportRecord {
             Self::Vorgang(_) => ExportSection::Vorgaenge,
             Self::Event(_) => ExportSection::Events,
             Self::Audit(_) => ExportSection::Audit,
-            Self::Kommentar(_) | Self::Wiedervorlage(_) => ExportSection::Notes,
+            Self::Kommentar(_) | Self::Wiedervorlage(_) | Self::ClerkDocument(_) => ExportSection::Notes,
         }
     }
 }
@@ -621,7 +664,7 @@ pub struct ExportCounts {
     pub documents: u64,
     pub events: u64,
     pub audit: u64,
-    /// Kommentare plus Wiedervorlagen.
+    /// Kommentare, Wiedervorlagen and clerk documents.
     pub notes: u64,
 }
 
@@ -644,6 +687,44 @@ impl ExportCounts {
 // ---------------------------------------------------------------------------------------
 // Kommentare and Wiedervorlagen
 // ---------------------------------------------------------------------------------------
+
+/// What a clerk's document is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttachedTo {
+    Vorgang,
+    Kommentar(KommentarId),
+    Wiedervorlage(WiedervorlageId),
+}
+
+impl AttachedTo {
+    /// As named in the event `DokumentAngehaengt.zu`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Vorgang => "VORGANG",
+            Self::Kommentar(_) => "KOMMENTAR",
+            Self::Wiedervorlage(_) => "WIEDERVORLAGE",
+        }
+    }
+}
+
+/// A document a clerk attached ("Daten anhängen"): the document (kind [`DocumentKind::Clerk`],
+/// its bytes already in the document store), where it hangs, who attached it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClerkDocumentRecord {
+    pub document: DocumentRecord,
+    pub attached_to: AttachedTo,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub by: Actor,
+}
+
+/// What a final deletion left to do outside the database: the document-store keys of the
+/// Vorgang's blobs (raw deliveries and documents). They are queued durably in the same
+/// transaction ([`crate::Store::pending_blob_deletions`]) until the caller confirms them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged {
+    pub blob_keys: Vec<String>,
+}
 
 /// An internal note on a Vorgang; never shown to the applicant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

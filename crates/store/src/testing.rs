@@ -44,7 +44,8 @@
 //!   view across Vorgänge by `(frist, id)`. Listing the notes of a Vorgang the tenant does not
 //!   hold is NotFound (like `history`). Note events carry the Frist as `YYYY-MM-DD`.
 //!   Updating a done Wiedervorlage without reopening it keeps its `erledigt_at`.
-//! - The Notes section exports Kommentare by id, then Wiedervorlagen by id.
+//! - The Notes section exports Kommentare by id, then Wiedervorlagen by id, then clerks'
+//!   documents by id (see `testing/documents.rs` for those and for final deletion).
 
 use crate::{
     Actor, ApiTokenRecord, AuditQuery, AuditRecord, DeliveryId, DeliveryRecord, DeliveryStatus, DocumentKind,
@@ -66,13 +67,16 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+mod documents;
+mod search;
+
 type Db = Arc<dyn Store>;
 
 /// Runs every check of the storage contract against `store`. Panics on the first failure,
 /// naming the check (printed before it runs) and the expectation.
 pub async fn run_all(store: Arc<dyn Store>) {
     macro_rules! run {
-        ($($check:ident),* $(,)?) => {
+        ($($check:path),* $(,)?) => {
             $(
                 eprintln!("storage conformance [{}]: {}", store.backend(), stringify!($check));
                 $check(&store).await;
@@ -121,6 +125,16 @@ pub async fn run_all(store: Arc<dyn Store>) {
         kommentare_are_added_and_listed,
         wiedervorlagen_lifecycle,
         wiedervorlagen_across_vorgaenge,
+        search::search_matches_german_spellings,
+        search::search_ands_terms_over_all_fields,
+        search::search_follows_aktenzeichen_changes,
+        search::search_respects_view_status_and_visibility,
+        search::search_is_tenant_isolated,
+        search::worklist_filters,
+        search::search_survives_export_and_import,
+        documents::clerk_documents_are_kept_apart,
+        documents::final_deletion_purges_the_vorgang,
+        documents::clerk_documents_and_deletions_move_with_the_tenant,
     );
 }
 
@@ -380,7 +394,7 @@ fn query(
     page: u32,
     per_page: u32,
 ) -> WorklistQuery {
-    WorklistQuery { visibility: Visibility::Tenant, view, status, sort, descending, page, per_page }
+    WorklistQuery { visibility: Visibility::Tenant, view, status, sort, descending, page, per_page, filter: Default::default() }
 }
 
 async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
@@ -858,6 +872,7 @@ async fn worklist_fixture(db: &Db) -> Fixture {
             applicant_name,
             version: head.version,
             naechste_frist: None,
+            treffer: None,
         });
     }
     Fixture { tenant: t, users, items }
@@ -2728,6 +2743,10 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
             ExportRecord::Wiedervorlage(w) => {
                 let got = db.get_wiedervorlage(dst, w.id).await.expect("get_wiedervorlage of an imported one");
                 assert_eq!(got, *w, "Wiedervorlagen move completely, with id, version and erledigt");
+            }
+            ExportRecord::ClerkDocument(d) => {
+                let got = db.list_clerk_documents(dst, d.document.vorgang_id).await.expect("list_clerk_documents");
+                assert!(got.contains(d), "clerks' documents move completely: {d:?}");
             }
             ExportRecord::User(u) => {
                 user_ids.push(u.id);

@@ -220,16 +220,26 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     next.run(req).await
 }
 
-/// Accepts the token from the `X-CSRF-Token` header or the `_csrf` field of a urlencoded form.
+/// Accepts the token from the `X-CSRF-Token` header or the `_csrf` field of a urlencoded or
+/// multipart form.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same_secret(h, expected) { Ok(req) } else { Err(AppError::Csrf) };
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if crate::upload::is_multipart(content_type.as_deref()) {
+        // Forms with files: the token is a field of the multipart body, which is read once
+        // here (within the upload limit) and handed on.
+        let ct = content_type.unwrap_or_default();
+        let (parts, body) = req.into_parts();
+        let bytes = crate::upload::read_body(body).await?;
+        let token = crate::upload::multipart_field(&ct, bytes.clone(), CSRF_FIELD).await;
+        if !token.is_some_and(|t| same_secret(&t, expected)) {
+            return Err(AppError::Csrf);
+        }
+        return Ok(Request::from_parts(parts, Body::from(bytes)));
+    }
+    let is_form = content_type.is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return Err(AppError::Csrf);
     }

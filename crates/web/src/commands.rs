@@ -245,3 +245,120 @@ pub async fn update_wiedervorlage(
 pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, AppError> {
     domain::WiedervorlageId::parse(s).ok_or(AppError::NotFound)
 }
+
+// --- clerks' documents ("Daten anhängen") ---
+
+/// Stores each file in the document store, then records it as the caller's document on the
+/// Vorgang (or on one of its notes), with its event. A file whose record fails stays an
+/// unreferenced blob; the record never points to a missing blob.
+pub async fn attach_documents(
+    state: &AppState,
+    caller: &Caller,
+    vorgang: VorgangId,
+    to: store::AttachedTo,
+    files: Vec<intake::IncomingFile>,
+) -> Result<Vec<store::ClerkDocumentRecord>, AppError> {
+    load_visible(state, caller, vorgang).await?;
+    let mut added = Vec::with_capacity(files.len());
+    for f in files {
+        let id = DocumentId::new();
+        let blob_key = documents::new_key(caller.tenant.as_str(), "bearbeitung", id.0);
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&f.bytes));
+        let size = f.bytes.len() as u64;
+        state.blobs.put(&blob_key, f.bytes).await?;
+        let record = store::ClerkDocumentRecord {
+            document: DocumentRecord {
+                id,
+                vorgang_id: vorgang,
+                kind: store::DocumentKind::Clerk,
+                filename: f.filename,
+                content_type: f.content_type,
+                size,
+                blob_key,
+                sha256,
+            },
+            attached_to: to,
+            at: OffsetDateTime::now_utc(),
+            by: caller.actor.clone(),
+        };
+        state.store.add_clerk_document(&caller.tenant, record.clone()).await?;
+        added.push(record);
+    }
+    Ok(added)
+}
+
+// --- final deletion ---
+
+/// Deletes a Vorgang for good: only a second person with the delete right, after a
+/// Löschanforderung (`domain::deletion`). The tombstone in the audit log names no person;
+/// the blobs go after the commit (and, should that fail, by [`sweep_blob_deletions`]).
+pub async fn delete_finally(
+    state: &AppState,
+    caller: &Caller,
+    id: VorgangId,
+    expected_version: i64,
+    ip: Option<std::net::IpAddr>,
+) -> Result<String, AppError> {
+    let v = load_visible(state, caller, id).await?;
+    if v.head.version != expected_version {
+        return Err(AppError::Conflict { current_version: v.head.version });
+    }
+    let history = state.store.history(&caller.tenant, id).await?;
+    let request = history.iter().rev().find(|e| {
+        matches!(e.event, domain::VorgangEvent::StatusGeaendert { command: StatusCommand::LoeschenAnfordern, .. })
+    });
+    let user = caller.user.ok_or(AppError::Forbidden)?;
+    domain::deletion::check_final_deletion(
+        v.head.status,
+        request.and_then(|e| e.actor.user),
+        user,
+        caller.principal.grants(domain::Permission::Loeschen),
+    )
+    .map_err(|e| match e {
+        domain::deletion::DeletionRefused::NoDeleteRight => AppError::Forbidden,
+        e => AppError::bad_request("loeschen", e.to_string()),
+    })?;
+    let nummer = v.head.nummer.to_string();
+    let tombstone = NewAuditEntry {
+        tenant: caller.tenant.clone(),
+        at: OffsetDateTime::now_utc(),
+        actor: caller.actor.clone(),
+        action: "vorgang_geloescht".to_owned(),
+        target: Some(id.to_string()),
+        detail: Some(domain::deletion::tombstone(
+            &nummer,
+            &v.form_id,
+            v.eingang_at.date(),
+            request.map(|e| e.at.date()),
+        )),
+        ip: ip.map(|ip| ip.to_string()),
+    };
+    let purged = state.store.purge_vorgang(&caller.tenant, id, expected_version, tombstone, &caller.actor).await?;
+    tracing::info!(tenant = %caller.tenant, vorgang = %id, blobs = purged.blob_keys.len(), "vorgang deleted for good");
+    for key in &purged.blob_keys {
+        delete_blob(state, key).await;
+    }
+    Ok(nummer)
+}
+
+/// Removes one queued blob; a failure leaves it queued for the next sweep.
+async fn delete_blob(state: &AppState, key: &str) {
+    match state.blobs.delete(key).await {
+        Ok(()) | Err(documents::DocumentError::NotFound) => {
+            if let Err(e) = state.store.blob_deleted(key).await {
+                tracing::warn!(error = %e, "could not confirm a deleted blob; it is retried");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not delete a blob of a deleted Vorgang; it is retried"),
+    }
+}
+
+/// Deletes blobs a final deletion queued and that are still there (a crash or an error right
+/// after the commit). Runs periodically; returns how many it handled.
+pub async fn sweep_blob_deletions(state: &AppState) -> Result<usize, AppError> {
+    let keys = state.store.pending_blob_deletions(500).await?;
+    for key in &keys {
+        delete_blob(state, key).await;
+    }
+    Ok(keys.len())
+}

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod provisioning;
 pub mod session;
 pub mod tenancy;
+pub mod upload;
 mod worklist_params;
 
 use axum::extract::{Request, State};

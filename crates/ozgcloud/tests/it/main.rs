@@ -2,11 +2,13 @@
 //! server on a random port, a temp data dir, real SQLite and real HTTP.
 
 mod authorization;
+mod documents;
 mod helpers;
 mod intake;
 mod notes;
 mod oidc;
 mod processes;
+mod search;
 mod security;
 mod status;
 mod tenants;

@@ -126,8 +126,8 @@ async fn sqlite_to_postgres() {
     let exported = ozgcloud::transfer::export(&src.server.state, &tenant, &file, false).await.expect("export");
     assert_eq!(
         (exported.counts.units, exported.counts.users, exported.counts.deliveries, exported.counts.vorgaenge),
-        (5, 4, 62, 60),
-        "5 demo units; admin, max, erika, paula; 60 deliveries and 2 quarantined; 60 Vorgänge"
+        (5, 5, 62, 60),
+        "5 demo units; admin, max, erika, paula, lena; 60 deliveries and 2 quarantined; 60 Vorgänge"
     );
     assert!(exported.counts.audit > 0, "the audit log moves too");
     assert!(exported.counts.documents >= 60 && exported.counts.events > 60, "{exported:?}");
@@ -180,12 +180,12 @@ async fn postgres_to_sqlite_with_the_cli() {
     let exported =
         cli(&["--database-url", &url, "--data-dir", &path(src.dir.path()), "export", "--out", &path(&file)]).await;
     assert!(exported.0, "ozgcloud export succeeds: {}", exported.2);
-    assert!(exported.1.contains("5 Einheiten, 4 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", exported.1);
+    assert!(exported.1.contains("5 Einheiten, 5 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", exported.1);
 
     let dst = TestApp::spawn_bare(Backend::Sqlite).await.expect("SQLite always runs");
     let imported = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;
     assert!(imported.0, "ozgcloud import succeeds: {}", imported.2);
-    assert!(imported.1.contains("5 Einheiten, 4 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", imported.1);
+    assert!(imported.1.contains("5 Einheiten, 5 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", imported.1);
     assert_same(&src, &dst).await;
 
     let refused = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;

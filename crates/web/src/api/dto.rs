@@ -63,6 +63,9 @@ pub struct VorgangListEntry {
     pub applicant_name: Option<String>,
     /// The earliest Frist of its open Wiedervorlagen (`YYYY-MM-DD`).
     pub naechste_frist: Option<String>,
+    /// With `suche`: a short excerpt of the form data around the first hit, when the form
+    /// data holds one.
+    pub treffer: Option<String>,
 }
 
 impl From<VorgangListItem> for VorgangListEntry {
@@ -81,6 +84,7 @@ impl From<VorgangListItem> for VorgangListEntry {
             assignee: v.assignee.map(|a| UserRefDto { id: a.id.0, name: a.display_name }),
             applicant_name: v.applicant_name,
             naechste_frist: v.naechste_frist.map(fmt::iso_day),
+            treffer: v.treffer,
         }
     }
 }
@@ -92,7 +96,8 @@ pub struct Worklist {
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
-    /// Count per status in the chosen view, e.g. `{"NEU": 12}`.
+    /// Count per status in the chosen view, e.g. `{"NEU": 12}`; with a search or filter,
+    /// of the matching Vorgänge.
     #[schema(value_type = Object)]
     pub counts: Map<String, Value>,
 }

@@ -1,6 +1,7 @@
 //! The versioned JSON API. Each handler is registered once with utoipa-axum, which yields
 //! both the route and its OpenAPI description (served at `/api/v1/openapi.json`).
 
+mod documents;
 pub mod dto;
 mod intake;
 
@@ -54,7 +55,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(worklist))
         .routes(routes!(claim_next))
-        .routes(routes!(vorgang))
+        .routes(routes!(vorgang, documents::delete_finally))
+        .routes(routes!(documents::clerk_documents, documents::attach))
         .routes(routes!(history))
         .routes(routes!(change_status))
         .routes(routes!(assign))
@@ -87,6 +89,9 @@ pub fn permission(method: &Method, path: &str) -> Option<Permission> {
         ("GET", "/api/v1/wiedervorlagen") => ReadVorgaenge,
         ("POST", "/api/v1/vorgaenge/{id}/kommentare" | "/api/v1/vorgaenge/{id}/wiedervorlagen") => WorkVorgaenge,
         ("PUT", "/api/v1/wiedervorlagen/{id}") => WorkVorgaenge,
+        ("GET", "/api/v1/vorgaenge/{id}/dokumente") => ReadVorgaenge,
+        ("POST", "/api/v1/vorgaenge/{id}/dokumente") => WorkVorgaenge,
+        ("DELETE", "/api/v1/vorgaenge/{id}") => Loeschen,
         ("GET", "/api/v1/quarantaene") | ("POST", "/api/v1/quarantaene/{id}/verarbeiten") => TenantAdmin,
         _ => return None,
     };
@@ -111,7 +116,9 @@ async fn login(
     Ok(Json(LoginResponse { token, expires_in_seconds: state.config.session_idle.whole_seconds() }))
 }
 
-/// The worklist: one page of Vorgänge with counts per status.
+/// The worklist: one page of Vorgänge with counts per status; with `suche` and the filters
+/// (`formular`, `einheit`, `bearbeiter`, `von`, `bis`) "Vorgang suchen", with the same
+/// parameters as the worklist page.
 #[utoipa::path(get, path = "/api/v1/vorgaenge", tag = "Vorgänge", params(WorklistParams),
     security(("bearer" = [])), responses((status = 200, body = Worklist)))]
 async fn worklist(

@@ -16,7 +16,7 @@ use crate::policy::Routes;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use domain::Permission::{Distribute, Public, ReadVorgaenge, SignedIn, TenantAdmin, WorkVorgaenge};
+use domain::Permission::{Distribute, Loeschen, Public, ReadVorgaenge, SignedIn, TenantAdmin, WorkVorgaenge};
 use domain::{Permission, Role};
 
 pub fn routes() -> Routes {
@@ -34,6 +34,8 @@ pub fn routes() -> Routes {
         .post("/vorgaenge/{id}/einheit", Distribute, vorgang::set_unit)
         .post("/vorgaenge/{id}/kommentare", WorkVorgaenge, vorgang::add_kommentar)
         .post("/vorgaenge/{id}/wiedervorlagen", WorkVorgaenge, vorgang::add_wiedervorlage)
+        .post("/vorgaenge/{id}/dokumente", WorkVorgaenge, vorgang::attach)
+        .post("/vorgaenge/{id}/loeschen", Loeschen, vorgang::delete_finally)
         .get("/wiedervorlagen", ReadVorgaenge, wiedervorlagen::list)
         .get("/wiedervorlagen/{id}", WorkVorgaenge, wiedervorlagen::edit)
         .post("/wiedervorlagen/{id}", WorkVorgaenge, wiedervorlagen::save)
@@ -137,6 +139,8 @@ pub fn flash_text(code: Option<&str>) -> Option<String> {
         "wiedervorlage-gespeichert" => "Die Wiedervorlage wurde gespeichert.",
         "wiedervorlage-erledigt" => "Die Wiedervorlage ist erledigt.",
         "wiedervorlage-offen" => "Die Wiedervorlage ist wieder offen.",
+        "dokumente" => "Die Dateien wurden angehängt.",
+        "geloescht" => "Der Vorgang wurde endgültig gelöscht.",
         _ => return None,
     };
     Some(text.to_owned())

@@ -1,9 +1,10 @@
 use super::{flash_text, render, see_other, Nav};
 use crate::auth::CurrentUser;
 use crate::commands;
-use crate::error::PageError;
+use crate::error::{AppError, PageError};
 use crate::fmt;
 use crate::tenancy::ClientIp;
+use crate::upload::Upload;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Extension, Path, Query, State};
@@ -46,6 +47,34 @@ pub struct DocumentView {
     previewable: bool,
 }
 
+/// A link to a document, as lists of notes show their attachments.
+pub struct DocumentLink {
+    pub id: String,
+    pub filename: String,
+    pub size: String,
+    pub previewable: bool,
+}
+
+impl DocumentLink {
+    fn new(d: &store::DocumentRecord) -> Self {
+        Self {
+            id: d.id.to_string(),
+            filename: d.filename.clone(),
+            size: fmt::size(d.size),
+            previewable: previewable(&d.content_type),
+        }
+    }
+}
+
+/// A document a clerk attached to the Vorgang itself.
+pub struct ClerkDocumentView {
+    link: DocumentLink,
+    content_type: String,
+    by: String,
+    at: String,
+    at_iso: String,
+}
+
 pub struct HistoryView {
     at: String,
     at_iso: String,
@@ -84,6 +113,10 @@ struct VorgangPage {
     kommentare: Vec<KommentarView>,
     wiedervorlagen: Vec<WiedervorlageView>,
     today_iso: String,
+    clerk_documents: Vec<ClerkDocumentView>,
+    max_file_mb: usize,
+    can_delete: bool,
+    deletion_requested_by_me: bool,
 }
 
 pub struct KommentarView {
@@ -91,6 +124,7 @@ pub struct KommentarView {
     at_iso: String,
     author: String,
     text: String,
+    attachments: Vec<DocumentLink>,
 }
 
 /// One Wiedervorlage as lists show it.
@@ -107,6 +141,7 @@ pub struct WiedervorlageView {
     pub erledigt: bool,
     pub version: i64,
     pub created_by: String,
+    pub attachments: Vec<DocumentLink>,
 }
 
 impl WiedervorlageView {
@@ -124,6 +159,7 @@ impl WiedervorlageView {
             erledigt: w.erledigt,
             version: w.version,
             created_by: w.created_by.name.clone(),
+            attachments: Vec::new(),
         }
     }
 }
@@ -153,8 +189,25 @@ fn german_date(iso: &str) -> String {
     domain::notes::parse_date(iso).map_or_else(|| iso.to_owned(), fmt::day)
 }
 
-fn describe(e: &EventRecord, kommentare: &[KommentarRecord]) -> (String, Option<String>) {
+fn describe(
+    e: &EventRecord,
+    kommentare: &[KommentarRecord],
+    documents: &[store::ClerkDocumentRecord],
+) -> (String, Option<String>) {
     match &e.event {
+        VorgangEvent::DokumentAngehaengt { document_id, zu } => {
+            let name = documents
+                .iter()
+                .find(|d| d.document.id.to_string() == *document_id)
+                .map_or_else(|| "(entfernt)".to_owned(), |d| d.document.filename.clone());
+            let place = match zu.as_str() {
+                "KOMMENTAR" => " (zu einem Kommentar)",
+                "WIEDERVORLAGE" => " (zu einer Wiedervorlage)",
+                _ => "",
+            };
+            (format!("Dokument angehängt{place}: {name}"), None)
+        }
+        VorgangEvent::Geloescht { .. } => ("Endgültig gelöscht".to_owned(), None),
         VorgangEvent::KommentarHinzugefuegt { kommentar_id } => (
             "Kommentar".to_owned(),
             kommentare.iter().find(|k| k.id.to_string() == *kommentar_id).map(|k| k.text.clone()),
@@ -193,13 +246,25 @@ pub async fn page(
     let id = commands::parse_vorgang_id(&id)?;
     let caller = auth.caller();
     let v = commands::read_vorgang(&state, &caller, id, ip.0).await?;
-    let (history, users, units, kommentare, wiedervorlagen) = tokio::try_join!(
+    let (history, users, units, kommentare, wiedervorlagen, clerk_documents) = tokio::try_join!(
         state.store.history(&auth.tenant, id),
         state.store.list_users(&auth.tenant),
         state.store.list_units(&auth.tenant),
         state.store.list_kommentare(&auth.tenant, id),
         state.store.list_wiedervorlagen(&auth.tenant, id),
+        state.store.list_clerk_documents(&auth.tenant, id),
     )?;
+    let attached = |to: store::AttachedTo| -> Vec<DocumentLink> {
+        clerk_documents.iter().filter(|d| d.attached_to == to).map(|d| DocumentLink::new(&d.document)).collect()
+    };
+    // Who asked for deletion: the four-eyes rule shows before the button is pressed.
+    let deletion_requested_by = history
+        .iter()
+        .rev()
+        .find(|e| {
+            matches!(e.event, VorgangEvent::StatusGeaendert { command: domain::StatusCommand::LoeschenAnfordern, .. })
+        })
+        .and_then(|e| e.actor.user);
     let today = fmt::today();
     let assignee_id = v.assignee.as_ref().map(|a| a.id);
     let mut applicant_lines: Vec<String> = v.applicant.display_name().into_iter().collect();
@@ -241,10 +306,32 @@ pub async fn page(
                 at_iso: fmt::iso(k.at),
                 author: k.author.name.clone(),
                 text: k.text.clone(),
+                attachments: attached(store::AttachedTo::Kommentar(k.id)),
             })
             .collect(),
-        wiedervorlagen: wiedervorlagen.iter().map(|w| WiedervorlageView::new(w, today)).collect(),
+        wiedervorlagen: wiedervorlagen
+            .iter()
+            .map(|w| WiedervorlageView {
+                attachments: attached(store::AttachedTo::Wiedervorlage(w.id)),
+                ..WiedervorlageView::new(w, today)
+            })
+            .collect(),
         today_iso: fmt::iso_day(today),
+        clerk_documents: clerk_documents
+            .iter()
+            .filter(|d| d.attached_to == store::AttachedTo::Vorgang)
+            .map(|d| ClerkDocumentView {
+                link: DocumentLink::new(&d.document),
+                content_type: d.document.content_type.clone(),
+                by: d.by.name.clone(),
+                at: fmt::date_time(d.at),
+                at_iso: fmt::iso(d.at),
+            })
+            .collect(),
+        max_file_mb: crate::upload::MAX_FILE / (1024 * 1024),
+        can_delete: v.head.status == domain::VorgangStatus::ZuLoeschen
+            && auth.caller().principal.grants(domain::Permission::Loeschen),
+        deletion_requested_by_me: deletion_requested_by == Some(auth.user.id),
         can_distribute: auth.caller().principal.grants(domain::Permission::Distribute),
         units: units
             .iter()
@@ -264,6 +351,7 @@ pub async fn page(
                 kind: match d.kind {
                     DocumentKind::Representation => "Antrag",
                     DocumentKind::Attachment => "Anhang",
+                    DocumentKind::Clerk => "Bearbeitung",
                 },
                 filename: d.filename.clone(),
                 size: fmt::size(d.size),
@@ -275,7 +363,7 @@ pub async fn page(
             .iter()
             .rev()
             .map(|e| {
-                let (what, reason) = describe(e, &kommentare);
+                let (what, reason) = describe(e, &kommentare, &clerk_documents);
                 HistoryView {
                     at: fmt::date_time(e.at),
                     at_iso: fmt::iso(e.at),
@@ -424,40 +512,75 @@ pub async fn preview(
     Ok(res.into_response())
 }
 
-#[derive(Deserialize)]
-pub struct KommentarForm {
-    #[serde(default)]
-    text: String,
-}
-
 pub async fn add_kommentar(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
     Path(id): Path<String>,
-    Form(f): Form<KommentarForm>,
+    Upload(form): Upload,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::add_kommentar(&state, &auth.caller(), id, &f.text).await?;
+    let caller = auth.caller();
+    let k = commands::add_kommentar(&state, &caller, id, form.field("text")).await?;
+    if !form.files.is_empty() {
+        commands::attach_documents(&state, &caller, id, store::AttachedTo::Kommentar(k.id), form.files).await?;
+    }
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=kommentar#kommentare")))
-}
-
-#[derive(Deserialize)]
-pub struct WiedervorlageForm {
-    #[serde(default)]
-    betreff: String,
-    #[serde(default)]
-    beschreibung: String,
-    #[serde(default)]
-    frist: String,
 }
 
 pub async fn add_wiedervorlage(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
     Path(id): Path<String>,
-    Form(f): Form<WiedervorlageForm>,
+    Upload(form): Upload,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::add_wiedervorlage(&state, &auth.caller(), id, &f.betreff, &f.beschreibung, &f.frist).await?;
+    let caller = auth.caller();
+    let (betreff, beschreibung, frist) = (form.field("betreff"), form.field("beschreibung"), form.field("frist"));
+    let w = commands::add_wiedervorlage(&state, &caller, id, betreff, beschreibung, frist).await?;
+    if !form.files.is_empty() {
+        commands::attach_documents(&state, &caller, id, store::AttachedTo::Wiedervorlage(w.id), form.files).await?;
+    }
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=wiedervorlage#wiedervorlagen")))
+}
+
+/// "Daten anhängen": the clerk's own files on the Vorgang.
+pub async fn attach(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+    Upload(form): Upload,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    if form.files.is_empty() {
+        return Err(AppError::bad_request("datei", "Bitte wählen Sie mindestens eine Datei aus.").into());
+    }
+    commands::attach_documents(&state, &auth.caller(), id, store::AttachedTo::Vorgang, form.files).await?;
+    Ok(see_other(&format!("/vorgaenge/{id}?meldung=dokumente#bearbeitungsdokumente")))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    version: i64,
+    #[serde(default)]
+    bestaetigt: Option<String>,
+}
+
+/// Final deletion, by a second person with the delete right.
+pub async fn delete_finally(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Extension(ip): Extension<ClientIp>,
+    Path(id): Path<String>,
+    Form(f): Form<DeleteForm>,
+) -> Result<Response, PageError> {
+    let id = commands::parse_vorgang_id(&id)?;
+    if f.bestaetigt.as_deref() != Some("ja") {
+        return Err(AppError::bad_request(
+            "bestaetigt",
+            "Bitte bestätigen Sie, dass der Vorgang endgültig gelöscht werden soll.",
+        )
+        .into());
+    }
+    commands::delete_finally(&state, &auth.caller(), id, f.version, ip.0).await?;
+    Ok(see_other("/vorgaenge?meldung=geloescht"))
 }

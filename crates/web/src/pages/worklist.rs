@@ -7,7 +7,8 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use domain::VorgangStatus;
+use domain::search::{highlight, Segment};
+use domain::{Role, VorgangStatus};
 use store::{SortKey, View};
 
 pub struct Tab {
@@ -29,14 +30,24 @@ pub struct Column {
     aria_sort: Option<&'static str>,
 }
 
+/// One choice of a filter's `<select>`.
+pub struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
 pub struct Row {
     id: String,
     status: &'static str,
     status_code: &'static str,
-    aktenzeichen: String,
-    nummer: String,
-    form_name: String,
-    applicant: Option<String>,
+    // Texts as segments, search hits marked (rendered as <mark>, everything escaped).
+    aktenzeichen: Vec<Segment>,
+    nummer: Vec<Segment>,
+    form_name: Vec<Segment>,
+    applicant: Option<Vec<Segment>>,
+    /// The snippet of the form data around a hit.
+    treffer: Option<Vec<Segment>>,
     eingang: String,
     eingang_iso: String,
     assignee: String,
@@ -62,6 +73,17 @@ struct WorklistPage {
     next_href: Option<String>,
     /// Open Wiedervorlagen due today or earlier, for the status bar.
     due: u64,
+    /// The search box and the filter row (GET form: works without JavaScript).
+    suche: String,
+    forms: Vec<Choice>,
+    units: Vec<Choice>,
+    assignees: Vec<Choice>,
+    von: String,
+    bis: String,
+    /// The current view, status and sort, carried as hidden fields of the search form.
+    hidden: Vec<(&'static str, String)>,
+    filtered: bool,
+    reset_href: String,
 }
 
 pub async fn page(
@@ -71,11 +93,37 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let query = params.to_query(Some(auth.user.id), auth.user.principal().visibility());
     let today = fmt::today();
-    let (result, due) = tokio::try_join!(
+    let (result, due, forms, units, users) = tokio::try_join!(
         state.store.worklist(&auth.tenant, &query),
         state.store.count_due_wiedervorlagen(&auth.tenant, &query.visibility, today),
+        state.store.forms(&auth.tenant),
+        state.store.list_units(&auth.tenant),
+        state.store.list_users(&auth.tenant),
     )?;
     let current = params.normalized(&query);
+    let terms = params.terms();
+    let mark = |text: &str| highlight(text, &terms);
+    let choice = |value: String, label: String, current: &Option<String>| Choice {
+        selected: current.as_deref() == Some(value.as_str()),
+        value,
+        label,
+    };
+    let forms = forms.into_iter().map(|f| choice(f.clone(), f, &current.formular)).collect();
+    let units = units.into_iter().map(|u| choice(u.id.0.to_string(), u.name, &current.einheit)).collect();
+    let assignees = users
+        .into_iter()
+        .filter(|u| !u.disabled && (u.has_role(Role::Sachbearbeitung) || u.has_role(Role::Poststelle)))
+        .map(|u| choice(u.id.0.to_string(), u.display_name, &current.bearbeiter))
+        .collect();
+    let mut hidden = Vec::new();
+    for (name, value) in [("ansicht", &current.ansicht), ("status", &current.status), ("sort", &current.sort)] {
+        if let Some(v) = value {
+            hidden.push((name, v.clone()));
+        }
+    }
+    if let Some(r) = &current.richtung {
+        hidden.push(("richtung", r.clone()));
+    }
 
     let views = [("Alle", "alle"), ("Meine", "meine"), ("Nicht zugewiesen", "nicht-zugewiesen")]
         .into_iter()
@@ -129,10 +177,11 @@ pub async fn page(
             id: v.id.to_string(),
             status: v.status.label(),
             status_code: v.status.as_str(),
-            aktenzeichen: v.aktenzeichen.unwrap_or_default(),
-            nummer: v.nummer.to_string(),
-            form_name: v.form_name,
-            applicant: v.applicant_name,
+            aktenzeichen: mark(v.aktenzeichen.as_deref().unwrap_or_default()),
+            nummer: mark(v.nummer.as_str()),
+            form_name: mark(&v.form_name),
+            applicant: v.applicant_name.as_deref().map(mark),
+            treffer: v.treffer.as_deref().map(mark),
             eingang: fmt::date_time(v.eingang_at),
             eingang_iso: fmt::iso(v.eingang_at),
             assignee: v.assignee.map(|a| a.display_name).unwrap_or_else(|| "–".to_owned()),
@@ -148,10 +197,17 @@ pub async fn page(
         View::Meine(_) => "Meine Vorgänge",
         View::NichtZugewiesen => "Nicht zugewiesene Vorgänge",
     };
-    let caption = match query.status {
-        Some(s) => format!("{view_label} im Status „{}“, sortiert nach {}", s.label(), sort_label(query.sort)),
-        None => format!("{view_label}, sortiert nach {}", sort_label(query.sort)),
+    let mut caption = match query.status {
+        Some(s) => format!("{view_label} im Status „{}“", s.label()),
+        None => view_label.to_owned(),
     };
+    if let Some(text) = current.suche.as_deref() {
+        caption.push_str(&format!(", Suche nach „{text}“"));
+    }
+    if filtered_beyond_text(&current) {
+        caption.push_str(", gefiltert");
+    }
+    caption.push_str(&format!(", sortiert nach {}", sort_label(query.sort)));
     let nav = Nav::new(&auth, "vorgaenge");
     let t = WorklistPage {
         flash: flash_text(params.meldung.as_deref()),
@@ -168,8 +224,22 @@ pub async fn page(
         prev_href: (page > 1).then(|| current.with_page(query.page - 1).href()),
         next_href: (page < pages).then(|| current.with_page(query.page + 1).href()),
         due,
+        suche: current.suche.clone().unwrap_or_default(),
+        forms,
+        units,
+        assignees,
+        von: current.von.clone().unwrap_or_default(),
+        bis: current.bis.clone().unwrap_or_default(),
+        hidden,
+        filtered: current.is_filtered(),
+        reset_href: current.without_filters().href(),
     };
     Ok(render(&t))
+}
+
+/// Whether filters other than the text search are set.
+fn filtered_beyond_text(p: &WorklistParams) -> bool {
+    WorklistParams { suche: None, ..p.clone() }.is_filtered()
 }
 
 fn sort_label(k: SortKey) -> &'static str {

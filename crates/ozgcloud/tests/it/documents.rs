@@ -1,0 +1,299 @@
+//! Issue 6: clerks' documents ("Daten anhängen", attachments of notes) and the final
+//! deletion of a Vorgang by a second person.
+
+use crate::helpers::*;
+use domain::{Role, TenantId};
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+fn vorgang_id(receipt: &Value) -> String {
+    receipt["vorgang"]["vorgangId"].as_str().expect("vorgang id").to_owned()
+}
+
+fn file(name: &str, mime: &str, bytes: &[u8]) -> Part {
+    Part::bytes(bytes.to_vec()).file_name(name.to_owned()).mime_str(mime).expect("mime")
+}
+
+async fn post_multipart(b: &Browser, path: &str, form: Form) -> reqwest::Response {
+    b.http.post(format!("{}{path}", b.base)).multipart(form).send().await.expect("post multipart")
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+async fn clerks_attach_documents_and_preview_them(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let id = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await);
+    let max = app.browser("max").await;
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let csrf = csrf_in(&page);
+    assert!(page.contains("Noch keine eigenen Dokumente"), "the clerk's section is there, empty");
+
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .part("datei", file("Vermerk Ortstermin.pdf", "application/pdf", PDF))
+        .part("datei", file("Foto.png", "image/png", PNG))
+        // Claims to be a PDF, but is not one: stored, never previewed.
+        .part("datei", file("liste.pdf", "application/pdf", b"a;b;c\n"));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).ends_with("meldung=dokumente#bearbeitungsdokumente"), "{}", location(&res));
+
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let own = page.split("id=\"h-bearbeitungsdokumente\"").nth(1).expect("own documents section");
+    let own = own.split("</section>").next().expect("section end");
+    for name in ["Vermerk Ortstermin.pdf", "Foto.png", "liste.pdf"] {
+        assert!(own.contains(name), "{name} listed among the clerk's documents");
+    }
+    assert_eq!(own.matches("/vorschau").count(), 2, "PDF and image are previewable, the fake PDF is not");
+    assert!(own.contains("Max Schröder"), "who attached it");
+    let applicant = page.split("id=\"h-dokumente\"").nth(1).expect("applicant section");
+    let applicant = applicant.split("</section>").next().expect("section end");
+    assert!(!applicant.contains("Vermerk"), "kept apart from the applicant's documents");
+    assert!(page.contains("Dokument angehängt: Vermerk Ortstermin.pdf"), "in the history");
+
+    // Download and preview of the clerk's PDF.
+    let doc_id = own.split("/dokumente/").nth(1).and_then(|s| s.split('"').next()).expect("a document link").to_owned();
+    let res = max.get(&format!("/dokumente/{doc_id}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(location(&res).is_empty());
+    let disposition = res.headers()["content-disposition"].to_str().expect("header").to_owned();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), PDF, "the bytes as uploaded");
+    let res = max.get(&format!("/dokumente/{doc_id}/vorschau")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.headers()["content-disposition"].to_str().expect("header").starts_with("inline;"));
+    assert!(res.headers()["content-security-policy"].to_str().expect("csp").contains("sandbox"));
+
+    // Over the API: listed with the Vorgang's documents? No -- the applicant's stay apart.
+    let api = app.api("erika").await;
+    let v = api.vorgang(&id).await;
+    assert_eq!(v["documents"].as_array().map(Vec::len), Some(1), "the API's documents are the applicant's");
+    let history = api.get_json(&format!("/api/v1/vorgaenge/{id}/historie")).await;
+    let attached = history.as_array().expect("events").iter().filter(|e| e["event"]["type"] == "DOKUMENT_ANGEHAENGT");
+    assert_eq!(attached.count(), 3, "one event per file");
+    assert!(!history.to_string().contains("Vermerk"), "the outbox carries no file names");
+
+    // Refusals: no CSRF token, no file, a file over the limit, another tenant's clerk.
+    let form = Form::new().part("datei", file("x.pdf", "application/pdf", PDF));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "multipart forms need the CSRF token too");
+    let form = Form::new().text("_csrf", csrf.clone()).part("datei", file("", "application/octet-stream", b""));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.expect("html").contains("mindestens eine Datei"), "a German message");
+    let big = vec![b'x'; web::upload::MAX_FILE + 1];
+    let form =
+        Form::new().text("_csrf", csrf.clone()).part("datei", file("gross.bin", "application/octet-stream", &big));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.expect("html").contains("größer als die erlaubten 20 MB"));
+    let kiel = app.other_tenant("kiel", "kiel-ordnung").await;
+    let anna = app.browser_at(&kiel.prefix, "anna", PASSWORD).await;
+    let anna_page = anna.page("/vorgaenge").await;
+    let form = Form::new().text("_csrf", csrf_in(&anna_page)).part("datei", file("x.pdf", "application/pdf", PDF));
+    let res = post_multipart(&anna, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "another tenant's Vorgang does not exist for her");
+    assert_eq!(anna.get(&format!("/dokumente/{doc_id}")).await.status(), StatusCode::NOT_FOUND);
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    assert_eq!(page.matches("Dokument angehängt").count(), 3, "nothing refused was stored");
+}
+
+async fn kommentare_and_wiedervorlagen_carry_attachments(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let id = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await);
+    let max = app.browser("max").await;
+    let csrf = csrf_in(&max.page(&format!("/vorgaenge/{id}")).await);
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("text", "Telefonnotiz angehängt")
+        .part("anhang", file("Telefonnotiz.pdf", "application/pdf", PDF));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/kommentare"), form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("betreff", "Ausweis prüfen")
+        .text("beschreibung", "")
+        .text("frist", "2099-01-31")
+        .part("anhang", file("Ausweis.png", "image/png", PNG))
+        .part("anhang", file("", "application/octet-stream", b""));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/wiedervorlagen"), form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // Without a file, multipart or urlencoded, a note is just a note.
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("text", "Ohne Anhang")
+        .part("anhang", file("", "application/octet-stream", b""));
+    assert_eq!(
+        post_multipart(&max, &format!("/vorgaenge/{id}/kommentare"), form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let kommentare =
+        page.split("id=\"h-kommentare\"").nth(1).expect("section").split("</section>").next().expect("end");
+    assert!(kommentare.contains("Telefonnotiz angehängt") && kommentare.contains("Anhang: <a"), "{kommentare}");
+    assert!(kommentare.contains("Telefonnotiz.pdf"));
+    let wv = page.split("id=\"h-wiedervorlagen\"").nth(1).expect("section").split("</section>").next().expect("end");
+    assert!(wv.contains("Ausweis.png"), "the Wiedervorlage's attachment: {wv}");
+    assert_eq!(wv.matches("Anhang: <a").count(), 1, "the empty file input added nothing");
+    let own = page.split("id=\"h-bearbeitungsdokumente\"").nth(1).expect("section");
+    assert!(
+        own.split("</section>").next().expect("end").contains("Noch keine eigenen Dokumente"),
+        "notes' files stay with the notes"
+    );
+    assert!(page.contains("Dokument angehängt (zu einem Kommentar): Telefonnotiz.pdf"));
+    assert!(page.contains("Dokument angehängt (zu einer Wiedervorlage): Ausweis.png"));
+
+    // A failing note stores no file.
+    let form = Form::new()
+        .text("_csrf", csrf)
+        .text("text", "   ")
+        .part("anhang", file("verwaist.pdf", "application/pdf", PDF));
+    assert_eq!(
+        post_multipart(&max, &format!("/vorgaenge/{id}/kommentare"), form).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(!max.page(&format!("/vorgaenge/{id}")).await.contains("verwaist.pdf"));
+}
+
+async fn final_deletion_needs_a_second_person(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let state = &app.server.state;
+    let tenant = TenantId::default_tenant();
+    let unit = state.store.list_units(&tenant).await.expect("units")[0].id;
+    ozgcloud::add_user(state, &tenant, "lena", "Lena Löscher", vec![Role::Loeschberechtigt], vec![unit], PASSWORD)
+        .await
+        .expect("user");
+    ozgcloud::add_user(
+        state,
+        &tenant,
+        "olga",
+        "Olga Beides",
+        vec![Role::Sachbearbeitung, Role::Loeschberechtigt],
+        vec![unit],
+        PASSWORD,
+    )
+    .await
+    .expect("user");
+    let id = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("del"))).await);
+    let kept = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("kept"))).await);
+    let vid = domain::VorgangId::parse(&id).expect("id");
+
+    // Olga works it: a Kommentar with a file, her own document, Verwerfen, Löschanforderung.
+    let olga = app.browser("olga").await;
+    let csrf = csrf_in(&olga.page(&format!("/vorgaenge/{id}")).await);
+    let form = Form::new()
+        .text("_csrf", csrf.clone())
+        .text("text", "Klara Muster rief an")
+        .part("anhang", file("Notiz.pdf", "application/pdf", PDF));
+    assert_eq!(
+        post_multipart(&olga, &format!("/vorgaenge/{id}/kommentare"), form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let olga_api = app.api("olga").await;
+    assert_eq!(olga_api.command(&id, "VERWERFEN", 1, Some("Doppelt eingereicht")).await.status(), StatusCode::OK);
+    let res = olga_api.command(&id, "LOESCHEN_ANFORDERN", 2, Some("Dublette von Klara Muster")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let version = 3;
+
+    let record = state.store.get_vorgang(&tenant, vid).await.expect("vorgang");
+    let mut blob_keys: Vec<String> = record.documents.iter().map(|d| d.blob_key.clone()).collect();
+    blob_keys.extend(
+        state.store.list_clerk_documents(&tenant, vid).await.expect("docs").into_iter().map(|d| d.document.blob_key),
+    );
+    assert_eq!(blob_keys.len(), 2, "the applicant's representation and the clerk's note file");
+    for key in &blob_keys {
+        assert!(state.blobs.get(key).await.is_ok(), "{key} stored");
+    }
+
+    // Not by the person who asked, not by a clerk without the right, not without confirmation.
+    let page = olga.page(&format!("/vorgaenge/{id}")).await;
+    assert!(page.contains("Ausführen muss sie eine zweite Person mit Löschrecht"), "the four-eyes rule is shown");
+    let res = olga
+        .post_form(&format!("/vorgaenge/{id}/loeschen"), &[("_csrf", &csrf), ("version", "3"), ("bestaetigt", "ja")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.expect("html").contains("zweite Person"), "why it was refused");
+    let max = app.browser("max").await;
+    let max_csrf = csrf_in(&max.page(&format!("/vorgaenge/{id}")).await);
+    let res = max
+        .post_form(
+            &format!("/vorgaenge/{id}/loeschen"),
+            &[("_csrf", &max_csrf), ("version", "3"), ("bestaetigt", "ja")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a clerk without the delete right");
+    let lena = app.browser("lena").await;
+    let page = lena.page(&format!("/vorgaenge/{id}")).await;
+    assert!(page.contains("Endgültig löschen"), "the delete right sees the button");
+    let lena_csrf = csrf_in(&page);
+    let res = lena.post_form(&format!("/vorgaenge/{id}/loeschen"), &[("_csrf", &lena_csrf), ("version", "3")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the confirmation is required");
+    let res = lena
+        .post_form(
+            &format!("/vorgaenge/{id}/loeschen"),
+            &[("_csrf", &lena_csrf), ("version", "2"), ("bestaetigt", "ja")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "a stale page deletes nothing");
+    let page = lena.page(&format!("/vorgaenge/{kept}")).await;
+    assert!(!page.contains("id=\"h-loeschen\""), "no button for a Vorgang that awaits no deletion");
+    assert!(state.store.get_vorgang(&tenant, vid).await.is_ok(), "refusals deleted nothing");
+
+    let res = lena
+        .post_form(
+            &format!("/vorgaenge/{id}/loeschen"),
+            &[("_csrf", &lena_csrf), ("version", &version.to_string()), ("bestaetigt", "ja")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).ends_with("/vorgaenge?meldung=geloescht"));
+    assert!(lena.page("/vorgaenge?meldung=geloescht").await.contains("endgültig gelöscht"));
+
+    // Gone: the Vorgang, its documents (records and blobs), its raw delivery, its history.
+    assert_eq!(olga.get(&format!("/vorgaenge/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(olga_api.get(&format!("/api/v1/vorgaenge/{id}")).await.status(), StatusCode::NOT_FOUND);
+    for key in &blob_keys {
+        assert!(state.blobs.get(key).await.is_err(), "{key} deleted from the document store");
+    }
+    let pending = state.store.pending_blob_deletions(1000).await.expect("pending");
+    assert!(pending.is_empty(), "nothing left to sweep: {pending:?}");
+    assert_eq!(olga_api.get_json("/api/v1/vorgaenge").await["total"], 1, "the other Vorgang stays");
+
+    // The tombstone: in the audit log, without personal data; the outbox says GELOESCHT.
+    let audit = state
+        .store
+        .list_audit(&tenant, &store::AuditQuery { before: None, action: Some("vorgang_geloescht".into()), limit: 5 })
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 1);
+    let detail = audit[0].entry.detail.clone().unwrap_or_default();
+    assert!(detail.contains(&record.head.nummer.to_string()) && detail.contains("endgültig gelöscht"), "{detail}");
+    for personal in ["Klara", "Muster", "Dublette", "Kiel"] {
+        assert!(!detail.contains(personal), "no personal data in the tombstone: {detail}");
+    }
+    assert_eq!(audit[0].entry.actor.name, "Lena Löscher");
+    let reader = Api {
+        base: app.server.url(),
+        token: app.token(&tenant, &[domain::TokenScope::Lesen]).await,
+        http: app.http.clone(),
+    };
+    let log = reader.get_json("/api/v1/events?after=0&limit=1000").await;
+    let of_deleted: Vec<&Value> = log.as_array().expect("events").iter().filter(|e| e["vorgangId"] == id).collect();
+    assert_eq!(of_deleted.len(), 1, "only the GELOESCHT event remains: {of_deleted:?}");
+    assert_eq!(of_deleted[0]["event"]["type"], "GELOESCHT");
+    assert!(!log.to_string().contains("Klara"), "no personal data in the outbox");
+}
+
+on_both_backends!(
+    clerks_attach_documents_and_preview_them,
+    kommentare_and_wiedervorlagen_carry_attachments,
+    final_deletion_needs_a_second_person
+);

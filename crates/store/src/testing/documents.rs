@@ -1,0 +1,258 @@
+//! Conformance checks of clerks' documents and the final deletion (issue 6).
+//!
+//! Pinned here: clerks' documents are listed by `(at, id)` apart from the applicant's (which
+//! `get_vorgang` keeps returning alone); `get_document` finds both kinds. A purge removes
+//! everything of the Vorgang except one `GELOESCHT` event in the log and the tombstone in the
+//! audit log; the queue of blobs to delete lists each key once, oldest first.
+
+use super::*;
+use crate::{AttachedTo, ClerkDocumentRecord, Purged};
+
+fn clerk_document(vorgang: VorgangId, to: AttachedTo, by: &Actor, filename: &str, minutes: i64) -> ClerkDocumentRecord {
+    let id = DocumentId::new();
+    ClerkDocumentRecord {
+        document: DocumentRecord {
+            id,
+            vorgang_id: vorgang,
+            kind: DocumentKind::Clerk,
+            filename: filename.to_owned(),
+            content_type: "application/pdf".into(),
+            size: 2_048,
+            blob_key: format!("bearbeitung/{id}"),
+            sha256: format!("{:0>64}", id.0.simple()),
+        },
+        attached_to: to,
+        at: at(minutes),
+        by: by.clone(),
+    }
+}
+
+async fn wiedervorlage(db: &Db, t: &TenantId, vorgang: VorgangId, by: &Actor) -> WiedervorlageRecord {
+    db.add_wiedervorlage(
+        t,
+        NewWiedervorlage {
+            id: WiedervorlageId::new(),
+            vorgang_id: vorgang,
+            betreff: "Ausweis nachfordern".into(),
+            beschreibung: String::new(),
+            frist: time::macros::date!(2024 - 03 - 15),
+            created_at: at(5),
+            created_by: by.clone(),
+        },
+    )
+    .await
+    .expect("add_wiedervorlage")
+}
+
+pub(super) async fn clerk_documents_are_kept_apart(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let max = new_user(db, &t, "max", "Max Schröder").await;
+    let by = actor(&max);
+    let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
+    let other = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
+    let applicant_docs = db.get_vorgang(&t, head.id).await.expect("get_vorgang").documents;
+    let events_before = db.history(&t, head.id).await.expect("history").len();
+    let k = db.add_kommentar(&t, head.id, KommentarId::new(), "Ausweis fehlt", &by).await.expect("add_kommentar");
+    let w = wiedervorlage(db, &t, head.id, &by).await;
+
+    let d1 = clerk_document(head.id, AttachedTo::Vorgang, &by, "Vermerk Ortstermin.pdf", 10);
+    let d2 = clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "Telefonnotiz.pdf", 11);
+    let d3 = clerk_document(head.id, AttachedTo::Wiedervorlage(w.id), &system(), "Frist.pdf", 12);
+    for d in [&d1, &d3, &d2] {
+        db.add_clerk_document(&t, d.clone()).await.expect("add_clerk_document");
+    }
+    assert_eq!(
+        db.list_clerk_documents(&t, head.id).await.expect("list_clerk_documents"),
+        vec![d1.clone(), d2.clone(), d3.clone()],
+        "clerks' documents as stored, by time"
+    );
+    let vorgang = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    assert_eq!(vorgang.documents, applicant_docs, "the applicant's documents stay apart");
+    assert_eq!(vorgang.head, head, "attaching changes neither version nor status");
+    assert_eq!(db.get_document(&t, d2.document.id).await.expect("get_document"), d2.document, "found by id");
+
+    let history = db.history(&t, head.id).await.expect("history");
+    let attached: Vec<_> = history[events_before..]
+        .iter()
+        .filter_map(|e| match &e.event {
+            VorgangEvent::DokumentAngehaengt { document_id, zu } => {
+                Some((document_id.clone(), zu.clone(), e.actor.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        attached,
+        vec![
+            (d1.document.id.0.to_string(), "VORGANG".to_owned(), by.clone()),
+            (d3.document.id.0.to_string(), "WIEDERVORLAGE".to_owned(), system()),
+            (d2.document.id.0.to_string(), "KOMMENTAR".to_owned(), by.clone()),
+        ],
+        "one DOKUMENT_ANGEHAENGT event per document, naming the document, not its file name"
+    );
+
+    // A note of another Vorgang, an unknown Vorgang, another tenant: NotFound, nothing stored.
+    let wrong_note = clerk_document(other.id, AttachedTo::Kommentar(k.id), &by, "x.pdf", 13);
+    assert_not_found(db.add_clerk_document(&t, wrong_note.clone()).await, "a Kommentar of another Vorgang");
+    let wrong_w = clerk_document(other.id, AttachedTo::Wiedervorlage(w.id), &by, "x.pdf", 13);
+    assert_not_found(db.add_clerk_document(&t, wrong_w).await, "a Wiedervorlage of another Vorgang");
+    let unknown = clerk_document(VorgangId::new(), AttachedTo::Vorgang, &by, "x.pdf", 13);
+    assert_not_found(db.add_clerk_document(&t, unknown).await, "an unknown Vorgang");
+    let stranger = fresh_tenant(db).await;
+    let foreign = clerk_document(head.id, AttachedTo::Vorgang, &by, "x.pdf", 13);
+    assert_not_found(db.add_clerk_document(&stranger, foreign.clone()).await, "another tenant's Vorgang");
+    assert_not_found(db.list_clerk_documents(&stranger, head.id).await, "listing another tenant's Vorgang");
+    assert_not_found(db.get_document(&stranger, d1.document.id).await, "another tenant's document");
+    assert_not_found(db.get_document(&t, foreign.document.id).await, "the refused document was not stored");
+    assert!(db.list_clerk_documents(&t, other.id).await.expect("list").is_empty(), "nothing went to the other Vorgang");
+}
+
+pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let max = new_user(db, &t, "max", "Max Schröder").await;
+    let by = actor(&max);
+    let v = new_vorgang(at(0), "Gewerbeanmeldung");
+    let applicant_keys: Vec<String> = v.documents.iter().map(|d| d.blob_key.clone()).collect();
+    let delivery = record(db, &t, v.eingang_at).await;
+    let head = match db.complete_intake(&t, delivery.id, v).await.expect("complete_intake") {
+        IntakeOutcome::Created(h) => h,
+        other => panic!("expected a new Vorgang, got {other:?}"),
+    };
+    let kept = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
+    let k = db.add_kommentar(&t, head.id, KommentarId::new(), "Intern", &by).await.expect("add_kommentar");
+    let w = wiedervorlage(db, &t, head.id, &by).await;
+    let doc = clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "Notiz.pdf", 3);
+    db.add_clerk_document(&t, doc.clone()).await.expect("add_clerk_document");
+    let counted = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("counts").total();
+    let log_before = db.events_after(&t, 0, 1000).await.expect("events_after").last().map_or(0, |e| e.seq);
+
+    let tombstone = NewAuditEntry {
+        tenant: t.clone(),
+        at: at(30),
+        actor: by.clone(),
+        action: "vorgang_geloescht".into(),
+        target: Some(head.id.0.to_string()),
+        detail: Some(format!("Vorgang {} endgültig gelöscht", head.nummer)),
+        ip: None,
+    };
+    match db.purge_vorgang(&t, head.id, head.version + 1, tombstone.clone(), &by).await {
+        Err(StorageError::Conflict { current_version }) => assert_eq!(current_version, head.version),
+        other => panic!("a stale version must be a Conflict, got {other:?}"),
+    }
+    let stranger = fresh_tenant(db).await;
+    assert_not_found(
+        db.purge_vorgang(&stranger, head.id, head.version, tombstone.clone(), &by).await,
+        "purging from another tenant",
+    );
+    assert!(db.get_vorgang(&t, head.id).await.is_ok(), "refused purges deleted nothing");
+
+    let Purged { blob_keys } =
+        db.purge_vorgang(&t, head.id, head.version, tombstone.clone(), &by).await.expect("purge_vorgang");
+    let mut want: Vec<String> = applicant_keys.clone();
+    want.push(doc.document.blob_key.clone());
+    want.push(delivery.blob_key.clone());
+    let mut got = blob_keys.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "every blob of the Vorgang: documents of both kinds and the raw delivery");
+
+    assert_not_found(db.get_vorgang(&t, head.id).await, "the Vorgang is gone");
+    assert_not_found(db.history(&t, head.id).await, "its history is gone");
+    assert_not_found(db.list_kommentare(&t, head.id).await, "its Kommentare are gone");
+    assert_not_found(db.list_wiedervorlagen(&t, head.id).await, "its Wiedervorlagen are gone");
+    assert_not_found(db.list_clerk_documents(&t, head.id).await, "its clerk documents are gone");
+    assert_not_found(db.get_wiedervorlage(&t, w.id).await, "the Wiedervorlage by id");
+    assert_not_found(db.get_document(&t, doc.document.id).await, "the clerk document by id");
+    assert_not_found(db.get_delivery(&t, delivery.id).await, "the raw delivery");
+    let page = all_of(db, &t, View::Alle).await;
+    assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![kept.id], "only the other Vorgang is listed");
+    let counts = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("counts").total();
+    assert_eq!(counts, counted - 1, "the counts follow");
+    let (due, _) = db
+        .wiedervorlagen(
+            &t,
+            &WiedervorlagenQuery { visibility: Visibility::Tenant, include_done: true, limit: 100, offset: 0 },
+        )
+        .await
+        .expect("wiedervorlagen");
+    assert!(due.is_empty(), "no Wiedervorlage of it is listed");
+
+    let log: Vec<EventRecord> =
+        db.events_after(&t, log_before, 1000).await.expect("events_after").into_iter().collect();
+    assert_eq!(log.len(), 1, "exactly one new event: {log:?}");
+    assert_eq!(log[0].vorgang_id, head.id);
+    assert_eq!(log[0].event, VorgangEvent::Geloescht { vorgang_nummer: head.nummer.to_string() });
+    let all_log = db.events_after(&t, 0, 1000).await.expect("events_after");
+    assert!(
+        all_log.iter().filter(|e| e.vorgang_id == head.id).count() == 1,
+        "the Vorgang's earlier events went with it"
+    );
+    let audit = db
+        .list_audit(&t, &AuditQuery { before: None, action: Some("vorgang_geloescht".into()), limit: 10 })
+        .await
+        .expect("list_audit");
+    assert_eq!(audit.len(), 1, "the tombstone is in the audit log");
+    assert_eq!(audit[0].entry, tombstone);
+
+    let pending = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
+    for key in &blob_keys {
+        assert!(pending.contains(key), "{key} is queued for deletion");
+    }
+    db.blob_deleted(&blob_keys[0]).await.expect("blob_deleted");
+    db.blob_deleted(&blob_keys[0]).await.expect("blob_deleted is idempotent");
+    let pending = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
+    assert!(!pending.contains(&blob_keys[0]), "a confirmed key leaves the queue");
+    assert!(pending.contains(&blob_keys[1]), "the others stay");
+    for key in &blob_keys[1..] {
+        db.blob_deleted(key).await.expect("blob_deleted");
+    }
+    assert_not_found(db.purge_vorgang(&t, head.id, head.version, tombstone, &by).await, "purging twice");
+    assert!(db.get_vorgang(&t, kept.id).await.is_ok(), "the other Vorgang stays");
+}
+
+pub(super) async fn clerk_documents_and_deletions_move_with_the_tenant(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let max = new_user(db, &t, "max", "Max Schröder").await;
+    let by = actor(&max);
+    let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
+    let gone = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
+    let k = db.add_kommentar(&t, head.id, KommentarId::new(), "Intern", &by).await.expect("add_kommentar");
+    let docs = [
+        clerk_document(head.id, AttachedTo::Vorgang, &by, "a.pdf", 2),
+        clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "b.pdf", 3),
+        clerk_document(head.id, AttachedTo::Vorgang, &system(), "c.pdf", 4),
+    ];
+    for d in &docs {
+        db.add_clerk_document(&t, d.clone()).await.expect("add_clerk_document");
+    }
+    let tombstone = NewAuditEntry {
+        tenant: t.clone(),
+        at: at(30),
+        actor: by.clone(),
+        action: "vorgang_geloescht".into(),
+        target: Some(gone.id.0.to_string()),
+        detail: None,
+        ip: None,
+    };
+    db.purge_vorgang(&t, gone.id, gone.version, tombstone, &by).await.expect("purge_vorgang");
+
+    let counts = db.count_for_export(&t).await.expect("count_for_export");
+    assert_eq!(counts.notes, 1 + 3, "the Kommentar and the three clerk documents");
+    // Small pages, so the Notes cursor crosses from the Kommentare to the documents.
+    let records = export_all(db, &t, 2).await;
+    let exported = records.iter().filter(|r| matches!(r, ExportRecord::ClerkDocument(_))).count();
+    assert_eq!(exported, 3, "every clerk document is exported once");
+    let dst = TenantId::parse(&format!("t-{}", short())).expect("slug");
+    db.import_records(&dst, records).await.expect("import_records with a deleted Vorgang's event");
+    assert_eq!(
+        db.list_clerk_documents(&dst, head.id).await.expect("list_clerk_documents"),
+        db.list_clerk_documents(&t, head.id).await.expect("list_clerk_documents"),
+        "clerk documents move with the tenant"
+    );
+    assert_eq!(
+        without_seq(db.events_after(&dst, 0, 1000).await.expect("events_after")),
+        without_seq(db.events_after(&t, 0, 1000).await.expect("events_after")),
+        "the log moves, the GELOESCHT event included"
+    );
+    assert_not_found(db.get_vorgang(&dst, gone.id).await, "the deleted Vorgang stays deleted");
+}

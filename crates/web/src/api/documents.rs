@@ -1,0 +1,149 @@
+//! Clerks' documents and the final deletion over the API (issue 6).
+
+use super::dto::DocumentDto;
+use super::ApiResult;
+use crate::auth::Caller;
+use crate::commands;
+use crate::error::AppError;
+use crate::fmt;
+use crate::tenancy::ClientIp;
+use crate::AppState;
+use axum::extract::{Extension, Path, Query, State};
+use axum::Json;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use store::{AttachedTo, ClerkDocumentRecord};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A document a clerk attached, with where it hangs.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClerkDocumentDto {
+    #[serde(flatten)]
+    pub document: DocumentDto,
+    /// VORGANG, KOMMENTAR or WIEDERVORLAGE
+    pub attached_to: String,
+    /// The Kommentar's or Wiedervorlage's id, if attached to one.
+    pub note_id: Option<Uuid>,
+    pub at: String,
+    pub by: String,
+}
+
+impl From<&ClerkDocumentRecord> for ClerkDocumentDto {
+    fn from(c: &ClerkDocumentRecord) -> Self {
+        Self {
+            document: DocumentDto::from(&c.document),
+            attached_to: c.attached_to.kind().to_owned(),
+            note_id: match c.attached_to {
+                AttachedTo::Vorgang => None,
+                AttachedTo::Kommentar(k) => Some(k.0),
+                AttachedTo::Wiedervorlage(w) => Some(w.0),
+            },
+            at: fmt::iso(c.at),
+            by: c.by.name.clone(),
+        }
+    }
+}
+
+/// One file, Base64-encoded, to attach to the Vorgang or to one of its notes.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachRequest {
+    pub filename: String,
+    /// Base64 (standard alphabet) of the file's bytes; at most 20 MB decoded.
+    pub content: String,
+    /// Used when the bytes are no PDF or image (those are recognised by their content).
+    pub content_type: Option<String>,
+    /// Attach to this Kommentar of the Vorgang instead of the Vorgang itself.
+    pub kommentar_id: Option<Uuid>,
+    /// Attach to this Wiedervorlage of the Vorgang instead of the Vorgang itself.
+    pub wiedervorlage_id: Option<Uuid>,
+}
+
+/// The documents clerks attached to a Vorgang and its notes, oldest first. (The applicant's
+/// documents are part of the Vorgang.)
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/dokumente", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = Vec<ClerkDocumentDto>), (status = 404)))]
+pub(super) async fn clerk_documents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<ClerkDocumentDto>> {
+    let id = commands::parse_vorgang_id(&id)?;
+    commands::load_visible(&state, &caller, id).await?;
+    let list = state.store.list_clerk_documents(&caller.tenant, id).await?;
+    Ok(Json(list.iter().map(ClerkDocumentDto::from).collect()))
+}
+
+/// "Daten anhängen": attaches a file to the Vorgang (or one of its notes).
+#[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/dokumente", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    request_body = AttachRequest, security(("bearer" = [])),
+    responses((status = 200, body = ClerkDocumentDto), (status = 400), (status = 404), (status = 413)))]
+pub(super) async fn attach(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> ApiResult<ClerkDocumentDto> {
+    let id = commands::parse_vorgang_id(&id)?;
+    // Base64 of up to 20 MB is more than the 2 MB the JSON extractor takes by default.
+    let raw = crate::upload::read_body(body).await?;
+    let req: AttachRequest = serde_json::from_slice(&raw)
+        .map_err(|e| AppError::bad_request("body", format!("ist kein gültiges JSON für einen Anhang: {e}")))?;
+    let to = match (req.kommentar_id, req.wiedervorlage_id) {
+        (None, None) => AttachedTo::Vorgang,
+        (Some(k), None) => AttachedTo::Kommentar(domain::KommentarId(k)),
+        (None, Some(w)) => AttachedTo::Wiedervorlage(domain::WiedervorlageId(w)),
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_request(
+                "wiedervorlageId",
+                "Entweder kommentarId oder wiedervorlageId, nicht beide",
+            ))
+        }
+    };
+    if req.content.len() > crate::upload::MAX_FILE / 3 * 4 + 4 {
+        return Err(AppError::bad_request("content", "Die Datei ist größer als die erlaubten 20 MB"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(req.content.as_bytes())
+        .map_err(|_| AppError::bad_request("content", "ist kein gültiges Base64"))?;
+    let file = intake::IncomingFile {
+        filename: intake::sanitize_filename(Some(&req.filename), "datei"),
+        content_type: crate::upload::content_type_of(&bytes, req.content_type.as_deref()),
+        bytes: bytes.into(),
+    };
+    let added = commands::attach_documents(&state, &caller, id, to, vec![file]).await?;
+    let first = added.first().ok_or_else(|| AppError::Internal("nothing attached".into()))?;
+    Ok(Json(ClerkDocumentDto::from(first)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DeleteParams {
+    /// The version the caller saw; a stale one is 409.
+    version: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Deleted {
+    pub vorgangsnummer: String,
+}
+
+/// Deletes a Vorgang for good after a Löschanforderung: only a person with the delete right
+/// who did not request it. Removes its data, documents, notes and history; the audit log
+/// keeps a tombstone without personal data.
+#[utoipa::path(delete, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge", params(("id" = Uuid, Path), DeleteParams),
+    security(("bearer" = [])), responses((status = 200, body = Deleted), (status = 400), (status = 403), (status = 404), (status = 409)))]
+pub(super) async fn delete_finally(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(ip): Extension<ClientIp>,
+    Path(id): Path<String>,
+    Query(p): Query<DeleteParams>,
+) -> ApiResult<Deleted> {
+    let id = commands::parse_vorgang_id(&id)?;
+    let vorgangsnummer = commands::delete_finally(&state, &caller, id, p.version, ip.0).await?;
+    Ok(Json(Deleted { vorgangsnummer }))
+}

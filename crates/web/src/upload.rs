@@ -1,0 +1,207 @@
+//! Forms that may carry files ("Daten anhängen", attachments of Kommentare and
+//! Wiedervorlagen): `multipart/form-data` from the browser, or a plain urlencoded form when
+//! no file input is used. Size limits hold before anything is stored.
+
+use crate::error::AppError;
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use bytes::{Bytes, BytesMut};
+use intake::{sanitize_filename, IncomingFile};
+
+/// A whole upload request, all files together.
+pub const MAX_UPLOAD_BODY: usize = 50 * 1024 * 1024;
+/// One file.
+pub const MAX_FILE: usize = 20 * 1024 * 1024;
+/// Files per request.
+pub const MAX_FILES: usize = 10;
+/// Text fields per request (and the CSRF token among them).
+const MAX_FIELDS: usize = 20;
+const MAX_FIELD: usize = 64 * 1024;
+
+/// The parsed form: text fields by name and the files of any file input.
+#[derive(Debug, Default)]
+pub struct UploadForm {
+    fields: Vec<(String, String)>,
+    pub files: Vec<IncomingFile>,
+}
+
+impl UploadForm {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+pub fn is_multipart(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn mib(n: usize) -> usize {
+    n / (1024 * 1024)
+}
+
+/// Reads the body (at most [`MAX_UPLOAD_BODY`]); the CSRF layer has usually done so already.
+pub async fn read_body(body: Body) -> Result<Bytes, AppError> {
+    to_bytes(body, MAX_UPLOAD_BODY).await.map_err(|_| AppError::TooLarge { limit: MAX_UPLOAD_BODY })
+}
+
+/// Parses a buffered `multipart/form-data` body. Empty file inputs (no file chosen) are skipped.
+pub async fn parse_multipart(content_type: &str, body: Bytes) -> Result<UploadForm, AppError> {
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| AppError::bad_request("datei", "Das Formular wurde nicht als multipart/form-data gesendet"))?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut mp = multer::Multipart::new(stream, boundary);
+    let mut form = UploadForm::default();
+    let broken = |e: multer::Error| AppError::bad_request("datei", format!("Das Formular ist fehlerhaft: {e}"));
+    while let Some(mut field) = mp.next_field().await.map_err(broken)? {
+        let name = field.name().unwrap_or("").to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let declared = field.content_type().map(|m| m.to_string());
+        let limit = if filename.is_some() { MAX_FILE } else { MAX_FIELD };
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(broken)? {
+            if buf.len() + chunk.len() > limit {
+                let shown = filename.as_deref().map(|f| sanitize_filename(Some(f), "Datei")).unwrap_or(name.clone());
+                return Err(AppError::bad_request(
+                    "datei",
+                    format!("„{shown}“ ist größer als die erlaubten {} MB", mib(limit)),
+                ));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match filename {
+            // A file input left empty sends a part without name and content.
+            Some(f) if f.is_empty() && buf.is_empty() => {}
+            Some(f) => {
+                if form.files.len() == MAX_FILES {
+                    return Err(AppError::bad_request("datei", format!("Höchstens {MAX_FILES} Dateien auf einmal")));
+                }
+                let bytes = buf.freeze();
+                form.files.push(IncomingFile {
+                    filename: sanitize_filename(Some(&f), &format!("datei-{}", form.files.len() + 1)),
+                    content_type: content_type_of(&bytes, declared.as_deref()),
+                    bytes,
+                });
+            }
+            None => {
+                if form.fields.len() == MAX_FIELDS {
+                    return Err(AppError::bad_request("datei", "Das Formular hat zu viele Felder"));
+                }
+                let text = String::from_utf8(buf.to_vec())
+                    .map_err(|_| AppError::bad_request(&name, "ist kein gültiger Text (UTF-8)"))?;
+                form.fields.push((name, text));
+            }
+        }
+    }
+    Ok(form)
+}
+
+/// What the bytes are, when they are a kind a browser shows (so a preview matches the
+/// content, not the sender's claim); otherwise the declared type, unless it claims a kind
+/// the bytes are not.
+pub fn content_type_of(bytes: &[u8], declared: Option<&str>) -> String {
+    if let Some(sniffed) = sniff(bytes) {
+        return sniffed.to_owned();
+    }
+    match declared.map(str::trim) {
+        Some(ct)
+            if !ct.is_empty()
+                && ct.len() <= 200
+                && !ct.chars().any(char::is_control)
+                && !ct.starts_with("image/")
+                && !ct.starts_with("application/pdf")
+                && !ct.starts_with("text/html") =>
+        {
+            ct.to_owned()
+        }
+        _ => "application/octet-stream".to_owned(),
+    }
+}
+
+fn sniff(b: &[u8]) -> Option<&'static str> {
+    if b.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if b.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// The first value of `name` in a buffered multipart body (the CSRF token), without keeping
+/// the files.
+pub async fn multipart_field(content_type: &str, body: Bytes, name: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut mp = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some(name) && field.file_name().is_none() {
+            let text = field.text().await.ok()?;
+            return (text.len() <= MAX_FIELD).then_some(text);
+        }
+    }
+    None
+}
+
+/// A form posted either as `multipart/form-data` (with files) or urlencoded (without).
+pub struct Upload(pub UploadForm);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = crate::error::PageError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let body = read_body(req.into_body()).await?;
+        if is_multipart(Some(&content_type)) {
+            return Ok(Upload(parse_multipart(&content_type, body).await?));
+        }
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+            .map_err(|_| AppError::bad_request("formular", "Das Formular ist fehlerhaft"))?;
+        Ok(Upload(UploadForm { fields, files: Vec::new() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_follow_the_bytes() {
+        assert_eq!(content_type_of(b"%PDF-1.7 ...", Some("text/plain")), "application/pdf");
+        assert_eq!(content_type_of(b"\x89PNG\r\n\x1a\n....", None), "image/png");
+        assert_eq!(content_type_of(b"<html>", Some("image/png")), "application/octet-stream");
+        assert_eq!(content_type_of(b"<html>", Some("text/html")), "application/octet-stream");
+        assert_eq!(content_type_of(b"a;b", Some("text/csv")), "text/csv");
+        assert_eq!(content_type_of(b"x", Some("application/pdf")), "application/octet-stream");
+    }
+
+    #[tokio::test]
+    async fn multipart_fields_files_and_limits() {
+        let body = "--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"../Vermerk.pdf\"\r\n\
+                    Content-Type: application/pdf\r\n\r\n%PDF-1.4 x\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"\"\r\n\
+                    Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n";
+        let ct = "multipart/form-data; boundary=b";
+        let form = parse_multipart(ct, Bytes::from(body)).await.expect("parses");
+        assert_eq!(form.field("_csrf"), "tok");
+        assert_eq!(form.files.len(), 1, "the empty file input is skipped");
+        assert_eq!(form.files[0].filename, "Vermerk.pdf");
+        assert_eq!(form.files[0].content_type, "application/pdf");
+        assert_eq!(multipart_field(ct, Bytes::from(body), "_csrf").await.as_deref(), Some("tok"));
+
+        let big = format!(
+            "--b\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"gross.bin\"\r\n\r\n{}\r\n--b--\r\n",
+            "x".repeat(MAX_FILE + 1)
+        );
+        let err = parse_multipart(ct, Bytes::from(big)).await.expect_err("too large");
+        assert!(err.to_string().contains("größer als die erlaubten 20 MB"), "{err}");
+    }
+}
