@@ -118,7 +118,7 @@ async function clerkFlow(page, url, opts = {}) {
   await andLoad(page, () => wvRegion.getByRole('button', { name: 'Wiedervorlage anlegen' }).click());
   await page.waitForURL(/meldung=wiedervorlage/);
   assert.equal(await flash(page), 'Die Wiedervorlage wurde angelegt.');
-  const kRegion = page.getByRole('region', { name: /Kommentare/ });
+  const kRegion = page.getByRole('region', { name: /^Kommentare/ });
   await kRegion.getByLabel('Neuer Kommentar').fill('Rückruf bei der Antragstellerin vereinbart.');
   await andLoad(page, () => kRegion.getByRole('button', { name: 'Kommentar speichern' }).click());
   await page.waitForURL(/meldung=kommentar/);
@@ -136,21 +136,22 @@ async function clerkFlow(page, url, opts = {}) {
   assert.equal(await flash(page), 'Die Dateien wurden angehängt.');
   const ownRegion = page.getByRole('region', { name: /Eigene Dokumente/ });
   assert.match(await ownRegion.textContent(), /Vermerk Ortstermin\.pdf[\s\S]*Notizen\.txt/);
-  assert.equal(await ownRegion.getByRole('link', { name: /^Vorschau/ }).count(), 1, 'the PDF can be previewed');
+  assert.equal(await ownRegion.getByRole('link', { name: /^Vorschau/ }).count(), 2, 'PDF and text can be previewed');
   assert.doesNotMatch(await page.getByRole('region', { name: 'Dokumente des Antrags' }).textContent(), /Vermerk/);
   assert.match(await page.getByRole('region', { name: 'Historie' }).textContent(), /Dokument angehängt: Vermerk Ortstermin\.pdf/);
-  const preview = await page.request.get(await ownRegion.getByRole('link', { name: /^Vorschau/ }).getAttribute('href'));
+  const previewHref = await ownRegion.getByRole('link', { name: /^Vorschau/ }).first().getAttribute('href');
+  const preview = await page.request.get(new URL(previewHref, page.url()).href);
   assert.equal(preview.status(), 200);
   assert.equal(preview.headers()['content-type'], 'application/pdf');
   // A Kommentar with an attachment.
-  const kRegion2 = page.getByRole('region', { name: /Kommentare/ });
+  const kRegion2 = page.getByRole('region', { name: /^Kommentare/ });
   await kRegion2.getByLabel('Neuer Kommentar').fill('Foto vom Ortstermin anbei.');
   await kRegion2.getByLabel('Anhänge (optional)').setInputFiles([
     { name: 'Ortstermin.png', mimeType: 'image/png', buffer: Buffer.from(MINI_PNG) },
   ]);
   await andLoad(page, () => kRegion2.getByRole('button', { name: 'Kommentar speichern' }).click());
   await page.waitForURL(/meldung=kommentar/);
-  assert.match(await page.getByRole('region', { name: /Kommentare/ }).textContent(), /Anhang: Ortstermin\.png/);
+  assert.match(await page.getByRole('region', { name: /^Kommentare/ }).textContent(), /Anhang: Ortstermin\.png/);
   await check(page, 'Vorgang mit eigenen Dokumenten');
   await shot(page, 'vorgang-dokumente', { fullPage: true });
 
@@ -223,6 +224,7 @@ async function deletionFlow(page, url, opts = {}) {
   assert.doesNotMatch(await page.locator('main').textContent(), new RegExp(nummer));
   const gone = await page.goto(vorgangUrl);
   assert.equal(gone.status(), 404, 'the deleted Vorgang is not found');
+  await andLoad(page, () => page.goto(`${url}/vorgaenge`));
   await logout(page);
 }
 

@@ -56,4 +56,30 @@ async function tabTo(page, match, what, { back = false, max = 120 } = {}) {
   throw new Error(`keyboard: did not reach ${what} within ${max} Tab presses; visited:\n  ${seen.join('\n  ')}`);
 }
 
-module.exports = { focusInfo, describeFocus, assertVisibleFocus, tabTo };
+/**
+ * The order in which this browser's date fields take typed digits (headless Chromium keeps
+ * its own locale, whatever the page's): probed once on a blank page of `context`.
+ */
+async function dateOrder(context) {
+  const probe = await context.newPage();
+  try {
+    await probe.setContent('<input id="a"><input id="d" type="date">');
+    await probe.focus('#a');
+    await probe.keyboard.press('Tab');
+    await probe.keyboard.type('01022099');
+    const v = await probe.$eval('#d', (e) => e.value);
+    if (v === '2099-02-01') return 'DMY';
+    if (v === '2099-01-02') return 'MDY';
+    return 'YMD';
+  } finally {
+    await probe.close();
+  }
+}
+
+/** The digits to type for the ISO date `iso` in a date field of `order`. */
+function dateKeys(order, iso) {
+  const [y, m, d] = iso.split('-');
+  return { DMY: d + m + y, MDY: m + d + y, YMD: y + m + d }[order];
+}
+
+module.exports = { focusInfo, describeFocus, assertVisibleFocus, tabTo, dateOrder, dateKeys };

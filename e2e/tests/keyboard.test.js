@@ -15,7 +15,7 @@ const {
   screenshot,
   DEMO_PASSWORD,
 } = require('../lib/harness');
-const { focusInfo, assertVisibleFocus, tabTo } = require('../lib/keyboard');
+const { focusInfo, assertVisibleFocus, tabTo, dateOrder, dateKeys } = require('../lib/keyboard');
 
 async function mouseEvents(page) {
   return page.evaluate(() => Number(sessionStorage.getItem('e2e-mouse') || 0));
@@ -45,6 +45,7 @@ describe('keyboard only', () => {
         );
       }
     });
+    const order = await dateOrder(context);
     const page = await context.newPage();
     try {
       const url = server.url;
@@ -122,14 +123,16 @@ describe('keyboard only', () => {
       await page.keyboard.type('Per Tastatur angelegt');
       await page.keyboard.press('Tab');
       assert.equal((await focusInfo(page)).id, 'wv-frist', 'Frist follows Betreff');
-      await page.keyboard.type('31122099');
+      await page.keyboard.type(dateKeys(order, '2099-12-31'));
+      assert.equal(await page.locator('#wv-frist').inputValue(), '2099-12-31', 'the typed Frist');
       await tabTo(page, (x) => x.tag === 'button' && x.text === 'Wiedervorlage anlegen', 'Wiedervorlage anlegen');
       await andLoad(page, () => page.keyboard.press('Enter'));
       await page.waitForURL(/meldung=wiedervorlage/);
       assert.match(await page.locator('#wiedervorlagen').textContent(), /Per Tastatur angelegt[\s\S]*31\.12\.2099/);
 
-      // Daten anhängen: the file input opens the file chooser with Space.
-      await tabTo(page, (x) => x.id === 'datei', 'the file input');
+      // Daten anhängen (the section before the Wiedervorlagen, where the page opened: back
+      // with Shift+Tab): the file input opens the file chooser with Space.
+      await tabTo(page, (x) => x.id === 'datei', 'the file input', { back: true });
       const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
       await chooser.setFiles([{ name: 'Tastatur.txt', mimeType: 'text/plain', buffer: Buffer.from('per Tastatur') }]);
       await tabTo(page, (x) => x.tag === 'button' && x.text === 'Daten anhängen', 'Daten anhängen');
@@ -171,7 +174,9 @@ describe('keyboard only', () => {
     try {
       const url = server.url;
       await page.goto(`${url}/login`);
-      await tabTo(page, (x) => x.id === 'username', 'the user name');
+      if ((await focusInfo(page)).id !== 'username') {
+        await tabTo(page, (x) => x.id === 'username', 'the user name');
+      }
       await page.keyboard.type('lena');
       await page.keyboard.press('Tab');
       await page.keyboard.type(DEMO_PASSWORD);
