@@ -38,6 +38,36 @@ async fn fill(app: &TestApp, count: usize) {
         let res = max.send(reqwest::Method::PUT, &format!("/api/v1/vorgaenge/{id}/aktenzeichen"), body).await;
         assert_eq!(res.status(), StatusCode::OK, "set Aktenzeichen");
     }
+    // Clerks' documents, on a Vorgang and on a Kommentar.
+    let first = list["items"][0]["vorgangId"].as_str().expect("id").to_owned();
+    let attach = |body: Value| {
+        let (max, path) = (max.clone(), format!("/api/v1/vorgaenge/{first}/dokumente"));
+        async move { max.post(&path, body).await }
+    };
+    let res = attach(json!({"filename": "Vermerk.pdf", "content": "JVBERi0xLjQKJSVFT0YK"})).await;
+    assert_eq!(res.status(), StatusCode::OK, "attach a document");
+    let k: Value = max
+        .post(&format!("/api/v1/vorgaenge/{first}/kommentare"), json!({"text": "Notiz"}))
+        .await
+        .json()
+        .await
+        .expect("k");
+    let res = attach(
+        json!({"filename": "Notiz.txt", "content": "Tm90aXo=", "contentType": "text/plain", "kommentarId": k["id"]}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK, "attach to a Kommentar");
+    // A Vorgang that came in, was asked to be deleted and was deleted: only its GELOESCHT
+    // event and the tombstone remain, and they move too.
+    let doomed = app.deliver_ok(&gewerbeanmeldung(&unique("weg"))).await["vorgang"]["vorgangId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(max.command(&doomed, "VERWERFEN", 1, Some("Test")).await.status(), StatusCode::OK);
+    assert_eq!(max.command(&doomed, "LOESCHEN_ANFORDERN", 2, Some("Test")).await.status(), StatusCode::OK);
+    let lena = app.api_at("", "lena", ozgcloud::demo::DEMO_PASSWORD).await;
+    let res = lena.send(reqwest::Method::DELETE, &format!("/api/v1/vorgaenge/{doomed}?version=3"), Value::Null).await;
+    assert_eq!(res.status(), StatusCode::OK, "deleted for good");
 }
 
 fn without_seq(mut events: Value) -> Value {
@@ -76,7 +106,7 @@ async fn assert_same(src: &TestApp, dst: &TestApp) {
     let list = a.get_json("/api/v1/vorgaenge?proSeite=500").await;
     let items = list["items"].as_array().expect("items");
     assert_eq!(list["total"].as_u64(), Some(items.len() as u64), "one page holds all");
-    let mut documents = 0;
+    let (mut documents, mut clerk_documents) = (0, 0);
     for item in items {
         let id = item["vorgangId"].as_str().expect("id");
         let detail = a.vorgang(id).await;
@@ -90,8 +120,17 @@ async fn assert_same(src: &TestApp, dst: &TestApp) {
             assert_eq!(bytes(b.get(&path).await).await, content, "document bytes of {path}");
             documents += 1;
         }
+        let own = format!("/api/v1/vorgaenge/{id}/dokumente");
+        let clerk_docs = a.get_json(&own).await;
+        assert_eq!(b.get_json(&own).await, clerk_docs, "{own}");
+        for doc in clerk_docs.as_array().expect("clerk documents") {
+            let path = format!("/api/v1/dokumente/{}", doc["id"].as_str().expect("document id"));
+            assert_eq!(bytes(b.get(&path).await).await, bytes(a.get(&path).await).await, "clerk document {path}");
+            clerk_documents += 1;
+        }
     }
     assert!(documents > 0, "the demo Vorgänge have documents");
+    assert_eq!(clerk_documents, 2, "the clerks' documents moved");
     let log = "/api/v1/events?limit=1000";
     let events = a.get_json(log).await;
     assert!(events.as_array().expect("events").len() < 1000, "one page holds the log");
