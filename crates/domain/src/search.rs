@@ -164,7 +164,8 @@ impl Searchable<'_> {
     /// What the backends index: the folded words of all fields, separated by single
     /// spaces (only `[a-z0-9 ]`, so any full-text tokenizer splits it the same way).
     pub fn index_text(&self) -> String {
-        let parts = [Some(self.nummer), self.aktenzeichen, self.applicant_name, Some(self.form_name), Some(self.form_text)];
+        let parts =
+            [Some(self.nummer), self.aktenzeichen, self.applicant_name, Some(self.form_name), Some(self.form_text)];
         let mut out = String::new();
         for t in parts.into_iter().flatten().flat_map(tokens) {
             if !out.is_empty() {

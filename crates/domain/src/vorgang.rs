@@ -122,6 +122,10 @@ pub enum VorgangEvent {
         document_id: String,
         zu: String,
     },
+    /// A clerk removed a document a clerk had attached (its bytes are deleted).
+    DokumentEntfernt {
+        document_id: String,
+    },
     /// The Vorgang was deleted for good; the only event left of it (its history went with it).
     Geloescht {
         vorgang_nummer: String,
@@ -142,6 +146,7 @@ impl VorgangEvent {
             Self::WiedervorlageErledigt { .. } => "WIEDERVORLAGE_ERLEDIGT",
             Self::WiedervorlageWiedereroeffnet { .. } => "WIEDERVORLAGE_WIEDEREROEFFNET",
             Self::DokumentAngehaengt { .. } => "DOKUMENT_ANGEHAENGT",
+            Self::DokumentEntfernt { .. } => "DOKUMENT_ENTFERNT",
             Self::Geloescht { .. } => "GELOESCHT",
         }
     }

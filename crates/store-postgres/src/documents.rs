@@ -3,7 +3,7 @@
 use crate::convert::{finish, get, map_err, ms};
 use crate::tenants::append_audit;
 use crate::vorgang::{append_event, document_row, DOCUMENT_COLUMNS};
-use domain::{KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
+use domain::{DocumentId, KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, Purged, Result, StorageError};
@@ -142,6 +142,42 @@ pub(crate) async fn clerk_documents_after(
     .iter()
     .map(clerk_document_row)
     .collect()
+}
+
+pub(crate) async fn remove_clerk_document(
+    pool: &PgPool,
+    tenant: &TenantId,
+    id: DocumentId,
+    actor: &Actor,
+) -> Result<ClerkDocumentRecord> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let removed = async {
+        let row = sqlx::query(&format!(
+            "DELETE FROM documents WHERE tenant_id = $1 AND id = $2 AND kind = 'CLERK'
+             RETURNING {DOCUMENT_COLUMNS}, {CLERK_COLUMNS}"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+        let found = clerk_document_row(&row)?;
+        sqlx::query(
+            "INSERT INTO blob_deletions (blob_key, tenant_id) VALUES ($1, $2) ON CONFLICT (blob_key) DO NOTHING",
+        )
+        .bind(&found.document.blob_key)
+        .bind(tenant.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let event = VorgangEvent::DokumentEntfernt { document_id: id.0.to_string() };
+        let now = ms(time::OffsetDateTime::now_utc());
+        append_event(&mut tx, tenant, found.document.vorgang_id, now, actor, &event).await?;
+        Ok(found)
+    }
+    .await;
+    finish(tx, removed).await
 }
 
 pub(crate) async fn purge_vorgang(

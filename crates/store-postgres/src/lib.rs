@@ -313,6 +313,15 @@ impl Store for PostgresStore {
         documents::list_clerk_documents(&self.pool, tenant, vorgang).await
     }
 
+    async fn remove_clerk_document(
+        &self,
+        tenant: &TenantId,
+        id: DocumentId,
+        actor: &Actor,
+    ) -> Result<ClerkDocumentRecord> {
+        documents::remove_clerk_document(&self.pool, tenant, id, actor).await
+    }
+
     async fn purge_vorgang(
         &self,
         tenant: &TenantId,

@@ -5,7 +5,7 @@ use crate::convert::{from_ms, ms, opt_uuid_at};
 use crate::engine::map_err;
 use crate::notes::vorgang_exists;
 use crate::vorgang::{document_row, insert_event, DOCUMENT_COLUMNS};
-use domain::{KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
+use domain::{DocumentId, KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, Purged, Result, StorageError};
 use time::OffsetDateTime;
@@ -114,6 +114,36 @@ pub(crate) fn clerk_documents_after(
     ))
     .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], clerk_document_row)?.collect())
     .map_err(map_err)
+}
+
+fn queue_blob_deletion(conn: &Connection, tenant: &TenantId, key: &str) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO blob_deletions (blob_key, tenant_id, queued_at) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![key, tenant.as_str(), ms(OffsetDateTime::now_utc())]))
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) fn remove_clerk_document(
+    conn: &Connection,
+    tenant: &TenantId,
+    id: DocumentId,
+    actor: &Actor,
+) -> Result<ClerkDocumentRecord> {
+    let (t, did) = (tenant.as_str(), id.0.to_string());
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {DOCUMENT_COLUMNS}, {CLERK_COLUMNS} FROM documents WHERE tenant_id = ?1 AND id = ?2 AND kind = 'CLERK'"
+        ))
+        .and_then(|mut s| s.query_row(params![t, did], clerk_document_row).optional())
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+    conn.prepare_cached("DELETE FROM documents WHERE tenant_id = ?1 AND id = ?2")
+        .and_then(|mut s| s.execute(params![t, did]))
+        .map_err(map_err)?;
+    queue_blob_deletion(conn, tenant, &found.document.blob_key)?;
+    let event = VorgangEvent::DokumentEntfernt { document_id: did };
+    insert_event(conn, tenant, found.document.vorgang_id, OffsetDateTime::now_utc(), actor, &event)?;
+    Ok(found)
 }
 
 pub(crate) fn purge_vorgang(

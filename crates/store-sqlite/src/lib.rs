@@ -293,6 +293,16 @@ impl Store for SqliteStore {
         self.engine.read(move |c| documents::list_clerk_documents(c, &tenant, vorgang)).await
     }
 
+    async fn remove_clerk_document(
+        &self,
+        tenant: &TenantId,
+        id: DocumentId,
+        actor: &Actor,
+    ) -> Result<ClerkDocumentRecord> {
+        let (tenant, actor) = (tenant.clone(), actor.clone());
+        self.engine.write(move |c| documents::remove_clerk_document(c, &tenant, id, &actor)).await
+    }
+
     async fn purge_vorgang(
         &self,
         tenant: &TenantId,
@@ -302,9 +312,7 @@ impl Store for SqliteStore {
         actor: &Actor,
     ) -> Result<Purged> {
         let (tenant, actor) = (tenant.clone(), actor.clone());
-        self.engine
-            .write(move |c| documents::purge_vorgang(c, &tenant, id, expected_version, &tombstone, &actor))
-            .await
+        self.engine.write(move |c| documents::purge_vorgang(c, &tenant, id, expected_version, &tombstone, &actor)).await
     }
 
     async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {

@@ -171,6 +171,15 @@ pub trait Store: Send + Sync + 'static {
     async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()>;
     /// The clerk documents of a Vorgang, oldest first. NotFound if the tenant has no such Vorgang.
     async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>>;
+    /// Removes a clerk's document (kind [`DocumentKind::Clerk`]; the applicant's documents
+    /// cannot be removed: NotFound), records `VorgangEvent::DokumentEntfernt` and queues its
+    /// blob for deletion, in one transaction. Returns the record as it was.
+    async fn remove_clerk_document(
+        &self,
+        tenant: &TenantId,
+        id: DocumentId,
+        actor: &Actor,
+    ) -> Result<ClerkDocumentRecord>;
     /// Deletes a Vorgang for good, if it is still at `expected_version` (else Conflict): its
     /// data, documents, notes, deliveries and history. Appends `tombstone` to the audit log and
     /// `VorgangEvent::Geloescht` to the outbox, and queues the blobs to delete, all in one

@@ -362,3 +362,20 @@ pub async fn sweep_blob_deletions(state: &AppState) -> Result<usize, AppError> {
     }
     Ok(keys.len())
 }
+
+/// Removes a clerk's document from a Vorgang the caller sees (the applicant's documents
+/// stay: NotFound); its bytes go right away or with the next sweep.
+pub async fn remove_document(
+    state: &AppState,
+    caller: &Caller,
+    id: DocumentId,
+) -> Result<store::ClerkDocumentRecord, AppError> {
+    let doc = state.store.get_document(&caller.tenant, id).await?;
+    if doc.kind != store::DocumentKind::Clerk {
+        return Err(AppError::NotFound);
+    }
+    load_visible(state, caller, doc.vorgang_id).await?;
+    let removed = state.store.remove_clerk_document(&caller.tenant, id, &caller.actor).await?;
+    delete_blob(state, &removed.document.blob_key).await;
+    Ok(removed)
+}

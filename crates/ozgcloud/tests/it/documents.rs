@@ -103,6 +103,25 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     assert_eq!(anna.get(&format!("/dokumente/{doc_id}")).await.status(), StatusCode::NOT_FOUND);
     let page = max.page(&format!("/vorgaenge/{id}")).await;
     assert_eq!(page.matches("Dokument angehängt").count(), 3, "nothing refused was stored");
+
+    // Removing a wrongly attached file: gone from the list and the document store, in the
+    // history; the applicant's documents cannot be removed.
+    let state = &app.server.state;
+    let vid = domain::VorgangId::parse(&id).expect("id");
+    let docs = state.store.list_clerk_documents(&state.config.default_tenant.clone().expect("tenant"), vid).await;
+    let wrong = docs.expect("docs").into_iter().find(|d| d.document.filename == "liste.pdf").expect("liste.pdf");
+    let res = max.post_form(&format!("/dokumente/{}/entfernen", wrong.document.id), &[("_csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).ends_with("meldung=dokument-entfernt#bearbeitungsdokumente"), "{}", location(&res));
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    assert!(!page.contains("liste.pdf") && page.contains("Dokument entfernt"), "removed, and in the history");
+    assert!(state.blobs.get(&wrong.document.blob_key).await.is_err(), "its bytes are deleted");
+    let applicant_doc = v["documents"][0]["id"].as_str().expect("applicant document").to_owned();
+    let res = max.post_form(&format!("/dokumente/{applicant_doc}/entfernen"), &[("_csrf", csrf.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "the applicant's documents stay");
+    let res = api.send(reqwest::Method::DELETE, &format!("/api/v1/dokumente/{doc_id}"), Value::Null).await;
+    assert_eq!(res.status(), StatusCode::OK, "over the API");
+    assert_eq!(api.get_json(&format!("/api/v1/vorgaenge/{id}/dokumente")).await.as_array().map(Vec::len), Some(1));
 }
 
 async fn kommentare_and_wiedervorlagen_carry_attachments(backend: Backend) {

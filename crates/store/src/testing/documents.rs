@@ -105,6 +105,21 @@ pub(super) async fn clerk_documents_are_kept_apart(db: &Db) {
     assert_not_found(db.get_document(&stranger, d1.document.id).await, "another tenant's document");
     assert_not_found(db.get_document(&t, foreign.document.id).await, "the refused document was not stored");
     assert!(db.list_clerk_documents(&t, other.id).await.expect("list").is_empty(), "nothing went to the other Vorgang");
+
+    // Removing: clerks' documents only, of the own tenant, once; the blob is queued.
+    assert_not_found(db.remove_clerk_document(&t, applicant_docs[0].id, &by).await, "the applicant's document");
+    assert_not_found(db.remove_clerk_document(&stranger, d1.document.id, &by).await, "another tenant's document");
+    assert_eq!(db.remove_clerk_document(&t, d1.document.id, &by).await.expect("remove"), d1, "returns what it was");
+    assert_eq!(db.list_clerk_documents(&t, head.id).await.expect("list"), vec![d2.clone(), d3.clone()]);
+    assert_not_found(db.get_document(&t, d1.document.id).await, "the removed document");
+    assert_not_found(db.remove_clerk_document(&t, d1.document.id, &by).await, "removing twice");
+    let last = db.history(&t, head.id).await.expect("history").pop().expect("an event");
+    assert_eq!(last.event, VorgangEvent::DokumentEntfernt { document_id: d1.document.id.0.to_string() });
+    assert_eq!(last.actor, by);
+    let pending = db.pending_blob_deletions(10_000).await.expect("pending");
+    assert!(pending.contains(&d1.document.blob_key), "the removed document's blob is queued");
+    db.blob_deleted(&d1.document.blob_key).await.expect("blob_deleted");
+    assert_eq!(db.get_vorgang(&t, head.id).await.expect("vorgang").head, head, "removing changes no version");
 }
 
 pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {

@@ -147,3 +147,17 @@ pub(super) async fn delete_finally(
     let vorgangsnummer = commands::delete_finally(&state, &caller, id, p.version, ip.0).await?;
     Ok(Json(Deleted { vorgangsnummer }))
 }
+
+/// Removes a document a clerk attached (the applicant's documents stay). Recorded in the
+/// history as DOKUMENT_ENTFERNT; the bytes are deleted.
+#[utoipa::path(delete, path = "/api/v1/dokumente/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, body = ClerkDocumentDto), (status = 404)))]
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ClerkDocumentDto> {
+    let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
+    let removed = commands::remove_document(&state, &caller, id).await?;
+    Ok(Json(ClerkDocumentDto::from(&removed)))
+}

@@ -66,7 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(wiedervorlagen_of, add_wiedervorlage))
         .routes(routes!(wiedervorlagen))
         .routes(routes!(change_wiedervorlage))
-        .routes(routes!(document))
+        .routes(routes!(document, documents::remove))
         .routes(routes!(events))
         .routes(routes!(quarantine))
         .routes(routes!(reprocess))
@@ -92,6 +92,7 @@ pub fn permission(method: &Method, path: &str) -> Option<Permission> {
         ("GET", "/api/v1/vorgaenge/{id}/dokumente") => ReadVorgaenge,
         ("POST", "/api/v1/vorgaenge/{id}/dokumente") => WorkVorgaenge,
         ("DELETE", "/api/v1/vorgaenge/{id}") => Loeschen,
+        ("DELETE", "/api/v1/dokumente/{id}") => WorkVorgaenge,
         ("GET", "/api/v1/quarantaene") | ("POST", "/api/v1/quarantaene/{id}/verarbeiten") => TenantAdmin,
         _ => return None,
     };

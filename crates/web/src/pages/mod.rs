@@ -35,6 +35,7 @@ pub fn routes() -> Routes {
         .post("/vorgaenge/{id}/kommentare", WorkVorgaenge, vorgang::add_kommentar)
         .post("/vorgaenge/{id}/wiedervorlagen", WorkVorgaenge, vorgang::add_wiedervorlage)
         .post("/vorgaenge/{id}/dokumente", WorkVorgaenge, vorgang::attach)
+        .post("/dokumente/{id}/entfernen", WorkVorgaenge, vorgang::remove_document)
         .post("/vorgaenge/{id}/loeschen", Loeschen, vorgang::delete_finally)
         .get("/wiedervorlagen", ReadVorgaenge, wiedervorlagen::list)
         .get("/wiedervorlagen/{id}", WorkVorgaenge, wiedervorlagen::edit)
@@ -140,6 +141,7 @@ pub fn flash_text(code: Option<&str>) -> Option<String> {
         "wiedervorlage-erledigt" => "Die Wiedervorlage ist erledigt.",
         "wiedervorlage-offen" => "Die Wiedervorlage ist wieder offen.",
         "dokumente" => "Die Dateien wurden angehängt.",
+        "dokument-entfernt" => "Das Dokument wurde entfernt.",
         "geloescht" => "Der Vorgang wurde endgültig gelöscht.",
         _ => return None,
     };

@@ -207,6 +207,7 @@ fn describe(
             };
             (format!("Dokument angehängt{place}: {name}"), None)
         }
+        VorgangEvent::DokumentEntfernt { .. } => ("Dokument entfernt".to_owned(), None),
         VorgangEvent::Geloescht { .. } => ("Endgültig gelöscht".to_owned(), None),
         VorgangEvent::KommentarHinzugefuegt { kommentar_id } => (
             "Kommentar".to_owned(),
@@ -583,4 +584,20 @@ pub async fn delete_finally(
     }
     commands::delete_finally(&state, &auth.caller(), id, f.version, ip.0).await?;
     Ok(see_other("/vorgaenge?meldung=geloescht"))
+}
+
+/// Removes a clerk's document; back to where it was listed.
+pub async fn remove_document(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = DocumentId::parse(&id).ok_or(AppError::NotFound)?;
+    let removed = commands::remove_document(&state, &auth.caller(), id).await?;
+    let anchor = match removed.attached_to {
+        store::AttachedTo::Vorgang => "bearbeitungsdokumente",
+        store::AttachedTo::Kommentar(_) => "kommentare",
+        store::AttachedTo::Wiedervorlage(_) => "wiedervorlagen",
+    };
+    Ok(see_other(&format!("/vorgaenge/{}?meldung=dokument-entfernt#{anchor}", removed.document.vorgang_id)))
 }
