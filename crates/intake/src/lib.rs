@@ -10,4 +10,4 @@ mod multipart;
 mod service;
 
 pub use files::{sanitize_filename, IncomingFile};
-pub use service::{Intake, IntakeError, Limits, Payload, Receipt};
+pub use service::{Busy, Intake, IntakeError, Limits, Payload, Receipt, Reservation};

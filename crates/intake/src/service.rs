@@ -21,6 +21,11 @@ pub struct Limits {
     pub max_form_data: usize,
     pub max_file: usize,
     pub max_parts: usize,
+    /// Bytes of request bodies all intakes together may hold in memory at once; a request
+    /// reserves its Content-Length (or `max_request` when unknown) before it is read.
+    pub memory_budget: usize,
+    /// How long a request waits for room in the budget before it is answered 503.
+    pub budget_wait: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -30,6 +35,8 @@ impl Default for Limits {
             max_form_data: 10 * 1024 * 1024,
             max_file: 50 * 1024 * 1024,
             max_parts: 200,
+            memory_budget: 1024 * 1024 * 1024,
+            budget_wait: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -107,11 +114,44 @@ pub struct Intake {
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
+    /// One permit per KiB of [`Limits::memory_budget`].
+    budget: Arc<tokio::sync::Semaphore>,
 }
+
+/// Room reserved in the intake's memory budget; given back when dropped.
+pub struct Reservation {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// The budget stayed full for [`Limits::budget_wait`]: the sender should try again later.
+#[derive(Debug, thiserror::Error)]
+#[error("Zu viele gleichzeitige Einlieferungen; bitte in einigen Sekunden erneut senden")]
+pub struct Busy;
+
+const KIB: usize = 1024;
 
 impl Intake {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
-        Self { store, blobs, limits }
+        let permits = (limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        Self { store, blobs, limits, budget: Arc::new(tokio::sync::Semaphore::new(permits)) }
+    }
+
+    /// Reserves room for a request body of `content_length` bytes (`None`: unknown, so the
+    /// largest allowed) before it is read, so that concurrent intakes never hold more than
+    /// the budget. A body larger than the whole budget waits until it has the budget alone.
+    pub async fn reserve(&self, content_length: Option<usize>) -> Result<Reservation, Busy> {
+        let bytes = content_length.unwrap_or(self.limits.max_request).min(self.limits.max_request);
+        let all = (self.limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        let wanted = u32::try_from(bytes.div_ceil(KIB).clamp(1, all)).unwrap_or(u32::MAX);
+        let acquire = self.budget.clone().acquire_many_owned(wanted);
+        match tokio::time::timeout(self.limits.budget_wait, acquire).await {
+            Ok(Ok(permit)) => Ok(Reservation { _permit: permit }),
+            // Timed out, or closed (never happens: the semaphore is never closed).
+            _ => {
+                tracing::warn!(bytes, "intake: memory budget full, request refused with 503");
+                Err(Busy)
+            }
+        }
     }
 
     pub fn limits(&self) -> &Limits {

@@ -112,6 +112,10 @@ struct ServeArgs {
     /// Largest formData part, in MiB.
     #[arg(long, env = "OZGCLOUD_MAX_FORMDATA_MB", default_value_t = 10)]
     max_form_data_mb: usize,
+    /// Request bodies all intakes together may hold in memory at once, in MiB; beyond it
+    /// senders wait up to 10 s, then get 503 with Retry-After.
+    #[arg(long, env = "OZGCLOUD_INTAKE_MEMORY_MB", default_value_t = 1024)]
+    intake_memory_mb: usize,
     /// Minutes of inactivity after which a session ends.
     #[arg(long, env = "OZGCLOUD_SESSION_IDLE_MINUTES", default_value_t = 30)]
     session_idle_minutes: i64,
@@ -239,6 +243,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             config.limits.max_request = args.max_request_mb * 1024 * 1024;
             config.limits.max_file = args.max_file_mb * 1024 * 1024;
             config.limits.max_form_data = args.max_form_data_mb * 1024 * 1024;
+            config.limits.memory_budget = args.intake_memory_mb * 1024 * 1024;
             config.session_idle = time::Duration::minutes(args.session_idle_minutes);
             serve(config, args.demo).await
         }

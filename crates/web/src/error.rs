@@ -32,6 +32,9 @@ pub enum AppError {
     Intake(ValidationError, store::DeliveryId),
     #[error("Der Dienst ist kurz nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.")]
     Unavailable,
+    /// Intake's memory budget is full: 503 with Retry-After.
+    #[error("{0}")]
+    Busy(#[from] intake::Busy),
     #[error("Ein interner Fehler ist aufgetreten.")]
     Internal(String),
 }
@@ -50,7 +53,7 @@ impl AppError {
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,6 +72,7 @@ impl AppError {
             Self::Csrf => "csrf",
             Self::Intake(..) => "invalid-eingang",
             Self::Unavailable => "unavailable",
+            Self::Busy(_) => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -159,7 +163,12 @@ impl IntoResponse for AppError {
             delivery_id,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut res = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Senders (form services) retry; tell them when.
+            res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        res
     }
 }
 

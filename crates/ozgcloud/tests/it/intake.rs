@@ -247,3 +247,53 @@ on_both_backends!(
     json_api_intake_with_base64_files,
     intake_needs_an_api_token_unless_open,
 );
+
+/// Intake holds request bodies in memory until the delivery is stored: all intakes together
+/// stay within a budget; beyond it a sender waits briefly, then gets 503 with Retry-After.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_intake_memory_budget_is_503_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.limits.memory_budget = 64 * 1024;
+        c.limits.budget_wait = std::time::Duration::from_millis(300);
+    })
+    .await
+    else {
+        return;
+    };
+    // A sender announcing 64 KiB and sending only its start holds the whole budget.
+    let mut slow = tokio::net::TcpStream::connect(app.server.addr).await.expect("connect");
+    slow.write_all(
+        b"POST /antrag HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+          Content-Length: 65536\r\n\r\n--b\r\n",
+    )
+    .await
+    .expect("write");
+    let mut busy = None;
+    for _ in 0..40 {
+        let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            busy = Some(res);
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::OK, "before the slow sender holds the budget");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let busy = busy.expect("a full budget answers 503");
+    assert_eq!(busy.headers()["retry-after"], "5");
+    let problem: Value = busy.json().await.expect("problem");
+    assert!(problem["detail"].as_str().unwrap_or("").contains("Zu viele gleichzeitige Einlieferungen"), "{problem}");
+
+    // The slow sender gives up: its room is free again.
+    drop(slow);
+    let mut delivered = false;
+    for _ in 0..40 {
+        let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
+        if res.status() == StatusCode::OK {
+            delivered = true;
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert!(delivered, "intake works again once the budget has room");
+}

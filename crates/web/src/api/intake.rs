@@ -12,6 +12,10 @@ use axum::{Extension, Json};
 use domain::TenantId;
 use intake::{IntakeError, Payload, Receipt};
 
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
 pub fn receipt(r: &Receipt) -> IntakeReceipt {
     IntakeReceipt {
         transaction_id: r.transaction_id.clone(),
@@ -26,11 +30,17 @@ pub fn receipt(r: &Receipt) -> IntakeReceipt {
 async fn deliver(
     state: &AppState,
     machine: Option<Extension<Machine>>,
+    content_length: Option<usize>,
     body: Body,
     payload: impl FnOnce(bytes::Bytes) -> Payload,
 ) -> Result<Response, AppError> {
     let source = machine.map_or_else(TenantId::platform, |Extension(Machine(t))| t.tenant);
     let limit = state.intake.limits().max_request;
+    if content_length.is_some_and(|n| n > limit) {
+        return Err(AppError::TooLarge { limit });
+    }
+    // Held until the delivery is stored and answered: the body is in memory till then.
+    let _room = state.intake.reserve(content_length).await?;
     let body = to_bytes(body, limit).await.map_err(|_| {
         tracing::warn!(limit, "intake: request over the size limit refused");
         AppError::TooLarge { limit }
@@ -64,7 +74,7 @@ pub async fn antrag_multipart(
     body: Body,
 ) -> Result<Response, AppError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    deliver(&state, machine, body, |body| Payload::Multipart { content_type, body }).await
+    deliver(&state, machine, content_length(&headers), body, |body| Payload::Multipart { content_type, body }).await
 }
 
 /// The same intake as one JSON document: `control`, `formData`, and optional
@@ -78,7 +88,8 @@ pub async fn antrag_multipart(
 pub async fn antrag_json(
     State(state): State<AppState>,
     machine: Option<Extension<Machine>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    deliver(&state, machine, body, |body| Payload::Json { body }).await
+    deliver(&state, machine, content_length(&headers), body, |body| Payload::Json { body }).await
 }
