@@ -2,6 +2,7 @@
 //!
 //! cargo run --release -p ozgcloud-bench -- intake   [seconds] [concurrency]
 //! cargo run --release -p ozgcloud-bench -- worklist [vorgaenge] [requests]
+//! cargo run --release -p ozgcloud-bench -- search   [vorgaenge] [requests per query shape]
 //!
 //! With `OZGCLOUD_BENCH_BACKEND=postgres` the server runs on a fresh PostgreSQL database on
 //! `OZGCLOUD_TEST_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -28,8 +29,11 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("intake") => intake(arg(1, 20), arg(2, 64) as usize).await,
         Some("worklist") => worklist(arg(1, 100_000) as usize, arg(2, 2_000) as usize).await,
+        Some("search") => search(arg(1, 100_000) as usize, arg(2, 300) as usize).await,
         _ => {
-            eprintln!("usage: ozgcloud-bench intake [seconds] [concurrency] | worklist [vorgaenge] [requests]");
+            eprintln!(
+                "usage: ozgcloud-bench intake [seconds] [concurrency] | worklist [vorgaenge] [requests] | search [vorgaenge] [requests]"
+            );
             std::process::exit(2);
         }
     }
@@ -176,7 +180,9 @@ async fn units(server: &Server) -> Vec<domain::UnitId> {
 }
 
 /// 20 clerks, each working two of the ten units; Vorgänge spread evenly over the units.
-async fn seed(server: &Server, count: usize) {
+/// With `people`, applicants, addresses and form texts vary like in a real office (for the
+/// search bench); otherwise every applicant is "Klara Muster-i" (the worklist bench's data).
+async fn seed(server: &Server, count: usize, people: bool) -> Vec<domain::UnitId> {
     let units = Arc::new(units(server).await);
     let tenant = TenantId::default_tenant();
     let mut clerks = Vec::new();
@@ -215,7 +221,9 @@ async fn seed(server: &Server, count: usize) {
                     if i >= count {
                         break;
                     }
-                    insert_one(&*store, &tenant, i, forms[i % forms.len()], units[i % units.len()], &clerks).await;
+                    let data = if people { person_data(i) } else { muster_data(i) };
+                    insert_one(&*store, &tenant, i, forms[i % forms.len()], units[i % units.len()], &clerks, data)
+                        .await;
                 }
             })
         })
@@ -224,6 +232,304 @@ async fn seed(server: &Server, count: usize) {
         w.await.expect("seed worker");
     }
     println!("seeded {count} Vorgänge in {:.1} s", t.elapsed().as_secs_f64());
+    units.to_vec()
+}
+
+fn muster_data(i: usize) -> Vec<FormItem> {
+    vec![FormItem::group(
+        "antragsteller",
+        "Antragsteller",
+        vec![
+            FormItem::field("pers_vorname", "Vorname", FormValue::String("Klara".into())),
+            FormItem::field("pers_nachname", "Nachname", FormValue::String(format!("Muster-{i}"))),
+        ],
+    )]
+}
+
+const NACHNAMEN: &[&str] = &[
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Schmitt",
+    "Werner",
+    "Schmitz",
+    "Krause",
+    "Meier",
+    "Lehmann",
+    "Schmid",
+    "Schulze",
+    "Maier",
+    "Köhler",
+    "Herrmann",
+    "König",
+    "Walter",
+    "Mayer",
+    "Huber",
+    "Kaiser",
+    "Fuchs",
+    "Peters",
+    "Lang",
+    "Scholz",
+    "Möller",
+    "Weiß",
+    "Jung",
+    "Hahn",
+    "Vogel",
+    "Friedrich",
+    "Keller",
+    "Günther",
+    "Frank",
+    "Berger",
+    "Winkler",
+    "Roth",
+    "Beck",
+    "Lorenz",
+    "Baumann",
+    "Franke",
+    "Albrecht",
+    "Simon",
+    "Ludwig",
+    "Böhm",
+    "Winter",
+    "Kraus",
+    "Martin",
+    "Krämer",
+    "Vogt",
+    "Stein",
+    "Jäger",
+    "Otto",
+    "Sommer",
+    "Groß",
+    "Seidel",
+    "Heinrich",
+    "Brandt",
+    "Haas",
+    "Graf",
+    "Dietrich",
+    "Ziegler",
+    "Kuhn",
+    "Kühn",
+    "Pohl",
+    "Engel",
+    "Horn",
+    "Busch",
+    "Bergmann",
+    "Voigt",
+    "Sauer",
+    "Arnold",
+    "Wolff",
+    "Pfeiffer",
+    "Yılmaz",
+    "Kowalski",
+    "Nowak",
+    "Nguyen",
+    "Öztürk",
+    "Đorđević",
+];
+const VORNAMEN: &[&str] = &[
+    "Anna",
+    "Jürgen",
+    "Klara",
+    "Max",
+    "Sophie",
+    "Lukas",
+    "Marie",
+    "Paul",
+    "Emma",
+    "Jonas",
+    "Mia",
+    "Felix",
+    "Lena",
+    "Leon",
+    "Hannah",
+    "Finn",
+    "Lea",
+    "Elias",
+    "Laura",
+    "Ben",
+    "Sarah",
+    "Noah",
+    "Julia",
+    "Tim",
+    "Lisa",
+    "Jan",
+    "Katharina",
+    "Tobias",
+    "Johanna",
+    "Sebastian",
+    "Renate",
+    "Günter",
+    "Ursula",
+    "Horst",
+    "Gisela",
+    "Dieter",
+    "Brigitte",
+    "Uwe",
+    "Sabine",
+    "Frank",
+];
+const STRASSEN: &[&str] = &[
+    "Hauptstraße",
+    "Bahnhofstraße",
+    "Gartenweg",
+    "Schulstraße",
+    "Dorfstraße",
+    "Lindenallee",
+    "Am Markt",
+    "Kirchweg",
+    "Mühlenweg",
+    "Bergstraße",
+    "Birkenweg",
+    "Holstenstraße",
+    "Hafenstraße",
+    "Goethestraße",
+    "Schillerplatz",
+    "Rosenstraße",
+    "Ahornweg",
+    "Feldstraße",
+    "Wiesengrund",
+    "Königsallee",
+];
+const ORTE: &[&str] = &["Kiel", "Lübeck", "Flensburg", "Neumünster", "Norderstedt", "Elmshorn", "Pinneberg", "Itzehoe"];
+const TAETIGKEITEN: &[&str] = &[
+    "Onlinehandel mit Keramik",
+    "Friseursalon",
+    "Gaststätte mit Außenbewirtschaftung",
+    "Elektroinstallation",
+    "Gebäudereinigung",
+    "Imbiss",
+    "Kfz-Werkstatt",
+    "Hausmeisterservice",
+    "Softwareentwicklung",
+    "Blumenladen",
+    "Fahrradreparatur",
+    "Fotostudio",
+    "Nachhilfe",
+    "Bäckerei",
+    "Getränkehandel",
+    "Umzugsunternehmen",
+    "Malerbetrieb",
+    "Kosmetikstudio",
+    "Tischlerei",
+    "Versicherungsvermittlung",
+];
+const WOERTER: &[&str] = &[
+    "Antrag",
+    "bitte",
+    "Genehmigung",
+    "Termin",
+    "Unterlagen",
+    "beigefügt",
+    "Nachweis",
+    "Fläche",
+    "Quadratmeter",
+    "Baum",
+    "Eiche",
+    "Linde",
+    "Grundstück",
+    "Nachbar",
+    "Zufahrt",
+    "Sperrung",
+    "Veranstaltung",
+    "Straßenfest",
+    "Filmaufnahmen",
+    "Drehgenehmigung",
+    "Hund",
+    "Rasse",
+    "Labrador",
+    "Dackel",
+    "Schäferhund",
+    "Steuer",
+    "Anmeldung",
+    "Abmeldung",
+    "Gewerbe",
+    "Betrieb",
+    "Mitarbeiter",
+    "Öffnungszeiten",
+    "Werktags",
+    "Wochenende",
+    "Lärm",
+    "Genehmigt",
+    "Frist",
+    "dringend",
+    "Rückfrage",
+    "telefonisch",
+    "erreichbar",
+    "Vormittag",
+    "Nachmittag",
+    "Zeitraum",
+    "Juni",
+    "Juli",
+    "August",
+    "Fällung",
+    "Ersatzpflanzung",
+    "Gutachten",
+];
+
+/// A small deterministic mixer, so the seed is the same in every run.
+fn pick<'a>(list: &[&'a str], i: usize, salt: usize) -> &'a str {
+    let mut x = (i as u64 ^ (salt as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 31;
+    list[(x % list.len() as u64) as usize]
+}
+
+/// An applicant with address and contact, the activity and a few sentences of free text:
+/// about 0.5 KiB of form data. Every 20,000th applicant is a "Zwölfling" (the rare name), all in unit 0 (clerk0 sees them).
+fn person_data(i: usize) -> Vec<FormItem> {
+    let nachname = if i % 20_000 == 10 { "Zwölfling" } else { pick(NACHNAMEN, i, 1) };
+    let vorname = pick(VORNAMEN, i, 2);
+    let text: Vec<&str> = (0..24).map(|w| pick(WOERTER, i, 10 + w)).collect();
+    let s = |v: String| FormValue::String(v);
+    vec![
+        FormItem::group(
+            "antragsteller",
+            "Antragsteller",
+            vec![
+                FormItem::field("pers_vorname", "Vorname", s(vorname.into())),
+                FormItem::field("pers_nachname", "Nachname", s(nachname.into())),
+                FormItem::field("sh_strasse", "Straße", s(pick(STRASSEN, i, 3).into())),
+                FormItem::field("sh_hausnummer", "Hausnummer", s(format!("{}", i % 120 + 1))),
+                FormItem::field("sh_plz", "PLZ", s(format!("24{:03}", i % 1000))),
+                FormItem::field("ort", "Ort", s(pick(ORTE, i, 4).into())),
+                FormItem::field("kont_email", "E-Mail", s(format!("{}.{}@example.org", vorname, i).to_lowercase())),
+            ],
+        ),
+        FormItem::group(
+            "angaben",
+            "Angaben",
+            vec![
+                FormItem::field("taetigkeit", "Tätigkeit", s(pick(TAETIGKEITEN, i, 5).into())),
+                FormItem::field("beschreibung", "Beschreibung", s(text.join(" "))),
+                FormItem::field(
+                    "beginn",
+                    "Beginn",
+                    FormValue::Date(format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1)),
+                ),
+            ],
+        ),
+    ]
 }
 
 /// Like a real office: about a third still new and unassigned, the rest assigned to one of
@@ -235,6 +541,7 @@ async fn insert_one(
     form: &str,
     unit: domain::UnitId,
     clerks: &[domain::UserId],
+    data: Vec<FormItem>,
 ) {
     let received = OffsetDateTime::now_utc() - time::Duration::minutes(rand::thread_rng().gen_range(0..525_600));
     let delivery = DeliveryId::new();
@@ -250,14 +557,6 @@ async fn insert_one(
         })
         .await
         .expect("delivery");
-    let data = vec![FormItem::group(
-        "antragsteller",
-        "Antragsteller",
-        vec![
-            FormItem::field("pers_vorname", "Vorname", FormValue::String("Klara".into())),
-            FormItem::field("pers_nachname", "Nachname", FormValue::String(format!("Muster-{i}"))),
-        ],
-    )];
     let mut vorgang = NewVorgang {
         id: VorgangId::new(),
         nummer: Vorgangsnummer::generate(received.date(), &mut rand::thread_rng()),
@@ -310,26 +609,10 @@ async fn insert_one(
 async fn worklist(count: usize, requests: usize) {
     let bench = start().await;
     let server = &bench.server;
-    seed(server, count).await;
-    if let Some(db) = &bench.db {
-        // Steady state of a live database: autovacuum has set the visibility map, so the
-        // worklist's index-only scans need no heap visits. Right after a bulk load it has not.
-        let store = store_postgres::PostgresStore::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql("VACUUM ANALYZE").execute(store.pool()).await.expect("vacuum");
-        store.close().await;
-        println!("VACUUM ANALYZE done");
-    }
+    seed(server, count, false).await;
+    vacuum(&bench).await;
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/api/v1/login", server.url()))
-        .json(&json!({"username": "clerk0", "password": "bench-passwort-123"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["token"].as_str().expect("token").to_owned();
+    let token = login(server, &client).await;
     // What clerks do all day: the first pages of their views, some sorting and filtering,
     // now and then a deep page.
     let pages = count / 50;
@@ -355,6 +638,90 @@ async fn worklist(count: usize, requests: usize) {
             percentile(&latencies, 0.99),
             percentile(&latencies, 1.0)
         );
+    }
+    bench.stop().await;
+}
+
+/// Steady state of a live PostgreSQL database: autovacuum has set the visibility map, so
+/// index-only scans need no heap visits. Right after a bulk load it has not.
+async fn vacuum(bench: &Bench) {
+    if let Some(db) = &bench.db {
+        let store = store_postgres::PostgresStore::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql("VACUUM ANALYZE").execute(store.pool()).await.expect("vacuum");
+        store.close().await;
+        println!("VACUUM ANALYZE done");
+    }
+}
+
+async fn login(server: &Server, client: &reqwest::Client) -> String {
+    let login: Value = client
+        .post(format!("{}/api/v1/login", server.url()))
+        .json(&json!({"username": "clerk0", "password": "bench-passwort-123"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    login["token"].as_str().expect("token").to_owned()
+}
+
+/// "Vorgang suchen" at `count` Vorgänge of varied applicants: each query shape `requests`
+/// times as the page and as the API, signed in as clerk0 (2 of 10 units), rotating the views.
+async fn search(count: usize, requests: usize) {
+    let bench = start().await;
+    let server = &bench.server;
+    let units = seed(server, count, true).await;
+    vacuum(&bench).await;
+    let client = reqwest::Client::new();
+    let token = login(server, &client).await;
+    let today = OffsetDateTime::now_utc().date();
+    let iso = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let (von, bis) = (iso(today - time::Duration::days(90)), iso(today));
+    let shapes: Vec<(&str, String)> = vec![
+        ("rare name (5 in 100,000)", "suche=zw%C3%B6lfling".into()),
+        ("common name", "suche=m%C3%BCller".into()),
+        ("common 3-letter prefix", "suche=sch".into()),
+        ("two terms", "suche=m%C3%BCller+anna".into()),
+        ("name and form-data word", "suche=schmidt+keramik".into()),
+        ("search + status NEU", "suche=schmidt&status=NEU".into()),
+        ("form + Eingang range, no text", format!("formular=Hundesteuer-Anmeldung&von={von}&bis={bis}")),
+        ("unit filter, no text", format!("einheit={}", units[1].0)),
+    ];
+    println!("search at {count} Vorgänge, {requests} requests per shape and response kind");
+    println!("| query | hits (clerk0, Alle) | HTML p50 | HTML p99 | JSON p50 | JSON p99 | max |");
+    println!("|---|---|---|---|---|---|---|");
+    for (label, params) in &shapes {
+        let hits = client
+            .get(format!("{}/api/v1/vorgaenge?{params}", server.url()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("get")
+            .json::<Value>()
+            .await
+            .expect("json")["total"]
+            .as_u64()
+            .unwrap_or(0);
+        let mut row = Vec::new();
+        let mut max = 0.0f64;
+        for base in ["/vorgaenge", "/api/v1/vorgaenge"] {
+            let mut latencies = Vec::with_capacity(requests);
+            for i in 0..requests {
+                let view = ["alle", "meine", "nicht-zugewiesen"][i % 3];
+                let url = format!("{}{base}?ansicht={view}&{params}", server.url());
+                let t = Instant::now();
+                let res = client.get(&url).bearer_auth(&token).send().await.expect("get");
+                assert!(res.status().is_success(), "{url}: {}", res.status());
+                let _ = res.bytes().await.expect("body");
+                latencies.push(t.elapsed());
+            }
+            latencies.sort();
+            row.push(format!("{:.2} ms", percentile(&latencies, 0.5)));
+            row.push(format!("{:.2} ms", percentile(&latencies, 0.99)));
+            max = max.max(percentile(&latencies, 1.0));
+        }
+        println!("| {label} (`{params}`) | {hits} | {} | {max:.2} ms |", row.join(" | "));
     }
     bench.stop().await;
 }

@@ -158,7 +158,14 @@ pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Op
             continue;
         }
         match add_user(state, &tenant, username, name, roles, vec![], &pw).await {
-            Ok(_) => created = true,
+            Ok(id) => {
+                created = true;
+                // A generated password is shown once on the console: one-time. One the
+                // operator chose (`--admin-password`) is theirs.
+                if generated.is_some() {
+                    state.store.require_password_change(&tenant, id).await?;
+                }
+            }
             // Another instance on the same database created it a moment ago.
             Err(SetupError::Storage(store::StorageError::Duplicate(_))) => {}
             Err(e) => return Err(e),

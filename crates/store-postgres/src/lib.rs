@@ -377,6 +377,10 @@ impl Store for PostgresStore {
         users::set_password(&self.pool, tenant, id, password_hash).await
     }
 
+    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        users::require_password_change(&self.pool, tenant, id).await
+    }
+
     async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
         users::record_login_failure(&self.pool, tenant, id, now).await
     }

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "notes", include_str!("../migrations/0004_notes.sql")),
     (5, "search", include_str!("../migrations/0005_search.sql")),
     (6, "documents", include_str!("../migrations/0006_documents.sql")),
+    (7, "password_change", include_str!("../migrations/0007_password_change.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once

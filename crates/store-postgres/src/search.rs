@@ -65,13 +65,7 @@ fn stored_texts(r: &sqlx::postgres::PgRow) -> Result<(String, Uuid, String, Stri
     let form_data: Vec<FormItem> = serde_json::from_str(get::<&str>(r, 6)?)
         .map_err(|e| StorageError::Other(format!("form data of Vorgang {id}: {e}")))?;
     let (nummer, aktenzeichen, applicant): (&str, Option<&str>, Option<&str>) = (get(r, 2)?, get(r, 3)?, get(r, 4)?);
-    let s = Searchable {
-        nummer,
-        aktenzeichen,
-        applicant_name: applicant,
-        form_name: get(r, 5)?,
-        form_text: "",
-    };
+    let s = Searchable { nummer, aktenzeichen, applicant_name: applicant, form_name: get(r, 5)?, form_text: "" };
     let (words, text) = texts(s, &form_data);
     Ok((get(r, 0)?, id, words, text))
 }

@@ -329,8 +329,8 @@ async fn import_user(conn: &mut PgConnection, tenant: &TenantId, u: &UserRecord)
         .map_err(map_err)?;
     sqlx::query(
         "INSERT INTO users (tenant_id, id, username, display_name, email, roles, password_hash, disabled,
-                            oidc_subject, failed_logins, locked_until, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())",
+                            oidc_subject, failed_logins, locked_until, created_at, password_change_required)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now(), $12)",
     )
     .bind(t)
     .bind(u.id.0)
@@ -343,6 +343,7 @@ async fn import_user(conn: &mut PgConnection, tenant: &TenantId, u: &UserRecord)
     .bind(u.oidc_subject.as_deref())
     .bind(i32::try_from(u.failed_logins).unwrap_or(i32::MAX))
     .bind(u.locked_until.map(ms))
+    .bind(u.password_change_required)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -566,11 +567,8 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
     }
     let t = tenant.as_str();
     // A deleted Vorgang leaves only its GELOESCHT event.
-    let held: Vec<Uuid> = es
-        .iter()
-        .filter(|e| !matches!(e.event, VorgangEvent::Geloescht { .. }))
-        .map(|e| e.vorgang_id.0)
-        .collect();
+    let held: Vec<Uuid> =
+        es.iter().filter(|e| !matches!(e.event, VorgangEvent::Geloescht { .. })).map(|e| e.vorgang_id.0).collect();
     if missing(conn, tenant, "vorgaenge", held).await? > 0 {
         return Err(StorageError::InvalidReference("vorgang"));
     }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 pub(crate) const USER_COLUMNS: &str = "u.tenant_id, u.id, u.username, u.display_name, u.email, u.roles,
     u.password_hash, u.disabled, u.oidc_subject, u.failed_logins, u.locked_until,
     ARRAY(SELECT uu.unit_id FROM user_units uu WHERE uu.tenant_id = u.tenant_id AND uu.user_id = u.id
-          ORDER BY uu.unit_id)";
+          ORDER BY uu.unit_id), u.password_change_required";
 
 /// A [`UserRecord`] from [`USER_COLUMNS`] at `offset`.
 pub(crate) fn user_at(r: &PgRow, offset: usize) -> Result<UserRecord> {
@@ -30,6 +30,7 @@ pub(crate) fn user_at(r: &PgRow, offset: usize) -> Result<UserRecord> {
         failed_logins: u32::try_from(get::<i32>(r, offset + 9)?).unwrap_or(0),
         locked_until: get(r, offset + 10)?,
         units: units.into_iter().map(UnitId).collect(),
+        password_change_required: get(r, offset + 12)?,
     })
 }
 
@@ -220,11 +221,25 @@ pub(crate) async fn update_user(pool: &PgPool, tenant: &TenantId, id: UserId, u:
     finish(tx, user).await
 }
 
+pub(crate) async fn require_password_change(pool: &PgPool, tenant: &TenantId, id: UserId) -> Result<()> {
+    let done = sqlx::query("UPDATE users SET password_change_required = true WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
 /// A new password ends every session of the user, wherever it was opened, and lifts a lock.
 pub(crate) async fn set_password(pool: &PgPool, tenant: &TenantId, id: UserId, hash: &str) -> Result<()> {
     let mut tx = pool.begin().await.map_err(map_err)?;
     let done = sqlx::query(
-        "UPDATE users SET password_hash = $3, failed_logins = 0, locked_until = NULL WHERE tenant_id = $1 AND id = $2",
+        "UPDATE users SET password_hash = $3, failed_logins = 0, locked_until = NULL, password_change_required = false
+         WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.as_str())
     .bind(id.0)

@@ -14,6 +14,8 @@ CREATE INDEX vorgang_daten_unindexed ON vorgang_daten (tenant_id) WHERE such_tex
 -- rowid lookup away from the filter columns. detail=none: only which rows hold a word, no
 -- positions (prefix and AND queries need no more). Prefix indexes for 2 and 3 characters
 -- make short prefixes ("mü", "sch") cheap.
+-- VACUUM keeps the rowids (checked: the copy carries them over). Should the index ever need
+-- rebuilding: DELETE FROM vorgang_fts; UPDATE vorgang_daten SET such_text = NULL; restart.
 CREATE VIRTUAL TABLE vorgang_fts USING fts5(
     words,
     content = '',

@@ -368,6 +368,11 @@ impl Store for SqliteStore {
         self.engine.write(move |c| users::set_password(c, &tenant, id, &hash)).await
     }
 
+    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| users::require_password_change(c, &tenant, id)).await
+    }
+
     async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
         let tenant = tenant.clone();
         self.engine.write(move |c| users::record_login_failure(c, &tenant, id, now)).await

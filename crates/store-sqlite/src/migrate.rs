@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "notes", include_str!("../migrations/0003_notes.sql")),
     (4, "search", include_str!("../migrations/0004_search.sql")),
     (5, "documents", include_str!("../migrations/0005_documents.sql")),
+    (6, "password_change", include_str!("../migrations/0006_password_change.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

@@ -7,9 +7,9 @@
 
 use crate::access::{append_audit, audit_after};
 use crate::convert::ms;
+use crate::documents::{clerk_documents_after, insert_clerk_document};
 use crate::engine::map_err;
 use crate::intake::{delivery_row, DELIVERY_COLUMNS};
-use crate::documents::{clerk_documents_after, insert_clerk_document};
 use crate::notes::{insert_kommentar, insert_wiedervorlage, kommentare_after, vorgang_exists, wiedervorlagen_after};
 use crate::tenants::{check_units, get_tenant, insert_unit, unit_row, upsert_imported, UNIT_COLUMNS};
 use crate::users::{delete_sessions_of, set_units, user_row, USER_SELECT};
@@ -219,12 +219,10 @@ pub(crate) fn import_records(conn: &Connection, tenant: &TenantId, records: &[Ex
                 }
                 insert_wiedervorlage(conn, tenant, w)?
             }
-            ExportRecord::ClerkDocument(d) => {
-                insert_clerk_document(conn, tenant, d).map_err(|e| match e {
-                    StorageError::NotFound => StorageError::InvalidReference("vorgang"),
-                    e => e,
-                })?
-            }
+            ExportRecord::ClerkDocument(d) => insert_clerk_document(conn, tenant, d).map_err(|e| match e {
+                StorageError::NotFound => StorageError::InvalidReference("vorgang"),
+                e => e,
+            })?,
         }
     }
     Ok(())
@@ -274,8 +272,8 @@ fn import_user(conn: &Connection, tenant: &TenantId, u: &UserRecord) -> Result<(
     }
     conn.prepare_cached(
         "INSERT INTO users (tenant_id, id, username, display_name, email, roles, password_hash, disabled,
-                            oidc_subject, failed_logins, locked_until, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            oidc_subject, failed_logins, locked_until, created_at, password_change_required)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -290,7 +288,8 @@ fn import_user(conn: &Connection, tenant: &TenantId, u: &UserRecord) -> Result<(
             u.oidc_subject,
             i64::from(u.failed_logins),
             u.locked_until.map(ms),
-            ms(OffsetDateTime::now_utc())
+            ms(OffsetDateTime::now_utc()),
+            u.password_change_required
         ])
     })
     .map_err(map_err)?;
@@ -396,7 +395,9 @@ fn import_event(conn: &Connection, tenant: &TenantId, e: &EventRecord) -> Result
     let vorgang = e.vorgang_id.0.to_string();
     // A deleted Vorgang leaves only its GELOESCHT event.
     let deleted = matches!(e.event, VorgangEvent::Geloescht { .. });
-    if !deleted && !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)? {
+    if !deleted
+        && !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)?
+    {
         return Err(StorageError::InvalidReference("vorgang"));
     }
     insert_event(conn, tenant, e.vorgang_id, e.at, &e.actor, &e.event)

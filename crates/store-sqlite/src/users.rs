@@ -12,7 +12,8 @@ macro_rules! user_columns {
     () => {
         "u.tenant_id, u.id, u.username, u.display_name, u.email, u.roles, u.password_hash, u.disabled,
          u.oidc_subject, u.failed_logins, u.locked_until,
-         (SELECT group_concat(uu.unit_id) FROM user_units uu WHERE uu.tenant_id = u.tenant_id AND uu.user_id = u.id)"
+         (SELECT group_concat(uu.unit_id) FROM user_units uu WHERE uu.tenant_id = u.tenant_id AND uu.user_id = u.id),
+         u.password_change_required"
     };
 }
 
@@ -42,6 +43,7 @@ fn user_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
         failed_logins: r.get::<_, i64>(at + 9)?.clamp(0, i64::from(u32::MAX)) as u32,
         locked_until: r.get::<_, Option<i64>>(at + 10)?.map(from_ms),
         units,
+        password_change_required: r.get(at + 12)?,
     })
 }
 
@@ -187,10 +189,22 @@ pub(crate) fn update_user(conn: &Connection, tenant: &TenantId, id: UserId, u: &
     get_user(conn, tenant, id)
 }
 
+pub(crate) fn require_password_change(conn: &Connection, tenant: &TenantId, id: UserId) -> Result<()> {
+    let n = conn
+        .prepare_cached("UPDATE users SET password_change_required = 1 WHERE tenant_id = ?1 AND id = ?2")
+        .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string()]))
+        .map_err(map_err)?;
+    if n == 0 {
+        return Err(StorageError::NotFound);
+    }
+    Ok(())
+}
+
 pub(crate) fn set_password(conn: &Connection, tenant: &TenantId, id: UserId, hash: &str) -> Result<()> {
     let n = conn
         .prepare_cached(
-            "UPDATE users SET password_hash = ?3, failed_logins = 0, locked_until = NULL WHERE tenant_id = ?1 AND id = ?2",
+            "UPDATE users SET password_hash = ?3, failed_logins = 0, locked_until = NULL, password_change_required = 0
+             WHERE tenant_id = ?1 AND id = ?2",
         )
         .and_then(|mut s| s.execute(params![tenant.as_str(), id.0.to_string(), hash]))
         .map_err(map_err)?;

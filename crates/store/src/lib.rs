@@ -208,8 +208,12 @@ pub trait Store: Send + Sync + 'static {
     async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()>;
     /// Changes name, e-mail, roles, units, disabled flag; a disabled user's sessions end.
     async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord>;
-    /// Sets the password hash, clears lockout and ends all of the user's sessions.
+    /// Sets the password hash, clears lockout and `password_change_required`, and ends all of
+    /// the user's sessions.
     async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()>;
+    /// Marks the user's password as a one-time password (set by an admin): it must be
+    /// changed at the next login. NotFound if the tenant has no such user.
+    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()>;
     /// Counts a failed login atomically (concurrent failures all count) and locks the account
     /// when [`domain::user::MAX_FAILED_LOGINS`] is reached (see `domain::user::after_failed_login`).
     async fn record_login_failure(

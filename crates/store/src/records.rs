@@ -410,6 +410,10 @@ pub struct UserRecord {
     pub failed_logins: u32,
     #[serde(with = "time::serde::rfc3339::option")]
     pub locked_until: Option<OffsetDateTime>,
+    /// The password was set by someone else (a one-time password): the user must choose a
+    /// new one before doing anything else. Cleared by [`crate::Store::set_password`].
+    #[serde(default)]
+    pub password_change_required: bool,
 }
 
 impl UserRecord {

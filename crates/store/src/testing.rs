@@ -132,6 +132,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
         search::search_is_tenant_isolated,
         search::worklist_filters,
         search::search_survives_export_and_import,
+        search::search_forgets_deleted_vorgaenge,
         documents::clerk_documents_are_kept_apart,
         documents::final_deletion_purges_the_vorgang,
         documents::clerk_documents_and_deletions_move_with_the_tenant,
@@ -394,7 +395,16 @@ fn query(
     page: u32,
     per_page: u32,
 ) -> WorklistQuery {
-    WorklistQuery { visibility: Visibility::Tenant, view, status, sort, descending, page, per_page, filter: Default::default() }
+    WorklistQuery {
+        visibility: Visibility::Tenant,
+        view,
+        status,
+        sort,
+        descending,
+        page,
+        per_page,
+        filter: Default::default(),
+    }
 }
 
 async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
@@ -1401,6 +1411,7 @@ async fn users_lifecycle(db: &Db) {
             oidc_subject: None,
             failed_logins: 0,
             locked_until: None,
+            password_change_required: false,
         },
         "create_user returns the stored user, enabled, roles sorted without duplicates"
     );
@@ -1438,8 +1449,14 @@ async fn users_lifecycle(db: &Db) {
     want.sort_by_key(|u| u.id);
     assert_eq!(listed, want, "list_users lists the tenant's users");
 
+    // A one-time password must be changed; setting a new one clears the mark.
+    db.require_password_change(&t, anna.id).await.expect("require_password_change");
+    assert!(db.get_user(&t, anna.id).await.expect("get_user").password_change_required, "marked");
+    assert!(!db.get_user(&t, bernd.id).await.expect("get_user").password_change_required, "only her");
+    assert_not_found(db.require_password_change(&t, UserId::new()).await, "require_password_change of an unknown id");
     db.set_password(&t, anna.id, "$argon2id$v=19$neu").await.expect("set_password");
     let changed = db.get_user(&t, anna.id).await.expect("get_user");
+    assert!(!changed.password_change_required, "set_password clears the mark");
     assert_eq!(changed.password_hash, "$argon2id$v=19$neu", "set_password stores the new hash");
     assert_eq!(UserRecord { password_hash: anna.password_hash.clone(), ..changed }, anna, "only the hash changed");
     assert_eq!(

@@ -32,6 +32,8 @@ pub enum AppError {
     Intake(ValidationError, store::DeliveryId),
     #[error("Der Dienst ist kurz nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.")]
     Unavailable,
+    #[error("Bitte ändern Sie zuerst Ihr einmaliges Passwort (/passwort).")]
+    PasswordChangeRequired,
     /// Intake's memory budget is full: 503 with Retry-After.
     #[error("{0}")]
     Busy(#[from] intake::Busy),
@@ -47,7 +49,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Csrf | Self::NetworkNotAllowed => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Csrf | Self::NetworkNotAllowed | Self::PasswordChangeRequired => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } | Self::Intake(..) => StatusCode::BAD_REQUEST,
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -73,6 +77,7 @@ impl AppError {
             Self::Intake(..) => "invalid-eingang",
             Self::Unavailable => "unavailable",
             Self::Busy(_) => "busy",
+            Self::PasswordChangeRequired => "password-change-required",
             Self::Internal(_) => "internal",
         }
     }

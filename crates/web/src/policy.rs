@@ -148,6 +148,11 @@ pub async fn authorize(
             }
         }
     }
+    // A one-time password opens nothing but the page to change it (and logout).
+    let must_change = req.extensions().get::<Authenticated>().is_some_and(|a| a.user.password_change_required);
+    if must_change && permission != Permission::Public && !matches!(matched.as_str(), "/passwort" | "/logout") {
+        return crate::pages::password::required_response(is_api);
+    }
     let allowed = match (&who, permission) {
         (_, Permission::Public) => true,
         // Machines use the API; the pages are for people.

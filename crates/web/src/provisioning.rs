@@ -111,7 +111,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
             }
             other => other.into(),
         })?;
-    store
+    let admin = store
         .create_user(NewUser {
             id: UserId::new(),
             tenant: tenant.id.clone(),
@@ -124,6 +124,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
             oidc_subject: None,
         })
         .await?;
+    store.require_password_change(&tenant.id, admin.id).await?;
     Ok(Provisioned { tenant, admin_username: v.admin_username, one_time_password })
 }
 

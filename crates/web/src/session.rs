@@ -32,6 +32,12 @@ impl LoginOutcome {
     }
 }
 
+/// Checks a password against a user's hash (for "Passwort ändern"), with the same limits as
+/// a login.
+pub async fn verify_password(password: &str, hash: &str) -> Result<bool, AppError> {
+    verify(password, hash).await
+}
+
 async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {
     let (pw, hash) = (password.to_owned(), hash.to_owned());
     // argon2 is deliberately slow and takes ~19 MiB per check: a few at a time, off the async

@@ -227,7 +227,8 @@ mod tests {
         assert_eq!((q.filter.unit, q.filter.assignee), (Some(unit), Some(me)));
         assert_eq!(q.filter.eingang_von, Some(time::macros::datetime!(2026-01-05 00:00 +1)));
         assert_eq!(q.filter.eingang_bis, Some(time::macros::datetime!(2026-08-01 00:00 +2)), "bis includes its day");
-        let again = params(p.normalized(&q).href().split_once('?').expect("query").1).to_query(Some(me), Visibility::Tenant);
+        let again =
+            params(p.normalized(&q).href().split_once('?').expect("query").1).to_query(Some(me), Visibility::Tenant);
         assert_eq!(again, q, "the link of a page reproduces its query");
         assert!(p.is_filtered() && !p.without_filters().is_filtered());
     }

@@ -64,10 +64,10 @@ async fn search_page_highlights_and_escapes(backend: Backend) {
     let page = max.page("/vorgaenge?suche=script").await;
     assert!(page.contains(&format!("/vorgaenge/{hostile}\"")));
     assert!(!page.contains("<script>alert"), "no markup from user data");
-    assert!(page.contains("&lt;<mark>script</mark>&gt;"), "escaped, and the hit marked");
+    assert!(entities(&page).contains("&lt;<mark>script</mark>&gt;"), "escaped, and the hit marked");
     let page = max.page("/vorgaenge?suche=%3Cscript%3Ealert").await;
     assert!(!page.contains("<script>alert"), "the query itself is escaped when shown");
-    assert!(page.contains("value=\"&lt;script&gt;alert\""), "the search box shows what was typed");
+    assert!(entities(&page).contains("value=\"&lt;script&gt;alert\""), "the search box shows what was typed");
 
     let page = max.page("/vorgaenge?suche=xyzzy").await;
     assert!(page.contains("Keine Vorgänge gefunden"), "an empty result says so");
@@ -91,7 +91,10 @@ async fn filters_combine_and_stay_in_the_url(backend: Backend) {
     let (yesterday, tomorrow) = (iso(today.previous_day().expect("day")), iso(today.next_day().expect("day")));
 
     let all = api.get_json("/api/v1/vorgaenge?suche=keramik").await;
-    assert_eq!((all["total"].as_u64(), all["counts"]["NEU"].as_u64(), all["counts"]["NEU"].as_u64()), (Some(3), Some(3), Some(3)));
+    assert_eq!(
+        (all["total"].as_u64(), all["counts"]["NEU"].as_u64(), all["counts"]["NEU"].as_u64()),
+        (Some(3), Some(3), Some(3))
+    );
     assert!(all["items"][0]["treffer"].as_str().is_some_and(|t| t.contains("Keramik")), "the API returns the snippet");
     let muster = api.get_json("/api/v1/vorgaenge?suche=muster&richtung=asc").await;
     assert_eq!(ids(&muster), vec![a.clone(), b.clone()]);
@@ -114,7 +117,9 @@ async fn filters_combine_and_stay_in_the_url(backend: Backend) {
 
     // The page keeps every filter in its links: sort, status, view and paging.
     let browser = app.browser("max").await;
-    let url = format!("/vorgaenge?ansicht=alle&suche=Muster&formular=Gewerbeanmeldung&einheit={unit}&von={yesterday}&bis={tomorrow}");
+    let url = format!(
+        "/vorgaenge?ansicht=alle&suche=Muster&formular=Gewerbeanmeldung&einheit={unit}&von={yesterday}&bis={tomorrow}"
+    );
     let page = browser.page(&url).await;
     let sort_link = page
         .split("href=\"")
@@ -122,8 +127,15 @@ async fn filters_combine_and_stay_in_the_url(backend: Backend) {
         .filter_map(|s| s.split('"').next())
         .find(|h| h.contains("sort=nummer"))
         .expect("a sort link")
+        .replace("&#38;", "&")
         .replace("&amp;", "&");
-    for part in ["suche=Muster", "formular=Gewerbeanmeldung", &format!("einheit={unit}"), &format!("von={yesterday}"), &format!("bis={tomorrow}")] {
+    for part in [
+        "suche=Muster",
+        "formular=Gewerbeanmeldung",
+        &format!("einheit={unit}"),
+        &format!("von={yesterday}"),
+        &format!("bis={tomorrow}"),
+    ] {
         assert!(sort_link.contains(part), "sort link keeps {part}: {sort_link}");
     }
     let sorted = browser.page(&sort_link).await;
@@ -157,7 +169,12 @@ async fn search_respects_visibility_and_tenants(backend: Backend) {
         to: domain::VorgangStatus::Angenommen,
         reason: None,
     };
-    app.server.state.store.apply_change(&tenant, bau_vorgang.head.id, bau_vorgang.head.version, change, &actor).await.expect("annehmen");
+    app.server
+        .state
+        .store
+        .apply_change(&tenant, bau_vorgang.head.id, bau_vorgang.head.version, change, &actor)
+        .await
+        .expect("annehmen");
     for q in ["zwolfling", "otto", bau_nummer.as_str()] {
         let found = api.get_json(&format!("/api/v1/vorgaenge?suche={}", urlencode(q))).await;
         assert!(!ids(&found).contains(&bau), "{q}: another unit's Vorgang is never found");
@@ -170,6 +187,11 @@ async fn search_respects_visibility_and_tenants(backend: Backend) {
     let anna = app.api_at(&kiel.prefix, "anna", PASSWORD).await;
     assert_eq!(ids(&anna.get_json("/api/v1/vorgaenge?suche=zwolfling").await), vec![theirs.clone()]);
     assert!(!ids(&api.get_json("/api/v1/vorgaenge?suche=zwolfling").await).contains(&theirs));
+}
+
+/// Numeric character references as named ones (the template engine writes `&#60;`).
+fn entities(html: &str) -> String {
+    html.replace("&#60;", "&lt;").replace("&#62;", "&gt;").replace("&#38;", "&amp;").replace("&#34;", "&quot;")
 }
 
 fn urlencode(s: &str) -> String {

@@ -187,6 +187,69 @@ async fn cookies_and_transport_headers() {
     assert!(res.headers().get("strict-transport-security").is_none());
 }
 
+/// Passwords an admin hands out (typed, generated or reset) are one-time passwords: they
+/// open only the page to change them.
+async fn passwords_set_by_an_admin_must_be_changed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let admin = app.browser("admin").await;
+    let csrf = csrf_in(&admin.page("/admin/benutzer").await);
+    let res = admin
+        .post_form(
+            "/admin/benutzer",
+            &[
+                ("_csrf", &csrf),
+                ("username", "greta"),
+                ("display_name", "Greta Grün"),
+                ("email", "greta@example.org"),
+                ("roles", "SACHBEARBEITUNG"),
+                ("password", "Erstes-Passwort-2026"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "user created: {}", res.status());
+    let greta = app.browser_at("", "greta", "Erstes-Passwort-2026").await;
+    let res = greta.get("/vorgaenge").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/passwort", "a typed initial password is one-time too");
+    let page = greta.page("/passwort").await;
+    let res = greta
+        .post_form(
+            "/passwort",
+            &[
+                ("_csrf", &csrf_in(&page)),
+                ("aktuell", "Erstes-Passwort-2026"),
+                ("neu", "Eigenes-Kennwort-2026"),
+                ("wiederholung", "Eigenes-Kennwort-2026"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let greta = app.browser_at("", "greta", "Eigenes-Kennwort-2026").await;
+    assert_eq!(greta.get("/vorgaenge").await.status(), StatusCode::OK, "her own password opens everything");
+    let state = &app.server.state;
+    let tenant = TenantId::default_tenant();
+    let audit = state
+        .store
+        .list_audit(&tenant, &AuditQuery { before: None, action: Some("passwort_geaendert".into()), limit: 5 })
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 1, "the change is in the audit log");
+
+    // A reset by the admin: one-time again.
+    let id = state.store.find_user_by_username(&tenant, "greta").await.expect("find").expect("greta").id;
+    let page = admin.page(&format!("/admin/benutzer/{id}")).await;
+    let res = admin.post_form(&format!("/admin/benutzer/{id}/passwort"), &[("_csrf", &csrf_in(&page))]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("html");
+    let one_time = html.split("<code class=\"secret-value\">").nth(1).and_then(|s| s.split('<').next()).expect("pw");
+    let greta = app.browser_at("", "greta", one_time).await;
+    assert_eq!(greta.get("/vorgaenge").await.headers()["location"], "/passwort");
+    // Logging out stays possible.
+    let page = greta.page("/passwort").await;
+    let res = greta.post_form("/logout", &[("_csrf", &csrf_in(&page))]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
 on_both_backends!(
     five_failed_logins_lock_the_account,
     idle_sessions_expire,
@@ -194,4 +257,5 @@ on_both_backends!(
     ip_allowlist_keeps_clerks_in_their_network_but_not_intake,
     api_tokens_act_within_their_scopes_until_revoked,
     reads_of_personal_data_are_in_the_audit_log,
+    passwords_set_by_an_admin_must_be_changed,
 );

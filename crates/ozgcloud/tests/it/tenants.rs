@@ -29,6 +29,57 @@ async fn tenant_create_on_the_command_line_gives_a_working_tenant() {
 
     let app = TestApp::start_in(dir, None, |_| {}).await;
     let admin = app.browser_at("/t/stadt-musterstadt", "admin", &password).await;
+
+    // The one-time password opens only the page to change it.
+    for path in ["/", "/admin/benutzer", "/vorgaenge"] {
+        let res = admin.get(path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.headers()["location"], "/t/stadt-musterstadt/passwort", "{path} leads to the password change");
+    }
+    let api = app.api_at("/t/stadt-musterstadt", "admin", &password).await;
+    let res = api.get("/api/v1/quarantaene").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.json::<Value>().await.expect("problem")["type"],
+        "https://ozgcloud.de/probleme/password-change-required"
+    );
+    let page = admin.page("/passwort").await;
+    assert!(page.contains("gilt nur einmal"), "says why");
+    let csrf = csrf_in(&page);
+    let new_password = "Musterstadt-Rathaus-2026";
+    for (aktuell, neu, wiederholung, why) in [
+        ("falsch-falsch-falsch", new_password, new_password, "Das bisherige Passwort stimmt nicht"),
+        (password.as_str(), new_password, "Musterstadt-Rathaus-2027", "stimmen nicht überein"),
+        (password.as_str(), "kurz", "kurz", "mindestens 12"),
+    ] {
+        let res = admin
+            .post_form(
+                "/passwort",
+                &[("_csrf", &csrf), ("aktuell", aktuell), ("neu", neu), ("wiederholung", wiederholung)],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{why}");
+        let html = res.text().await.expect("html");
+        assert!(html.to_lowercase().contains(&why.to_lowercase()), "{why}: {html}");
+    }
+    let res = admin
+        .post_form(
+            "/passwort",
+            &[("_csrf", &csrf), ("aktuell", &password), ("neu", new_password), ("wiederholung", new_password)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/t/stadt-musterstadt/login?meldung=passwort-geaendert");
+    assert_eq!(admin.get("/admin/benutzer").await.status(), StatusCode::SEE_OTHER, "the old session ended");
+    assert_eq!(api.get("/api/v1/quarantaene").await.status(), StatusCode::UNAUTHORIZED, "the API session too");
+    let old = app.anonymous_browser("/t/stadt-musterstadt");
+    assert_eq!(
+        old.login("admin", &password).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the one-time password is spent"
+    );
+
+    let admin = app.browser_at("/t/stadt-musterstadt", "admin", new_password).await;
     let start = admin.get("/").await;
     assert_eq!(start.status(), StatusCode::SEE_OTHER);
     assert_eq!(start.headers()["location"], "/t/stadt-musterstadt/admin/benutzer", "admins start in administration");

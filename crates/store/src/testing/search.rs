@@ -11,6 +11,7 @@
 //! - `treffer` is a snippet of the form-data text when the form data holds a hit, else None;
 //!   always None without terms.
 //! - `forms` lists the distinct form names of the tenant byte-wise.
+//! - A Vorgang deleted by `purge_vorgang` is never found again, by none of its words.
 
 use super::*;
 use crate::WorklistFilter;
@@ -21,11 +22,7 @@ fn filter_terms(q: &str) -> WorklistFilter {
 }
 
 fn search_query(vis: &Visibility, view: View, status: Option<VorgangStatus>, filter: WorklistFilter) -> WorklistQuery {
-    WorklistQuery {
-        visibility: vis.clone(),
-        filter,
-        ..query(view, status, SortKey::EingangAt, false, 0, 500)
-    }
+    WorklistQuery { visibility: vis.clone(), filter, ..query(view, status, SortKey::EingangAt, false, 0, 500) }
 }
 
 /// The ids the worklist finds for `filter` (whole tenant, all views), in Eingang order.
@@ -51,8 +48,16 @@ fn vorgang_of(minutes: i64, form: &str, applicant: Antragsteller, values: &[&str
         "antragsteller",
         "Antragsteller",
         vec![
-            FormItem::field("pers_vorname", "Vorname", FormValue::String(applicant.vorname.clone().unwrap_or_default())),
-            FormItem::field("pers_nachname", "Nachname", FormValue::String(applicant.nachname.clone().unwrap_or_default())),
+            FormItem::field(
+                "pers_vorname",
+                "Vorname",
+                FormValue::String(applicant.vorname.clone().unwrap_or_default()),
+            ),
+            FormItem::field(
+                "pers_nachname",
+                "Nachname",
+                FormValue::String(applicant.nachname.clone().unwrap_or_default()),
+            ),
         ],
     )];
     for (i, v) in values.iter().enumerate() {
@@ -81,7 +86,8 @@ pub(super) async fn search_matches_german_spellings(db: &Db) {
     }
     assert_eq!(find(db, &t, "schm").await, vec![other.id]);
     // Nothing a clerk types reaches the full-text syntax: operators are just words.
-    for q in ["\"müller\"*", "müller OR schmidt", "müller:* | schmidt", "(müller)", "müller -jürgen", "*", "' ; --"] {
+    for q in ["\"müller\"*", "müller OR schmidt", "müller:* | schmidt", "(müller)", "müller -jürgen", "*", "' ; --"]
+    {
         let terms = search::terms(q);
         let page = db
             .worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms(q)))
@@ -99,8 +105,9 @@ pub(super) async fn search_matches_german_spellings(db: &Db) {
 pub(super) async fn search_ands_terms_over_all_fields(db: &Db) {
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
-    let klara = intake(db, &t, vorgang_of(0, "Gewerbeanmeldung", person("Klara", "Müller"), &["Onlinehandel mit Keramik"]))
-        .await;
+    let klara =
+        intake(db, &t, vorgang_of(0, "Gewerbeanmeldung", person("Klara", "Müller"), &["Onlinehandel mit Keramik"]))
+            .await;
     let hans = intake(db, &t, vorgang_of(1, "Gewerbeanmeldung", person("Hans", "Müller"), &["Bäckerei"])).await;
     let firm = NewVorgang {
         applicant: Antragsteller { firma: Some("Bäckerei Größe GmbH".into()), ..Default::default() },
@@ -210,7 +217,8 @@ pub(super) async fn search_respects_view_status_and_visibility(db: &Db) {
         }
         all.push((head.id, *unit, assignee.map(|u| u.id), head.status));
     }
-    let schmidt = NewVorgang { unit: Some(ua.id), ..vorgang_of(10, "Gewerbeanmeldung", person("Hans", "Schmidt"), &[]) };
+    let schmidt =
+        NewVorgang { unit: Some(ua.id), ..vorgang_of(10, "Gewerbeanmeldung", person("Hans", "Schmidt"), &[]) };
     intake(db, &t, schmidt).await;
 
     let visibilities = [
@@ -336,10 +344,16 @@ pub(super) async fn worklist_filters(db: &Db) {
     assert!(found(db, &t, foreign_unit).await.is_empty());
 
     // Filters combine with view, status and sort; the counts are those of the matches.
-    let q = WorklistQuery { sort: SortKey::FormName, ..search_query(&Visibility::Tenant, View::NichtZugewiesen, None, unit_b) };
+    let q = WorklistQuery {
+        sort: SortKey::FormName,
+        ..search_query(&Visibility::Tenant, View::NichtZugewiesen, None, unit_b)
+    };
     assert!(db.worklist(&t, &q).await.expect("worklist").items.is_empty(), "unit B has no unassigned one");
     let q = search_query(&Visibility::Tenant, View::Meine(anna.id), None, gewerbe.clone());
-    assert_eq!(db.worklist(&t, &q).await.expect("worklist").items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![all[0].0]);
+    assert_eq!(
+        db.worklist(&t, &q).await.expect("worklist").items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![all[0].0]
+    );
     let q = search_query(&Visibility::Tenant, View::NichtZugewiesen, None, of_anna);
     assert!(db.worklist(&t, &q).await.expect("worklist").items.is_empty(), "unassigned and Anna's: none");
     let head = db.get_vorgang(&t, all[2].0).await.expect("get_vorgang").head;
@@ -360,7 +374,10 @@ pub(super) async fn search_survives_export_and_import(db: &Db) {
     let src = fresh_tenant(db).await;
     let unit = new_unit(db, &src, "Ordnungsamt").await;
     let anna = new_user(db, &src, "anna", "Anna Amsel").await;
-    let v = NewVorgang { unit: Some(unit.id), ..vorgang_of(0, "Gewerbeanmeldung", person("Jürgen", "Müller"), &["Töpferei"]) };
+    let v = NewVorgang {
+        unit: Some(unit.id),
+        ..vorgang_of(0, "Gewerbeanmeldung", person("Jürgen", "Müller"), &["Töpferei"])
+    };
     let head = intake(db, &src, v).await;
     let head = set_aktenzeichen(db, &src, &head, Some("AZ-Umzug-7"), &actor(&anna)).await;
     let records = export_all(db, &src, 100).await;
@@ -377,4 +394,29 @@ pub(super) async fn search_survives_export_and_import(db: &Db) {
     let unit_filter = WorklistFilter { unit: Some(unit.id), ..Default::default() };
     assert_eq!(found(db, &dst, unit_filter).await, vec![head.id], "unit filter after the import");
     assert_eq!(db.forms(&dst).await.expect("forms"), vec!["Gewerbeanmeldung".to_owned()]);
+}
+
+pub(super) async fn search_forgets_deleted_vorgaenge(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let max = new_user(db, &t, "max", "Max Schröder").await;
+    let kept = intake(db, &t, vorgang_of(0, "Gewerbeanmeldung", person("Klara", "Quappendorf"), &["Geheimnis"])).await;
+    let gone = intake(db, &t, vorgang_of(1, "Gewerbeanmeldung", person("Otto", "Quappendorf"), &["Geheimnis"])).await;
+    assert_eq!(find(db, &t, "quappendorf").await, vec![kept.id, gone.id]);
+    let tombstone = NewAuditEntry {
+        tenant: t.clone(),
+        at: now_s(),
+        actor: actor(&max),
+        action: "vorgang_geloescht".into(),
+        target: Some(gone.id.to_string()),
+        detail: None,
+        ip: None,
+    };
+    db.purge_vorgang(&t, gone.id, gone.version, tombstone, &actor(&max)).await.expect("purge_vorgang");
+    assert_eq!(find(db, &t, "quappendorf").await, vec![kept.id], "a deleted Vorgang is never found again");
+    assert_eq!(find(db, &t, "otto").await, vec![], "none of its words");
+    // A Vorgang stored afterwards (which may get the deleted one's row) has only its own words.
+    let next = intake(db, &t, vorgang_of(2, "Hundesteuer", person("Hans", "Schmidt"), &["Dackel"])).await;
+    assert_eq!(find(db, &t, "otto").await, vec![]);
+    assert_eq!(find(db, &t, "geheimnis").await, vec![kept.id]);
+    assert_eq!(find(db, &t, "dackel schmidt").await, vec![next.id]);
 }

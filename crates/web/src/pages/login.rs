@@ -70,7 +70,13 @@ pub async fn form(
     if signed_in.is_some() {
         return see_other("/");
     }
-    let flash = (p.meldung.as_deref() == Some("abgemeldet")).then(|| "Sie wurden abgemeldet.".to_owned());
+    let flash = match p.meldung.as_deref() {
+        Some("abgemeldet") => Some("Sie wurden abgemeldet.".to_owned()),
+        Some("passwort-geaendert") => {
+            Some("Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an.".to_owned())
+        }
+        _ => None,
+    };
     login_page_with(&state, &ctx, StatusCode::OK, String::new(), None, flash)
 }
 

@@ -4,6 +4,7 @@ mod admin;
 mod formdata;
 mod login;
 mod oidc_login;
+pub mod password;
 mod quarantine;
 mod vorgang;
 mod wiedervorlagen;
@@ -25,6 +26,8 @@ pub fn routes() -> Routes {
         .get("/login", Public, login::form)
         .post("/login", Public, login::submit)
         .post("/logout", SignedIn, login::logout)
+        .get("/passwort", SignedIn, password::form)
+        .post("/passwort", SignedIn, password::change)
         .get("/vorgaenge", ReadVorgaenge, worklist::page)
         .post("/vorgaenge/naechster", WorkVorgaenge, vorgang::claim_next)
         .get("/vorgaenge/{id}", ReadVorgaenge, vorgang::page)

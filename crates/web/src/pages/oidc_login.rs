@@ -111,7 +111,14 @@ async fn callback(
         crate::session::audit_login(&state, &ctx, Some(&user), "anmeldung_gesperrt", None, ip.0).await?;
         return Ok(refused("Dieses Benutzerkonto ist nach zu vielen Fehlversuchen vorübergehend gesperrt."));
     }
-    let user = apply_claims(&state, &ctx, user, &identity).await?;
+    let mut user = apply_claims(&state, &ctx, user, &identity).await?;
+    if user.password_change_required {
+        // Signed in through the identity provider: the one-time password is not needed, and
+        // stops working (a random one replaces it) instead of being forced to change.
+        let hash = crate::provisioning::hash_password_blocking(crate::auth::new_token()).await?;
+        state.store.set_password(ctx.id(), user.id, &hash).await?;
+        user = state.store.get_user(ctx.id(), user.id).await?;
+    }
     let token = crate::session::open_session(&state, &ctx, &user).await?;
     let caller = Caller {
         tenant: ctx.id().clone(),

@@ -295,6 +295,9 @@ async fn create_user(
         })
         .await
         .map_err(storage_to_form)?;
+    // Whatever the admin typed or was given is known to the admin: one-time, changed at the
+    // first login.
+    state.store.require_password_change(&auth.tenant, user.id).await?;
     let detail = format!("{}; Rollen: {}", user.username, or_none(&role_labels(&user.roles)));
     audit(state, &auth.caller(), "benutzer_angelegt", Some(user.id.to_string()), Some(detail), ip.0).await?;
     Ok((username, generated))
@@ -476,6 +479,7 @@ pub async fn reset_password(
     let password = one_time_password(&user.username);
     let hash = hash_password_blocking(password.clone()).await?;
     state.store.set_password(&auth.tenant, user.id, &hash).await?;
+    state.store.require_password_change(&auth.tenant, user.id).await?;
     audit(
         &state,
         &auth.caller(),
@@ -513,6 +517,7 @@ mod tests {
             oidc_subject: None,
             failed_logins: 0,
             locked_until: None,
+            password_change_required: false,
         }
     }
 

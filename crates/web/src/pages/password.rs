@@ -1,0 +1,90 @@
+//! "Passwort ändern": every person with a password changes it here; one who holds a
+//! one-time password (set by an admin) is sent here before anything else (see
+//! `policy::authorize`).
+
+use super::{render, see_other, Nav};
+use crate::auth::{self, Authenticated, CurrentUser};
+use crate::commands;
+use crate::error::{AppError, PageError};
+use crate::tenancy::ClientIp;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "passwort.html")]
+struct PasswordPage {
+    nav: Option<Nav>,
+    flash: Option<String>,
+    csrf: String,
+    username: String,
+    required: bool,
+    error: Option<String>,
+}
+
+fn page(auth: &Authenticated, status: StatusCode, error: Option<String>) -> Response {
+    let page = PasswordPage {
+        // No navigation while the password must be changed: nothing else is reachable.
+        nav: if auth.user.password_change_required { None } else { Nav::new(auth, "") },
+        flash: None,
+        csrf: auth.csrf.clone(),
+        username: auth.user.username.clone(),
+        required: auth.user.password_change_required,
+        error,
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn form(CurrentUser(auth): CurrentUser) -> Response {
+    page(&auth, StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    aktuell: String,
+    #[serde(default)]
+    neu: String,
+    #[serde(default)]
+    wiederholung: String,
+}
+
+pub async fn change(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    Extension(ip): Extension<ClientIp>,
+    Form(f): Form<ChangeForm>,
+) -> Result<Response, PageError> {
+    let refuse = |message: &str| Ok(page(&auth, StatusCode::BAD_REQUEST, Some(message.to_owned())));
+    if !crate::session::verify_password(&f.aktuell, &auth.user.password_hash).await? {
+        return refuse("Das bisherige Passwort stimmt nicht.");
+    }
+    if f.neu != f.wiederholung {
+        return refuse("Die beiden neuen Passwörter stimmen nicht überein.");
+    }
+    if f.neu == f.aktuell {
+        return refuse("Das neue Passwort muss sich vom bisherigen unterscheiden.");
+    }
+    if let Err(e) = auth::check_password_rules(&f.neu, &auth.user.username) {
+        return refuse(&e.to_string());
+    }
+    let hash = crate::provisioning::hash_password_blocking(f.neu).await?;
+    // Ends every session of the user, this one included: the new password opens the next.
+    state.store.set_password(&auth.tenant, auth.user.id, &hash).await?;
+    let caller = auth.caller();
+    commands::audit(&state, &caller, "passwort_geaendert", Some(auth.user.id.to_string()), None, ip.0).await?;
+    Ok(see_other("/login?meldung=passwort-geaendert"))
+}
+
+/// Where a person with a one-time password is sent instead of the page they asked for.
+pub fn required_response(is_api: bool) -> Response {
+    if is_api {
+        AppError::PasswordChangeRequired.into_response()
+    } else {
+        see_other("/passwort")
+    }
+}
