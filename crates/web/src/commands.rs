@@ -249,8 +249,8 @@ pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, AppErr
 // --- clerks' documents ("Daten anhängen") ---
 
 /// Stores each file in the document store, then records it as the caller's document on the
-/// Vorgang (or on one of its notes), with its event. A file whose record fails stays an
-/// unreferenced blob; the record never points to a missing blob.
+/// Vorgang (or on one of its notes), with its event. The record never points to a missing
+/// blob; a blob whose record is refused is deleted again.
 pub async fn attach_documents(
     state: &AppState,
     caller: &Caller,
@@ -281,7 +281,13 @@ pub async fn attach_documents(
             at: OffsetDateTime::now_utc(),
             by: caller.actor.clone(),
         };
-        state.store.add_clerk_document(&caller.tenant, record.clone()).await?;
+        if let Err(e) = state.store.add_clerk_document(&caller.tenant, record.clone()).await {
+            // Not recorded (say, a note of another Vorgang): the bytes must not stay behind.
+            if let Err(d) = state.blobs.delete(&record.document.blob_key).await {
+                tracing::warn!(error = %d, "could not delete the blob of a refused document");
+            }
+            return Err(e.into());
+        }
         added.push(record);
     }
     Ok(added)

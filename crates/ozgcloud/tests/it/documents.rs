@@ -22,6 +22,14 @@ async fn post_multipart(b: &Browser, path: &str, form: Form) -> reqwest::Respons
     b.http.post(format!("{}{path}", b.base)).multipart(form).send().await.expect("post multipart")
 }
 
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(Result::ok).map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
+        })
+        .unwrap_or(0)
+}
+
 fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned()
 }
@@ -119,6 +127,23 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     let applicant_doc = v["documents"][0]["id"].as_str().expect("applicant document").to_owned();
     let res = max.post_form(&format!("/dokumente/{applicant_doc}/entfernen"), &[("_csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "the applicant's documents stay");
+    // A note of another Vorgang is refused over the API, and its bytes are not kept.
+    let other = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("other"))).await);
+    let k: Value = api
+        .post(&format!("/api/v1/vorgaenge/{other}/kommentare"), serde_json::json!({"text": "anderer"}))
+        .await
+        .json()
+        .await
+        .expect("kommentar");
+    let blobs_before = count_files(app.dir.path());
+    let res = api
+        .post(
+            &format!("/api/v1/vorgaenge/{id}/dokumente"),
+            serde_json::json!({"filename": "x.pdf", "content": "JVBERi0=", "kommentarId": k["id"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(count_files(app.dir.path()), blobs_before, "no orphaned file");
     let res = api.send(reqwest::Method::DELETE, &format!("/api/v1/dokumente/{doc_id}"), Value::Null).await;
     assert_eq!(res.status(), StatusCode::OK, "over the API");
     assert_eq!(api.get_json(&format!("/api/v1/vorgaenge/{id}/dokumente")).await.as_array().map(Vec::len), Some(1));

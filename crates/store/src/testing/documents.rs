@@ -139,6 +139,13 @@ pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
     let doc = clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "Notiz.pdf", 3);
     db.add_clerk_document(&t, doc.clone()).await.expect("add_clerk_document");
     let counted = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("counts").total();
+    let search = |terms: &[&str]| {
+        let mut q = query(View::Alle, None, SortKey::EingangAt, false, 0, 100);
+        q.filter.terms = terms.iter().map(|t| (*t).to_owned()).collect();
+        q
+    };
+    let found = db.worklist(&t, &search(&["muster"])).await.expect("search").items.len();
+    assert_eq!(found, 2, "both Vorgänge are found by the applicant's name before the deletion");
     let log_before = db.events_after(&t, 0, 1000).await.expect("events_after").last().map_or(0, |e| e.seq);
 
     let tombstone = NewAuditEntry {
@@ -183,6 +190,9 @@ pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![kept.id], "only the other Vorgang is listed");
     let counts = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("counts").total();
     assert_eq!(counts, counted - 1, "the counts follow");
+    let found = db.worklist(&t, &search(&["muster"])).await.expect("search");
+    assert_eq!(found.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![kept.id], "the search index forgot it");
+    assert_eq!(found.total, 1);
     let (due, _) = db
         .wiedervorlagen(
             &t,
