@@ -423,10 +423,10 @@ pub(crate) async fn history(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> 
     .collect::<Result<Vec<_>>>()?;
     // Every Vorgang has its EINGEGANGEN event: no events (almost always) means no Vorgang;
     // a deleted one has only its GELOESCHT event left.
-    if events.last().is_none_or(|e| matches!(e.event, VorgangEvent::Geloescht { .. })) {
-        if crate::transfer::missing(&mut conn, tenant, "vorgaenge", vec![id.0]).await? > 0 {
-            return Err(StorageError::NotFound);
-        }
+    if events.last().is_none_or(|e| matches!(e.event, VorgangEvent::Geloescht { .. }))
+        && crate::transfer::missing(&mut conn, tenant, "vorgaenge", vec![id.0]).await? > 0
+    {
+        return Err(StorageError::NotFound);
     }
     Ok(events)
 }
