@@ -9,15 +9,18 @@ use crate::status::VorgangStatus;
 pub enum DeletionRefused {
     #[error("Endgültig gelöscht werden kann nur ein Vorgang im Status „Zu Löschen“")]
     NotRequested,
+    #[error("Die Löschung muss eine Person angefordert haben; bitte die Anforderung zurücknehmen und neu stellen")]
+    RequestedByNoPerson,
     #[error("Die Löschung muss eine zweite Person ausführen, nicht die, die sie angefordert hat")]
     SamePerson,
     #[error("Die Löschung darf nur ausführen, wer das Löschrecht hat")]
     NoDeleteRight,
 }
 
-/// The four-eyes rule: the Vorgang awaits deletion and the person deleting it is not the
-/// one who requested it. `requested_by` is `None` when a machine (API token) requested it;
-/// then any person with the delete right may carry it out.
+/// The four-eyes rule: the Vorgang awaits deletion, a person requested it, and the person
+/// deleting it is not that one. A request without a person (`requested_by: None`, e.g. from
+/// an import of old data) is refused: otherwise one person could request through a machine
+/// and delete alone.
 pub fn check_final_deletion(
     status: VorgangStatus,
     requested_by: Option<UserId>,
@@ -30,10 +33,11 @@ pub fn check_final_deletion(
     if status != VorgangStatus::ZuLoeschen {
         return Err(DeletionRefused::NotRequested);
     }
-    if requested_by == Some(actor) {
-        return Err(DeletionRefused::SamePerson);
+    match requested_by {
+        None => Err(DeletionRefused::RequestedByNoPerson),
+        Some(by) if by == actor => Err(DeletionRefused::SamePerson),
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// The tombstone's text for the audit log: which Vorgang (its number and form, which name no
@@ -57,7 +61,10 @@ mod tests {
             check_final_deletion(VorgangStatus::Abgeschlossen, Some(a), b, true),
             Err(DeletionRefused::NotRequested)
         );
-        assert_eq!(check_final_deletion(VorgangStatus::ZuLoeschen, None, b, true), Ok(()));
+        assert_eq!(
+            check_final_deletion(VorgangStatus::ZuLoeschen, None, b, true),
+            Err(DeletionRefused::RequestedByNoPerson)
+        );
         assert_eq!(
             check_final_deletion(VorgangStatus::ZuLoeschen, Some(a), b, false),
             Err(DeletionRefused::NoDeleteRight)

@@ -26,6 +26,10 @@ pub struct Limits {
     pub memory_budget: usize,
     /// How long a request waits for room in the budget before it is answered 503.
     pub budget_wait: std::time::Duration,
+    /// A body must arrive at least this fast (bytes per second) after [`Limits::body_grace`],
+    /// or the request ends with 408 and gives its room back (no slow-sender hold-up).
+    pub min_body_rate: usize,
+    pub body_grace: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -37,6 +41,8 @@ impl Default for Limits {
             max_parts: 200,
             memory_budget: 1024 * 1024 * 1024,
             budget_wait: std::time::Duration::from_secs(10),
+            min_body_rate: 64 * 1024,
+            body_grace: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -116,12 +122,38 @@ pub struct Intake {
     limits: Limits,
     /// One permit per KiB of [`Limits::memory_budget`].
     budget: Arc<tokio::sync::Semaphore>,
+    /// Permits held per source (token or client address).
+    held: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
 }
 
 /// Room reserved in the intake's memory budget; given back when dropped.
 pub struct Reservation {
     _permit: tokio::sync::OwnedSemaphorePermit,
+    _held: Held,
 }
+
+/// A source's part of the budget; taken back when dropped.
+struct Held {
+    held: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+    source: String,
+    permits: u32,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = held.get_mut(&self.source) {
+            *n = n.saturating_sub(self.permits);
+            if *n == 0 {
+                held.remove(&self.source);
+            }
+        }
+    }
+}
+
+/// A request body counts this many times against the budget: parsing copies its parts
+/// (and Base64 decoding adds three quarters).
+pub const MEMORY_FACTOR: usize = 2;
 
 /// The budget stayed full for [`Limits::budget_wait`]: the sender should try again later.
 #[derive(Debug, thiserror::Error)]
@@ -133,25 +165,53 @@ const KIB: usize = 1024;
 impl Intake {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
         let permits = (limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
-        Self { store, blobs, limits, budget: Arc::new(tokio::sync::Semaphore::new(permits)) }
+        let budget = Arc::new(tokio::sync::Semaphore::new(permits));
+        Self { store, blobs, limits, budget, held: Arc::default() }
     }
 
     /// Reserves room for a request body of `content_length` bytes (`None`: unknown, so the
     /// largest allowed) before it is read, so that concurrent intakes never hold more than
-    /// the budget. A body larger than the whole budget waits until it has the budget alone.
-    pub async fn reserve(&self, content_length: Option<usize>) -> Result<Reservation, Busy> {
+    /// the budget. A body counts [`MEMORY_FACTOR`] times (parsing copies its parts). One
+    /// `source` (an API token, else a client address) may hold at most a quarter of the
+    /// budget, or one largest request if that is more: a slow sender cannot starve the others.
+    pub async fn reserve(&self, source: &str, content_length: Option<usize>) -> Result<Reservation, Busy> {
         let bytes = content_length.unwrap_or(self.limits.max_request).min(self.limits.max_request);
-        let all = (self.limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
-        let wanted = u32::try_from(bytes.div_ceil(KIB).clamp(1, all)).unwrap_or(u32::MAX);
+        let all = self.all_permits();
+        let permits = |b: usize| b.saturating_mul(MEMORY_FACTOR).div_ceil(KIB).clamp(1, all as usize) as u32;
+        let wanted = permits(bytes);
+        let share = (all / 4).max(permits(self.limits.max_request));
+        {
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let mine = held.entry(source.to_owned()).or_insert(0);
+            if mine.saturating_add(wanted) > share {
+                tracing::warn!(bytes, "intake: one sender holds its share of the memory budget, refused with 503");
+                return Err(Busy);
+            }
+            *mine += wanted;
+        }
+        let release = Held { held: self.held.clone(), source: source.to_owned(), permits: wanted };
         let acquire = self.budget.clone().acquire_many_owned(wanted);
         match tokio::time::timeout(self.limits.budget_wait, acquire).await {
-            Ok(Ok(permit)) => Ok(Reservation { _permit: permit }),
+            Ok(Ok(permit)) => Ok(Reservation { _permit: permit, _held: release }),
             // Timed out, or closed (never happens: the semaphore is never closed).
             _ => {
                 tracing::warn!(bytes, "intake: memory budget full, request refused with 503");
                 Err(Busy)
             }
         }
+    }
+
+    fn all_permits(&self) -> u32 {
+        u32::try_from((self.limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS))
+            .unwrap_or(u32::MAX)
+    }
+
+    /// How long reading a body of `content_length` bytes may take while it holds its
+    /// reservation: the grace period plus the bytes at [`Limits::min_body_rate`].
+    pub fn body_deadline(&self, content_length: Option<usize>) -> std::time::Duration {
+        let bytes = content_length.unwrap_or(self.limits.max_request).min(self.limits.max_request);
+        let rate = self.limits.min_body_rate.max(1);
+        self.limits.body_grace + std::time::Duration::from_secs((bytes / rate) as u64)
     }
 
     pub fn limits(&self) -> &Limits {

@@ -80,6 +80,11 @@ pub async fn change_status(
 ) -> Result<VorgangHead, AppError> {
     let command = StatusCommand::parse(command)
         .ok_or_else(|| AppError::bad_request("command", format!("unbekannter Befehl „{command}“")))?;
+    // A deletion request starts the four-eyes rule: it needs a person to be accountable
+    // (`domain::deletion`), never a machine.
+    if command == StatusCommand::LoeschenAnfordern && caller.user.is_none() {
+        return Err(AppError::Forbidden);
+    }
     let current = load_visible(state, caller, id).await?;
     if current.head.version != expected_version {
         return Err(AppError::Conflict { current_version: current.head.version });

@@ -32,7 +32,9 @@ pub enum AppError {
     Intake(ValidationError, store::DeliveryId),
     #[error("Der Dienst ist kurz nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.")]
     Unavailable,
-    #[error("Bitte ändern Sie zuerst Ihr einmaliges Passwort (/passwort).")]
+    #[error("Die Anfrage kam zu langsam an und wurde abgebrochen; bitte erneut senden.")]
+    TooSlow,
+    #[error("Bitte ändern Sie zuerst Ihr einmaliges Passwort (Seite „Passwort ändern“).")]
     PasswordChangeRequired,
     /// Intake's memory budget is full: 503 with Retry-After.
     #[error("{0}")]
@@ -57,6 +59,7 @@ impl AppError {
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -73,6 +76,7 @@ impl AppError {
             Self::Rule(_) => "rule-violated",
             Self::Conflict { .. } => "conflict",
             Self::TooLarge { .. } => "too-large",
+            Self::TooSlow => "too-slow",
             Self::Csrf => "csrf",
             Self::Intake(..) => "invalid-eingang",
             Self::Unavailable => "unavailable",

@@ -243,6 +243,14 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     );
     let olga_api = app.api("olga").await;
     assert_eq!(olga_api.command(&id, "VERWERFEN", 1, Some("Doppelt eingereicht")).await.status(), StatusCode::OK);
+    // A machine cannot ask for deletion: the four-eyes rule needs a person who asked.
+    let machine = Api {
+        base: app.server.url(),
+        token: app.token(&tenant, &[domain::TokenScope::Bearbeiten]).await,
+        http: app.http.clone(),
+    };
+    let res = machine.command(&id, "LOESCHEN_ANFORDERN", 2, Some("per Token")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no deletion request by token");
     let res = olga_api.command(&id, "LOESCHEN_ANFORDERN", 2, Some("Dublette von Klara Muster")).await;
     assert_eq!(res.status(), StatusCode::OK);
     let version = 3;

@@ -297,3 +297,38 @@ async fn a_full_intake_memory_budget_is_503_with_retry_after() {
     }
     assert!(delivered, "intake works again once the budget has room");
 }
+
+/// A sender too slow to deliver its body in time is cut off with 408 and gives its room in
+/// the memory budget back, while its connection is still open.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_too_slow_intake_body_is_408_and_frees_its_room() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.limits.memory_budget = 64 * 1024;
+        c.limits.budget_wait = std::time::Duration::from_millis(200);
+        c.limits.body_grace = std::time::Duration::from_millis(300);
+        c.limits.min_body_rate = usize::MAX / 4;
+    })
+    .await
+    else {
+        return;
+    };
+    let mut slow = tokio::net::TcpStream::connect(app.server.addr).await.expect("connect");
+    slow.write_all(
+        b"POST /antrag HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n\
+          Content-Length: 30000\r\n\r\n--b\r\n",
+    )
+    .await
+    .expect("write");
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), slow.read(&mut answer))
+        .await
+        .expect("the server answers the slow sender")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("zu langsam"), "a German reason: {answer}");
+    let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
+    assert_eq!(res.status(), StatusCode::OK, "the budget has room again");
+    drop(slow);
+}

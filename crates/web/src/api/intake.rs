@@ -3,6 +3,7 @@
 use super::dto::{IntakeReceipt, Unroutable, VorgangRef};
 use crate::auth::Machine;
 use crate::error::AppError;
+use crate::tenancy::ClientIp;
 use crate::AppState;
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
@@ -30,21 +31,36 @@ pub fn receipt(r: &Receipt) -> IntakeReceipt {
 async fn deliver(
     state: &AppState,
     machine: Option<Extension<Machine>>,
+    ip: ClientIp,
     content_length: Option<usize>,
     body: Body,
     payload: impl FnOnce(bytes::Bytes) -> Payload,
 ) -> Result<Response, AppError> {
+    // Whose share of the memory budget: the token, else the client's address.
+    let sender = match (&machine, ip.0) {
+        (Some(Extension(Machine(t))), _) => format!("token:{}", t.id),
+        (None, Some(ip)) => format!("ip:{ip}"),
+        (None, None) => "unbekannt".to_owned(),
+    };
     let source = machine.map_or_else(TenantId::platform, |Extension(Machine(t))| t.tenant);
     let limit = state.intake.limits().max_request;
     if content_length.is_some_and(|n| n > limit) {
         return Err(AppError::TooLarge { limit });
     }
     // Held until the delivery is stored and answered: the body is in memory till then.
-    let _room = state.intake.reserve(content_length).await?;
-    let body = to_bytes(body, limit).await.map_err(|_| {
-        tracing::warn!(limit, "intake: request over the size limit refused");
-        AppError::TooLarge { limit }
-    })?;
+    let _room = state.intake.reserve(&sender, content_length).await?;
+    let deadline = state.intake.body_deadline(content_length);
+    let body = match tokio::time::timeout(deadline, to_bytes(body, limit)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            tracing::warn!(limit, "intake: request over the size limit (or broken off) refused");
+            return Err(AppError::TooLarge { limit });
+        }
+        Err(_) => {
+            tracing::warn!(?deadline, "intake: request body too slow, refused");
+            return Err(AppError::TooSlow);
+        }
+    };
     match state.intake.deliver(&source, payload(body)).await {
         Ok(r) => Ok(Json(receipt(&r)).into_response()),
         // Kept and visible to the operator; the sender has done its part.
@@ -70,11 +86,12 @@ async fn deliver(
 pub async fn antrag_multipart(
     State(state): State<AppState>,
     machine: Option<Extension<Machine>>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    deliver(&state, machine, content_length(&headers), body, |body| Payload::Multipart { content_type, body }).await
+    deliver(&state, machine, ip, content_length(&headers), body, |body| Payload::Multipart { content_type, body }).await
 }
 
 /// The same intake as one JSON document: `control`, `formData`, and optional
@@ -88,8 +105,9 @@ pub async fn antrag_multipart(
 pub async fn antrag_json(
     State(state): State<AppState>,
     machine: Option<Extension<Machine>>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    deliver(&state, machine, content_length(&headers), body, |body| Payload::Json { body }).await
+    deliver(&state, machine, ip, content_length(&headers), body, |body| Payload::Json { body }).await
 }
