@@ -126,7 +126,7 @@ async function clerkFlow(page, url, opts = {}) {
   await check(page, 'Vorgang mit Wiedervorlage und Kommentar');
 
   // Daten anhängen: the clerk's own files, kept apart from the applicant's, with a preview.
-  const own = page.getByRole('region', { name: /Eigene Dokumente/ });
+  const own = page.getByRole('region', { name: /Dokumente der Verwaltung/ });
   await own.getByLabel('Dateien auswählen').setInputFiles([
     { name: 'Vermerk Ortstermin.pdf', mimeType: 'application/pdf', buffer: Buffer.from(MINI_PDF) },
     { name: 'Notizen.txt', mimeType: 'text/plain', buffer: Buffer.from('Rückruf 14 Uhr') },
@@ -134,7 +134,7 @@ async function clerkFlow(page, url, opts = {}) {
   await andLoad(page, () => own.getByRole('button', { name: 'Daten anhängen' }).click());
   await page.waitForURL(/meldung=dokumente/);
   assert.equal(await flash(page), 'Die Dateien wurden angehängt.');
-  const ownRegion = page.getByRole('region', { name: /Eigene Dokumente/ });
+  const ownRegion = page.getByRole('region', { name: /Dokumente der Verwaltung/ });
   assert.match(await ownRegion.textContent(), /Vermerk Ortstermin\.pdf[\s\S]*Notizen\.txt/);
   assert.equal(await ownRegion.getByRole('link', { name: /^Vorschau/ }).count(), 2, 'PDF and text can be previewed');
   assert.doesNotMatch(await page.getByRole('region', { name: 'Dokumente des Antrags' }).textContent(), /Vermerk/);
@@ -152,7 +152,7 @@ async function clerkFlow(page, url, opts = {}) {
   await andLoad(page, () => kRegion2.getByRole('button', { name: 'Kommentar speichern' }).click());
   await page.waitForURL(/meldung=kommentar/);
   assert.match(await page.getByRole('region', { name: /^Kommentare/ }).textContent(), /Anhang: Ortstermin\.png/);
-  await check(page, 'Vorgang mit eigenen Dokumenten');
+  await check(page, 'Vorgang mit Dokumenten der Verwaltung');
   await shot(page, 'vorgang-dokumente', { fullPage: true });
 
   // The Wiedervorlagen view across Vorgänge; mark it done there.

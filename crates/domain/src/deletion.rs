@@ -40,6 +40,12 @@ pub fn check_final_deletion(
     }
 }
 
+/// Who may remove a document a clerk attached: the person who attached it; what a machine
+/// (API token, `None`) attached, only a machine.
+pub fn may_remove_attachment(attached_by: Option<UserId>, remover: Option<UserId>) -> bool {
+    attached_by == remover
+}
+
 /// The tombstone's text for the audit log: which Vorgang (its number and form, which name no
 /// person), when it came in and when deletion was requested. No applicant data, no reason (a
 /// reason may name people).
@@ -69,6 +75,15 @@ mod tests {
             check_final_deletion(VorgangStatus::ZuLoeschen, Some(a), b, false),
             Err(DeletionRefused::NoDeleteRight)
         );
+    }
+
+    #[test]
+    fn only_the_uploader_removes() {
+        let (a, b) = (UserId::new(), UserId::new());
+        assert!(may_remove_attachment(Some(a), Some(a)));
+        assert!(!may_remove_attachment(Some(a), Some(b)));
+        assert!(!may_remove_attachment(Some(a), None) && !may_remove_attachment(None, Some(a)));
+        assert!(may_remove_attachment(None, None));
     }
 
     #[test]

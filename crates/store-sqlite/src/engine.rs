@@ -44,7 +44,8 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StorageError> {
     // FULL: every commit is fsynced; group commit keeps that affordable.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;
+         PRAGMA secure_delete = ON;",
     )
     .map_err(map_err)?;
     conn.set_prepared_statement_cache_capacity(64);

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "search", include_str!("../migrations/0004_search.sql")),
     (5, "documents", include_str!("../migrations/0005_documents.sql")),
     (6, "password_change", include_str!("../migrations/0006_password_change.sql")),
+    (7, "secure_delete", include_str!("../migrations/0007_secure_delete.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

@@ -230,9 +230,14 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
     if crate::upload::is_multipart(content_type.as_deref()) {
         // Forms with files: the token is a field of the multipart body, which is read once
         // here (within the upload limit) and handed on.
+        if !crate::upload::takes_uploads(req.uri().path()) {
+            return Err(AppError::Csrf);
+        }
         let ct = content_type.unwrap_or_default();
-        let (parts, body) = req.into_parts();
+        let slot = crate::upload::slot().await?;
+        let (mut parts, body) = req.into_parts();
         let bytes = crate::upload::read_body(body).await?;
+        parts.extensions.insert(slot);
         let token = crate::upload::multipart_field(&ct, bytes.clone(), CSRF_FIELD).await;
         if !token.is_some_and(|t| same_secret(&t, expected)) {
             return Err(AppError::Csrf);

@@ -375,18 +375,28 @@ pub async fn sweep_blob_deletions(state: &AppState) -> Result<usize, AppError> {
 }
 
 /// Removes a clerk's document from a Vorgang the caller sees (the applicant's documents
-/// stay: NotFound); its bytes go right away or with the next sweep.
+/// stay: NotFound). Only whoever attached it may (a person their own; a machine what
+/// machines attached). Audited by id and checksum (no file name: the audit log outlives a
+/// final deletion); its bytes go right away or with the next sweep.
 pub async fn remove_document(
     state: &AppState,
     caller: &Caller,
     id: DocumentId,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<store::ClerkDocumentRecord, AppError> {
     let doc = state.store.get_document(&caller.tenant, id).await?;
     if doc.kind != store::DocumentKind::Clerk {
         return Err(AppError::NotFound);
     }
-    load_visible(state, caller, doc.vorgang_id).await?;
+    let v = load_visible(state, caller, doc.vorgang_id).await?;
+    let listed = state.store.list_clerk_documents(&caller.tenant, doc.vorgang_id).await?;
+    let attached = listed.iter().find(|d| d.document.id == id).ok_or(AppError::NotFound)?;
+    if !domain::deletion::may_remove_attachment(attached.by.user, caller.user) {
+        return Err(AppError::bad_request("dokument", "Entfernen kann ein Dokument nur, wer es angehängt hat."));
+    }
     let removed = state.store.remove_clerk_document(&caller.tenant, id, &caller.actor).await?;
+    let detail = format!("Vorgang {}, SHA-256 {}", v.head.nummer, removed.document.sha256);
+    audit(state, caller, "dokument_entfernt", Some(id.to_string()), Some(detail), ip).await?;
     delete_blob(state, &removed.document.blob_key).await;
     Ok(removed)
 }

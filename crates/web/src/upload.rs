@@ -19,11 +19,37 @@ pub const MAX_FILES: usize = 10;
 const MAX_FIELDS: usize = 20;
 const MAX_FIELD: usize = 64 * 1024;
 
+/// Upload bodies read at the same time (each up to [`MAX_UPLOAD_BODY`]); more wait.
+const UPLOAD_SLOTS: usize = 4;
+
+/// One of the [`UPLOAD_SLOTS`], held while an upload's bytes are in memory.
+#[derive(Debug, Clone)]
+pub struct UploadSlot(#[allow(dead_code)] std::sync::Arc<tokio::sync::OwnedSemaphorePermit>);
+
+/// Waits (up to 10 s) for an upload slot; 503 when the server is busy with uploads.
+pub async fn slot() -> Result<UploadSlot, AppError> {
+    static SLOTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(UPLOAD_SLOTS))).clone();
+    match tokio::time::timeout(std::time::Duration::from_secs(10), slots.acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(UploadSlot(std::sync::Arc::new(permit))),
+        _ => Err(AppError::Unavailable),
+    }
+}
+
+/// The routes whose forms carry files; a multipart body to any other route is refused
+/// before it is read.
+pub fn takes_uploads(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(segments.as_slice(), ["vorgaenge", _, "dokumente" | "kommentare" | "wiedervorlagen"])
+}
+
 /// The parsed form: text fields by name and the files of any file input.
 #[derive(Debug, Default)]
 pub struct UploadForm {
     fields: Vec<(String, String)>,
     pub files: Vec<IncomingFile>,
+    /// Held as long as the files are.
+    _slot: Option<UploadSlot>,
 }
 
 impl UploadForm {
@@ -52,7 +78,10 @@ pub async fn parse_multipart(content_type: &str, body: Bytes) -> Result<UploadFo
     let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
     let mut mp = multer::Multipart::new(stream, boundary);
     let mut form = UploadForm::default();
-    let broken = |e: multer::Error| AppError::bad_request("datei", format!("Das Formular ist fehlerhaft: {e}"));
+    let broken = |e: multer::Error| {
+        tracing::debug!(error = %e, "upload: malformed multipart body");
+        AppError::bad_request("datei", "Das Formular kam unvollständig oder fehlerhaft an. Bitte erneut senden.")
+    };
     while let Some(mut field) = mp.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or("").to_owned();
         let filename = field.file_name().map(str::to_owned);
@@ -61,11 +90,15 @@ pub async fn parse_multipart(content_type: &str, body: Bytes) -> Result<UploadFo
         let mut buf = BytesMut::new();
         while let Some(chunk) = field.chunk().await.map_err(broken)? {
             if buf.len() + chunk.len() > limit {
-                let shown = filename.as_deref().map(|f| sanitize_filename(Some(f), "Datei")).unwrap_or(name.clone());
-                return Err(AppError::bad_request(
-                    "datei",
-                    format!("„{shown}“ ist größer als die erlaubten {} MB", mib(limit)),
-                ));
+                let message = match filename.as_deref() {
+                    Some(f) => format!(
+                        "„{}“ ist größer als die erlaubten {} MB",
+                        sanitize_filename(Some(f), "Datei"),
+                        mib(limit)
+                    ),
+                    None => format!("Das Feld „{name}“ ist länger als erlaubt ({} KB)", limit / 1024),
+                };
+                return Err(AppError::bad_request("datei", message));
             }
             buf.extend_from_slice(&chunk);
         }
@@ -103,7 +136,7 @@ pub fn content_type_of(bytes: &[u8], declared: Option<&str>) -> String {
     if let Some(sniffed) = sniff(bytes) {
         return sniffed.to_owned();
     }
-    match declared.map(str::trim) {
+    match declared.map(|ct| ct.trim().to_ascii_lowercase()) {
         Some(ct)
             if !ct.is_empty()
                 && ct.len() <= 200
@@ -112,7 +145,7 @@ pub fn content_type_of(bytes: &[u8], declared: Option<&str>) -> String {
                 && !ct.starts_with("application/pdf")
                 && !ct.starts_with("text/html") =>
         {
-            ct.to_owned()
+            ct
         }
         _ => "application/octet-stream".to_owned(),
     }
@@ -158,13 +191,21 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let content_type =
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let held = req.extensions().get::<UploadSlot>().cloned();
         let body = read_body(req.into_body()).await?;
         if is_multipart(Some(&content_type)) {
-            return Ok(Upload(parse_multipart(&content_type, body).await?));
+            // The CSRF layer took a slot before reading; without one (a bearer session) take it now.
+            let slot = match held {
+                Some(s) => s,
+                None => slot().await?,
+            };
+            let mut form = parse_multipart(&content_type, body).await?;
+            form._slot = Some(slot);
+            return Ok(Upload(form));
         }
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
             .map_err(|_| AppError::bad_request("formular", "Das Formular ist fehlerhaft"))?;
-        Ok(Upload(UploadForm { fields, files: Vec::new() }))
+        Ok(Upload(UploadForm { fields, files: Vec::new(), _slot: None }))
     }
 }
 
@@ -179,6 +220,10 @@ mod tests {
         assert_eq!(content_type_of(b"<html>", Some("image/png")), "application/octet-stream");
         assert_eq!(content_type_of(b"<html>", Some("text/html")), "application/octet-stream");
         assert_eq!(content_type_of(b"a;b", Some("text/csv")), "text/csv");
+        assert_eq!(content_type_of(b"<svg>", Some("IMAGE/SVG+XML")), "application/octet-stream");
+        assert_eq!(content_type_of(b"<b>", Some("Text/HTML")), "application/octet-stream");
+        assert!(takes_uploads("/vorgaenge/0190/dokumente") && takes_uploads("/vorgaenge/x/kommentare"));
+        assert!(!takes_uploads("/admin/benutzer") && !takes_uploads("/vorgaenge/x/status"));
         assert_eq!(content_type_of(b"x", Some("application/pdf")), "application/octet-stream");
     }
 

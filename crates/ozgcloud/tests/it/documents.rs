@@ -40,7 +40,7 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     let max = app.browser("max").await;
     let page = max.page(&format!("/vorgaenge/{id}")).await;
     let csrf = csrf_in(&page);
-    assert!(page.contains("Noch keine eigenen Dokumente"), "the clerk's section is there, empty");
+    assert!(page.contains("Noch keine Dokumente der Verwaltung"), "the clerk's section is there, empty");
 
     let form = Form::new()
         .text("_csrf", csrf.clone())
@@ -145,7 +145,21 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(count_files(app.dir.path()), blobs_before, "no orphaned file");
     let res = api.send(reqwest::Method::DELETE, &format!("/api/v1/dokumente/{doc_id}"), Value::Null).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "only who attached it removes it");
+    assert!(res.text().await.expect("problem").contains("nur, wer es angehängt hat"));
+    let max_api = app.api("max").await;
+    let res = max_api.send(reqwest::Method::DELETE, &format!("/api/v1/dokumente/{doc_id}"), Value::Null).await;
     assert_eq!(res.status(), StatusCode::OK, "over the API");
+    let audit = state
+        .store
+        .list_audit(
+            &state.config.default_tenant.clone().expect("tenant"),
+            &store::AuditQuery { before: None, action: Some("dokument_entfernt".into()), limit: 10 },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 2, "both removals are audited");
+    assert!(audit.iter().all(|a| !a.entry.detail.clone().unwrap_or_default().contains(".pdf")), "no file names");
     assert_eq!(api.get_json(&format!("/api/v1/vorgaenge/{id}/dokumente")).await.as_array().map(Vec::len), Some(1));
 }
 
@@ -189,7 +203,7 @@ async fn kommentare_and_wiedervorlagen_carry_attachments(backend: Backend) {
     assert_eq!(wv.matches("Anhang: <a").count(), 1, "the empty file input added nothing");
     let own = page.split("id=\"h-bearbeitungsdokumente\"").nth(1).expect("section");
     assert!(
-        own.split("</section>").next().expect("end").contains("Noch keine eigenen Dokumente"),
+        own.split("</section>").next().expect("end").contains("Noch keine Dokumente der Verwaltung"),
         "notes' files stay with the notes"
     );
     assert!(page.contains("Dokument angehängt (zu einem Kommentar): Telefonnotiz.pdf"));

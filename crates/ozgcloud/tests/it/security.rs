@@ -244,6 +244,25 @@ async fn passwords_set_by_an_admin_must_be_changed(backend: Backend) {
     let one_time = html.split("<code class=\"secret-value\">").nth(1).and_then(|s| s.split('<').next()).expect("pw");
     let greta = app.browser_at("", "greta", one_time).await;
     assert_eq!(greta.get("/vorgaenge").await.headers()["location"], "/passwort");
+    // Guessing the current password counts like failed logins: five, and it is locked.
+    let page = greta.page("/passwort").await;
+    let csrf = csrf_in(&page);
+    let guess = [
+        ("_csrf", csrf.as_str()),
+        ("aktuell", "geraten-geraten"),
+        ("neu", "Noch-ein-Kennwort-1"),
+        ("wiederholung", "Noch-ein-Kennwort-1"),
+    ];
+    for _ in 0..5 {
+        assert_eq!(greta.post_form("/passwort", &guess).await.status(), StatusCode::BAD_REQUEST);
+    }
+    let right = [
+        ("_csrf", csrf.as_str()),
+        ("aktuell", one_time),
+        ("neu", "Noch-ein-Kennwort-1"),
+        ("wiederholung", "Noch-ein-Kennwort-1"),
+    ];
+    assert_eq!(greta.post_form("/passwort", &right).await.status(), StatusCode::TOO_MANY_REQUESTS, "locked");
     // Logging out stays possible.
     let page = greta.page("/passwort").await;
     let res = greta.post_form("/logout", &[("_csrf", &csrf_in(&page))]).await;

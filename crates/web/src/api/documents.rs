@@ -88,6 +88,7 @@ pub(super) async fn attach(
 ) -> ApiResult<ClerkDocumentDto> {
     let id = commands::parse_vorgang_id(&id)?;
     // Base64 of up to 20 MB is more than the 2 MB the JSON extractor takes by default.
+    let _slot = crate::upload::slot().await?;
     let raw = crate::upload::read_body(body).await?;
     let req: AttachRequest = serde_json::from_slice(&raw)
         .map_err(|e| AppError::bad_request("body", format!("ist kein gültiges JSON für einen Anhang: {e}")))?;
@@ -155,9 +156,10 @@ pub(super) async fn delete_finally(
 pub(super) async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> ApiResult<ClerkDocumentDto> {
     let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
-    let removed = commands::remove_document(&state, &caller, id).await?;
+    let removed = commands::remove_document(&state, &caller, id, ip.0).await?;
     Ok(Json(ClerkDocumentDto::from(&removed)))
 }

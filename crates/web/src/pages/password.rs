@@ -60,7 +60,21 @@ pub async fn change(
     Form(f): Form<ChangeForm>,
 ) -> Result<Response, PageError> {
     let refuse = |message: &str| Ok(page(&auth, StatusCode::BAD_REQUEST, Some(message.to_owned())));
-    if !crate::session::verify_password(&f.aktuell, &auth.user.password_hash).await? {
+    let now = time::OffsetDateTime::now_utc();
+    // Guessing the current password in a borrowed session counts like failed logins.
+    let user = state.store.get_user(&auth.tenant, auth.user.id).await?;
+    if user.locked_until.is_some_and(|until| until > now) {
+        return Ok(page(
+            &auth,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Nach zu vielen Fehlversuchen ist das Konto vorübergehend gesperrt.".to_owned()),
+        ));
+    }
+    if !crate::session::verify_password(&f.aktuell, &user.password_hash).await? {
+        state.store.record_login_failure(&auth.tenant, user.id, now).await?;
+        let caller = auth.caller();
+        commands::audit(&state, &caller, "passwort_aenderung_fehlgeschlagen", Some(user.id.to_string()), None, ip.0)
+            .await?;
         return refuse("Das bisherige Passwort stimmt nicht.");
     }
     if f.neu != f.wiederholung {

@@ -69,6 +69,8 @@ impl DocumentLink {
 /// A document a clerk attached to the Vorgang itself.
 pub struct ClerkDocumentView {
     link: DocumentLink,
+    /// Attached by the viewer, who may remove it.
+    mine: bool,
     content_type: String,
     by: String,
     at: String,
@@ -199,7 +201,7 @@ fn describe(
             let name = documents
                 .iter()
                 .find(|d| d.document.id.to_string() == *document_id)
-                .map_or_else(|| "(entfernt)".to_owned(), |d| d.document.filename.clone());
+                .map_or_else(|| "(inzwischen entfernt)".to_owned(), |d| d.document.filename.clone());
             let place = match zu.as_str() {
                 "KOMMENTAR" => " (zu einem Kommentar)",
                 "WIEDERVORLAGE" => " (zu einer Wiedervorlage)",
@@ -323,6 +325,7 @@ pub async fn page(
             .filter(|d| d.attached_to == store::AttachedTo::Vorgang)
             .map(|d| ClerkDocumentView {
                 link: DocumentLink::new(&d.document),
+                mine: d.by.user == Some(auth.user.id),
                 content_type: d.document.content_type.clone(),
                 by: d.by.name.clone(),
                 at: fmt::date_time(d.at),
@@ -590,10 +593,11 @@ pub async fn delete_finally(
 pub async fn remove_document(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = DocumentId::parse(&id).ok_or(AppError::NotFound)?;
-    let removed = commands::remove_document(&state, &auth.caller(), id).await?;
+    let removed = commands::remove_document(&state, &auth.caller(), id, ip.0).await?;
     let anchor = match removed.attached_to {
         store::AttachedTo::Vorgang => "bearbeitungsdokumente",
         store::AttachedTo::Kommentar(_) => "kommentare",
