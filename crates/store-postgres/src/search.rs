@@ -12,7 +12,7 @@ use domain::search::{self, Searchable};
 use domain::{FormItem, TenantId, VorgangStatus};
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
-use store::{Result, StatusCounts, StorageError, WorklistPage, WorklistQuery};
+use store::{Result, StatusCounts, StorageError, VorgangListItem, WorklistPage, WorklistQuery};
 use uuid::Uuid;
 
 /// How many words a hit's snippet shows.
@@ -145,21 +145,13 @@ fn tsquery(terms: &[String]) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" & "))
 }
 
-/// View, visibility and filter (and the status unless `for_counts`) over `v`, and the
-/// materialized hits of the text search (`hits`) to put before the statement, if any.
-fn filter(q: &WorklistQuery, for_counts: bool) -> (Filter, String) {
+/// View, visibility and filter (and the status unless `for_counts`) over `v`.
+fn filter(q: &WorklistQuery, for_counts: bool) -> Filter {
     let mut f = view_filter(&q.visibility, &q.view, if for_counts { None } else { q.status });
     let w = &q.filter;
-    let mut with = String::new();
     if let Some(tsq) = tsquery(&w.terms) {
-        // The hits come from the GIN index first, whatever the planner estimates: walking a
-        // sort index and testing every row's vector is slow when the terms are rare.
         let p = f.arg(Arg::Owned(tsq));
-        with = format!(
-            "WITH hits AS MATERIALIZED (SELECT id FROM vorgaenge WHERE tenant_id = $1
-                                          AND such_vektor @@ to_tsquery('simple', {p})) "
-        );
-        f.sql.push_str(" AND v.id IN (SELECT id FROM hits)");
+        f.sql.push_str(&format!(" AND v.such_vektor @@ to_tsquery('simple', {p})"));
     }
     if let Some(form) = &w.form_name {
         let p = f.arg(Arg::Owned(form.clone()));
@@ -181,49 +173,18 @@ fn filter(q: &WorklistQuery, for_counts: bool) -> (Filter, String) {
         let p = f.arg(Arg::Time(bis));
         f.sql.push_str(&format!(" AND v.eingang_at < {p}"));
     }
-    (f, with)
+    f
 }
 
 /// A worklist page with search or filters: the counts are those of the matching Vorgänge
 /// (counted, not taken from the kept counters), the page is sorted like any other.
 pub(crate) async fn filtered_page(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery) -> Result<WorklistPage> {
     let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
-    let (cf, with) = filter(q, true);
-    let sql = format!("{with}SELECT v.status, count(*) FROM vorgaenge v WHERE {} GROUP BY v.status", cf.sql);
-    let rows = cf.bind(sqlx::query(&sql), tenant).fetch_all(&mut *tx).await.map_err(map_err)?;
-    let by_status = rows
-        .iter()
-        .map(|r| Ok((parsed(r, 0, VorgangStatus::parse)?, to_u64(get(r, 1)?))))
-        .collect::<Result<Vec<_>>>()?;
-    let counts = StatusCounts { by_status };
-    let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
-    if total == 0 {
-        tx.commit().await.map_err(map_err)?;
-        return Ok(WorklistPage { items: Vec::new(), total, counts });
-    }
-    let (f, with) = filter(q, false);
-    let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
-    let sql = format!(
-        "{with}SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id,
-                u.display_name, v.applicant_name, v.version, v.naechste_frist
-         FROM (SELECT v.id FROM vorgaenge v WHERE {filter}
-               ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}) page
-         JOIN vorgaenge v ON v.tenant_id = $1 AND v.id = page.id
-         LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
-         ORDER BY {col} {dir} {nulls}, v.id {dir}",
-        filter = f.sql,
-        col = sort_column(q.sort),
-        limit = f.next(),
-        offset = f.next() + 1,
-    );
-    let rows = f
-        .bind(sqlx::query(&sql), tenant)
-        .bind(i64::from(q.per_page))
-        .bind(i64::from(q.page) * i64::from(q.per_page))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    let mut items = rows.iter().map(list_item).collect::<Result<Vec<_>>>()?;
+    let (counts, mut items) = if tsquery(&q.filter.terms).is_some() {
+        hits_page(&mut tx, tenant, q).await?
+    } else {
+        filter_page(&mut tx, tenant, q).await?
+    };
     let terms: Vec<String> = q.filter.terms.iter().filter(|t| search::is_term(t)).cloned().collect();
     if !terms.is_empty() && !items.is_empty() {
         let ids: Vec<Uuid> = items.iter().map(|i| i.id.0).collect();
@@ -245,5 +206,113 @@ pub(crate) async fn filtered_page(pool: &PgPool, tenant: &TenantId, q: &Worklist
         }
     }
     tx.commit().await.map_err(map_err)?;
+    let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
     Ok(WorklistPage { items, total, counts })
+}
+
+/// The text search in one pass over its hits: the GIN index yields them, each is read once
+/// (status and sort key), and counts and the page's ids come from that one set; then only the
+/// page's rows are read in full.
+async fn hits_page(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    q: &WorklistQuery,
+) -> Result<(StatusCounts, Vec<VorgangListItem>)> {
+    let mut f = filter(q, true);
+    let status = match q.status {
+        Some(s) => format!("WHERE status = {}", f.arg(Arg::Text(s.as_str()))),
+        None => String::new(),
+    };
+    let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
+    let sql = format!(
+        "WITH hits AS MATERIALIZED (
+             SELECT v.id, v.status, {col} AS k FROM vorgaenge v
+             WHERE {filter})
+         SELECT (SELECT coalesce(json_agg(json_build_array(status, n)), '[]')::text
+                 FROM (SELECT status, count(*) AS n FROM hits GROUP BY status ORDER BY status) c),
+                (SELECT coalesce(array_agg(id ORDER BY pos), '{{}}')
+                 FROM (SELECT id, row_number() OVER (ORDER BY k {dir} {nulls}, id {dir}) AS pos FROM hits {status}
+                       ORDER BY k {dir} {nulls}, id {dir} LIMIT ${limit} OFFSET ${offset}) p)",
+        filter = f.sql,
+        col = sort_column(q.sort),
+        limit = f.next(),
+        offset = f.next() + 1,
+    );
+    let row = f
+        .bind(sqlx::query(&sql), tenant)
+        .bind(i64::from(q.per_page))
+        .bind(i64::from(q.page) * i64::from(q.per_page))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let by_status: Vec<(String, i64)> =
+        serde_json::from_str(get::<&str>(&row, 0)?).map_err(|e| StorageError::Other(format!("search counts: {e}")))?;
+    let by_status = by_status
+        .into_iter()
+        .map(|(s, n)| {
+            VorgangStatus::parse(&s).map(|s| (s, to_u64(n))).ok_or_else(|| StorageError::Other(format!("status {s}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let page: Vec<Uuid> = get(&row, 1)?;
+    if page.is_empty() {
+        return Ok((StatusCounts { by_status }, Vec::new()));
+    }
+    let rows = sqlx::query(
+        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id,
+                u.display_name, v.applicant_name, v.version, v.naechste_frist
+         FROM vorgaenge v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+         WHERE v.tenant_id = $1 AND v.id = ANY($2)",
+    )
+    .bind(tenant.as_str())
+    .bind(&page)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let mut items = rows.iter().map(list_item).collect::<Result<Vec<_>>>()?;
+    items.sort_by_key(|i| page.iter().position(|p| *p == i.id.0));
+    Ok((StatusCounts { by_status }, items))
+}
+
+/// Filters without text: counted, then the page found like the worklist's.
+async fn filter_page(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    q: &WorklistQuery,
+) -> Result<(StatusCounts, Vec<VorgangListItem>)> {
+    let cf = filter(q, true);
+    let sql = format!("SELECT v.status, count(*) FROM vorgaenge v WHERE {} GROUP BY v.status", cf.sql);
+    let rows = cf.bind(sqlx::query(&sql), tenant).fetch_all(&mut *conn).await.map_err(map_err)?;
+    let by_status = rows
+        .iter()
+        .map(|r| Ok((parsed(r, 0, VorgangStatus::parse)?, to_u64(get(r, 1)?))))
+        .collect::<Result<Vec<_>>>()?;
+    let counts = StatusCounts { by_status };
+    let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
+    if total == 0 {
+        return Ok((counts, Vec::new()));
+    }
+    let f = filter(q, false);
+    let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
+    let sql = format!(
+        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id,
+                u.display_name, v.applicant_name, v.version, v.naechste_frist
+         FROM (SELECT v.id FROM vorgaenge v WHERE {filter}
+               ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}) page
+         JOIN vorgaenge v ON v.tenant_id = $1 AND v.id = page.id
+         LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
+         ORDER BY {col} {dir} {nulls}, v.id {dir}",
+        filter = f.sql,
+        col = sort_column(q.sort),
+        limit = f.next(),
+        offset = f.next() + 1,
+    );
+    let rows = f
+        .bind(sqlx::query(&sql), tenant)
+        .bind(i64::from(q.per_page))
+        .bind(i64::from(q.page) * i64::from(q.per_page))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let items = rows.iter().map(list_item).collect::<Result<Vec<_>>>()?;
+    Ok((counts, items))
 }

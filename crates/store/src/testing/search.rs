@@ -284,6 +284,9 @@ pub(super) async fn search_is_tenant_isolated(db: &Db) {
     assert!(db.forms(&c).await.expect("forms").is_empty(), "no forms in an empty tenant");
 }
 
+/// id, minute of Eingang, form, unit, assignee.
+type Planned = (VorgangId, i64, &'static str, Option<UnitId>, Option<UserId>);
+
 pub(super) async fn worklist_filters(db: &Db) {
     let t = fresh_tenant(db).await;
     let ua = new_unit(db, &t, "Ordnungsamt").await;
@@ -300,7 +303,7 @@ pub(super) async fn worklist_filters(db: &Db) {
         (240, "Gewerbeanmeldung", None, None),
         (300, "Hundesteuer", Some(ub.id), Some(&anna)),
     ];
-    let mut all = Vec::new();
+    let mut all: Vec<Planned> = Vec::new();
     for (minute, form, unit, assignee) in plan {
         let v = NewVorgang { unit, ..vorgang_of(minute, form, person("Klara", "Muster"), &[]) };
         let mut head = intake(db, &t, v).await;
@@ -314,9 +317,7 @@ pub(super) async fn worklist_filters(db: &Db) {
         vec!["Antrag auf Straßensperrung".to_owned(), "Gewerbeanmeldung".into(), "Hundesteuer".into()],
         "forms: distinct, byte-wise"
     );
-    let ids = |f: &dyn Fn(&(VorgangId, i64, &str, Option<UnitId>, Option<UserId>)) -> bool| -> Vec<VorgangId> {
-        all.iter().filter(|v| f(v)).map(|v| v.0).collect()
-    };
+    let ids = |f: &dyn Fn(&Planned) -> bool| -> Vec<VorgangId> { all.iter().filter(|v| f(v)).map(|v| v.0).collect() };
     let gewerbe = WorklistFilter { form_name: Some("Gewerbeanmeldung".into()), ..Default::default() };
     assert_eq!(found(db, &t, gewerbe.clone()).await, ids(&|v| v.2 == "Gewerbeanmeldung"), "by form");
     let unit_b = WorklistFilter { unit: Some(ub.id), ..Default::default() };
