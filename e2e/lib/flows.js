@@ -69,6 +69,29 @@ async function clerkFlow(page, url, opts = {}) {
   assert.deepEqual(numbers, sortedCopy, 'rows are sorted by Vorgangsnummer');
   await check(page, 'Vorgangsliste, sortiert');
 
+  // Vorgang suchen: "moeller" finds „Möller“ (umlaut folded), the hits are marked; a form
+  // filter narrows it, and the whole view is in the URL.
+  const search = page.getByRole('search', { name: 'Vorgänge suchen und filtern' });
+  await search.getByLabel('Vorgang suchen').fill('moeller');
+  await andLoad(page, () => search.getByRole('button', { name: 'Suchen' }).click());
+  await page.waitForURL(/suche=moeller/);
+  assert.match(await page.locator('main .result-count').textContent(), /\d+ Vorg(ang|änge) gefunden/);
+  const marks = await page.locator('table.worklist tbody mark').allTextContents();
+  assert.ok(marks.length > 0, 'hits are highlighted');
+  assert.ok(marks.every((m) => /^m(ö|oe)ller/i.test(m.trim())), `only the matching words are marked: ${marks}`);
+  await check(page, 'Suchergebnis');
+  await shot(page, 'suche');
+  const formSelect = page.getByRole('search').getByLabel('Formular');
+  const formOption = (await formSelect.locator('option').allTextContents()).map((o) => o.trim()).find((o) => !o.startsWith('Alle'));
+  await formSelect.selectOption({ label: formOption });
+  await andLoad(page, () => page.getByRole('search').getByRole('button', { name: 'Filter anwenden' }).click());
+  await page.waitForURL(/formular=/);
+  assert.match(page.url(), /suche=moeller/, 'the search stays with the filter');
+  const forms = await page.locator('table.worklist tbody tr td:nth-child(4)').allTextContents();
+  assert.ok(forms.every((f) => f.trim().startsWith(formOption)), `only ${formOption}: ${forms}`);
+  await andLoad(page, () => page.getByRole('link', { name: 'Suche und Filter zurücksetzen' }).first().click());
+  assert.doesNotMatch(page.url(), /suche=/);
+
   // Open a Vorgang from the list.
   const first = page.locator('table.worklist tbody tr').first().locator('td:nth-child(3) a');
   const nummer = (await first.textContent()).trim();

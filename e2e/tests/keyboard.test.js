@@ -90,6 +90,13 @@ describe('keyboard only', () => {
       await page.waitForURL(/sort=/);
       assert.ok(await page.locator('th[aria-sort]', { hasText: 'Vorgangsnummer' }).count());
 
+      // Vorgang suchen: type into the search box, Enter submits.
+      await tabTo(page, (x) => x.id === 'suche', 'the search box');
+      await page.keyboard.type('schmidt');
+      await andLoad(page, () => page.keyboard.press('Enter'));
+      await page.waitForURL(/suche=schmidt/);
+      assert.ok(await page.locator('table.worklist tbody mark').count(), 'hits are marked');
+
       // Open the first Vorgang of the list.
       await tabTo(page, (x) => x.insideTable && /\/vorgaenge\/[^/?]+$/.test(x.href), 'the first Vorgang');
       await andLoad(page, () => page.keyboard.press('Enter'));
