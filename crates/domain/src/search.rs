@@ -15,6 +15,11 @@ use crate::formdata::FormItem;
 
 /// At most this many terms of a query are used; further ones are ignored.
 pub const MAX_TERMS: usize = 8;
+/// Shorter terms are ignored: a single letter or digit starts nearly every Vorgang's words
+/// and would only make the search slow.
+pub const MIN_TERM_LEN: usize = 2;
+/// A hit's snippet is cut to this many characters.
+pub const MAX_SNIPPET_CHARS: usize = 300;
 /// Longer terms are cut to this many characters (a prefix still matches).
 pub const MAX_TERM_LEN: usize = 40;
 /// The searchable form-data text of one Vorgang is cut to this many bytes.
@@ -58,11 +63,18 @@ fn fold_char(c: char) -> Option<&'static str> {
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
-        // "ae" → "a", "oe" → "o", "ue" → "u": the `e` of a spelled-out umlaut is dropped.
-        if c == 'e' && matches!(out.as_bytes().last(), Some(b'a' | b'o' | b'u')) {
+        // Combining marks (decomposed text: "u" + U+0308 for "ü") go: the base letter is
+        // what the precomposed letter folds to anyway.
+        if ('\u{0300}'..='\u{036F}').contains(&c) {
             continue;
         }
-        match fold_char(c) {
+        let folded = fold_char(c);
+        // "ae" → "a", "oe" → "o", "ue" → "u": the `e` (or `é` …) of a spelled-out umlaut is
+        // dropped.
+        if (c == 'e' || folded == Some("e")) && matches!(out.as_bytes().last(), Some(b'a' | b'o' | b'u')) {
+            continue;
+        }
+        match folded {
             Some(s) => out.push_str(s),
             None => out.push(c),
         }
@@ -90,6 +102,9 @@ pub fn tokens(text: &str) -> impl Iterator<Item = String> {
 pub fn terms(query: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for mut t in tokens(query) {
+        if t.len() < MIN_TERM_LEN {
+            continue;
+        }
         t.truncate(MAX_TERM_LEN);
         // A term that is a prefix of another adds nothing (every word the longer one
         // matches, it matches too): keep the longer.
@@ -121,7 +136,8 @@ pub fn form_text(items: &[FormItem]) -> String {
                 return;
             }
             if let Some(v) = &item.value {
-                let v = v.display();
+                // Control characters (a NUL, say) are no text, and PostgreSQL refuses NUL.
+                let v: String = v.display().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
                 let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
                 if !v.is_empty() {
                     if !out.is_empty() {
@@ -257,7 +273,11 @@ pub fn snippet(text: &str, terms: &[String], max_words: usize) -> Option<String>
         out.push_str("… ");
     }
     out.push_str(&chunks[start..end].join(" "));
-    if end < chunks.len() {
+    if out.chars().count() > MAX_SNIPPET_CHARS {
+        // One endless "word" (Base64 in a field, say) must not fill the page.
+        out = out.chars().take(MAX_SNIPPET_CHARS).collect();
+        out.push_str(" …");
+    } else if end < chunks.len() {
         out.push_str(" …");
     }
     Some(out)
@@ -270,6 +290,23 @@ mod tests {
 
     fn t(q: &str) -> Vec<String> {
         terms(q)
+    }
+
+    #[test]
+    fn decomposed_umlauts_control_characters_and_short_terms() {
+        assert_eq!(fold("Mu\u{0308}ller"), fold("Müller"));
+        assert_eq!(fold("Müéller"), fold("Mueller"), "an accented e after an umlaut folds like e");
+        assert_eq!(terms("a b Mü"), vec!["mu".to_owned()], "single characters are no terms");
+        let items = vec![FormItem {
+            name: "x".into(),
+            label: Some("X".into()),
+            value: Some(FormValue::String("Kla\u{0}ra\u{7}".into())),
+            items: vec![],
+        }];
+        assert!(!form_text(&items).chars().any(char::is_control), "{:?}", form_text(&items));
+        let long = format!("Treffer {}", "x".repeat(10_000));
+        let s = snippet(&long, &terms("treffer"), 14).expect("hit");
+        assert!(s.chars().count() <= MAX_SNIPPET_CHARS + 2, "{}", s.len());
     }
 
     #[test]
@@ -300,12 +337,15 @@ mod tests {
     fn terms_are_safe_tokens() {
         assert_eq!(t("  Müller  Klara "), vec!["muller", "klara"]);
         assert_eq!(t("31005-FFBZK6"), vec!["31005", "ffbzk6"]);
-        assert_eq!(t("\"x\"* OR NEAR(a b) ' ; DROP TABLE --"), vec!["x", "or", "near", "a", "b", "drop", "table"]);
-        assert_eq!(t("a:* & !b | c"), vec!["a", "b", "c"]);
+        assert_eq!(
+            t("\"xy\"* OR NEAR(ab cd) ' ; DROP TABLE --"),
+            vec!["xy", "or", "near", "ab", "cd", "drop", "table"]
+        );
+        assert_eq!(t("ab:* & !cd | ef"), vec!["ab", "cd", "ef"]);
         assert!(t("   --- !!! ").is_empty());
         assert!(t("").is_empty());
         assert_eq!(t("müll müller"), vec!["muller"], "a prefix of another term adds nothing");
-        assert_eq!(t("a b c d e f g h i j k").len(), MAX_TERMS);
+        assert_eq!(t("aa bb cc dd ee ff gg hh ii jj kk").len(), MAX_TERMS);
         assert_eq!(t(&"x".repeat(100))[0].len(), MAX_TERM_LEN);
         for term in t("Ünïcödé „Zitat“ 😀 日本 Straße ΑΒΓ") {
             assert!(is_term(&term), "{term}");

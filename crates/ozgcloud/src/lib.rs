@@ -260,6 +260,11 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
             if let Err(e) = web::commands::sweep_blob_deletions(&sweeper).await {
                 tracing::warn!(error = %e, "deletion: blob sweep failed");
             }
+            match store.index_unindexed().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "search: indexed Vorgänge an older version wrote"),
+                Err(e) => tracing::warn!(error = %e, "search: indexing failed"),
+            }
         }
     });
     let listener =

@@ -229,6 +229,10 @@ impl Store for PostgresStore {
         search::forms(&self.pool, tenant).await
     }
 
+    async fn index_unindexed(&self) -> Result<u64> {
+        search::backfill(&self.pool).await
+    }
+
     async fn apply_change(
         &self,
         tenant: &TenantId,

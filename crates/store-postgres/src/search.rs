@@ -62,8 +62,11 @@ const STORED_SELECT: &str = "SELECT v.tenant_id, v.id, v.nummer, v.aktenzeichen,
 /// `(tenant, id, index words, form-data text)` of a row of [`STORED_SELECT`].
 fn stored_texts(r: &sqlx::postgres::PgRow) -> Result<(String, Uuid, String, String)> {
     let id: Uuid = get(r, 1)?;
-    let form_data: Vec<FormItem> = serde_json::from_str(get::<&str>(r, 6)?)
-        .map_err(|e| StorageError::Other(format!("form data of Vorgang {id}: {e}")))?;
+    // Unreadable form data must not stop the index (nor the start): its words stay unsearched.
+    let form_data: Vec<FormItem> = serde_json::from_str(get::<&str>(r, 6)?).unwrap_or_else(|e| {
+        tracing::warn!(vorgang = %id, error = %e, "search: form data not indexed");
+        Vec::new()
+    });
     let (nummer, aktenzeichen, applicant): (&str, Option<&str>, Option<&str>) = (get(r, 2)?, get(r, 3)?, get(r, 4)?);
     let s = Searchable { nummer, aktenzeichen, applicant_name: applicant, form_name: get(r, 5)?, form_text: "" };
     let (words, text) = texts(s, &form_data);
@@ -86,14 +89,16 @@ pub(crate) async fn reindex(conn: &mut PgConnection, tenant: &TenantId, id: Uuid
 
 /// Indexes the Vorgänge stored before the search existed (`such_text` NULL), in batches of
 /// their own transactions; run at startup after the migrations. Several processes starting
-/// at once share the work (`SKIP LOCKED`). Returns how many this process indexed.
+/// at once share the work (`SKIP LOCKED`), and rows a command holds are skipped, never
+/// waited for (commands lock the Vorgang, then its data; this would lock the other way
+/// round). Returns how many this process indexed.
 pub(crate) async fn backfill(pool: &PgPool) -> Result<u64> {
     let mut done = 0;
     loop {
         let mut tx = pool.begin().await.map_err(map_err)?;
         let rows = sqlx::query(&format!(
             "{STORED_SELECT} WHERE d.such_text IS NULL ORDER BY d.tenant_id, d.vorgang_id LIMIT $1
-             FOR UPDATE OF d SKIP LOCKED"
+             FOR UPDATE OF v, d SKIP LOCKED"
         ))
         .bind(BACKFILL_BATCH)
         .fetch_all(&mut *tx)

@@ -75,8 +75,11 @@ fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
 }
 
 fn index_stored(conn: &Connection, v: &Stored) -> Result<()> {
-    let form_data: Vec<FormItem> = serde_json::from_str(&v.form_data)
-        .map_err(|e| StorageError::Other(format!("form data of Vorgang {}: {e}", v.id)))?;
+    // Unreadable form data must not stop the index (nor the start): its words stay unsearched.
+    let form_data: Vec<FormItem> = serde_json::from_str(&v.form_data).unwrap_or_else(|e| {
+        tracing::warn!(vorgang = %v.id, error = %e, "search: form data not indexed");
+        Vec::new()
+    });
     let s = Searchable {
         nummer: &v.nummer,
         aktenzeichen: v.aktenzeichen.as_deref(),

@@ -96,6 +96,10 @@ pub trait Store: Send + Sync + 'static {
     /// The distinct form names of the tenant's Vorgänge, sorted byte-wise: the choices of the
     /// worklist's form filter.
     async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>>;
+    /// Indexes Vorgänge that have no search entry yet (written by an older version, e.g.
+    /// during a rolling update on a shared PostgreSQL), all tenants; returns how many. Cheap
+    /// when there are none: run it periodically.
+    async fn index_unindexed(&self) -> Result<u64>;
 
     // --- Vorgang commands ---
     /// Applies one change if the Vorgang is still at `expected_version`; otherwise

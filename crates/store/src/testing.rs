@@ -133,6 +133,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
         search::worklist_filters,
         search::search_survives_export_and_import,
         search::search_forgets_deleted_vorgaenge,
+        search::control_characters_do_not_break_the_index,
         documents::clerk_documents_are_kept_apart,
         documents::final_deletion_purges_the_vorgang,
         documents::clerk_documents_and_deletions_move_with_the_tenant,

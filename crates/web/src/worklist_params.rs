@@ -194,8 +194,10 @@ fn given(p: &Option<String>) -> Option<&str> {
 }
 
 /// A `YYYY-MM-DD` day; anything else counts as absent.
+/// A day of the date filter; years outside 1900–9999 are no filter (nothing is that old,
+/// and databases refuse some of them).
 fn day(p: &Option<String>) -> Option<Date> {
-    domain::notes::parse_date(given(p)?)
+    domain::notes::parse_date(given(p)?).filter(|d| (1900..=9999).contains(&d.year()))
 }
 
 /// Midnight of `day` in German time.

@@ -72,6 +72,11 @@ async fn search_page_highlights_and_escapes(backend: Backend) {
     let page = max.page("/vorgaenge?suche=xyzzy").await;
     assert!(page.contains("Keine Vorgänge gefunden"), "an empty result says so");
     assert!(page.contains("0 Vorgänge gefunden"));
+
+    // Nothing searchable typed (one letter, a dash): said, not silently ignored.
+    let page = max.page("/vorgaenge?suche=m+%E2%80%93").await;
+    assert!(page.contains("wurde nicht gesucht: Suchwörter brauchen mindestens zwei"), "why nothing was searched");
+    assert!(page.contains("value=\"m –\""), "the box keeps what was typed");
 }
 
 async fn filters_combine_and_stay_in_the_url(backend: Backend) {

@@ -421,3 +421,17 @@ pub(super) async fn search_forgets_deleted_vorgaenge(db: &Db) {
     assert_eq!(find(db, &t, "geheimnis").await, vec![kept.id]);
     assert_eq!(find(db, &t, "dackel schmidt").await, vec![next.id]);
 }
+
+/// Form data may carry control characters (a NUL from a broken form service): the Vorgang is
+/// stored, its other words are found, and nothing is left unindexed.
+pub(super) async fn control_characters_do_not_break_the_index(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let v = vorgang_of(0, "Gewerbeanmeldung", person("Nul", "Zeichen"), &["Kera\u{0}mik\u{7} Werkstatt"]);
+    let head = intake(db, &t, v).await;
+    assert_eq!(find(db, &t, "werkstatt").await, vec![head.id], "the other words are found");
+    assert_eq!(find(db, &t, "mik").await, vec![head.id], "the control character separates words");
+    let page = db.worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms("werkstatt"))).await;
+    let treffer = page.expect("worklist").items[0].treffer.clone().expect("a snippet");
+    assert!(!treffer.chars().any(char::is_control), "{treffer:?}");
+    assert_eq!(db.index_unindexed().await.expect("index_unindexed"), 0, "everything written is indexed");
+}

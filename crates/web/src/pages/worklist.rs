@@ -209,8 +209,17 @@ pub async fn page(
     }
     caption.push_str(&format!(", sortiert nach {}", sort_label(query.sort)));
     let nav = Nav::new(&auth, "vorgaenge");
+    // Typed, but nothing searchable in it ("a", "–"): say so instead of silently showing all.
+    let typed = params.suche.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let ignored = typed.filter(|_| query.filter.terms.is_empty());
     let t = WorklistPage {
-        flash: flash_text(params.meldung.as_deref()),
+        flash: ignored
+            .map(|text| {
+                format!(
+                    "Nach „{text}“ wurde nicht gesucht: Suchwörter brauchen mindestens zwei Buchstaben oder Ziffern."
+                )
+            })
+            .or_else(|| flash_text(params.meldung.as_deref())),
         csrf: auth.csrf.clone(),
         nav,
         views,
@@ -224,7 +233,7 @@ pub async fn page(
         prev_href: (page > 1).then(|| current.with_page(query.page - 1).href()),
         next_href: (page < pages).then(|| current.with_page(query.page + 1).href()),
         due,
-        suche: current.suche.clone().unwrap_or_default(),
+        suche: current.suche.clone().or(ignored.map(str::to_owned)).unwrap_or_default(),
         forms,
         units,
         assignees,
