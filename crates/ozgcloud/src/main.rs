@@ -274,6 +274,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             println!("Mandant „{}“ ({}) angelegt.", p.tenant.name, p.tenant.id);
             println!("Anmeldung der Administration: {login}");
             println!("Benutzername: {}  Einmaliges Passwort: {}", p.admin_username, p.one_time_password);
+            println!("Es muss bei der ersten Anmeldung geändert werden.");
             Ok(())
         }
         Command::Tenant(TenantCommand::List) => {
@@ -409,7 +410,8 @@ async fn serve(config: Config, demo: bool) -> Result<(), SetupError> {
         // Printed once, on the console of whoever started the server; never logged.
         println!(
             "\nErster Start: Plattformbetrieb „betrieb“ ({}/t/plattform/login) und Administration „admin“ \
-             des Standard-Mandanten angelegt. Einmaliges Passwort (für beide): {pw}\n",
+             des Standard-Mandanten angelegt. Einmaliges Passwort (für beide): {pw}\n\
+             Es muss bei der ersten Anmeldung geändert werden.\n",
             config.public_url.trim_end_matches('/')
         );
     }

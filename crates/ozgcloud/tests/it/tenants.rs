@@ -25,7 +25,14 @@ async fn tenant_create_on_the_command_line_gives_a_working_tenant() {
     assert!(out.status.success(), "tenant create failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
     println!("tenant create took {:?}", started.elapsed());
     assert!(stdout.contains("/t/stadt-musterstadt/login"), "{stdout}");
-    let password = stdout.split("Einmaliges Passwort: ").nth(1).expect("password line").trim().to_owned();
+    let password = stdout
+        .split("Einmaliges Passwort: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect("password line")
+        .trim()
+        .to_owned();
+    assert!(stdout.contains("bei der ersten Anmeldung geändert"), "says it is one-time: {stdout}");
 
     let app = TestApp::start_in(dir, None, |_| {}).await;
     let admin = app.browser_at("/t/stadt-musterstadt", "admin", &password).await;
