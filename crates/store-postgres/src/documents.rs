@@ -251,6 +251,19 @@ pub(crate) async fn pending_blob_deletions(pool: &PgPool, limit: u32) -> Result<
         .map_err(map_err)
 }
 
+pub(crate) async fn blob_deletion_failed(pool: &PgPool, key: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE blob_deletions SET queued_at = greatest(now(), (SELECT max(queued_at) FROM blob_deletions)
+                                                             + interval '1 millisecond')
+         WHERE blob_key = $1",
+    )
+    .bind(key)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
 pub(crate) async fn blob_deleted(pool: &PgPool, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM blob_deletions WHERE blob_key = $1").bind(key).execute(pool).await.map_err(map_err)?;
     Ok(())

@@ -341,6 +341,10 @@ impl Store for PostgresStore {
         documents::pending_blob_deletions(&self.pool, limit).await
     }
 
+    async fn blob_deletion_failed(&self, key: &str) -> Result<()> {
+        documents::blob_deletion_failed(&self.pool, key).await
+    }
+
     async fn blob_deleted(&self, key: &str) -> Result<()> {
         documents::blob_deleted(&self.pool, key).await
     }

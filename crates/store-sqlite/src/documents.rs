@@ -199,6 +199,17 @@ pub(crate) fn pending_blob_deletions(conn: &Connection, limit: u32) -> Result<Ve
         .map_err(map_err)
 }
 
+pub(crate) fn blob_deletion_failed(conn: &Connection, key: &str) -> Result<()> {
+    // Strictly later than every key queued so far, even within the same millisecond.
+    conn.prepare_cached(
+        "UPDATE blob_deletions SET queued_at = max(?2, (SELECT max(queued_at) FROM blob_deletions) + 1)
+         WHERE blob_key = ?1",
+    )
+    .and_then(|mut s| s.execute(params![key, ms(OffsetDateTime::now_utc())]))
+    .map_err(map_err)?;
+    Ok(())
+}
+
 pub(crate) fn blob_deleted(conn: &Connection, key: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM blob_deletions WHERE blob_key = ?1")
         .and_then(|mut s| s.execute([key]))

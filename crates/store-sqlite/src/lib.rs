@@ -325,6 +325,11 @@ impl Store for SqliteStore {
         self.engine.read(move |c| documents::pending_blob_deletions(c, limit)).await
     }
 
+    async fn blob_deletion_failed(&self, key: &str) -> Result<()> {
+        let key = key.to_owned();
+        self.engine.write(move |c| documents::blob_deletion_failed(c, &key)).await
+    }
+
     async fn blob_deleted(&self, key: &str) -> Result<()> {
         let key = key.to_owned();
         self.engine.write(move |c| documents::blob_deleted(c, &key)).await

@@ -200,6 +200,9 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>>;
     /// The blob is gone from the document store: drops it from the queue.
     async fn blob_deleted(&self, key: &str) -> Result<()>;
+    /// Deleting the blob failed: it goes to the back of the queue, so that keys that keep
+    /// failing never hold up the others.
+    async fn blob_deletion_failed(&self, key: &str) -> Result<()>;
 
     // --- users and sessions ---
     async fn create_user(&self, user: NewUser) -> Result<UserRecord>;

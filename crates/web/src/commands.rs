@@ -360,7 +360,12 @@ async fn delete_blob(state: &AppState, key: &str) {
                 tracing::warn!(error = %e, "could not confirm a deleted blob; it is retried");
             }
         }
-        Err(e) => tracing::warn!(error = %e, "could not delete a blob of a deleted Vorgang; it is retried"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not delete a blob of a deleted Vorgang; it is retried");
+            if let Err(e) = state.store.blob_deletion_failed(key).await {
+                tracing::warn!(error = %e, "could not requeue a blob deletion");
+            }
+        }
     }
 }
 

@@ -223,6 +223,13 @@ pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
     for key in &blob_keys {
         assert!(pending.contains(key), "{key} is queued for deletion");
     }
+    // A failing key goes to the back: the next sweep's first keys are others.
+    let mut mine: Vec<String> = pending.iter().filter(|k| blob_keys.contains(k)).cloned().collect();
+    let first = mine.remove(0);
+    db.blob_deletion_failed(&first).await.expect("blob_deletion_failed");
+    let requeued = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
+    assert_eq!(requeued.last(), Some(&first), "a failed key is queued last: {requeued:?}");
+    assert_eq!(requeued.len(), pending.len(), "and still queued");
     db.blob_deleted(&blob_keys[0]).await.expect("blob_deleted");
     db.blob_deleted(&blob_keys[0]).await.expect("blob_deleted is idempotent");
     let pending = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
