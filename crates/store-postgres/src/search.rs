@@ -7,7 +7,7 @@
 //! bind parameter.
 
 use crate::convert::{get, map_err, parsed, to_u64};
-use crate::vorgang::{list_item, sort_column, view_filter, Arg, Filter};
+use crate::vorgang::{list_item, page_items, sort_column, view_filter, Arg, Filter, LIST_ITEM_COLUMNS};
 use domain::search::{self, Searchable};
 use domain::{FormItem, TenantId, VorgangStatus};
 use sqlx::{PgConnection, PgPool};
@@ -262,12 +262,11 @@ async fn hits_page(
     if page.is_empty() {
         return Ok((StatusCounts { by_status }, Vec::new()));
     }
-    let rows = sqlx::query(
-        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id,
-                u.display_name, v.applicant_name, v.version, v.naechste_frist
+    let rows = sqlx::query(&format!(
+        "SELECT {LIST_ITEM_COLUMNS}
          FROM vorgaenge v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
-         WHERE v.tenant_id = $1 AND v.id = ANY($2)",
-    )
+         WHERE v.tenant_id = $1 AND v.id = ANY($2)"
+    ))
     .bind(tenant.as_str())
     .bind(&page)
     .fetch_all(&mut *conn)
@@ -296,28 +295,6 @@ async fn filter_page(
     if total == 0 {
         return Ok((counts, Vec::new()));
     }
-    let f = filter(q, false);
-    let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
-    let sql = format!(
-        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id,
-                u.display_name, v.applicant_name, v.version, v.naechste_frist
-         FROM (SELECT v.id FROM vorgaenge v WHERE {filter}
-               ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}) page
-         JOIN vorgaenge v ON v.tenant_id = $1 AND v.id = page.id
-         LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.assignee_id
-         ORDER BY {col} {dir} {nulls}, v.id {dir}",
-        filter = f.sql,
-        col = sort_column(q.sort),
-        limit = f.next(),
-        offset = f.next() + 1,
-    );
-    let rows = f
-        .bind(sqlx::query(&sql), tenant)
-        .bind(i64::from(q.per_page))
-        .bind(i64::from(q.page) * i64::from(q.per_page))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    let items = rows.iter().map(list_item).collect::<Result<Vec<_>>>()?;
+    let items = page_items(conn, tenant, q, &filter(q, false)).await?;
     Ok((counts, items))
 }

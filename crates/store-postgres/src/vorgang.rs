@@ -274,13 +274,27 @@ pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery
     let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
     let counts = counts_in(&mut tx, tenant, &q.visibility, &q.view).await?;
     let total = q.status.map_or_else(|| counts.total(), |s| counts.get(s));
-    let f = view_filter(&q.visibility, &q.view, q.status);
+    let items = page_items(&mut tx, tenant, q, &view_filter(&q.visibility, &q.view, q.status)).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(WorklistPage { items, total, counts })
+}
+
+/// The columns [`list_item`] reads, of `vorgaenge v` and its assignee `users u`.
+pub(crate) const LIST_ITEM_COLUMNS: &str = "v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at,
+     v.assignee_id, u.display_name, v.applicant_name, v.version, v.naechste_frist";
+
+/// The query's page of the Vorgänge `f` selects, in its order: the page's ids are found on
+/// an index alone; only the rows shown are then read.
+pub(crate) async fn page_items(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    q: &WorklistQuery,
+    f: &Filter,
+) -> Result<Vec<VorgangListItem>> {
     // A missing Aktenzeichen sorts first ascending, last descending (like Rust's Option).
     let (dir, nulls) = if q.descending { ("DESC", "NULLS LAST") } else { ("ASC", "NULLS FIRST") };
-    // The page's ids are found on a sort index alone; only the rows shown are then read.
     let sql = format!(
-        "SELECT v.id, v.nummer, v.status, v.aktenzeichen, v.form_name, v.eingang_at, v.assignee_id, u.display_name,
-                v.applicant_name, v.version, v.naechste_frist
+        "SELECT {LIST_ITEM_COLUMNS}
          FROM (SELECT v.id FROM vorgaenge v WHERE {filter}
                ORDER BY {col} {dir} {nulls}, v.id {dir} LIMIT ${limit} OFFSET ${offset}) page
          JOIN vorgaenge v ON v.tenant_id = $1 AND v.id = page.id
@@ -295,12 +309,10 @@ pub(crate) async fn worklist(pool: &PgPool, tenant: &TenantId, q: &WorklistQuery
         .bind(sqlx::query(&sql), tenant)
         .bind(i64::from(q.per_page))
         .bind(i64::from(q.page) * i64::from(q.per_page))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    let items = rows.iter().map(list_item).collect::<Result<Vec<_>>>()?;
-    Ok(WorklistPage { items, total, counts })
+    rows.iter().map(list_item).collect()
 }
 
 pub(crate) const DOCUMENT_COLUMNS: &str = "id, vorgang_id, kind, filename, content_type, size, blob_key, sha256";

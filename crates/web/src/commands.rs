@@ -315,9 +315,7 @@ pub async fn delete_finally(
         return Err(AppError::Conflict { current_version: v.head.version });
     }
     let history = state.store.history(&caller.tenant, id).await?;
-    let request = history.iter().rev().find(|e| {
-        matches!(e.event, domain::VorgangEvent::StatusGeaendert { command: StatusCommand::LoeschenAnfordern, .. })
-    });
+    let request = deletion_request(&history);
     let user = caller.user.ok_or(AppError::Forbidden)?;
     domain::deletion::check_final_deletion(
         v.head.status,
@@ -350,6 +348,14 @@ pub async fn delete_finally(
         delete_blob(state, key).await;
     }
     Ok(nummer)
+}
+
+/// The latest Löschanforderung in a Vorgang's history (who asked, when): the four-eyes rule
+/// needs it.
+pub fn deletion_request(history: &[store::EventRecord]) -> Option<&store::EventRecord> {
+    history.iter().rev().find(|e| {
+        matches!(e.event, domain::VorgangEvent::StatusGeaendert { command: StatusCommand::LoeschenAnfordern, .. })
+    })
 }
 
 /// Removes one queued blob; a failure leaves it queued for the next sweep.

@@ -261,13 +261,7 @@ pub async fn page(
         clerk_documents.iter().filter(|d| d.attached_to == to).map(|d| DocumentLink::new(&d.document)).collect()
     };
     // Who asked for deletion: the four-eyes rule shows before the button is pressed.
-    let deletion_requested_by = history
-        .iter()
-        .rev()
-        .find(|e| {
-            matches!(e.event, VorgangEvent::StatusGeaendert { command: domain::StatusCommand::LoeschenAnfordern, .. })
-        })
-        .and_then(|e| e.actor.user);
+    let deletion_requested_by = commands::deletion_request(&history).and_then(|e| e.actor.user);
     let today = fmt::today();
     let assignee_id = v.assignee.as_ref().map(|a| a.id);
     let mut applicant_lines: Vec<String> = v.applicant.display_name().into_iter().collect();
