@@ -39,6 +39,7 @@ uuid_id!(UnitId);
 uuid_id!(ApiTokenId);
 uuid_id!(KommentarId);
 uuid_id!(WiedervorlageId);
+uuid_id!(JobId);
 
 /// A tenant (Mandant) is addressed by a short slug; every stored row carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod applicant;
 pub mod deletion;
 pub mod formdata;
 pub mod ids;
+pub mod jobs;
 pub mod notes;
 pub mod nummer;
 pub mod search;
@@ -20,7 +21,7 @@ pub use antrag::{Antrag, Control, ServiceKonto, ValidationError};
 pub use applicant::Antragsteller;
 pub use formdata::{FormItem, FormValue};
 pub use ids::{
-    ApiTokenId, DocumentId, KommentarId, TenantId, TransactionId, UnitId, UserId, VorgangId, WiedervorlageId,
+    ApiTokenId, DocumentId, JobId, KommentarId, TenantId, TransactionId, UnitId, UserId, VorgangId, WiedervorlageId,
 };
 pub use nummer::Vorgangsnummer;
 pub use status::{IllegalMove, StatusCommand, VorgangStatus};

@@ -44,6 +44,10 @@ pub struct Config {
     /// At start on a shared database (PostgreSQL), unfinished deliveries younger than this are
     /// left alone: another process may still be working on them.
     pub recovery_min_age: time::Duration,
+    /// How often the job runner looks at the queue unwoken (default 1 s).
+    pub job_poll: Option<std::time::Duration>,
+    /// How failed jobs wait before their next attempt (default `domain::jobs::Backoff`).
+    pub job_backoff: Option<domain::jobs::Backoff>,
 }
 
 impl Config {
@@ -61,7 +65,9 @@ impl Config {
             admin_password: None,
             session_idle: time::Duration::minutes(30),
             database_url: None,
-            recovery_min_age: time::Duration::minutes(2),
+            recovery_min_age: app::work::RECOVERY_MIN_AGE,
+            job_poll: None,
+            job_backoff: None,
         }
     }
 
@@ -208,7 +214,7 @@ pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
     handle: tokio::task::JoinHandle<()>,
-    recovery: tokio::task::JoinHandle<()>,
+    jobs: app::RunnerHandle,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -217,58 +223,54 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// Stops taking requests and jobs; running requests and jobs finish first.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.recovery.abort();
         let _ = (&mut self.handle).await;
+        self.jobs.stop().await;
     }
 }
 
-/// Binds `config.listen` (port 0 for a random one), finishes interrupted intakes and serves.
+/// Binds the address to serve on (port 0 for a random one). Done first, before anything
+/// touches the data, so a taken port fails at once.
+pub async fn bind(listen: SocketAddr) -> Result<TcpListener, SetupError> {
+    TcpListener::bind(listen).await.map_err(|e| SetupError::Other(format!("{listen}: {e}")))
+}
+
+/// Binds `config.listen`, then [`start_on`].
 pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupError> {
-    // The embedded SQLite belongs to this process alone: nothing can be in flight at start.
+    let listener = bind(config.listen).await?;
+    start_on(listener, config, state).await
+}
+
+/// Finishes interrupted intakes, starts this process's job runner and serves on `listener`.
+pub async fn start_on(listener: TcpListener, config: &Config, state: AppState) -> Result<Server, SetupError> {
+    // The embedded SQLite belongs to this process alone (the data directory is locked):
+    // nothing can be in flight at start.
     let min_age = if state.store.backend() == "sqlite" { time::Duration::ZERO } else { config.recovery_min_age };
     let recovered = state.intake.recover_unfinished(min_age).await.map_err(|e| SetupError::Other(e.to_string()))?;
     if recovered > 0 {
         tracing::warn!(recovered, "intake: finished deliveries interrupted by the last shutdown");
     }
-    // Afterwards, once a minute, whatever is older than two minutes: in flight nowhere, so
-    // left behind by a storage error that outlasted the retries, or by a crashed peer.
-    // Expired sessions are swept on the same beat, and blobs of deleted Vorgänge that are
-    // still there (queued in the deletion's transaction).
-    let intake = state.intake.clone();
-    let store = state.store.clone();
-    let sweeper = state.clone();
-    match web::commands::sweep_blob_deletions(&state).await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(n, "deletion: removed blobs left by an earlier final deletion"),
-        Err(e) => tracing::warn!(error = %e, "deletion: blob sweep failed"),
+    // Everything after that (recovery, sweeps, deletions, later the outbound channels) is
+    // work of the job runner.
+    let mut runner_config = app::RunnerConfig::new(app::jobs::worker_name());
+    if let Some(poll) = config.job_poll {
+        runner_config.poll = poll;
     }
-    let recovery = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            match intake.recover_unfinished(time::Duration::minutes(2)).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(n, "intake: finished deliveries left unprocessed"),
-                Err(e) => tracing::warn!(error = %e, "intake: recovery failed"),
-            }
-            if let Err(e) = store.delete_expired_sessions(time::OffsetDateTime::now_utc()).await {
-                tracing::warn!(error = %e, "sessions: sweep failed");
-            }
-            if let Err(e) = web::commands::sweep_blob_deletions(&sweeper).await {
-                tracing::warn!(error = %e, "deletion: blob sweep failed");
-            }
-            match store.index_unindexed().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(n, "search: indexed Vorgänge an older version wrote"),
-                Err(e) => tracing::warn!(error = %e, "search: indexing failed"),
-            }
-        }
-    });
-    let listener =
-        TcpListener::bind(config.listen).await.map_err(|e| SetupError::Other(format!("{}: {e}", config.listen)))?;
+    if let Some(backoff) = config.job_backoff {
+        runner_config.backoff = backoff;
+    }
+    let jobs = app::work::runner(
+        state.jobs.clone(),
+        runner_config,
+        state.store.clone(),
+        state.blobs.clone(),
+        state.intake.clone(),
+    )
+    .spawn();
     let addr = listener.local_addr().map_err(|e| SetupError::Other(e.to_string()))?;
     let app = web::service(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -283,5 +285,5 @@ pub async fn start(config: &Config, state: AppState) -> Result<Server, SetupErro
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Server { addr, state, handle, recovery, shutdown: Some(tx) })
+    Ok(Server { addr, state, handle, jobs, shutdown: Some(tx) })
 }

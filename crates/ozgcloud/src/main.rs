@@ -405,6 +405,8 @@ fn report_demo(n: usize) {
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), SetupError> {
+    // The port first: a taken port fails before anything is set up or migrated.
+    let listener = ozgcloud::bind(config.listen).await?;
     let state = ozgcloud::open_state(&config).await?;
     if let Some(pw) = ozgcloud::ensure_admin(&state, config.admin_password.as_deref()).await? {
         // Printed once, on the console of whoever started the server; never logged.
@@ -422,7 +424,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), SetupError> {
     if config.open_intake {
         tracing::warn!("intake is open to anyone who can reach /antrag (--open-intake)");
     }
-    let server = ozgcloud::start(&config, state).await?;
+    let server = ozgcloud::start_on(listener, &config, state).await?;
     println!("ozgcloud läuft auf {} (Daten: {})", server.url(), config.data_dir.display());
     let _ = tokio::signal::ctrl_c().await;
     println!("Beende …");

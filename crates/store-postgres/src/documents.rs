@@ -6,7 +6,7 @@ use crate::vorgang::{append_event, document_row, DOCUMENT_COLUMNS};
 use domain::{DocumentId, KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
-use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, Purged, Result, StorageError};
+use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, NewJob, Purged, Result, StorageError};
 use uuid::Uuid;
 
 /// [`DOCUMENT_COLUMNS`] and then these.
@@ -163,14 +163,7 @@ pub(crate) async fn remove_clerk_document(
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
         let found = clerk_document_row(&row)?;
-        sqlx::query(
-            "INSERT INTO blob_deletions (blob_key, tenant_id) VALUES ($1, $2) ON CONFLICT (blob_key) DO NOTHING",
-        )
-        .bind(&found.document.blob_key)
-        .bind(tenant.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        crate::jobs::insert(&mut tx, &NewJob::blob_deletion(tenant, &found.document.blob_key)).await?;
         let event = VorgangEvent::DokumentEntfernt { document_id: id.0.to_string() };
         let now = ms(time::OffsetDateTime::now_utc());
         append_event(&mut tx, tenant, found.document.vorgang_id, now, actor, &event).await?;
@@ -225,15 +218,9 @@ pub(crate) async fn purge_vorgang(
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO blob_deletions (blob_key, tenant_id) SELECT k, $2 FROM unnest($1::text[]) AS k
-             ON CONFLICT (blob_key) DO NOTHING",
-        )
-        .bind(&blob_keys)
-        .bind(t)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        for key in &blob_keys {
+            crate::jobs::insert(&mut tx, &NewJob::blob_deletion(tenant, key)).await?;
+        }
         append_audit(&mut *tx, tombstone).await?;
         let event = VorgangEvent::Geloescht { vorgang_nummer: nummer };
         append_event(&mut tx, tenant, id, ms(tombstone.at), actor, &event).await?;
@@ -241,30 +228,4 @@ pub(crate) async fn purge_vorgang(
     }
     .await;
     finish(tx, purged).await
-}
-
-pub(crate) async fn pending_blob_deletions(pool: &PgPool, limit: u32) -> Result<Vec<String>> {
-    sqlx::query_scalar("SELECT blob_key FROM blob_deletions ORDER BY queued_at, blob_key LIMIT $1")
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(map_err)
-}
-
-pub(crate) async fn blob_deletion_failed(pool: &PgPool, key: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE blob_deletions SET queued_at = greatest(now(), (SELECT max(queued_at) FROM blob_deletions)
-                                                             + interval '1 millisecond')
-         WHERE blob_key = $1",
-    )
-    .bind(key)
-    .execute(pool)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-pub(crate) async fn blob_deleted(pool: &PgPool, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM blob_deletions WHERE blob_key = $1").bind(key).execute(pool).await.map_err(map_err)?;
-    Ok(())
 }

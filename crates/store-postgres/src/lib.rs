@@ -26,6 +26,7 @@
 mod convert;
 mod documents;
 mod intake;
+mod jobs;
 mod migrate;
 mod notes;
 mod search;
@@ -337,18 +338,6 @@ impl Store for PostgresStore {
         documents::purge_vorgang(&self.pool, tenant, id, expected_version, &tombstone, actor).await
     }
 
-    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
-        documents::pending_blob_deletions(&self.pool, limit).await
-    }
-
-    async fn blob_deletion_failed(&self, key: &str) -> Result<()> {
-        documents::blob_deletion_failed(&self.pool, key).await
-    }
-
-    async fn blob_deleted(&self, key: &str) -> Result<()> {
-        documents::blob_deleted(&self.pool, key).await
-    }
-
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
         users::create_user(&self.pool, &user).await
     }
@@ -461,5 +450,65 @@ impl Store for PostgresStore {
 
     async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
         transfer::import_records(&self.pool, tenant, &records).await
+    }
+}
+
+#[async_trait]
+impl JobStore for PostgresStore {
+    async fn enqueue_job(&self, job: NewJob) -> Result<Option<domain::JobId>> {
+        jobs::enqueue(&self.pool, &job).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[String],
+        limit: u32,
+        lease: time::Duration,
+    ) -> Result<Vec<JobRecord>> {
+        jobs::claim(&self.pool, worker, kinds, limit, lease).await
+    }
+
+    async fn finish_job(&self, id: domain::JobId, worker: &str, plan: domain::jobs::AfterAttempt) -> Result<()> {
+        jobs::finish(&self.pool, id, worker, &plan).await
+    }
+
+    async fn get_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        jobs::get_job(&self.pool, id).await
+    }
+
+    async fn list_jobs(&self, query: &JobQuery) -> Result<Vec<JobRecord>> {
+        jobs::list(&self.pool, query).await
+    }
+
+    async fn count_jobs(&self) -> Result<Vec<JobCount>> {
+        jobs::count(&self.pool).await
+    }
+
+    async fn retry_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        jobs::retry(&self.pool, id).await
+    }
+
+    async fn discard_job(&self, id: domain::JobId, reason: &str) -> Result<JobRecord> {
+        jobs::discard(&self.pool, id, reason).await
+    }
+
+    async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64> {
+        jobs::prune(&self.pool, before).await
+    }
+
+    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64> {
+        jobs::cursor(&self.pool, consumer, tenant).await
+    }
+
+    async fn advance_event_cursor(
+        &self,
+        consumer: &str,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+        new_jobs: Vec<NewJob>,
+    ) -> Result<()> {
+        jobs::advance_cursor(&self.pool, consumer, tenant, from, to, &new_jobs).await
     }
 }

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "search", include_str!("../migrations/0005_search.sql")),
     (6, "documents", include_str!("../migrations/0006_documents.sql")),
     (7, "password_change", include_str!("../migrations/0007_password_change.sql")),
+    (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once

@@ -7,7 +7,7 @@ use crate::notes::vorgang_exists;
 use crate::vorgang::{document_row, insert_event, DOCUMENT_COLUMNS};
 use domain::{DocumentId, KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, Purged, Result, StorageError};
+use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, NewJob, Purged, Result, StorageError};
 use time::OffsetDateTime;
 
 const CLERK_COLUMNS: &str = "attached_kind, attached_id, added_at, actor_id, actor_name";
@@ -117,10 +117,7 @@ pub(crate) fn clerk_documents_after(
 }
 
 fn queue_blob_deletion(conn: &Connection, tenant: &TenantId, key: &str) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO blob_deletions (blob_key, tenant_id, queued_at) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| s.execute(params![key, tenant.as_str(), ms(OffsetDateTime::now_utc())]))
-        .map_err(map_err)?;
-    Ok(())
+    crate::jobs::insert(conn, &NewJob::blob_deletion(tenant, key)).map(drop)
 }
 
 pub(crate) fn remove_clerk_document(
@@ -180,39 +177,10 @@ pub(crate) fn purge_vorgang(
     conn.prepare_cached("DELETE FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2")
         .and_then(|mut s| s.execute(params![t, vid]))
         .map_err(map_err)?;
-    let now = ms(OffsetDateTime::now_utc());
     for key in &blob_keys {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO blob_deletions (blob_key, tenant_id, queued_at) VALUES (?1, ?2, ?3)",
-        )
-        .and_then(|mut s| s.execute(params![key, t, now]))
-        .map_err(map_err)?;
+        queue_blob_deletion(conn, tenant, key)?;
     }
     append_audit(conn, tenant, tombstone)?;
     insert_event(conn, tenant, id, tombstone.at, actor, &VorgangEvent::Geloescht { vorgang_nummer: nummer })?;
     Ok(Purged { blob_keys })
-}
-
-pub(crate) fn pending_blob_deletions(conn: &Connection, limit: u32) -> Result<Vec<String>> {
-    conn.prepare_cached("SELECT blob_key FROM blob_deletions ORDER BY queued_at, blob_key LIMIT ?1")
-        .and_then(|mut s| s.query_map([limit], |r| r.get(0))?.collect())
-        .map_err(map_err)
-}
-
-pub(crate) fn blob_deletion_failed(conn: &Connection, key: &str) -> Result<()> {
-    // Strictly later than every key queued so far, even within the same millisecond.
-    conn.prepare_cached(
-        "UPDATE blob_deletions SET queued_at = max(?2, (SELECT max(queued_at) FROM blob_deletions) + 1)
-         WHERE blob_key = ?1",
-    )
-    .and_then(|mut s| s.execute(params![key, ms(OffsetDateTime::now_utc())]))
-    .map_err(map_err)?;
-    Ok(())
-}
-
-pub(crate) fn blob_deleted(conn: &Connection, key: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM blob_deletions WHERE blob_key = ?1")
-        .and_then(|mut s| s.execute([key]))
-        .map_err(map_err)?;
-    Ok(())
 }

@@ -15,7 +15,9 @@ use store::StorageError;
 use tokio::sync::oneshot;
 
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+/// A write: given the connection it runs and returns how to answer after the COMMIT; given
+/// none (the transaction could not begin) it runs nothing and answers with the failure.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
 
 const MAX_BATCH: usize = 256;
 
@@ -74,8 +76,11 @@ impl Engine {
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, StorageError>>();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = run_in_savepoint(conn, f);
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let result = match conn {
+                Some(conn) => run_in_savepoint(conn, f),
+                None => Err(StorageError::Retryable("could not begin a write transaction".into())),
+            };
             Box::new(move |commit: Result<(), String>| {
                 let outcome = match commit {
                     Ok(()) => result,
@@ -136,6 +141,20 @@ fn run_in_savepoint<T>(
     result
 }
 
+/// Runs one job; a job that panics is rolled back alone (its savepoint) and its caller gets
+/// an error (the reply is dropped), while the thread goes on serving every later write.
+fn run_guarded(conn: &Connection, job: Job) -> Option<Completion> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(conn)))) {
+        Ok(done) => Some(done),
+        Err(_) => {
+            tracing::error!("sqlite: a write panicked; rolled back, the writer goes on");
+            // The panic may have left the job's savepoint open.
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            None
+        }
+    }
+}
+
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -148,13 +167,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let msg = e.to_string();
             tracing::error!(error = %msg, "sqlite: cannot begin write transaction");
+            // Every caller is answered: nothing ran, so trying again is safe (Retryable).
             for job in batch {
-                // The job must still answer; run nothing, report the failure.
-                drop(job);
+                job(None)(Err(msg.clone()));
             }
             continue;
         }
-        let completions: Vec<Completion> = batch.into_iter().map(|job| job(&conn)).collect();
+        let completions: Vec<Completion> = batch.into_iter().filter_map(|job| run_guarded(&conn, job)).collect();
         let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
         if let Err(e) = &commit {
             tracing::error!(error = %e, "sqlite: group commit failed");
@@ -163,5 +182,40 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         for done in completions {
             done(commit.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_write_does_not_stop_later_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::start(&dir.path().join("t.sqlite"), |c| {
+            c.execute_batch("CREATE TABLE t (x INTEGER)").map_err(map_err)
+        })
+        .expect("engine");
+        engine.write(|c| c.execute("INSERT INTO t VALUES (1)", []).map(drop).map_err(map_err)).await.expect("write");
+        let panicked = engine
+            .write(|c| -> Result<(), StorageError> {
+                c.execute("INSERT INTO t VALUES (2)", []).map_err(map_err)?;
+                panic!("a bug in one write")
+            })
+            .await;
+        assert!(panicked.is_err(), "the caller of the panicking write gets an error");
+        engine
+            .write(|c| c.execute("INSERT INTO t VALUES (3)", []).map(drop).map_err(map_err))
+            .await
+            .expect("later write");
+        let rows: Vec<i64> = engine
+            .read(|c| {
+                c.prepare("SELECT x FROM t ORDER BY x")
+                    .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                    .map_err(map_err)
+            })
+            .await
+            .expect("read");
+        assert_eq!(rows, vec![1, 3], "the panicking write was rolled back alone");
     }
 }

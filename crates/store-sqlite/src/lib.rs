@@ -5,6 +5,7 @@ mod convert;
 mod documents;
 mod engine;
 mod intake;
+mod jobs;
 mod migrate;
 mod notes;
 mod search;
@@ -29,6 +30,8 @@ const SESSION_TOUCH_INTERVAL: time::Duration = time::Duration::seconds(60);
 
 pub struct SqliteStore {
     engine: Engine,
+    /// Held while the store is open: one process per database file.
+    _lock: std::fs::File,
 }
 
 impl SqliteStore {
@@ -37,9 +40,32 @@ impl SqliteStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StorageError::Other(format!("{}: {e}", dir.display())))?;
         }
+        // The embedded database belongs to one process: a second one would run start-up
+        // recovery on deliveries the first is processing. Taken before anything is touched.
+        let lock = lock_database(path)?;
         // Vorgänge of older versions get their search entry before the first request.
         let migrate = |c: &mut rusqlite::Connection| migrate::migrate(c).and_then(|()| search::backfill(c).map(drop));
-        Ok(Self { engine: Engine::start(path, migrate)? })
+        Ok(Self { engine: Engine::start(path, migrate)?, _lock: lock })
+    }
+}
+
+/// An exclusive advisory lock on `<database>.lock`, released when the process ends (even by
+/// kill -9): a stale lock file never blocks a restart.
+fn lock_database(path: &Path) -> Result<std::fs::File> {
+    let lock_path = path.with_extension("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StorageError::Other(format!("{}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StorageError::Other(format!(
+            "die Datenbank {} wird bereits von einem anderen ozgcloud-Prozess benutzt",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StorageError::Other(format!("{}: {e}", lock_path.display()))),
     }
 }
 
@@ -321,20 +347,6 @@ impl Store for SqliteStore {
         self.engine.write(move |c| documents::purge_vorgang(c, &tenant, id, expected_version, &tombstone, &actor)).await
     }
 
-    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>> {
-        self.engine.read(move |c| documents::pending_blob_deletions(c, limit)).await
-    }
-
-    async fn blob_deletion_failed(&self, key: &str) -> Result<()> {
-        let key = key.to_owned();
-        self.engine.write(move |c| documents::blob_deletion_failed(c, &key)).await
-    }
-
-    async fn blob_deleted(&self, key: &str) -> Result<()> {
-        let key = key.to_owned();
-        self.engine.write(move |c| documents::blob_deleted(c, &key)).await
-    }
-
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
         self.engine.write(move |c| users::create_user(c, &user)).await
     }
@@ -476,5 +488,71 @@ impl Store for SqliteStore {
     async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
         let tenant = tenant.clone();
         self.engine.write(move |c| transfer::import_records(c, &tenant, &records)).await
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn enqueue_job(&self, job: NewJob) -> Result<Option<domain::JobId>> {
+        self.engine.write(move |c| jobs::insert(c, &job)).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[String],
+        limit: u32,
+        lease: time::Duration,
+    ) -> Result<Vec<JobRecord>> {
+        let (worker, kinds) = (worker.to_owned(), kinds.to_vec());
+        self.engine.write(move |c| jobs::claim(c, &worker, &kinds, limit, lease)).await
+    }
+
+    async fn finish_job(&self, id: domain::JobId, worker: &str, plan: domain::jobs::AfterAttempt) -> Result<()> {
+        let worker = worker.to_owned();
+        self.engine.write(move |c| jobs::finish(c, id, &worker, &plan)).await
+    }
+
+    async fn get_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        self.engine.read(move |c| jobs::get(c, id)).await
+    }
+
+    async fn list_jobs(&self, query: &JobQuery) -> Result<Vec<JobRecord>> {
+        let query = query.clone();
+        self.engine.read(move |c| jobs::list(c, &query)).await
+    }
+
+    async fn count_jobs(&self) -> Result<Vec<JobCount>> {
+        self.engine.read(jobs::count).await
+    }
+
+    async fn retry_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        self.engine.write(move |c| jobs::retry(c, id)).await
+    }
+
+    async fn discard_job(&self, id: domain::JobId, reason: &str) -> Result<JobRecord> {
+        let reason = reason.to_owned();
+        self.engine.write(move |c| jobs::discard(c, id, &reason)).await
+    }
+
+    async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64> {
+        self.engine.write(move |c| jobs::prune(c, before)).await
+    }
+
+    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64> {
+        let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
+        self.engine.read(move |c| jobs::cursor(c, &consumer, &tenant)).await
+    }
+
+    async fn advance_event_cursor(
+        &self,
+        consumer: &str,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+        new_jobs: Vec<NewJob>,
+    ) -> Result<()> {
+        let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
+        self.engine.write(move |c| jobs::advance_cursor(c, &consumer, &tenant, from, to, &new_jobs)).await
     }
 }

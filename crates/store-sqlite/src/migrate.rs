@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "documents", include_str!("../migrations/0005_documents.sql")),
     (6, "password_change", include_str!("../migrations/0006_password_change.sql")),
     (7, "secure_delete", include_str!("../migrations/0007_secure_delete.sql")),
+    (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

@@ -6,11 +6,13 @@
 //! query filters by it, so a caller cannot reach another tenant's rows by id.
 
 mod error;
+mod jobs;
 mod records;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::StorageError;
+pub use jobs::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -22,7 +24,7 @@ use domain::{
 pub type Result<T> = std::result::Result<T, StorageError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: JobStore + Send + Sync + 'static {
     /// Which engine runs, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
 
@@ -176,8 +178,8 @@ pub trait Store: Send + Sync + 'static {
     /// The clerk documents of a Vorgang, oldest first. NotFound if the tenant has no such Vorgang.
     async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>>;
     /// Removes a clerk's document (kind [`DocumentKind::Clerk`]; the applicant's documents
-    /// cannot be removed: NotFound), records `VorgangEvent::DokumentEntfernt` and queues its
-    /// blob for deletion, in one transaction. Returns the record as it was.
+    /// cannot be removed: NotFound), records `VorgangEvent::DokumentEntfernt` and enqueues
+    /// the deletion of its blob ([`NewJob::blob_deletion`]), in one transaction. Returns the record as it was.
     async fn remove_clerk_document(
         &self,
         tenant: &TenantId,
@@ -186,8 +188,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<ClerkDocumentRecord>;
     /// Deletes a Vorgang for good, if it is still at `expected_version` (else Conflict): its
     /// data, documents, notes, deliveries and history. Appends `tombstone` to the audit log and
-    /// `VorgangEvent::Geloescht` to the outbox, and queues the blobs to delete, all in one
-    /// transaction. The caller checks the four-eyes rule (`domain::deletion`) beforehand.
+    /// `VorgangEvent::Geloescht` to the outbox, and enqueues a [`NewJob::blob_deletion`] per
+    /// blob, all in one transaction. The caller checks the four-eyes rule (`domain::deletion`) beforehand.
     async fn purge_vorgang(
         &self,
         tenant: &TenantId,
@@ -196,13 +198,6 @@ pub trait Store: Send + Sync + 'static {
         tombstone: NewAuditEntry,
         actor: &Actor,
     ) -> Result<Purged>;
-    /// Blob keys queued by [`Store::purge_vorgang`] and not yet confirmed, all tenants.
-    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>>;
-    /// The blob is gone from the document store: drops it from the queue.
-    async fn blob_deleted(&self, key: &str) -> Result<()>;
-    /// Deleting the blob failed: it goes to the back of the queue, so that keys that keep
-    /// failing never hold up the others.
-    async fn blob_deletion_failed(&self, key: &str) -> Result<()>;
 
     // --- users and sessions ---
     async fn create_user(&self, user: NewUser) -> Result<UserRecord>;

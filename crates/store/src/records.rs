@@ -723,8 +723,8 @@ pub struct ClerkDocumentRecord {
 }
 
 /// What a final deletion left to do outside the database: the document-store keys of the
-/// Vorgang's blobs (raw deliveries and documents). They are queued durably in the same
-/// transaction ([`crate::Store::pending_blob_deletions`]) until the caller confirms them.
+/// Vorgang's blobs (raw deliveries and documents). Their deletion is enqueued as jobs in the same
+/// transaction ([`crate::NewJob::blob_deletion`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purged {
     pub blob_keys: Vec<String>,

@@ -68,6 +68,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 mod documents;
+mod jobs;
 mod search;
 
 type Db = Arc<dyn Store>;
@@ -137,6 +138,12 @@ pub async fn run_all(store: Arc<dyn Store>) {
         documents::clerk_documents_are_kept_apart,
         documents::final_deletion_purges_the_vorgang,
         documents::clerk_documents_and_deletions_move_with_the_tenant,
+        jobs::jobs_are_enqueued_once_and_claimed_by_one_worker,
+        jobs::failed_attempts_retry_then_land_in_the_dead_letter_list,
+        jobs::expired_leases_are_taken_again,
+        jobs::concurrent_claims_take_each_job_once,
+        jobs::completed_jobs_are_pruned,
+        jobs::event_cursors_move_once_with_their_jobs,
     );
 }
 

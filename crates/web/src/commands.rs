@@ -302,7 +302,7 @@ pub async fn attach_documents(
 
 /// Deletes a Vorgang for good: only a second person with the delete right, after a
 /// Löschanforderung (`domain::deletion`). The tombstone in the audit log names no person;
-/// the blobs go after the commit (and, should that fail, by [`sweep_blob_deletions`]).
+/// the blobs go by jobs enqueued in the deletion's transaction.
 pub async fn delete_finally(
     state: &AppState,
     caller: &Caller,
@@ -344,9 +344,7 @@ pub async fn delete_finally(
     };
     let purged = state.store.purge_vorgang(&caller.tenant, id, expected_version, tombstone, &caller.actor).await?;
     tracing::info!(tenant = %caller.tenant, vorgang = %id, blobs = purged.blob_keys.len(), "vorgang deleted for good");
-    for key in &purged.blob_keys {
-        delete_blob(state, key).await;
-    }
+    state.jobs.wake();
     Ok(nummer)
 }
 
@@ -358,37 +356,10 @@ pub fn deletion_request(history: &[store::EventRecord]) -> Option<&store::EventR
     })
 }
 
-/// Removes one queued blob; a failure leaves it queued for the next sweep.
-async fn delete_blob(state: &AppState, key: &str) {
-    match state.blobs.delete(key).await {
-        Ok(()) | Err(documents::DocumentError::NotFound) => {
-            if let Err(e) = state.store.blob_deleted(key).await {
-                tracing::warn!(error = %e, "could not confirm a deleted blob; it is retried");
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not delete a blob of a deleted Vorgang; it is retried");
-            if let Err(e) = state.store.blob_deletion_failed(key).await {
-                tracing::warn!(error = %e, "could not requeue a blob deletion");
-            }
-        }
-    }
-}
-
-/// Deletes blobs a final deletion queued and that are still there (a crash or an error right
-/// after the commit). Runs periodically; returns how many it handled.
-pub async fn sweep_blob_deletions(state: &AppState) -> Result<usize, AppError> {
-    let keys = state.store.pending_blob_deletions(500).await?;
-    for key in &keys {
-        delete_blob(state, key).await;
-    }
-    Ok(keys.len())
-}
-
 /// Removes a clerk's document from a Vorgang the caller sees (the applicant's documents
 /// stay: NotFound). Only whoever attached it may (a person their own; a machine what
 /// machines attached). Audited by id and checksum (no file name: the audit log outlives a
-/// final deletion); its bytes go right away or with the next sweep.
+/// final deletion); its bytes go by a job enqueued with the removal.
 pub async fn remove_document(
     state: &AppState,
     caller: &Caller,
@@ -408,6 +379,6 @@ pub async fn remove_document(
     let removed = state.store.remove_clerk_document(&caller.tenant, id, &caller.actor).await?;
     let detail = format!("Vorgang {}, SHA-256 {}", v.head.nummer, removed.document.sha256);
     audit(state, caller, "dokument_entfernt", Some(id.to_string()), Some(detail), ip).await?;
-    delete_blob(state, &removed.document.blob_key).await;
+    state.jobs.wake();
     Ok(removed)
 }

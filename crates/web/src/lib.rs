@@ -70,6 +70,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub intake: Intake,
+    /// The durable job queue (`app::jobs`): wake the runner, the operator's view.
+    pub jobs: app::Jobs,
     pub config: Arc<WebConfig>,
     /// Login through an OpenID provider, when configured.
     pub oidc: Option<oidc::OidcClient>,
@@ -79,7 +81,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, intake: Intake, config: WebConfig) -> Self {
-        Self { store, blobs, intake, config: Arc::new(config), oidc: None, routes: Arc::default() }
+        let jobs = app::Jobs::new(store.clone());
+        Self { store, blobs, intake, jobs, config: Arc::new(config), oidc: None, routes: Arc::default() }
     }
 }
 

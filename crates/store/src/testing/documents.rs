@@ -3,10 +3,23 @@
 //! Pinned here: clerks' documents are listed by `(at, id)` apart from the applicant's (which
 //! `get_vorgang` keeps returning alone); `get_document` finds both kinds. A purge removes
 //! everything of the Vorgang except one `GELOESCHT` event in the log and the tombstone in the
-//! audit log; the queue of blobs to delete lists each key once, oldest first.
+//! audit log; the deletion of each blob is enqueued as one job (`NewJob::blob_deletion`), in
+//! the same transaction.
 
 use super::*;
-use crate::{AttachedTo, ClerkDocumentRecord, Purged};
+use crate::{AttachedTo, ClerkDocumentRecord, JobQuery, NewJob, Purged};
+use domain::jobs::{kinds, JobState};
+
+/// The blob keys whose deletion is enqueued and not yet done.
+async fn queued_blob_deletions(db: &Db) -> Vec<String> {
+    let query = JobQuery { state: Some(JobState::Available), kind: Some(kinds::BLOB_LOESCHEN.into()), limit: 100_000 };
+    db.list_jobs(&query)
+        .await
+        .expect("list_jobs")
+        .into_iter()
+        .filter_map(|j| j.payload.get("key").and_then(|k| k.as_str()).map(str::to_owned))
+        .collect()
+}
 
 fn clerk_document(vorgang: VorgangId, to: AttachedTo, by: &Actor, filename: &str, minutes: i64) -> ClerkDocumentRecord {
     let id = DocumentId::new();
@@ -116,9 +129,8 @@ pub(super) async fn clerk_documents_are_kept_apart(db: &Db) {
     let last = db.history(&t, head.id).await.expect("history").pop().expect("an event");
     assert_eq!(last.event, VorgangEvent::DokumentEntfernt { document_id: d1.document.id.0.to_string() });
     assert_eq!(last.actor, by);
-    let pending = db.pending_blob_deletions(10_000).await.expect("pending");
+    let pending = queued_blob_deletions(db).await;
     assert!(pending.contains(&d1.document.blob_key), "the removed document's blob is queued");
-    db.blob_deleted(&d1.document.blob_key).await.expect("blob_deleted");
     assert_eq!(db.get_vorgang(&t, head.id).await.expect("vorgang").head, head, "removing changes no version");
 }
 
@@ -219,24 +231,21 @@ pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
     assert_eq!(audit.len(), 1, "the tombstone is in the audit log");
     assert_eq!(audit[0].entry, tombstone);
 
-    let pending = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
+    let pending = queued_blob_deletions(db).await;
     for key in &blob_keys {
-        assert!(pending.contains(key), "{key} is queued for deletion");
+        assert_eq!(pending.iter().filter(|k| *k == key).count(), 1, "{key} is queued for deletion once");
+        assert_eq!(
+            db.enqueue_job(NewJob::blob_deletion(&t, key)).await.expect("enqueue_job"),
+            None,
+            "asking again for the same deletion enqueues nothing"
+        );
     }
-    // A failing key goes to the back: the next sweep's first keys are others.
-    let mut mine: Vec<String> = pending.iter().filter(|k| blob_keys.contains(k)).cloned().collect();
-    let first = mine.remove(0);
-    db.blob_deletion_failed(&first).await.expect("blob_deletion_failed");
-    let requeued = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
-    assert_eq!(requeued.last(), Some(&first), "a failed key is queued last: {requeued:?}");
-    assert_eq!(requeued.len(), pending.len(), "and still queued");
-    db.blob_deleted(&blob_keys[0]).await.expect("blob_deleted");
-    db.blob_deleted(&blob_keys[0]).await.expect("blob_deleted is idempotent");
-    let pending = db.pending_blob_deletions(10_000).await.expect("pending_blob_deletions");
-    assert!(!pending.contains(&blob_keys[0]), "a confirmed key leaves the queue");
-    assert!(pending.contains(&blob_keys[1]), "the others stay");
-    for key in &blob_keys[1..] {
-        db.blob_deleted(key).await.expect("blob_deleted");
+    let jobs = db
+        .list_jobs(&JobQuery { state: None, kind: Some(kinds::BLOB_LOESCHEN.into()), limit: 100_000 })
+        .await
+        .expect("list_jobs");
+    for job in jobs.iter().filter(|j| blob_keys.iter().any(|k| j.payload["key"] == k.as_str())) {
+        assert_eq!(job.tenant.as_ref(), Some(&t), "the deletion works for the tenant");
     }
     assert_not_found(db.purge_vorgang(&t, head.id, head.version, tombstone, &by).await, "purging twice");
     assert!(db.get_vorgang(&t, kept.id).await.is_ok(), "the other Vorgang stays");
