@@ -48,6 +48,9 @@ enum Command {
     /// API tokens for form services and Fachverfahren.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The job runner's queue (Aufträge): what runs, what failed.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Print the OpenAPI document.
     Openapi,
     /// Write the complete data (users, Vorgänge, history, quarantine, documents) into one file.
@@ -183,6 +186,24 @@ enum TokenCommand {
         name: String,
         #[arg(long = "scope", value_delimiter = ',', required = true)]
         scopes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// How many jobs of each kind are in each state.
+    Status,
+    /// The failed jobs (given up after their last attempt) with their last error.
+    Failed,
+    /// Sends a failed job back to the queue: a running server takes it at once.
+    Retry { id: String },
+    /// Enqueues probe jobs that a running server takes: shows that jobs run, once each.
+    Probe {
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// How long each probe takes (at most 10000).
+        #[arg(long, default_value_t = 0)]
+        dauer_ms: u64,
     },
 }
 
@@ -383,6 +404,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             println!("Export abgeschlossen: {}.", summary.describe());
             Ok(())
         }
+        Command::Jobs(command) => jobs(&config, command).await,
         Command::Import { input } => {
             let state = ozgcloud::open_state(&config).await?;
             eprintln!("Importiere {} in Mandant „{}“ ({}) …", input.display(), tenant, state.store.backend());
@@ -391,6 +413,43 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             Ok(())
         }
     }
+}
+
+async fn jobs(config: &Config, command: JobsCommand) -> Result<(), SetupError> {
+    let store = ozgcloud::open_store(config).await?;
+    let queue = app::Jobs::new(store);
+    match command {
+        JobsCommand::Status => {
+            for c in queue.counts().await? {
+                println!("{}\t{}\t{}", c.kind, c.state.as_str(), c.count);
+            }
+        }
+        JobsCommand::Failed => {
+            let query = store::JobQuery { state: Some(domain::jobs::JobState::Discarded), kind: None, limit: 1000 };
+            for j in queue.list(&query).await? {
+                let error = j.last_error.unwrap_or_default().replace('\n', " ");
+                println!("{}\t{}\t{}/{}\t{}", j.id, j.kind, j.attempt, j.max_attempts, error);
+            }
+        }
+        JobsCommand::Retry { id } => {
+            let id = domain::JobId::parse(&id).ok_or_else(|| other(format!("ungültige Auftrags-ID „{id}“")))?;
+            let job = queue.retry(id).await.map_err(|e| match e {
+                store::StorageError::NotFound => other("Diesen Auftrag gibt es nicht.".into()),
+                store::StorageError::Conflict { .. } => {
+                    other("Der Auftrag ist weder fehlgeschlagen noch wartet er auf eine Wiederholung.".into())
+                }
+                e => e.into(),
+            })?;
+            println!("Auftrag {} ({}) wird erneut versucht.", job.id, job.kind);
+        }
+        JobsCommand::Probe { count, dauer_ms } => {
+            for _ in 0..count {
+                queue.enqueue(app::work::probe_job(dauer_ms, 0, 1)).await?;
+            }
+            println!("{count} Probeaufträge eingestellt.");
+        }
+    }
+    Ok(())
 }
 
 fn report_demo(n: usize) {

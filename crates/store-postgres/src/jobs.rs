@@ -108,7 +108,7 @@ pub(crate) async fn finish(pool: &PgPool, id: JobId, worker: &str, plan: &AfterA
     let n = sqlx::query(
         "UPDATE jobs SET state = $3, scheduled_at = coalesce($4, scheduled_at),
              last_error = coalesce($5, last_error), finished_at = CASE WHEN $6 THEN now() END,
-             leased_by = NULL, leased_until = NULL
+             leased_until = NULL
          WHERE id = $1 AND state = 'RUNNING' AND leased_by = $2",
     )
     .bind(id.0)

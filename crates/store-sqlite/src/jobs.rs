@@ -95,7 +95,7 @@ pub(crate) fn finish(conn: &Connection, id: JobId, worker: &str, plan: &AfterAtt
     let n = conn
         .prepare_cached(
             "UPDATE jobs SET state = ?3, scheduled_at = coalesce(?4, scheduled_at),
-                 last_error = coalesce(?5, last_error), finished_at = ?6, leased_by = NULL, leased_until = NULL
+                 last_error = coalesce(?5, last_error), finished_at = ?6, leased_until = NULL
              WHERE id = ?1 AND state = 'RUNNING' AND leased_by = ?2",
         )
         .and_then(|mut s| s.execute(params![id.0.to_string(), worker, state, scheduled, error, finished]))

@@ -89,7 +89,8 @@ pub struct JobRecord {
     /// When it is due (again).
     #[serde(with = "time::serde::rfc3339")]
     pub scheduled_at: OffsetDateTime,
-    /// Which worker holds it, and until when (state `Running`).
+    /// Which worker holds it (state `Running`) or ran its last attempt, and until when the
+    /// lease runs (state `Running` only).
     pub leased_by: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub leased_until: Option<OffsetDateTime>,

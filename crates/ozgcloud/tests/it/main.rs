@@ -5,6 +5,7 @@ mod authorization;
 mod documents;
 mod helpers;
 mod intake;
+mod jobs;
 mod notes;
 mod oidc;
 mod processes;

@@ -15,9 +15,14 @@ struct Process {
 }
 
 async fn serve(database_url: &str, data_dir: &std::path::Path) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ozgcloud"))
-        .args(["--data-dir", &data_dir.to_string_lossy(), "serve", "--listen", "127.0.0.1:0", "--open-intake"])
-        .env("OZGCLOUD_DATABASE_URL", database_url)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ozgcloud"));
+    command.args(["--data-dir", &data_dir.to_string_lossy(), "serve", "--listen", "127.0.0.1:0", "--open-intake"]);
+    if database_url.is_empty() {
+        command.env_remove("OZGCLOUD_DATABASE_URL");
+    } else {
+        command.env("OZGCLOUD_DATABASE_URL", database_url);
+    }
+    let mut child = command
         .env("OZGCLOUD_ADMIN_PASSWORD", PASSWORD)
         .env("OZGCLOUD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -121,4 +126,86 @@ async fn two_server_processes_on_one_database_are_one_system() {
 
     drop((a, b));
     db.drop_db().await;
+}
+
+/// Two processes on one PostgreSQL take jobs from one queue: every job runs exactly once,
+/// both processes work, and periodic work is scheduled once per period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_run_each_job_exactly_once() {
+    let Some(db) = TestDatabase::create().await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    const PROBES: usize = 300;
+    // Enqueued before either process starts, with the operator's command.
+    let out = Command::new(env!("CARGO_BIN_EXE_ozgcloud"))
+        .args(["jobs", "probe", "--count", &PROBES.to_string(), "--dauer-ms", "50"])
+        .env("OZGCLOUD_DATABASE_URL", &db.url)
+        .env("OZGCLOUD_LOG", "warn")
+        .output()
+        .await
+        .expect("ozgcloud jobs probe");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (a, b) = tokio::join!(serve(&db.url, dir.path()), serve(&db.url, dir.path()));
+    let store = store_postgres::PostgresStore::connect(&db.url).await.expect("connect");
+    let query = store::JobQuery { state: None, kind: Some(domain::jobs::kinds::PROBE.into()), limit: 10_000 };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
+    let probes = loop {
+        let probes = store::JobStore::list_jobs(&store, &query).await.expect("list");
+        if probes.iter().all(|j| j.state == domain::jobs::JobState::Completed) {
+            break probes;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "probes not done in time");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(probes.len(), PROBES);
+    assert!(probes.iter().all(|j| j.attempt == 1), "no job was taken twice");
+    let workers: std::collections::HashSet<&str> = probes.iter().filter_map(|j| j.leased_by.as_deref()).collect();
+    assert_eq!(workers.len(), 2, "both processes took jobs: {workers:?}");
+    let periodic = store::JobStore::list_jobs(
+        &store,
+        &store::JobQuery { state: None, kind: Some(domain::jobs::kinds::SITZUNGEN_AUFRAEUMEN.into()), limit: 100 },
+    )
+    .await
+    .expect("list");
+    let mut keys: Vec<&str> = periodic.iter().filter_map(|j| j.unique_key.as_deref()).collect();
+    let n = keys.len();
+    keys.dedup();
+    assert!(n >= 1 && keys.len() == n, "one session sweep per minute, not one per process: {keys:?}");
+    drop((a, b));
+    store.close().await;
+    db.drop_db().await;
+}
+
+/// The embedded SQLite belongs to one process: a second `serve` on the same data directory
+/// is refused before it touches anything, and a taken port fails before any setup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_one_sqlite_data_dir_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = serve("", dir.path()).await;
+    let second = Command::new(env!("CARGO_BIN_EXE_ozgcloud"))
+        .args(["--data-dir", &dir.path().to_string_lossy(), "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("OZGCLOUD_DATABASE_URL")
+        .env("OZGCLOUD_LOG", "warn")
+        .output()
+        .await
+        .expect("second ozgcloud");
+    assert!(!second.status.success(), "the second process must not start");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("bereits von einem anderen ozgcloud-Prozess benutzt"), "{stderr}");
+    let http = reqwest::Client::new();
+    let health = http.get(format!("{}/healthz", first.base)).send().await.expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK, "the first one runs on");
+
+    // A taken port: fails at once, and a fresh data directory stays untouched.
+    let port = first.base.rsplit(':').next().expect("port").to_owned();
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let taken = Command::new(env!("CARGO_BIN_EXE_ozgcloud"))
+        .args(["--data-dir", &fresh.path().join("daten").to_string_lossy(), "serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("OZGCLOUD_DATABASE_URL")
+        .env("OZGCLOUD_LOG", "warn")
+        .output()
+        .await
+        .expect("ozgcloud on a taken port");
+    assert!(!taken.status.success());
+    assert!(!fresh.path().join("daten").exists(), "nothing set up before the port was had");
 }

@@ -50,7 +50,8 @@ pub(super) async fn jobs_are_enqueued_once_and_claimed_by_one_worker(db: &Db) {
     db.finish_job(id, "w1", AfterAttempt::Complete).await.expect("finish");
     let done = db.get_job(id).await.expect("get");
     assert_eq!(done.state, JobState::Completed);
-    assert!(done.finished_at.is_some() && done.leased_by.is_none());
+    assert!(done.finished_at.is_some() && done.leased_until.is_none());
+    assert_eq!(done.leased_by.as_deref(), Some("w1"), "who ran it stays visible");
     assert_not_found(db.finish_job(id, "w1", AfterAttempt::Complete).await, "finishing twice");
     assert!(db.claim_jobs("w1", &[kind.clone()], 10, LEASE).await.expect("claim").is_empty(), "completed stays");
 }

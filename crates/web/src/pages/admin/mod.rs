@@ -1,6 +1,7 @@
 //! Tenant administration and the platform operator's pages.
 
 mod audit;
+mod jobs;
 mod operator;
 mod settings;
 mod tokens;
@@ -31,6 +32,10 @@ pub fn routes(r: Routes) -> Routes {
         .get("/betrieb/mandanten", Operator, operator::list)
         .post("/betrieb/mandanten", Operator, operator::create)
         .post("/betrieb/mandanten/{id}/host", Operator, operator::set_host)
+        .get("/betrieb/auftraege", Operator, jobs::list)
+        .post("/betrieb/auftraege/probe", Operator, jobs::probe)
+        .post("/betrieb/auftraege/{id}/wiederholen", Operator, jobs::retry)
+        .post("/betrieb/auftraege/{id}/verwerfen", Operator, jobs::discard)
 }
 
 /// Status of a form page shown again because of what was entered.
@@ -46,6 +51,9 @@ fn flash(code: Option<&str>) -> Option<String> {
         "token-widerrufen" => "Das API-Token wurde widerrufen. Es kann nicht mehr verwendet werden.",
         "einstellungen-gespeichert" => "Die Einstellungen wurden gespeichert.",
         "host-gespeichert" => "Der Hostname wurde gespeichert.",
+        "auftrag-wiederholt" => "Der Auftrag wird erneut versucht.",
+        "auftrag-verworfen" => "Der Auftrag wurde verworfen.",
+        "auftrag-probe" => "Der Probeauftrag wurde eingestellt.",
         _ => return None,
     };
     Some(text.to_owned())
