@@ -1,4 +1,4 @@
-//! The shared storage conformance suite against PostgreSQL, and what only a server shared by
+//! The shared storage conformance suite against PostgreSQL (each check a test of its own), and what only a server shared by
 //! several processes can get wrong: each `PostgresStore` below has its own pool, so to the
 //! database they are different processes.
 //!
@@ -22,13 +22,28 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn postgres_store_conforms_to_the_storage_contract() {
-    let Some(db) = TestDatabase::create().await else { return };
-    let store = PostgresStore::connect(&db.url).await.expect("connect to the test database");
-    store.migrate().await.expect("migrating again is a no-op");
-    store::testing::run_all(Arc::new(store)).await;
-    db.drop_db().await;
+/// Every check of the shared contract as a test of its own, each on a fresh database.
+mod contract {
+    use super::*;
+
+    macro_rules! conformance {
+        ($($check:ident),* $(,)?) => {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $check() {
+                    let Some(db) = TestDatabase::create().await else { return };
+                    let store = PostgresStore::connect(&db.url).await.expect("connect to the test database");
+                    store.migrate().await.expect("migrating again is a no-op");
+                    let store: store::testing::Db = Arc::new(store);
+                    store::testing::$check(&store).await;
+                    drop(store);
+                    db.drop_db().await;
+                }
+            )*
+        };
+    }
+
+    store::for_each_conformance_check!(conformance);
 }
 
 /// Several stores ("processes") on one database, started at once and then racing.

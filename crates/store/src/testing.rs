@@ -71,80 +71,99 @@ mod documents;
 mod jobs;
 mod search;
 
-type Db = Arc<dyn Store>;
+pub use documents::*;
+pub use jobs::*;
+pub use search::*;
 
-/// Runs every check of the storage contract against `store`. Panics on the first failure,
-/// naming the check (printed before it runs) and the expectation.
+/// The store under test.
+pub type Db = Arc<dyn Store>;
+
+/// Calls `$m!` with the name of every check of the storage contract, so that each backend
+/// runs each check as a test of its own (one failure does not hide the others):
+///
+/// ```ignore
+/// macro_rules! conformance { ($($check:ident),* $(,)?) => { $( #[tokio::test] async fn $check() { /* open a store */ store::testing::$check(&db).await; } )* } }
+/// store::for_each_conformance_check!(conformance);
+/// ```
+#[macro_export]
+macro_rules! for_each_conformance_check {
+    ($m:ident) => {
+        $m! {
+            backend_names_itself,
+            tenant_creation_is_idempotent,
+            intake_creates_vorgang,
+            intake_is_idempotent_on_transaction_id,
+            taken_nummer_is_reported,
+            quarantine_is_listed_until_reprocessed,
+            unfinished_deliveries_lists_received_only,
+            find_by_transaction_finds_the_head,
+            get_vorgang_round_trips,
+            get_document_returns_stored_documents,
+            events_after_pages_the_tenant_log,
+            worklist_views,
+            worklist_status_filter,
+            worklist_sorting,
+            worklist_paging,
+            status_counts_per_view,
+            status_changes_and_deletion_request,
+            assign_changes,
+            aktenzeichen_set_and_clear,
+            stale_version_conflicts,
+            claim_next_takes_oldest_unassigned_neu,
+            claim_next_is_atomic_under_concurrency,
+            users_lifecycle,
+            sessions_lifecycle,
+            tenants_lifecycle,
+            units_lifecycle,
+            unroutable_and_moved_deliveries,
+            vorgang_units,
+            visibility_restricts_worklist_counts_and_claims,
+            users_roles_units_and_oidc,
+            lockout_counts_failures,
+            expired_sessions_are_swept,
+            api_tokens_lifecycle,
+            audit_log,
+            export_pages_a_tenant_completely,
+            import_moves_a_tenant,
+            import_refuses_a_tenant_in_use,
+            tenant_isolation,
+            kommentare_are_added_and_listed,
+            wiedervorlagen_lifecycle,
+            wiedervorlagen_across_vorgaenge,
+            search_matches_german_spellings,
+            search_ands_terms_over_all_fields,
+            search_follows_aktenzeichen_changes,
+            search_respects_view_status_and_visibility,
+            search_is_tenant_isolated,
+            worklist_filters,
+            search_survives_export_and_import,
+            search_forgets_deleted_vorgaenge,
+            control_characters_do_not_break_the_index,
+            clerk_documents_are_kept_apart,
+            final_deletion_purges_the_vorgang,
+            clerk_documents_and_deletions_move_with_the_tenant,
+            jobs_are_enqueued_once_and_claimed_by_one_worker,
+            failed_attempts_retry_then_land_in_the_dead_letter_list,
+            expired_leases_are_taken_again,
+            concurrent_claims_take_each_job_once,
+            completed_jobs_are_pruned,
+            event_cursors_move_once_with_their_jobs
+        }
+    };
+}
+
+/// Runs every check of the storage contract against `store`, one after another. Panics on
+/// the first failure, naming the check (printed before it runs) and the expectation.
 pub async fn run_all(store: Arc<dyn Store>) {
     macro_rules! run {
-        ($($check:path),* $(,)?) => {
+        ($($check:ident),* $(,)?) => {
             $(
                 eprintln!("storage conformance [{}]: {}", store.backend(), stringify!($check));
                 $check(&store).await;
             )*
         };
     }
-    run!(
-        backend_names_itself,
-        tenant_creation_is_idempotent,
-        intake_creates_vorgang,
-        intake_is_idempotent_on_transaction_id,
-        taken_nummer_is_reported,
-        quarantine_is_listed_until_reprocessed,
-        unfinished_deliveries_lists_received_only,
-        find_by_transaction_finds_the_head,
-        get_vorgang_round_trips,
-        get_document_returns_stored_documents,
-        events_after_pages_the_tenant_log,
-        worklist_views,
-        worklist_status_filter,
-        worklist_sorting,
-        worklist_paging,
-        status_counts_per_view,
-        status_changes_and_deletion_request,
-        assign_changes,
-        aktenzeichen_set_and_clear,
-        stale_version_conflicts,
-        claim_next_takes_oldest_unassigned_neu,
-        claim_next_is_atomic_under_concurrency,
-        users_lifecycle,
-        sessions_lifecycle,
-        tenants_lifecycle,
-        units_lifecycle,
-        unroutable_and_moved_deliveries,
-        vorgang_units,
-        visibility_restricts_worklist_counts_and_claims,
-        users_roles_units_and_oidc,
-        lockout_counts_failures,
-        expired_sessions_are_swept,
-        api_tokens_lifecycle,
-        audit_log,
-        export_pages_a_tenant_completely,
-        import_moves_a_tenant,
-        import_refuses_a_tenant_in_use,
-        tenant_isolation,
-        kommentare_are_added_and_listed,
-        wiedervorlagen_lifecycle,
-        wiedervorlagen_across_vorgaenge,
-        search::search_matches_german_spellings,
-        search::search_ands_terms_over_all_fields,
-        search::search_follows_aktenzeichen_changes,
-        search::search_respects_view_status_and_visibility,
-        search::search_is_tenant_isolated,
-        search::worklist_filters,
-        search::search_survives_export_and_import,
-        search::search_forgets_deleted_vorgaenge,
-        search::control_characters_do_not_break_the_index,
-        documents::clerk_documents_are_kept_apart,
-        documents::final_deletion_purges_the_vorgang,
-        documents::clerk_documents_and_deletions_move_with_the_tenant,
-        jobs::jobs_are_enqueued_once_and_claimed_by_one_worker,
-        jobs::failed_attempts_retry_then_land_in_the_dead_letter_list,
-        jobs::expired_leases_are_taken_again,
-        jobs::concurrent_claims_take_each_job_once,
-        jobs::completed_jobs_are_pruned,
-        jobs::event_cursors_move_once_with_their_jobs,
-    );
+    for_each_conformance_check!(run);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -423,11 +442,11 @@ async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
 // tenants, intake
 // ---------------------------------------------------------------------------------------
 
-async fn backend_names_itself(db: &Db) {
+pub async fn backend_names_itself(db: &Db) {
     assert!(!db.backend().trim().is_empty(), "backend() names the engine");
 }
 
-async fn tenant_creation_is_idempotent(db: &Db) {
+pub async fn tenant_creation_is_idempotent(db: &Db) {
     let t = TenantId::parse(&format!("t-{}", short())).expect("slug");
     let first = db.ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant, first");
     assert_eq!(
@@ -454,7 +473,7 @@ async fn tenant_creation_is_idempotent(db: &Db) {
     assert_eq!(db.get_tenant(&t).await.expect("get_tenant").name, "Stadt Kiel");
 }
 
-async fn intake_creates_vorgang(db: &Db) {
+pub async fn intake_creates_vorgang(db: &Db) {
     let t = fresh_tenant(db).await;
     let d = new_delivery(&t, at(0));
     db.record_delivery(d.clone()).await.expect("record_delivery");
@@ -517,7 +536,7 @@ async fn intake_creates_vorgang(db: &Db) {
     assert_eq!(page.counts.get(VorgangStatus::Neu), 1);
 }
 
-async fn intake_is_idempotent_on_transaction_id(db: &Db) {
+pub async fn intake_is_idempotent_on_transaction_id(db: &Db) {
     let t = fresh_tenant(db).await;
     let first = new_vorgang(at(0), "Gewerbeanmeldung");
     let head = intake(db, &t, first.clone()).await;
@@ -561,7 +580,7 @@ async fn intake_is_idempotent_on_transaction_id(db: &Db) {
     assert_eq!(delivery.attempts, 1, "the second processing changed nothing");
 }
 
-async fn taken_nummer_is_reported(db: &Db) {
+pub async fn taken_nummer_is_reported(db: &Db) {
     let t = fresh_tenant(db).await;
     let first = new_vorgang(at(0), "Gewerbeanmeldung");
     intake(db, &t, first.clone()).await;
@@ -595,7 +614,7 @@ async fn taken_nummer_is_reported(db: &Db) {
     assert_eq!(all_of(db, &t, View::Alle).await.total, 2);
 }
 
-async fn quarantine_is_listed_until_reprocessed(db: &Db) {
+pub async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     let t = fresh_tenant(db).await;
     let (empty, total) =
         db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine, empty");
@@ -676,7 +695,7 @@ async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     assert_eq!(all_of(db, &t, View::Alle).await.total, 1, "a failed intake creates nothing");
 }
 
-async fn unfinished_deliveries_lists_received_only(db: &Db) {
+pub async fn unfinished_deliveries_lists_received_only(db: &Db) {
     let t = fresh_tenant(db).await;
     let late = record(db, &t, at(50)).await; // RECEIVED
     let early = record(db, &t, at(-50)).await; // RECEIVED, older
@@ -705,7 +724,7 @@ async fn unfinished_deliveries_lists_received_only(db: &Db) {
     assert_eq!(one[0].received_at, all[0].received_at, "the limit keeps the oldest");
 }
 
-async fn find_by_transaction_finds_the_head(db: &Db) {
+pub async fn find_by_transaction_finds_the_head(db: &Db) {
     let t = fresh_tenant(db).await;
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
     assert_eq!(db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"), None);
@@ -723,7 +742,7 @@ async fn find_by_transaction_finds_the_head(db: &Db) {
     assert_ne!(other.id, head.id);
 }
 
-async fn get_vorgang_round_trips(db: &Db) {
+pub async fn get_vorgang_round_trips(db: &Db) {
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let v = new_vorgang(at(0), "Gewerbeanmeldung für Ärztinnen");
@@ -771,7 +790,7 @@ async fn get_vorgang_round_trips(db: &Db) {
     assert_not_found(db.get_vorgang(&t, VorgangId::new()).await, "get_vorgang of an unknown id");
 }
 
-async fn get_document_returns_stored_documents(db: &Db) {
+pub async fn get_document_returns_stored_documents(db: &Db) {
     let t = fresh_tenant(db).await;
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
     intake(db, &t, v.clone()).await;
@@ -785,7 +804,7 @@ async fn get_document_returns_stored_documents(db: &Db) {
     assert_not_found(db.get_document(&t, DocumentId::new()).await, "get_document of an unknown id");
 }
 
-async fn events_after_pages_the_tenant_log(db: &Db) {
+pub async fn events_after_pages_the_tenant_log(db: &Db) {
     let t = fresh_tenant(db).await;
     assert!(db.events_after(&t, 0, 100).await.expect("events_after, empty").is_empty());
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
@@ -951,7 +970,7 @@ fn views(fx: &Fixture) -> Vec<View> {
     vec![View::Alle, View::Meine(fx.users[0].id), View::Meine(fx.users[1].id), View::NichtZugewiesen]
 }
 
-async fn worklist_views(db: &Db) {
+pub async fn worklist_views(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
         let page = db
@@ -969,7 +988,7 @@ async fn worklist_views(db: &Db) {
     assert_eq!(all_of(db, &fx.tenant, View::Alle).await.total, 8);
 }
 
-async fn worklist_status_filter(db: &Db) {
+pub async fn worklist_status_filter(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
         for status in VorgangStatus::ALL {
@@ -989,7 +1008,7 @@ async fn worklist_status_filter(db: &Db) {
     }
 }
 
-async fn worklist_sorting(db: &Db) {
+pub async fn worklist_sorting(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in [View::Alle, View::Meine(fx.users[0].id), View::NichtZugewiesen] {
         for sort in SortKey::ALL {
@@ -1024,7 +1043,7 @@ async fn worklist_sorting(db: &Db) {
     assert_eq!(page.items, expected(&fx, &View::Alle, Some(VorgangStatus::Neu), SortKey::FormName, true));
 }
 
-async fn worklist_paging(db: &Db) {
+pub async fn worklist_paging(db: &Db) {
     let fx = worklist_fixture(db).await;
     for (sort, descending) in [(SortKey::EingangAt, false), (SortKey::Aktenzeichen, true), (SortKey::Nummer, false)] {
         let want = expected(&fx, &View::Alle, None, sort, descending);
@@ -1058,7 +1077,7 @@ async fn worklist_paging(db: &Db) {
     assert_eq!(p1.total, want.len() as u64);
 }
 
-async fn status_counts_per_view(db: &Db) {
+pub async fn status_counts_per_view(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
         let counts = db.status_counts(&fx.tenant, &Visibility::Tenant, &view).await.expect("status_counts");
@@ -1078,7 +1097,7 @@ async fn status_counts_per_view(db: &Db) {
 // commands
 // ---------------------------------------------------------------------------------------
 
-async fn status_changes_and_deletion_request(db: &Db) {
+pub async fn status_changes_and_deletion_request(db: &Db) {
     use StatusCommand as C;
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
@@ -1164,7 +1183,7 @@ async fn status_changes_and_deletion_request(db: &Db) {
     assert_eq!((counts.get(VorgangStatus::Abgeschlossen), counts.get(VorgangStatus::Neu)), (1, 1));
 }
 
-async fn assign_changes(db: &Db) {
+pub async fn assign_changes(db: &Db) {
     let t = fresh_tenant(db).await;
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let bernd = new_user(db, &t, "bernd", "Bernd Bär").await;
@@ -1211,7 +1230,7 @@ async fn assign_changes(db: &Db) {
     assert_eq!(db.history(&t, head.id).await.expect("history").len(), 4, "a refused assignment records no event");
 }
 
-async fn aktenzeichen_set_and_clear(db: &Db) {
+pub async fn aktenzeichen_set_and_clear(db: &Db) {
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
@@ -1238,7 +1257,7 @@ async fn aktenzeichen_set_and_clear(db: &Db) {
     );
 }
 
-async fn stale_version_conflicts(db: &Db) {
+pub async fn stale_version_conflicts(db: &Db) {
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
@@ -1277,7 +1296,7 @@ async fn stale_version_conflicts(db: &Db) {
     }
 }
 
-async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
+pub async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     let t = fresh_tenant(db).await;
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let bernd = new_user(db, &t, "bernd", "Bernd Bär").await;
@@ -1344,7 +1363,7 @@ async fn claim_with_retry(db: &Db, tenant: &TenantId, user: &UserRecord) -> Opti
     }
 }
 
-async fn claim_next_is_atomic_under_concurrency(db: &Db) {
+pub async fn claim_next_is_atomic_under_concurrency(db: &Db) {
     let t = fresh_tenant(db).await;
     let mut pile = HashSet::new();
     for i in 0..10 {
@@ -1387,7 +1406,7 @@ async fn claim_next_is_atomic_under_concurrency(db: &Db) {
 // users and sessions
 // ---------------------------------------------------------------------------------------
 
-async fn users_lifecycle(db: &Db) {
+pub async fn users_lifecycle(db: &Db) {
     let t = fresh_tenant(db).await;
     assert_eq!(db.count_users(&t).await.expect("count_users"), 0);
     assert!(db.list_users(&t).await.expect("list_users").is_empty());
@@ -1479,7 +1498,7 @@ async fn users_lifecycle(db: &Db) {
     assert_not_found(db.set_password(&t, UserId::new(), "x").await, "set_password of an unknown user");
 }
 
-async fn sessions_lifecycle(db: &Db) {
+pub async fn sessions_lifecycle(db: &Db) {
     let t = fresh_tenant(db).await;
     let user = new_user(db, &t, "anna", "Anna Amsel").await;
     let start = now_s();
@@ -1567,7 +1586,7 @@ async fn new_unit(db: &Db, tenant: &TenantId, name: &str) -> UnitRecord {
     db.create_unit(tenant, unit).await.expect("create_unit")
 }
 
-async fn tenants_lifecycle(db: &Db) {
+pub async fn tenants_lifecycle(db: &Db) {
     let id = TenantId::parse(&format!("t-{}", short())).expect("slug");
     let host = format!("{id}.ozg.example");
     let new =
@@ -1663,7 +1682,7 @@ async fn tenants_lifecycle(db: &Db) {
     assert_eq!(list.iter().find(|t| t.id == other_id), Some(&other), "list_tenants returns complete records");
 }
 
-async fn units_lifecycle(db: &Db) {
+pub async fn units_lifecycle(db: &Db) {
     let a = fresh_tenant(db).await;
     let b = fresh_tenant(db).await;
     assert!(db.list_units(&a).await.expect("list_units").is_empty());
@@ -1711,7 +1730,7 @@ async fn units_lifecycle(db: &Db) {
     assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2, moved], "refused updates change nothing");
 }
 
-async fn unroutable_and_moved_deliveries(db: &Db) {
+pub async fn unroutable_and_moved_deliveries(db: &Db) {
     let platform = fresh_tenant(db).await;
     let target = fresh_tenant(db).await;
     let (empty, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
@@ -1789,7 +1808,7 @@ async fn unroutable_and_moved_deliveries(db: &Db) {
     );
 }
 
-async fn vorgang_units(db: &Db) {
+pub async fn vorgang_units(db: &Db) {
     let t = fresh_tenant(db).await;
     let other = fresh_tenant(db).await;
     let ua = new_unit(db, &t, "Ordnungsamt").await;
@@ -1870,7 +1889,7 @@ async fn vorgang_units(db: &Db) {
 // visibility
 // ---------------------------------------------------------------------------------------
 
-async fn visibility_restricts_worklist_counts_and_claims(db: &Db) {
+pub async fn visibility_restricts_worklist_counts_and_claims(db: &Db) {
     use StatusCommand as C;
     let t = fresh_tenant(db).await;
     let (ua, ub) = (new_unit(db, &t, "Ordnungsamt").await, new_unit(db, &t, "Bauamt").await);
@@ -1995,7 +2014,7 @@ fn session_for(user: &UserRecord, start: OffsetDateTime, idle_timeout_secs: i64,
     }
 }
 
-async fn users_roles_units_and_oidc(db: &Db) {
+pub async fn users_roles_units_and_oidc(db: &Db) {
     let t = fresh_tenant(db).await;
     let other = fresh_tenant(db).await;
     let u1 = new_unit(db, &t, "Ordnungsamt").await;
@@ -2142,7 +2161,7 @@ async fn login_failure_with_retry(db: &Db, tenant: &TenantId, user: UserId, now:
     }
 }
 
-async fn lockout_counts_failures(db: &Db) {
+pub async fn lockout_counts_failures(db: &Db) {
     use domain::user::{after_failed_login, LOCK_DURATION, MAX_FAILED_LOGINS};
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
@@ -2188,7 +2207,7 @@ async fn lockout_counts_failures(db: &Db) {
     assert_eq!((after.failed_logins, after.locked_until), (0, Some(now + LOCK_DURATION)), "locked, count wrapped");
 }
 
-async fn expired_sessions_are_swept(db: &Db) {
+pub async fn expired_sessions_are_swept(db: &Db) {
     let t = fresh_tenant(db).await;
     let user = new_user(db, &t, "anna", "Anna Amsel").await;
     let now = now_s();
@@ -2227,7 +2246,7 @@ fn new_token(tenant: &TenantId, name: &str, scopes: &[TokenScope], created_at: O
     }
 }
 
-async fn api_tokens_lifecycle(db: &Db) {
+pub async fn api_tokens_lifecycle(db: &Db) {
     let t = fresh_tenant(db).await;
     let other = fresh_tenant(db).await;
     assert!(db.list_api_tokens(&t).await.expect("list_api_tokens").is_empty());
@@ -2295,7 +2314,7 @@ async fn api_tokens_lifecycle(db: &Db) {
     assert_eq!(db.list_api_tokens(&other).await.expect("list_api_tokens").len(), 1);
 }
 
-async fn audit_log(db: &Db) {
+pub async fn audit_log(db: &Db) {
     let t = fresh_tenant(db).await;
     let other = fresh_tenant(db).await;
     assert!(all_audit(db, &t).await.is_empty());
@@ -2355,7 +2374,7 @@ async fn audit_log(db: &Db) {
 // tenant isolation
 // ---------------------------------------------------------------------------------------
 
-async fn tenant_isolation(db: &Db) {
+pub async fn tenant_isolation(db: &Db) {
     let a = fresh_tenant(db).await;
     let b = fresh_tenant(db).await;
 
@@ -2909,7 +2928,7 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
     assert_eq!(ExportCounts { users: s.users + extra_users.len() as u64, ..s }, d, "count_for_export agrees");
 }
 
-async fn export_pages_a_tenant_completely(db: &Db) {
+pub async fn export_pages_a_tenant_completely(db: &Db) {
     let (fx, units) = export_fixture(db).await;
     let t = &fx.tenant;
     let counts = db.count_for_export(t).await.expect("count_for_export");
@@ -3020,7 +3039,7 @@ async fn export_pages_a_tenant_completely(db: &Db) {
     }
 }
 
-async fn import_moves_a_tenant(db: &Db) {
+pub async fn import_moves_a_tenant(db: &Db) {
     let (fx, _) = export_fixture(db).await;
     let src = &fx.tenant;
     let records = export_all(db, src, 1000).await;
@@ -3110,7 +3129,7 @@ async fn import_moves_a_tenant(db: &Db) {
     assert_eq!(db.get_user(&other, ghost.id).await.expect("get_user"), UserRecord { tenant: other.clone(), ..ghost });
 }
 
-async fn import_refuses_a_tenant_in_use(db: &Db) {
+pub async fn import_refuses_a_tenant_in_use(db: &Db) {
     let (fx, _) = export_fixture(db).await;
     let records = export_all(db, &fx.tenant, 1000).await;
     let tenant_only = records[..1].to_vec();
@@ -3233,7 +3252,7 @@ async fn last_event(db: &Db, tenant: &TenantId, id: VorgangId) -> EventRecord {
     db.history(tenant, id).await.expect("history").pop().expect("an event")
 }
 
-async fn kommentare_are_added_and_listed(db: &Db) {
+pub async fn kommentare_are_added_and_listed(db: &Db) {
     let t = fresh_tenant(db).await;
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
@@ -3293,7 +3312,7 @@ async fn kommentare_are_added_and_listed(db: &Db) {
     assert_eq!(db.list_kommentare(&t, head.id).await.expect("list"), vec![k1, k2], "unchanged by the other tenant");
 }
 
-async fn wiedervorlagen_lifecycle(db: &Db) {
+pub async fn wiedervorlagen_lifecycle(db: &Db) {
     let t = fresh_tenant(db).await;
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let by = actor(&anna);
@@ -3487,7 +3506,7 @@ async fn wiedervorlagen_lifecycle(db: &Db) {
     assert_eq!(db.get_wiedervorlage(&t, w3.id).await.expect("get"), w3);
 }
 
-async fn wiedervorlagen_across_vorgaenge(db: &Db) {
+pub async fn wiedervorlagen_across_vorgaenge(db: &Db) {
     use StatusCommand as C;
     let t = fresh_tenant(db).await;
     let (ua, ub) = (new_unit(db, &t, "Ordnungsamt").await, new_unit(db, &t, "Bauamt").await);

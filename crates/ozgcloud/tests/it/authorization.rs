@@ -19,6 +19,7 @@ struct Objects {
     token: String,
     tenant: String,
     wiedervorlage: String,
+    job: String,
 }
 
 impl Objects {
@@ -39,6 +40,8 @@ impl Objects {
             &self.token
         } else if path.contains("/mandanten/") {
             &self.tenant
+        } else if path.contains("/auftraege/") {
+            &self.job
         } else {
             panic!("the matrix does not know what {{id}} means in {path}: teach Objects::id_for")
         };
@@ -148,6 +151,9 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
         created_by: store::Actor::system("Test"),
     };
     let wiedervorlage = state.store.add_wiedervorlage(tenant, wiedervorlage).await.expect("wiedervorlage");
+    // A job that stays pending (due in a day): retry and discard find it.
+    let job = app::work::probe_job(0, 0, 1).at(time::OffsetDateTime::now_utc() + time::Duration::days(1));
+    let job = state.jobs.enqueue(job).await.expect("job").expect("new");
     Objects {
         vorgang,
         document: record.documents[0].id.to_string(),
@@ -157,6 +163,7 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
         token: state.store.list_api_tokens(tenant).await.expect("tokens")[0].id.to_string(),
         tenant: tenant.to_string(),
         wiedervorlage: wiedervorlage.id.to_string(),
+        job: job.to_string(),
     }
 }
 
@@ -184,6 +191,8 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
         token: uuid::Uuid::now_v7().to_string(),
         tenant: fremd.id.to_string(),
         wiedervorlage: domain::WiedervorlageId::new().to_string(),
+        // Jobs are the installation's: the operator acts on them from the platform tenant.
+        job: own_objects.job.clone(),
     };
 
     let mut callers = vec![Caller {

@@ -67,6 +67,15 @@ impl TestApp {
         Self::start_in(dir, db, adjust).await
     }
 
+    /// Stops the server and starts one with only its first-start admins on the same data (the
+    /// embedded database belongs to one process: a command-line import needs it stopped).
+    pub async fn restart_bare(self, between: impl std::future::Future<Output = ()>) -> Self {
+        let TestApp { server, dir, db, .. } = self;
+        server.stop().await;
+        between.await;
+        Self::start_impl(dir, db, false, |_| {}).await
+    }
+
     /// The server on an existing data dir (and database).
     pub async fn start_in(dir: tempfile::TempDir, db: Option<TestDatabase>, adjust: impl FnOnce(&mut Config)) -> Self {
         Self::start_impl(dir, db, true, adjust).await

@@ -222,12 +222,31 @@ async fn postgres_to_sqlite_with_the_cli() {
     assert!(exported.1.contains("5 Einheiten, 5 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", exported.1);
 
     let dst = TestApp::spawn_bare(Backend::Sqlite).await.expect("SQLite always runs");
-    let imported = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;
+    let dst_dir = path(dst.dir.path());
+    // The embedded database belongs to one process: the import runs with the server stopped.
+    let refused_while_running = cli(&["--data-dir", &dst_dir, "import", "--in", &path(&file)]).await;
+    assert!(!refused_while_running.0, "no import into a running server's SQLite");
+    assert!(refused_while_running.2.contains("anderen ozgcloud-Prozess"), "{}", refused_while_running.2);
+    let imported = std::sync::Mutex::new(None);
+    let dst = dst
+        .restart_bare(async {
+            let out = cli(&["--data-dir", &dst_dir, "import", "--in", &path(&file)]).await;
+            *imported.lock().expect("lock") = Some(out);
+        })
+        .await;
+    let imported = imported.into_inner().expect("lock").expect("ran");
     assert!(imported.0, "ozgcloud import succeeds: {}", imported.2);
     assert!(imported.1.contains("5 Einheiten, 5 Benutzer, 27 Eingänge, 25 Vorgänge"), "{}", imported.1);
     assert_same(&src, &dst).await;
 
-    let refused = cli(&["--data-dir", &path(dst.dir.path()), "import", "--in", &path(&file)]).await;
+    let second = std::sync::Mutex::new(None);
+    let _dst = dst
+        .restart_bare(async {
+            let out = cli(&["--data-dir", &dst_dir, "import", "--in", &path(&file)]).await;
+            *second.lock().expect("lock") = Some(out);
+        })
+        .await;
+    let refused = second.into_inner().expect("lock").expect("ran");
     assert!(!refused.0, "a second import fails");
     assert!(refused.2.contains("Fehler: Der Mandant „default“ enthält bereits 25 Vorgänge"), "{}", refused.2);
 }

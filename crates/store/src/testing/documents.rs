@@ -57,7 +57,7 @@ async fn wiedervorlage(db: &Db, t: &TenantId, vorgang: VorgangId, by: &Actor) ->
     .expect("add_wiedervorlage")
 }
 
-pub(super) async fn clerk_documents_are_kept_apart(db: &Db) {
+pub async fn clerk_documents_are_kept_apart(db: &Db) {
     let t = fresh_tenant(db).await;
     let max = new_user(db, &t, "max", "Max Schröder").await;
     let by = actor(&max);
@@ -134,7 +134,7 @@ pub(super) async fn clerk_documents_are_kept_apart(db: &Db) {
     assert_eq!(db.get_vorgang(&t, head.id).await.expect("vorgang").head, head, "removing changes no version");
 }
 
-pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
+pub async fn final_deletion_purges_the_vorgang(db: &Db) {
     let t = fresh_tenant(db).await;
     let max = new_user(db, &t, "max", "Max Schröder").await;
     let by = actor(&max);
@@ -251,7 +251,7 @@ pub(super) async fn final_deletion_purges_the_vorgang(db: &Db) {
     assert!(db.get_vorgang(&t, kept.id).await.is_ok(), "the other Vorgang stays");
 }
 
-pub(super) async fn clerk_documents_and_deletions_move_with_the_tenant(db: &Db) {
+pub async fn clerk_documents_and_deletions_move_with_the_tenant(db: &Db) {
     let t = fresh_tenant(db).await;
     let max = new_user(db, &t, "max", "Max Schröder").await;
     let by = actor(&max);

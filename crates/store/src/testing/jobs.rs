@@ -17,7 +17,7 @@ fn test_kind() -> String {
 
 const LEASE: Duration = Duration::minutes(5);
 
-pub(super) async fn jobs_are_enqueued_once_and_claimed_by_one_worker(db: &Db) {
+pub async fn jobs_are_enqueued_once_and_claimed_by_one_worker(db: &Db) {
     let kind = test_kind();
     let t = fresh_tenant(db).await;
     let first = NewJob::new(&kind, json!({"n": 1})).for_tenant(&t).unique(format!("{kind}:eins"));
@@ -56,7 +56,7 @@ pub(super) async fn jobs_are_enqueued_once_and_claimed_by_one_worker(db: &Db) {
     assert!(db.claim_jobs("w1", &[kind.clone()], 10, LEASE).await.expect("claim").is_empty(), "completed stays");
 }
 
-pub(super) async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: &Db) {
+pub async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: &Db) {
     let kind = test_kind();
     let id = db.enqueue_job(NewJob::new(&kind, json!({})).max_attempts(2)).await.expect("enqueue").expect("new");
     let claimed = db.claim_jobs("w", &[kind.clone()], 1, LEASE).await.expect("claim");
@@ -107,7 +107,7 @@ pub(super) async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: 
     assert_not_found(db.retry_job(domain::JobId::new()).await, "retrying an unknown job");
 }
 
-pub(super) async fn expired_leases_are_taken_again(db: &Db) {
+pub async fn expired_leases_are_taken_again(db: &Db) {
     let kind = test_kind();
     let id = db.enqueue_job(NewJob::new(&kind, json!({}))).await.expect("enqueue").expect("new");
     let claimed = db.claim_jobs("gestorben", &[kind.clone()], 1, Duration::milliseconds(1)).await.expect("claim");
@@ -120,7 +120,7 @@ pub(super) async fn expired_leases_are_taken_again(db: &Db) {
     db.finish_job(id, "lebendig", AfterAttempt::Complete).await.expect("finish");
 }
 
-pub(super) async fn concurrent_claims_take_each_job_once(db: &Db) {
+pub async fn concurrent_claims_take_each_job_once(db: &Db) {
     let kind = test_kind();
     let mut ids = HashSet::new();
     for n in 0..60 {
@@ -148,7 +148,7 @@ pub(super) async fn concurrent_claims_take_each_job_once(db: &Db) {
     assert_eq!(taken.into_iter().collect::<HashSet<_>>(), ids);
 }
 
-pub(super) async fn completed_jobs_are_pruned(db: &Db) {
+pub async fn completed_jobs_are_pruned(db: &Db) {
     let kind = test_kind();
     let id = db.enqueue_job(NewJob::new(&kind, json!({})).unique(format!("{kind}:k"))).await.expect("e").expect("n");
     let pending = db.enqueue_job(NewJob::new(&kind, json!({}))).await.expect("enqueue").expect("new");
@@ -167,7 +167,7 @@ pub(super) async fn completed_jobs_are_pruned(db: &Db) {
     );
 }
 
-pub(super) async fn event_cursors_move_once_with_their_jobs(db: &Db) {
+pub async fn event_cursors_move_once_with_their_jobs(db: &Db) {
     let kind = test_kind();
     let t = fresh_tenant(db).await;
     let other = fresh_tenant(db).await;

@@ -66,7 +66,7 @@ fn vorgang_of(minutes: i64, form: &str, applicant: Antragsteller, values: &[&str
     NewVorgang { applicant, form_data: items, documents: vec![], ..new_vorgang(at(minutes), form) }
 }
 
-pub(super) async fn search_matches_german_spellings(db: &Db) {
+pub async fn search_matches_german_spellings(db: &Db) {
     let t = fresh_tenant(db).await;
     let mueller = intake(
         db,
@@ -102,7 +102,7 @@ pub(super) async fn search_matches_german_spellings(db: &Db) {
     assert_eq!(found(db, &t, raw).await, vec![other.id], "foreign terms are dropped");
 }
 
-pub(super) async fn search_ands_terms_over_all_fields(db: &Db) {
+pub async fn search_ands_terms_over_all_fields(db: &Db) {
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let klara =
@@ -169,7 +169,7 @@ pub(super) async fn search_ands_terms_over_all_fields(db: &Db) {
     assert_eq!(pages, want, "pages of the hits in sort order");
 }
 
-pub(super) async fn search_follows_aktenzeichen_changes(db: &Db) {
+pub async fn search_follows_aktenzeichen_changes(db: &Db) {
     let t = fresh_tenant(db).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let by = actor(&u);
@@ -188,7 +188,7 @@ pub(super) async fn search_follows_aktenzeichen_changes(db: &Db) {
     assert_eq!(find(db, &t, "keramik").await, vec![head.id]);
 }
 
-pub(super) async fn search_respects_view_status_and_visibility(db: &Db) {
+pub async fn search_respects_view_status_and_visibility(db: &Db) {
     let t = fresh_tenant(db).await;
     let ua = new_unit(db, &t, "Ordnungsamt").await;
     let ub = new_unit(db, &t, "Bauamt").await;
@@ -271,7 +271,7 @@ pub(super) async fn search_respects_view_status_and_visibility(db: &Db) {
     assert!(page.items.is_empty() && page.total == 0 && page.counts.total() == 0, "nothing outside the visibility");
 }
 
-pub(super) async fn search_is_tenant_isolated(db: &Db) {
+pub async fn search_is_tenant_isolated(db: &Db) {
     let a = fresh_tenant(db).await;
     let b = fresh_tenant(db).await;
     let in_a = intake(db, &a, vorgang_of(0, "Gewerbeanmeldung", person("Klara", "Zwölfling"), &["Geheimwort"])).await;
@@ -287,7 +287,7 @@ pub(super) async fn search_is_tenant_isolated(db: &Db) {
 /// id, minute of Eingang, form, unit, assignee.
 type Planned = (VorgangId, i64, &'static str, Option<UnitId>, Option<UserId>);
 
-pub(super) async fn worklist_filters(db: &Db) {
+pub async fn worklist_filters(db: &Db) {
     let t = fresh_tenant(db).await;
     let ua = new_unit(db, &t, "Ordnungsamt").await;
     let ub = new_unit(db, &t, "Bauamt").await;
@@ -371,7 +371,7 @@ pub(super) async fn worklist_filters(db: &Db) {
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![all[1].0]);
 }
 
-pub(super) async fn search_survives_export_and_import(db: &Db) {
+pub async fn search_survives_export_and_import(db: &Db) {
     let src = fresh_tenant(db).await;
     let unit = new_unit(db, &src, "Ordnungsamt").await;
     let anna = new_user(db, &src, "anna", "Anna Amsel").await;
@@ -397,7 +397,7 @@ pub(super) async fn search_survives_export_and_import(db: &Db) {
     assert_eq!(db.forms(&dst).await.expect("forms"), vec!["Gewerbeanmeldung".to_owned()]);
 }
 
-pub(super) async fn search_forgets_deleted_vorgaenge(db: &Db) {
+pub async fn search_forgets_deleted_vorgaenge(db: &Db) {
     let t = fresh_tenant(db).await;
     let max = new_user(db, &t, "max", "Max Schröder").await;
     let kept = intake(db, &t, vorgang_of(0, "Gewerbeanmeldung", person("Klara", "Quappendorf"), &["Geheimnis"])).await;
@@ -424,7 +424,7 @@ pub(super) async fn search_forgets_deleted_vorgaenge(db: &Db) {
 
 /// Form data may carry control characters (a NUL from a broken form service): the Vorgang is
 /// stored, its other words are found, and nothing is left unindexed.
-pub(super) async fn control_characters_do_not_break_the_index(db: &Db) {
+pub async fn control_characters_do_not_break_the_index(db: &Db) {
     let t = fresh_tenant(db).await;
     let v = vorgang_of(0, "Gewerbeanmeldung", person("Nul", "Zeichen"), &["Kera\u{0}mik\u{7} Werkstatt"]);
     let head = intake(db, &t, v).await;
