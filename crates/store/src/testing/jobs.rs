@@ -37,13 +37,16 @@ pub async fn jobs_are_enqueued_once_and_claimed_by_one_worker(db: &Db) {
     assert_not_found(db.get_job(domain::JobId::new()).await, "an unknown job");
 
     assert!(db.claim_jobs("w1", &[test_kind()], 10, LEASE).await.expect("claim").is_empty(), "other kinds only");
-    let claimed = db.claim_jobs("w1", &[kind.clone()], 10, LEASE).await.expect("claim");
+    let claimed = db.claim_jobs("w1", std::slice::from_ref(&kind), 10, LEASE).await.expect("claim");
     assert_eq!(claimed.len(), 1, "only the due job: {claimed:?}");
     let c = &claimed[0];
     assert_eq!((c.id, c.state, c.attempt), (id, JobState::Running, 1));
     assert_eq!(c.leased_by.as_deref(), Some("w1"));
     assert!(c.leased_until.is_some_and(|u| u > OffsetDateTime::now_utc() + Duration::minutes(4)), "{c:?}");
-    assert!(db.claim_jobs("w2", &[kind.clone()], 10, LEASE).await.expect("claim").is_empty(), "leased to w1");
+    assert!(
+        db.claim_jobs("w2", std::slice::from_ref(&kind), 10, LEASE).await.expect("claim").is_empty(),
+        "leased to w1"
+    );
     assert_eq!(db.get_job(later_id).await.expect("get").state, JobState::Available, "not due yet");
 
     assert_not_found(db.finish_job(id, "w2", AfterAttempt::Complete).await, "only the lease holder finishes");
@@ -53,13 +56,16 @@ pub async fn jobs_are_enqueued_once_and_claimed_by_one_worker(db: &Db) {
     assert!(done.finished_at.is_some() && done.leased_until.is_none());
     assert_eq!(done.leased_by.as_deref(), Some("w1"), "who ran it stays visible");
     assert_not_found(db.finish_job(id, "w1", AfterAttempt::Complete).await, "finishing twice");
-    assert!(db.claim_jobs("w1", &[kind.clone()], 10, LEASE).await.expect("claim").is_empty(), "completed stays");
+    assert!(
+        db.claim_jobs("w1", std::slice::from_ref(&kind), 10, LEASE).await.expect("claim").is_empty(),
+        "completed stays"
+    );
 }
 
 pub async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: &Db) {
     let kind = test_kind();
     let id = db.enqueue_job(NewJob::new(&kind, json!({})).max_attempts(2)).await.expect("enqueue").expect("new");
-    let claimed = db.claim_jobs("w", &[kind.clone()], 1, LEASE).await.expect("claim");
+    let claimed = db.claim_jobs("w", std::slice::from_ref(&kind), 1, LEASE).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     let later = OffsetDateTime::now_utc() + Duration::hours(1);
     db.finish_job(id, "w", AfterAttempt::RetryAt { at: later, error: "Gegenstelle antwortet nicht".into() })
@@ -70,12 +76,15 @@ pub async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: &Db) {
     assert_eq!(job.last_error.as_deref(), Some("Gegenstelle antwortet nicht"));
     assert!((job.scheduled_at - later).abs() < Duration::seconds(1), "{job:?}");
     assert!(job.finished_at.is_none());
-    assert!(db.claim_jobs("w", &[kind.clone()], 1, LEASE).await.expect("claim").is_empty(), "not due before then");
+    assert!(
+        db.claim_jobs("w", std::slice::from_ref(&kind), 1, LEASE).await.expect("claim").is_empty(),
+        "not due before then"
+    );
 
     // Due again now (the operator does not wait): the second and last attempt fails too.
     let job = db.retry_job(id).await.expect("retry a retryable job");
     assert_eq!(job.state, JobState::Available);
-    let claimed = db.claim_jobs("w", &[kind.clone()], 1, LEASE).await.expect("claim");
+    let claimed = db.claim_jobs("w", std::slice::from_ref(&kind), 1, LEASE).await.expect("claim");
     assert_eq!(claimed[0].attempt, 2);
     db.finish_job(id, "w", AfterAttempt::Discard { error: "zweimal fehlgeschlagen".into() }).await.expect("finish");
     let dead = db.get_job(id).await.expect("get");
@@ -93,7 +102,7 @@ pub async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: &Db) {
     let revived = db.retry_job(id).await.expect("retry");
     assert_eq!((revived.state, revived.max_attempts), (JobState::Available, 3));
     assert!(revived.finished_at.is_none());
-    let claimed = db.claim_jobs("w", &[kind.clone()], 1, LEASE).await.expect("claim");
+    let claimed = db.claim_jobs("w", std::slice::from_ref(&kind), 1, LEASE).await.expect("claim");
     assert_eq!(claimed[0].attempt, 3);
     assert!(matches!(db.retry_job(id).await, Err(StorageError::Conflict { .. })), "a running job cannot be retried");
     assert!(matches!(db.discard_job(id, "nein").await, Err(StorageError::Conflict { .. })), "nor discarded");
@@ -110,10 +119,11 @@ pub async fn failed_attempts_retry_then_land_in_the_dead_letter_list(db: &Db) {
 pub async fn expired_leases_are_taken_again(db: &Db) {
     let kind = test_kind();
     let id = db.enqueue_job(NewJob::new(&kind, json!({}))).await.expect("enqueue").expect("new");
-    let claimed = db.claim_jobs("gestorben", &[kind.clone()], 1, Duration::milliseconds(1)).await.expect("claim");
+    let claimed =
+        db.claim_jobs("gestorben", std::slice::from_ref(&kind), 1, Duration::milliseconds(1)).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let again = db.claim_jobs("lebendig", &[kind.clone()], 1, LEASE).await.expect("claim");
+    let again = db.claim_jobs("lebendig", std::slice::from_ref(&kind), 1, LEASE).await.expect("claim");
     assert_eq!(again.len(), 1, "the lease ran out: another worker takes it");
     assert_eq!((again[0].id, again[0].attempt), (id, 2), "the lost attempt counts");
     assert_not_found(db.finish_job(id, "gestorben", AfterAttempt::Complete).await, "the dead worker lost it");
@@ -132,7 +142,7 @@ pub async fn concurrent_claims_take_each_job_once(db: &Db) {
         tasks.spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let got = db.claim_jobs(&format!("w{w}"), &[kind.clone()], 4, LEASE).await.expect("claim");
+                let got = db.claim_jobs(&format!("w{w}"), std::slice::from_ref(&kind), 4, LEASE).await.expect("claim");
                 if got.is_empty() {
                     return mine;
                 }
@@ -152,7 +162,7 @@ pub async fn completed_jobs_are_pruned(db: &Db) {
     let kind = test_kind();
     let id = db.enqueue_job(NewJob::new(&kind, json!({})).unique(format!("{kind}:k"))).await.expect("e").expect("n");
     let pending = db.enqueue_job(NewJob::new(&kind, json!({}))).await.expect("enqueue").expect("new");
-    db.claim_jobs("w", &[kind.clone()], 1, LEASE).await.expect("claim");
+    db.claim_jobs("w", std::slice::from_ref(&kind), 1, LEASE).await.expect("claim");
     db.finish_job(id, "w", AfterAttempt::Complete).await.expect("finish");
     let before = db.prune_jobs(OffsetDateTime::now_utc() - Duration::hours(1)).await.expect("prune");
     let _ = before;
