@@ -358,8 +358,67 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     assert!(!log.to_string().contains("Klara"), "no personal data in the outbox");
 }
 
+/// A file from our origin is served as what it claims only when that is on the preview
+/// allowlist (PDF, images, plain text); JavaScript, XHTML and the like are plain bytes.
+async fn only_allowlisted_types_are_served_as_declared(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let script = b"alert(document.cookie)".to_vec();
+    let xhtml = b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></html>".to_vec();
+    let receipt = app
+        .deliver(
+            &gewerbeanmeldung(&unique("tx")),
+            vec![
+                ("skript.js", "text/javascript", script.clone()),
+                ("seite.xhtml", "application/xhtml+xml", xhtml.clone()),
+                ("notiz.txt", "text/plain; charset=utf-8", b"Hallo".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(receipt.status(), StatusCode::OK);
+    let id = vorgang_id(&receipt.json().await.expect("receipt"));
+    let api = app.api("max").await;
+    let v = api.vorgang(&id).await;
+    let doc = |name: &str| {
+        let docs = v["documents"].as_array().expect("documents");
+        let d = docs.iter().find(|d| d["filename"] == name).unwrap_or_else(|| panic!("{name} in {docs:?}"));
+        d["id"].as_str().expect("id").to_owned()
+    };
+    let max = app.browser("max").await;
+    for (name, served) in [
+        ("skript.js", "application/octet-stream"),
+        ("seite.xhtml", "application/octet-stream"),
+        ("notiz.txt", "text/plain; charset=utf-8"),
+    ] {
+        let d = doc(name);
+        for res in [
+            api.get(&format!("/api/v1/dokumente/{d}")).await,
+            max.get(&format!("/dokumente/{d}")).await,
+            max.get(&format!("/dokumente/{d}/vorschau")).await,
+        ] {
+            assert_eq!(res.status(), StatusCode::OK, "{name}: {}", res.url());
+            assert_eq!(res.headers()["content-type"], served, "{name}: {}", res.url());
+        }
+    }
+    let res = max.get(&format!("/dokumente/{}/vorschau", doc("seite.xhtml"))).await;
+    assert!(res.headers()["content-disposition"].to_str().expect("header").starts_with("attachment;"), "no preview");
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), xhtml.as_slice(), "the bytes unchanged");
+
+    // A clerk's upload declared as JavaScript: stored with its type, served as bytes.
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let form = Form::new().text("_csrf", csrf_in(&page)).part("datei", file("makro.js", "text/javascript", &script));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let own = page.split("id=\"h-bearbeitungsdokumente\"").nth(1).expect("own documents section");
+    let uploaded = own.split("/dokumente/").nth(1).and_then(|s| s.split('"').next()).expect("a link").to_owned();
+    let res = max.get(&format!("/dokumente/{uploaded}")).await;
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), script.as_slice());
+}
+
 on_both_backends!(
     clerks_attach_documents_and_preview_them,
+    only_allowlisted_types_are_served_as_declared,
     kommentare_and_wiedervorlagen_carry_attachments,
     final_deletion_needs_a_second_person
 );
