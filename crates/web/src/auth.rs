@@ -9,7 +9,7 @@ use crate::tenancy::TenantContext;
 use crate::AppState;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, Method};
 use axum::middleware::Next;
@@ -211,7 +211,7 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     };
     let auth = Authenticated { tenant: session.tenant, user: session.user, csrf: session.csrf_token };
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        match check_csrf(req, &auth.csrf).await {
+        match check_csrf(&state, req, &auth.csrf).await {
             Ok(checked) => req = checked,
             Err(e) => return reject(e),
         }
@@ -220,36 +220,37 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     next.run(req).await
 }
 
+/// A multipart form whose CSRF token is still in its unread body. [`crate::policy::authorize`]
+/// checks it ([`crate::upload::check_pending_csrf`]) once the caller is known to may use the
+/// route: only then is an upload slot taken and the body read.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingMultipartCsrf {
+    pub(crate) expected: String,
+}
+
 /// Accepts the token from the `X-CSRF-Token` header or the `_csrf` field of a urlencoded or
-/// multipart form.
-async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
+/// multipart form. A multipart body is not read here (see [`PendingMultipartCsrf`]).
+async fn check_csrf(state: &AppState, mut req: Request, expected: &str) -> Result<Request, AppError> {
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same_secret(h, expected) { Ok(req) } else { Err(AppError::Csrf) };
     }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if crate::upload::is_multipart(content_type.as_deref()) {
-        // Forms with files: the token is a field of the multipart body, which is read once
-        // here (within the upload limit) and handed on.
+        // Forms with files: the token is a field of the body, read (once, within the upload
+        // limits) after authorization.
         if !crate::upload::takes_uploads(req.uri().path()) {
             return Err(AppError::Csrf);
         }
-        let ct = content_type.unwrap_or_default();
-        let slot = crate::upload::slot().await?;
-        let (mut parts, body) = req.into_parts();
-        let bytes = crate::upload::read_body(body).await?;
-        parts.extensions.insert(slot);
-        let token = crate::upload::multipart_field(&ct, bytes.clone(), CSRF_FIELD).await;
-        if !token.is_some_and(|t| same_secret(&t, expected)) {
-            return Err(AppError::Csrf);
-        }
-        return Ok(Request::from_parts(parts, Body::from(bytes)));
+        req.extensions_mut().insert(PendingMultipartCsrf { expected: expected.to_owned() });
+        return Ok(req);
     }
     let is_form = content_type.is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return Err(AppError::Csrf);
     }
+    let length = crate::upload::content_length(req.headers());
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, MAX_FORM_BODY).await.map_err(|_| AppError::TooLarge { limit: MAX_FORM_BODY })?;
+    let bytes = crate::upload::read_body_within(state, body, length, MAX_FORM_BODY).await?;
     let token = form_urlencoded_value(&bytes, CSRF_FIELD);
     if !token.is_some_and(|t| same_secret(&t, expected)) {
         return Err(AppError::Csrf);

@@ -2,8 +2,35 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-/// A file download with a safe Content-Disposition (RFC 6266 / 5987 for non-ASCII names).
+/// The only types a file from our origin is served as: kinds a browser renders without running
+/// code (and the preview shows). Whatever else a sender or uploader declared (JavaScript,
+/// XHTML, SVG, HTML, …) is served as `application/octet-stream`.
+const SERVED_TYPES: [&str; 6] = ["application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"];
+
+/// The media type without parameters, lower case: `Text/Plain; charset=utf-8` → `text/plain`.
+fn essence(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// Whether a stored content type is on the allowlist (and so may be previewed inline).
+pub fn previewable(content_type: &str) -> bool {
+    SERVED_TYPES.contains(&essence(content_type).as_str())
+}
+
+/// The Content-Type a stored file is served with: an allowlisted type as stored (a text's
+/// charset is kept), anything else `application/octet-stream`.
+pub fn served_content_type(stored: &str) -> &str {
+    if previewable(stored) {
+        stored.trim()
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// A file download with a safe Content-Disposition (RFC 6266 / 5987 for non-ASCII names) and
+/// a Content-Type from the allowlist ([`served_content_type`]).
 pub fn file_response(filename: &str, content_type: &str, bytes: Bytes, inline: bool) -> Response {
+    let content_type = served_content_type(content_type);
     let ascii: String =
         filename.chars().map(|c| if c.is_ascii_alphanumeric() || "._- ".contains(c) { c } else { '_' }).collect();
     let encoded: String = filename
@@ -33,4 +60,22 @@ pub fn file_response(filename: &str, content_type: &str, bytes: Bytes, inline: b
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allowlisted_types_are_served_as_declared() {
+        assert_eq!(served_content_type("application/pdf"), "application/pdf");
+        assert_eq!(served_content_type("text/plain; charset=utf-8"), "text/plain; charset=utf-8");
+        assert_eq!(served_content_type("Image/PNG"), "Image/PNG");
+        for declared in ["text/javascript", "application/xhtml+xml", "text/html", "image/svg+xml", "text/csv", "", "x"]
+        {
+            assert_eq!(served_content_type(declared), "application/octet-stream", "{declared}");
+        }
+        let res = file_response("a.js", "text/javascript", Bytes::from_static(b"alert(1)"), false);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/octet-stream");
+    }
 }

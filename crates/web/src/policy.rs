@@ -164,6 +164,12 @@ pub async fn authorize(
     if !allowed {
         return deny(if who.is_none() { AppError::Unauthenticated } else { AppError::Forbidden });
     }
+    // A multipart form's CSRF token is in its body: read only now that the caller may use
+    // the route, so nobody else can hold an upload slot or keep the server waiting.
+    let req = match crate::upload::check_pending_csrf(&state, req).await {
+        Ok(req) => req,
+        Err(e) => return deny(e),
+    };
     next.run(req).await
 }
 

@@ -4,7 +4,8 @@ use crate::auth;
 use crate::error::AppError;
 use crate::tenancy::TenantContext;
 use crate::AppState;
-use domain::Username;
+use domain::{TenantId, Username};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use store::{Actor, NewAuditEntry, NewSession, UserRecord};
 use time::OffsetDateTime;
@@ -12,6 +13,56 @@ use time::OffsetDateTime;
 fn verification_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(4))
+}
+
+/// Failed logins of names no account of the tenant has, counted as an account's are (in
+/// this process): an unknown name is locked after as many failures as a real one, with the
+/// same answer, so the login never tells which names exist. Bounded in size.
+#[derive(Debug, Clone, Copy, Default)]
+struct UnknownName {
+    failed: u32,
+    locked_until: Option<OffsetDateTime>,
+}
+
+/// Names tracked at most; beyond that, names that are not locked are forgotten first.
+const MAX_UNKNOWN_NAMES: usize = 100_000;
+
+fn unknown_names() -> &'static std::sync::Mutex<HashMap<String, UnknownName>> {
+    static NAMES: std::sync::OnceLock<std::sync::Mutex<HashMap<String, UnknownName>>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(Default::default)
+}
+
+/// The tenant and the name as a login compares it (trimmed, lower case).
+fn unknown_key(tenant: &TenantId, username: &str) -> String {
+    let name = Username::parse(username)
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_else(|| username.trim().to_lowercase().chars().take(256).collect());
+    format!("{}/{name}", tenant.as_str())
+}
+
+fn unknown_locked_until(key: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let names = unknown_names().lock().unwrap_or_else(|e| e.into_inner());
+    names.get(key).and_then(|n| n.locked_until).filter(|until| *until > now)
+}
+
+/// Counts one more failure of an unknown name, as [`domain::user::after_failed_login`] does
+/// for an account; the lock's end when this failure locks it.
+fn record_unknown_failure(key: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let mut names = unknown_names().lock().unwrap_or_else(|e| e.into_inner());
+    if names.len() >= MAX_UNKNOWN_NAMES && !names.contains_key(key) {
+        names.retain(|_, n| n.locked_until.is_some_and(|until| until > now));
+        if names.len() >= MAX_UNKNOWN_NAMES {
+            tracing::warn!("login: too many unknown user names tracked; this one is not counted");
+            return None;
+        }
+    }
+    let entry = names.entry(key.to_owned()).or_default();
+    let (failed, lock) = domain::user::after_failed_login(entry.failed, now);
+    entry.failed = failed;
+    if lock.is_some() {
+        entry.locked_until = lock;
+    }
+    lock.filter(|until| *until > now)
 }
 
 pub enum LoginOutcome {
@@ -82,7 +133,8 @@ pub async fn audit_login(
 
 /// Checks the credentials against the tenant's users and opens a session. Counts failures and
 /// locks the account after [`domain::user::MAX_FAILED_LOGINS`] of them; every attempt is in
-/// the audit log.
+/// the audit log. A name without an account fails and locks the same way (and as slowly), so
+/// the answers do not tell which names exist.
 pub async fn login(
     state: &AppState,
     ctx: &TenantContext,
@@ -96,10 +148,17 @@ pub async fn login(
         None => None,
     };
     let now = OffsetDateTime::now_utc();
+    let unknown = user.is_none().then(|| unknown_key(tenant, username));
     if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|until| *until > now) {
         // Verify anyway: a locked account answers as slowly as any other.
         verify(password, auth::dummy_hash()).await?;
         audit_login(state, ctx, user.as_ref(), "anmeldung_gesperrt", None, ip).await?;
+        return Ok(LoginOutcome::Locked(until));
+    }
+    if let Some(until) = unknown.as_deref().and_then(|key| unknown_locked_until(key, now)) {
+        // An unknown name "locked" like an account: the same answer, as slowly.
+        verify(password, auth::dummy_hash()).await?;
+        audit_login(state, ctx, None, "anmeldung_fehlgeschlagen", Some("unbekannter Benutzername".into()), ip).await?;
         return Ok(LoginOutcome::Locked(until));
     }
     let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str()).to_owned();
@@ -117,6 +176,9 @@ pub async fn login(
             // What was typed is not recorded: it may be a password typed in the wrong field.
             audit_login(state, ctx, None, "anmeldung_fehlgeschlagen", Some("unbekannter Benutzername".into()), ip)
                 .await?;
+            if let Some(until) = unknown.as_deref().and_then(|key| record_unknown_failure(key, now)) {
+                return Ok(LoginOutcome::Locked(until));
+            }
         }
         return Ok(LoginOutcome::Failed);
     };

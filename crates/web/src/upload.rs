@@ -2,10 +2,12 @@
 //! Wiedervorlagen): `multipart/form-data` from the browser, or a plain urlencoded form when
 //! no file input is used. Size limits hold before anything is stored.
 
+use crate::auth::{same_secret, PendingMultipartCsrf, CSRF_FIELD};
 use crate::error::AppError;
+use crate::AppState;
 use axum::body::{to_bytes, Body};
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
 use intake::{sanitize_filename, IncomingFile};
 
@@ -66,9 +68,59 @@ fn mib(n: usize) -> usize {
     n / (1024 * 1024)
 }
 
-/// Reads the body (at most [`MAX_UPLOAD_BODY`]); the CSRF layer has usually done so already.
-pub async fn read_body(body: Body) -> Result<Bytes, AppError> {
-    to_bytes(body, MAX_UPLOAD_BODY).await.map_err(|_| AppError::TooLarge { limit: MAX_UPLOAD_BODY })
+pub fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads a whole body of at most `limit` bytes under intake's slow-body rule
+/// ([`intake::Intake::body_deadline`]: a grace period plus the bytes at the minimum rate; an
+/// unknown length counts as `limit`): 413 beyond the limit, 408 when it comes too slowly.
+pub async fn read_body_within(
+    state: &AppState,
+    body: Body,
+    content_length: Option<usize>,
+    limit: usize,
+) -> Result<Bytes, AppError> {
+    if content_length.is_some_and(|n| n > limit) {
+        return Err(AppError::TooLarge { limit });
+    }
+    let deadline = state.intake.body_deadline(Some(content_length.unwrap_or(limit).min(limit)));
+    match tokio::time::timeout(deadline, to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => {
+            tracing::warn!(limit, "request body over the size limit (or broken off), refused");
+            Err(AppError::TooLarge { limit })
+        }
+        Err(_) => {
+            tracing::warn!(?deadline, "request body too slow, refused");
+            Err(AppError::TooSlow)
+        }
+    }
+}
+
+/// The CSRF check of a multipart form, whose token is a field of the body: run by
+/// [`crate::policy::authorize`] after the route's permission is checked, so callers who may
+/// not upload never hold one of the [`UPLOAD_SLOTS`]. Takes a slot, reads the body under the
+/// slow-body rule and hands it on, buffered, with the slot.
+pub async fn check_pending_csrf(state: &AppState, req: Request) -> Result<Request, AppError> {
+    let Some(PendingMultipartCsrf { expected }) = req.extensions().get::<PendingMultipartCsrf>().cloned() else {
+        return Ok(req);
+    };
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let length = content_length(req.headers());
+    if length.is_some_and(|n| n > MAX_UPLOAD_BODY) {
+        return Err(AppError::TooLarge { limit: MAX_UPLOAD_BODY });
+    }
+    let slot = slot().await?;
+    let (mut parts, body) = req.into_parts();
+    let bytes = read_body_within(state, body, length, MAX_UPLOAD_BODY).await?;
+    let token = multipart_field(&ct, bytes.clone(), CSRF_FIELD).await;
+    if !token.is_some_and(|t| same_secret(&t, &expected)) {
+        return Err(AppError::Csrf);
+    }
+    parts.extensions.remove::<PendingMultipartCsrf>();
+    parts.extensions.insert(slot);
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// Parses a buffered `multipart/form-data` body. Empty file inputs (no file chosen) are skipped.
@@ -185,22 +237,25 @@ pub async fn multipart_field(content_type: &str, body: Bytes, name: &str) -> Opt
 /// A form posted either as `multipart/form-data` (with files) or urlencoded (without).
 pub struct Upload(pub UploadForm);
 
-impl<S: Send + Sync> FromRequest<S> for Upload {
+impl FromRequest<AppState> for Upload {
     type Rejection = crate::error::PageError;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let content_type =
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let held = req.extensions().get::<UploadSlot>().cloned();
-        let body = read_body(req.into_body()).await?;
-        if is_multipart(Some(&content_type)) {
-            // The CSRF layer took a slot before reading; without one (a bearer session) take it now.
-            let slot = match held {
-                Some(s) => s,
-                None => slot().await?,
-            };
+        let multipart = is_multipart(Some(&content_type));
+        let length = content_length(req.headers());
+        // The CSRF check took a slot and buffered the body; without it (a bearer session)
+        // take the slot now, before reading.
+        let slot = match req.extensions().get::<UploadSlot>().cloned() {
+            Some(s) => Some(s),
+            None if multipart => Some(slot().await?),
+            None => None,
+        };
+        let body = read_body_within(state, req.into_body(), length, MAX_UPLOAD_BODY).await?;
+        if multipart {
             let mut form = parse_multipart(&content_type, body).await?;
-            form._slot = Some(slot);
+            form._slot = slot;
             return Ok(Upload(form));
         }
         let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)

@@ -368,8 +368,155 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     assert!(!log.to_string().contains("Klara"), "no personal data in the outbox");
 }
 
+/// A file from our origin is served as what it claims only when that is on the preview
+/// allowlist (PDF, images, plain text); JavaScript, XHTML and the like are plain bytes.
+async fn only_allowlisted_types_are_served_as_declared(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let script = b"alert(document.cookie)".to_vec();
+    let xhtml = b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></html>".to_vec();
+    let receipt = app
+        .deliver(
+            &gewerbeanmeldung(&unique("tx")),
+            vec![
+                ("skript.js", "text/javascript", script.clone()),
+                ("seite.xhtml", "application/xhtml+xml", xhtml.clone()),
+                ("notiz.txt", "text/plain; charset=utf-8", b"Hallo".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(receipt.status(), StatusCode::OK);
+    let id = vorgang_id(&receipt.json().await.expect("receipt"));
+    let api = app.api("max").await;
+    let v = api.vorgang(&id).await;
+    let doc = |name: &str| {
+        let docs = v["documents"].as_array().expect("documents");
+        let d = docs.iter().find(|d| d["filename"] == name).unwrap_or_else(|| panic!("{name} in {docs:?}"));
+        d["id"].as_str().expect("id").to_owned()
+    };
+    let max = app.browser("max").await;
+    for (name, served) in [
+        ("skript.js", "application/octet-stream"),
+        ("seite.xhtml", "application/octet-stream"),
+        ("notiz.txt", "text/plain; charset=utf-8"),
+    ] {
+        let d = doc(name);
+        for res in [
+            api.get(&format!("/api/v1/dokumente/{d}")).await,
+            max.get(&format!("/dokumente/{d}")).await,
+            max.get(&format!("/dokumente/{d}/vorschau")).await,
+        ] {
+            assert_eq!(res.status(), StatusCode::OK, "{name}: {}", res.url());
+            assert_eq!(res.headers()["content-type"], served, "{name}: {}", res.url());
+        }
+    }
+    let res = max.get(&format!("/dokumente/{}/vorschau", doc("seite.xhtml"))).await;
+    assert!(res.headers()["content-disposition"].to_str().expect("header").starts_with("attachment;"), "no preview");
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), xhtml.as_slice(), "the bytes unchanged");
+
+    // A clerk's upload declared as JavaScript: stored with its type, served as bytes.
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let form = Form::new().text("_csrf", csrf_in(&page)).part("datei", file("makro.js", "text/javascript", &script));
+    let res = post_multipart(&max, &format!("/vorgaenge/{id}/dokumente"), form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let own = page.split("id=\"h-bearbeitungsdokumente\"").nth(1).expect("own documents section");
+    let uploaded = own.split("/dokumente/").nth(1).and_then(|s| s.split('"').next()).expect("a link").to_owned();
+    let res = max.get(&format!("/dokumente/{uploaded}")).await;
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), script.as_slice());
+}
+
 on_both_backends!(
     clerks_attach_documents_and_preview_them,
+    only_allowlisted_types_are_served_as_declared,
     kommentare_and_wiedervorlagen_carry_attachments,
     final_deletion_needs_a_second_person
 );
+
+/// A session cookie of `username` (of the default tenant), as a login would set it.
+async fn session_cookie(app: &TestApp, username: &str) -> String {
+    let state = &app.server.state;
+    let tenant = TenantId::default_tenant();
+    let user = state.store.find_user_by_username(&tenant, username).await.expect("lookup").expect("user");
+    let token = web::auth::new_token();
+    let now = time::OffsetDateTime::now_utc();
+    let session = store::NewSession {
+        token_hash: web::auth::token_hash(&token),
+        tenant,
+        user: user.id,
+        csrf_token: web::auth::new_token(),
+        created_at: now,
+        idle_timeout_secs: 3600,
+        absolute_expiry: now + time::Duration::hours(1),
+    };
+    state.store.create_session(session).await.expect("session");
+    format!("{}={token}", web::auth::SESSION_COOKIE)
+}
+
+/// A multipart upload that announces 100 KB, sends the start of its body and then nothing.
+async fn stalled_upload(app: &TestApp, path: &str, cookie: Option<&str>) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut conn = tokio::net::TcpStream::connect(app.server.addr).await.expect("connect");
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\n{cookie}Content-Type: multipart/form-data; boundary=b\r\n\
+         Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    conn
+}
+
+/// The status code the server answers on `conn` within `wait`, if any.
+async fn answer_status(conn: &mut tokio::net::TcpStream, wait: std::time::Duration) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(wait, conn.read(&mut buf)).await.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]);
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// The few upload slots are shared by all tenants. Who may not upload to a route is refused
+/// before a slot is taken or the body waited for, and a body that does not come in time is
+/// cut off (the intake's slow-body rule) and gives its slot back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_slots_go_only_to_authorized_requests_and_not_for_long() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.limits.body_grace = std::time::Duration::from_secs(1))
+        .await
+        .expect("sqlite");
+    let id = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await);
+    let path = format!("/vorgaenge/{id}/dokumente");
+    let wait = std::time::Duration::from_secs(5);
+    // The tenant admin is signed in but may not work Vorgänge; the others are not signed in.
+    let admin = session_cookie(&app, "admin").await;
+    let mut refused = Vec::new();
+    for cookie in [Some(admin.as_str()); 5].into_iter().chain([None, Some("ozg_session=erfunden")]) {
+        let mut conn = stalled_upload(&app, &path, cookie).await;
+        let status = answer_status(&mut conn, wait).await;
+        let expected = if cookie == Some(admin.as_str()) { 403 } else { 303 };
+        assert_eq!(status, Some(expected), "refused at once, without waiting for the body ({cookie:?})");
+        refused.push(conn); // still open
+    }
+    let max = app.browser("max").await;
+    let page = max.page(&format!("/vorgaenge/{id}")).await;
+    let upload = |name: &str| {
+        let form = Form::new().text("_csrf", csrf_in(&page)).part("datei", file(name, "application/pdf", PDF));
+        post_multipart(&max, &path, form)
+    };
+    let started = std::time::Instant::now();
+    let res = upload("Vermerk.pdf").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the clerk's upload goes through");
+    assert!(started.elapsed() < wait, "without waiting for a slot: {:?}", started.elapsed());
+
+    // The clerk's own uploads that stall hold the slots only until the body is overdue.
+    let max_cookie = session_cookie(&app, "max").await;
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        stalled.push(stalled_upload(&app, &path, Some(&max_cookie)).await);
+    }
+    for conn in &mut stalled {
+        let status = answer_status(conn, std::time::Duration::from_secs(20)).await;
+        assert_eq!(status, Some(408), "a body that does not come is cut off");
+    }
+    assert_eq!(upload("Vermerk 2.pdf").await.status(), StatusCode::SEE_OTHER, "the slots are free again");
+    drop((refused, stalled));
+}

@@ -237,6 +237,43 @@ async fn intake_needs_an_api_token_unless_open(backend: Backend) {
     assert_eq!(send(platform).await.expect("send").status(), StatusCode::OK);
 }
 
+/// A tenant admin reads a raw delivery only while it is in the quarantine lists; once it
+/// became a Vorgang, the raw access ends.
+async fn raw_deliveries_are_readable_only_while_in_quarantine(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let tenant = domain::TenantId::default_tenant();
+    let token = app.token(&tenant, &[domain::TokenScope::Eingang]).await;
+    let deliver = |form: Value| {
+        let form = reqwest::multipart::Form::new().text("formData", form.to_string());
+        app.http.post(app.url("/antrag")).bearer_auth(&token).multipart(form).send()
+    };
+    // Nobody carries the Kennung yet: it waits in the tenant's list "nicht zuordenbar".
+    let res = deliver(antrag_for("bau-0815", &unique("tx"))).await.expect("deliver");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let waiting = res.json::<Value>().await.expect("json")["deliveryId"].as_str().expect("id").to_owned();
+    // A faulty one stays in the quarantine.
+    let mut faulty = gewerbeanmeldung(&unique("tx"));
+    faulty.as_object_mut().expect("object").remove("control");
+    let res = deliver(faulty).await.expect("deliver");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let broken = res.json::<Value>().await.expect("json")["deliveryId"].as_str().expect("id").to_owned();
+
+    let admin = app.browser("admin").await;
+    for id in [&waiting, &broken] {
+        let res = admin.get(&format!("/admin/quarantaene/{id}/roh")).await;
+        assert_eq!(res.status(), StatusCode::OK, "readable while listed");
+        assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    }
+    // The unit appears; the delivery is processed into a Vorgang and leaves the list.
+    let unit = store::NewUnit { id: domain::UnitId::new(), name: "Bauamt".into(), kennung: "bau-0815".into() };
+    app.server.state.store.create_unit(&tenant, unit).await.expect("unit");
+    let res = app.api("admin").await.post(&format!("/api/v1/quarantaene/{waiting}/verarbeiten"), json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK, "processed");
+    let res = admin.get(&format!("/admin/quarantaene/{waiting}/roh")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "no raw access once it is a Vorgang");
+    assert_eq!(admin.get(&format!("/admin/quarantaene/{broken}/roh")).await.status(), StatusCode::OK, "still listed");
+}
+
 on_both_backends!(
     nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail,
     the_same_transaction_id_gives_one_vorgang_also_when_racing,
@@ -246,6 +283,7 @@ on_both_backends!(
     a_delivery_interrupted_before_parsing_is_finished_on_restart,
     json_api_intake_with_base64_files,
     intake_needs_an_api_token_unless_open,
+    raw_deliveries_are_readable_only_while_in_quarantine,
 );
 
 /// Intake holds request bodies in memory until the delivery is stored: all intakes together

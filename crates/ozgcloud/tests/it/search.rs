@@ -91,7 +91,10 @@ async fn filters_combine_and_stay_in_the_url(backend: Backend) {
     let max = max.expect("lookup").expect("max");
     let units = app.server.state.store.list_units(&domain::TenantId::default_tenant()).await.expect("units");
     let unit = units.iter().find(|u| u.kennung == KENNUNG).expect("Gewerbeamt").id;
-    let today = time::OffsetDateTime::now_utc().date();
+    // The filters take German calendar days (Europe/Berlin), as the product computes them; the
+    // UTC date is a day behind from 22:00 or 23:00 UTC on. Taken after the deliveries, so they
+    // are never after "today".
+    let today = web::fmt::today();
     let iso = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
     let (yesterday, tomorrow) = (iso(today.previous_day().expect("day")), iso(today.next_day().expect("day")));
 

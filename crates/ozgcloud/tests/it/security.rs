@@ -42,14 +42,65 @@ async fn five_failed_logins_lock_the_account(backend: Backend) {
     assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::SEE_OTHER);
 }
 
+/// The login form must not tell which user names exist: six failed logins for an account and
+/// for a name without one get the same status and the same page, attempt by attempt (lockout
+/// included), and the API answers them alike.
+async fn failed_logins_do_not_tell_which_names_exist(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let nobody = unique("niemand");
+    let (known, unknown) = (app.anonymous_browser(""), app.anonymous_browser(""));
+    // The page without what differs by design: the name typed (echoed into the form) and the
+    // form's random CSRF token.
+    let normalized = |html: String, name: &str| {
+        let html = html.replace(&csrf_in(&html), "CSRF");
+        html.replace(&format!("value=\"{name}\""), "value=\"NAME\"")
+    };
+    let message = |html: &str| {
+        let start = html.find("id=\"login-fehler\">").expect("an error message") + "id=\"login-fehler\">".len();
+        html[start..].split("</p>").next().expect("message end").to_owned()
+    };
+    for attempt in 1..=6 {
+        let a = known.login("erika", "falsch-falsch-falsch").await;
+        let b = unknown.login(&nobody, "falsch-falsch-falsch").await;
+        assert_eq!(a.status(), b.status(), "attempt {attempt}: same status");
+        let expected = if attempt < 5 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(a.status(), expected, "attempt {attempt}");
+        let (a, b) = (a.text().await.expect("html"), b.text().await.expect("html"));
+        assert_eq!(message(&a), message(&b), "attempt {attempt}: the same message");
+        assert_eq!(normalized(a, "erika"), normalized(b, &nobody), "attempt {attempt}: the same page");
+    }
+    // Locked, both: the right password of the account does not help, and says nothing new.
+    let a = known.login("erika", PASSWORD).await;
+    let b = unknown.login(&nobody, PASSWORD).await;
+    assert_eq!((a.status(), b.status()), (StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(message(&a.text().await.expect("html")), message(&b.text().await.expect("html")));
+    // The API: the same problem for both.
+    let api = |name: String| {
+        app.http.post(app.url("/api/v1/login")).json(&json!({"username": name, "password": "falsch-falsch"})).send()
+    };
+    let (a, b) = (api("erika".into()).await.expect("login"), api(nobody.clone()).await.expect("login"));
+    assert_eq!((a.status(), b.status()), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(a.bytes().await.expect("body"), b.bytes().await.expect("body"), "byte-identical problems");
+    // Another name is not affected by these failures.
+    let other = app.anonymous_browser("").login(&unique("niemand"), "falsch-falsch-falsch").await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}
+
 async fn idle_sessions_expire(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |c| c.session_idle = time::Duration::seconds(1)).await else {
+    let idle = std::time::Duration::from_secs(2);
+    let Some(app) =
+        TestApp::spawn_with(backend, |c| c.session_idle = time::Duration::try_from(idle).expect("idle")).await
+    else {
         return;
     };
-    let b = app.browser("max").await;
+    // Each session is used right after its login: another login's argon2 check (seconds in a
+    // debug build on a busy machine) must not run while a session idles towards its timeout.
     let api = app.api("max").await;
+    assert_eq!(api.get("/api/v1/vorgaenge").await.status(), StatusCode::OK);
+    let b = app.browser("max").await;
     assert_eq!(b.get("/vorgaenge").await.status(), StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Idle for longer than the timeout, counted from the last use.
+    tokio::time::sleep(idle + std::time::Duration::from_millis(1100)).await;
     let res = b.get("/vorgaenge").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
@@ -271,6 +322,7 @@ async fn passwords_set_by_an_admin_must_be_changed(backend: Backend) {
 
 on_both_backends!(
     five_failed_logins_lock_the_account,
+    failed_logins_do_not_tell_which_names_exist,
     idle_sessions_expire,
     state_changing_forms_need_the_csrf_token,
     ip_allowlist_keeps_clerks_in_their_network_but_not_intake,

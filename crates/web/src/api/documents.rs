@@ -84,12 +84,14 @@ pub(super) async fn attach(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<ClerkDocumentDto> {
     let id = commands::parse_vorgang_id(&id)?;
     // Base64 of up to 20 MB is more than the 2 MB the JSON extractor takes by default.
+    let length = crate::upload::content_length(&headers);
     let _slot = crate::upload::slot().await?;
-    let raw = crate::upload::read_body(body).await?;
+    let raw = crate::upload::read_body_within(&state, body, length, crate::upload::MAX_UPLOAD_BODY).await?;
     let req: AttachRequest = serde_json::from_slice(&raw)
         .map_err(|e| AppError::bad_request("body", format!("ist kein gültiges JSON für einen Anhang: {e}")))?;
     let to = match (req.kommentar_id, req.wiedervorlage_id) {

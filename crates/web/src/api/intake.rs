@@ -4,18 +4,15 @@ use super::dto::{IntakeReceipt, Unroutable, VorgangRef};
 use crate::auth::Machine;
 use crate::error::AppError;
 use crate::tenancy::ClientIp;
+use crate::upload::content_length;
 use crate::AppState;
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use domain::TenantId;
 use intake::{IntakeError, Payload, Receipt};
-
-fn content_length(headers: &HeaderMap) -> Option<usize> {
-    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
-}
 
 pub fn receipt(r: &Receipt) -> IntakeReceipt {
     IntakeReceipt {
@@ -49,18 +46,7 @@ async fn deliver(
     }
     // Held until the delivery is stored and answered: the body is in memory till then.
     let _room = state.intake.reserve(&sender, content_length).await?;
-    let deadline = state.intake.body_deadline(content_length);
-    let body = match tokio::time::timeout(deadline, to_bytes(body, limit)).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(_)) => {
-            tracing::warn!(limit, "intake: request over the size limit (or broken off) refused");
-            return Err(AppError::TooLarge { limit });
-        }
-        Err(_) => {
-            tracing::warn!(?deadline, "intake: request body too slow, refused");
-            return Err(AppError::TooSlow);
-        }
-    };
+    let body = crate::upload::read_body_within(state, body, content_length, limit).await?;
     match state.intake.deliver(&source, payload(body)).await {
         Ok(r) => Ok(Json(receipt(&r)).into_response()),
         // Kept and visible to the operator; the sender has done its part.

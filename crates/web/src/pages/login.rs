@@ -109,10 +109,12 @@ pub async fn submit(
             f.username,
             Some("Benutzername oder Passwort ist falsch.".to_owned()),
         )),
-        LoginOutcome::Locked(until) => {
+        LoginOutcome::Locked(_) => {
+            // Without the lock's end: it would tell when someone else's failures began, and
+            // differ between a real account and a name without one.
             let msg = format!(
-                "Nach zu vielen Fehlversuchen ist die Anmeldung bis {} Uhr gesperrt.",
-                crate::fmt::date_time(until)
+                "Nach zu vielen Fehlversuchen ist die Anmeldung vorübergehend gesperrt (höchstens {} Minuten). Bitte versuchen Sie es später noch einmal.",
+                domain::user::LOCK_DURATION.whole_minutes()
             );
             Ok(login_page(&state, &ctx, StatusCode::TOO_MANY_REQUESTS, f.username, Some(msg)))
         }

@@ -85,6 +85,11 @@ pub async fn page(
     Ok(render(&t))
 }
 
+/// The deliveries the quarantine page lists: faulty ones and those nobody could be found for.
+fn on_the_lists(status: DeliveryStatus) -> bool {
+    matches!(status, DeliveryStatus::Quarantined | DeliveryStatus::Unroutable)
+}
+
 pub async fn raw(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
@@ -92,6 +97,11 @@ pub async fn raw(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let d = state.store.get_delivery(&auth.tenant, parse_delivery_id(&id)?).await?;
+    // Only while it is on one of the two lists: once a delivery became a Vorgang (or a
+    // duplicate of one), its data is read there, under the Vorgang's visibility and audit.
+    if !on_the_lists(d.status) {
+        return Err(AppError::NotFound.into());
+    }
     let bytes = state.intake.load_raw(&d).await?;
     // A raw delivery is a whole application with its personal data.
     crate::commands::audit(&state, &auth.caller(), "eingang_gelesen", Some(d.id.to_string()), None, ip.0).await?;

@@ -61,7 +61,7 @@ impl DocumentLink {
             id: d.id.to_string(),
             filename: d.filename.clone(),
             size: fmt::size(d.size),
-            previewable: previewable(&d.content_type),
+            previewable: crate::download::previewable(&d.content_type),
         }
     }
 }
@@ -169,14 +169,6 @@ impl WiedervorlageView {
 #[derive(Deserialize)]
 pub struct PageParams {
     meldung: Option<String>,
-}
-
-/// Only types a browser renders without running code; everything else is download-only.
-fn previewable(content_type: &str) -> bool {
-    matches!(
-        content_type.split(';').next().map(str::trim),
-        Some("application/pdf" | "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "text/plain")
-    )
 }
 
 fn plain_address(s: &str) -> bool {
@@ -354,7 +346,7 @@ pub async fn page(
                 filename: d.filename.clone(),
                 size: fmt::size(d.size),
                 content_type: d.content_type.clone(),
-                previewable: previewable(&d.content_type),
+                previewable: crate::download::previewable(&d.content_type),
             })
             .collect(),
         history: history
@@ -480,7 +472,7 @@ async fn document_response(
     let id = DocumentId::parse(id).ok_or(crate::error::AppError::NotFound)?;
     let doc = commands::read_document(state, &auth.caller(), id, ip.0).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
-    let inline = inline && previewable(&doc.content_type);
+    let inline = inline && crate::download::previewable(&doc.content_type);
     Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, inline))
 }
 
