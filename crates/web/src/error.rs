@@ -149,6 +149,9 @@ struct Problem<'a> {
     current_version: Option<i64>,
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
     delivery_id: Option<String>,
+    /// `urn:request:<id>`: the request's id, as in its `X-Request-Id` header and log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<String>,
 }
 
 /// The API rendering: `application/problem+json`.
@@ -170,6 +173,7 @@ impl IntoResponse for AppError {
             field,
             current_version,
             delivery_id,
+            instance: crate::request_id::instance(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut res = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();

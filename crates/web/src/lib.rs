@@ -11,6 +11,7 @@ pub mod oidc;
 mod pages;
 pub mod policy;
 pub mod provisioning;
+pub mod request_id;
 pub mod session;
 pub mod tenancy;
 pub mod upload;
@@ -133,6 +134,7 @@ pub fn router(mut state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
         .layer(middleware::from_fn_with_state(state.clone(), tenancy::tenant_layer))
         .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
+        .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

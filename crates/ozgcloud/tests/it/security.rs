@@ -330,3 +330,97 @@ on_both_backends!(
     reads_of_personal_data_are_in_the_audit_log,
     passwords_set_by_an_admin_must_be_changed,
 );
+
+/// Log lines of the whole test process, while a test asks for them.
+mod log_capture {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static TEXT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+    struct Writer;
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if ON.load(Ordering::Relaxed) {
+                TEXT.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Installs the process's log subscriber (as the binary does, plain text) writing here.
+    pub fn start() -> bool {
+        ON.store(true, Ordering::Relaxed);
+        tracing_subscriber::fmt().with_ansi(false).with_writer(|| Writer).try_init().is_ok()
+    }
+
+    pub fn stop() -> String {
+        ON.store(false, Ordering::Relaxed);
+        let text = std::mem::take(&mut *TEXT.lock().unwrap_or_else(|e| e.into_inner()));
+        String::from_utf8_lossy(&text).into_owned()
+    }
+}
+
+/// Every answer carries the request's id, a problem names it as its `instance`, and the log
+/// lines written while the request is handled carry it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_problem_and_log_line_carries_the_request_id() {
+    assert!(log_capture::start(), "no other test installs a log subscriber");
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let api = app.api("max").await;
+    let plain = |id: &str| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+
+    // A 404 problem: its instance is the id in the header.
+    let missing = format!("/api/v1/vorgaenge/{}", uuid::Uuid::new_v4());
+    let res = api.get(&missing).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let id = res.headers()["x-request-id"].to_str().expect("an id").to_owned();
+    assert!(plain(&id), "{id}");
+    let problem: Value = res.json().await.expect("problem");
+    assert_eq!(problem["instance"], format!("urn:request:{id}"), "{problem}");
+    let other = api.get(&missing).await.headers()["x-request-id"].to_str().expect("id").to_owned();
+    assert_ne!(other, id, "each request has its own id");
+
+    // A caller's plain id is kept; anything else is replaced by a new one.
+    let get_with =
+        |value: String| app.http.get(app.url(&missing)).bearer_auth(&api.token).header("x-request-id", value);
+    let own = unique("Proxy-Id");
+    let res = get_with(own.clone()).send().await.expect("get");
+    assert_eq!(res.headers()["x-request-id"], own.as_str());
+    assert_eq!(res.json::<Value>().await.expect("problem")["instance"], format!("urn:request:{own}"));
+    for odd in ["mit leerzeichen".to_owned(), "a_b".to_owned(), "<x>".to_owned(), "x".repeat(65)] {
+        let res = get_with(odd.clone()).send().await.expect("get");
+        let id = res.headers()["x-request-id"].to_str().expect("id").to_owned();
+        assert!(id != odd && plain(&id), "{odd:?} replaced by {id:?}");
+        assert_eq!(res.json::<Value>().await.expect("problem")["instance"], format!("urn:request:{id}"));
+    }
+    // Pages and successful answers carry it as well.
+    assert!(app.http.get(app.url("/login")).send().await.expect("get").headers().contains_key("x-request-id"));
+    assert!(api.get("/api/v1/vorgaenge").await.headers().contains_key("x-request-id"));
+
+    // The log lines of a request: the handler's and the access log's.
+    let own = unique("log");
+    let res = app
+        .http
+        .post(app.url("/api/v1/login"))
+        .header("x-request-id", &own)
+        .json(&json!({"username": "max", "password": "falsch-falsch"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let logs = log_capture::stop();
+    let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&format!("id={own}"))).collect();
+    assert!(lines.iter().any(|l| l.contains("login failed")), "the handler's line: {lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("path=\"/api/v1/login\"") || l.contains("path=/api/v1/login")),
+        "{lines:#?}"
+    );
+}
