@@ -117,13 +117,14 @@ impl Jobs {
         self.store.discard_job(id, reason).await
     }
 
-    /// Waits until no job is pending or running (tests, the CLI's `jobs wait`), at most
-    /// `limit`; true when idle. Jobs scheduled for later (retries) do not count.
+    /// Waits until no job is pending or running (tests), at most `limit`; true when idle.
+    /// Jobs scheduled more than a second ahead (retries) do not count; the second covers a
+    /// database clock (PostgreSQL's `now()`) a little ahead of this process's.
     pub async fn wait_idle(&self, limit: Duration) -> Result<bool, StorageError> {
         let deadline = tokio::time::Instant::now() + limit;
         use domain::jobs::JobState;
         loop {
-            let now = time::OffsetDateTime::now_utc();
+            let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
             let mut busy = false;
             for state in [JobState::Running, JobState::Available, JobState::Retryable] {
                 let jobs = self.store.list_jobs(&JobQuery { state: Some(state), kind: None, limit: 1000 }).await?;
