@@ -105,6 +105,17 @@ pub fn check_password(password: &str, username: &str) -> Result<(), &'static str
     if chars.all(|c| Some(c) == first) {
         return Err("Das Passwort darf nicht aus einem einzigen wiederholten Zeichen bestehen.");
     }
+    let letters: Vec<char> = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    let all: Vec<char> = lower.chars().collect();
+    // Separators ("sommer-sommer", "qwertz 1234") do not make a pattern stronger.
+    let candidates = [all.as_slice(), letters.as_slice()];
+    let candidates = candidates.iter().filter(|c| c.len() >= MIN_PATTERN_LEN);
+    if candidates.clone().any(|c| is_keyboard_walk(c)) {
+        return Err("Das Passwort darf nicht nur aus Tastaturreihen oder Zeichenfolgen wie „qwertz“, „asdf“ oder „1234“ bestehen.");
+    }
+    if candidates.clone().any(|c| is_repetition(c)) {
+        return Err("Das Passwort darf nicht aus einem wiederholten Wort bestehen (wie „passwortpasswort“).");
+    }
     const COMMON: [&str; 8] = [
         "passwort1234",
         "password1234",
@@ -119,6 +130,69 @@ pub fn check_password(password: &str, username: &str) -> Result<(), &'static str
         return Err("Dieses Passwort ist zu bekannt; bitte ein anderes wählen.");
     }
     Ok(())
+}
+
+/// Patterns are looked for in the password and in its letters and digits alone, when those
+/// are at least this many.
+const MIN_PATTERN_LEN: usize = 6;
+
+/// Rows of German and US keyboards, the digits and the alphabet: walked along in either
+/// direction they are among the first guesses.
+const KEYBOARD_ROWS: [&str; 10] = [
+    "^1234567890ß´",
+    "0123456789",
+    "qwertzuiopü+",
+    "asdfghjklöä#",
+    "<yxcvbnm,.-",
+    "qwertyuiop[]\\",
+    "asdfghjkl;'",
+    "zxcvbnm,./",
+    "abcdefghijklmnopqrstuvwxyz",
+    "!\"§$%&/()=?`",
+];
+
+/// Which ways `b` follows `a` on a keyboard row: bit 1 forwards, bit 2 backwards.
+fn keyboard_step(a: char, b: char) -> u8 {
+    let mut ways = 0;
+    for row in KEYBOARD_ROWS {
+        let row: Vec<char> = row.chars().collect();
+        if let (Some(i), Some(j)) = (row.iter().position(|&c| c == a), row.iter().position(|&c| c == b)) {
+            if j == i + 1 {
+                ways |= 1;
+            } else if i == j + 1 {
+                ways |= 2;
+            }
+        }
+    }
+    ways
+}
+
+/// Whether every character belongs to a run of at least three keys walked along one row in
+/// one direction ("qwertz", "asdf1234", "987654321", "ztrewq" …).
+fn is_keyboard_walk(chars: &[char]) -> bool {
+    let steps: Vec<u8> = chars.windows(2).map(|w| keyboard_step(w[0], w[1])).collect();
+    let mut covered = vec![false; chars.len()];
+    let mut start = 0;
+    while start < steps.len() {
+        let mut ways = steps[start];
+        let mut end = start;
+        while ways != 0 && end + 1 < steps.len() && ways & steps[end + 1] != 0 {
+            ways &= steps[end + 1];
+            end += 1;
+        }
+        // Steps start..=end link the characters start..=end + 1.
+        if ways != 0 && end > start {
+            covered[start..=end + 1].iter_mut().for_each(|c| *c = true);
+        }
+        start = end + 1;
+    }
+    covered.iter().all(|&c| c)
+}
+
+/// Whether the characters are one shorter piece over and over ("passwortpasswort",
+/// "abcabcabca"): they repeat with a period of at most half their length.
+fn is_repetition(chars: &[char]) -> bool {
+    (1..=chars.len() / 2).any(|period| (period..chars.len()).all(|i| chars[i] == chars[i - period]))
 }
 
 /// After this many failed logins in a row an account is locked for [`LOCK_DURATION`].
@@ -147,6 +221,59 @@ mod tests {
         assert!(check_password("aaaaaaaaaaaaaaa", "erika").is_err());
         assert!(check_password("Passwort12345", "erika").is_err());
         assert!(check_password("Ein langer Satz 2026", "max").is_ok());
+    }
+
+    #[test]
+    fn keyboard_rows_are_refused() {
+        let refused = "Das Passwort darf nicht nur aus Tastaturreihen oder Zeichenfolgen wie „qwertz“, „asdf“ oder „1234“ bestehen.";
+        for weak in [
+            "qwertzuiopü+",
+            "QWERTZUIOPÜ+",
+            "qwertyuiop[]",
+            "asdfghjklöä#",
+            "asdf1234qwer",
+            "1234567890ß´",
+            "12345678901234",
+            "´ß0987654321",
+            "ztrewqasdfgh",
+            "qwertz-123456",
+            "yxcvbnm 54321",
+            "abcdefghijkl",
+            "!\"§$%&/()=?`",
+            "123454321234",
+        ] {
+            assert_eq!(check_password(weak, "max"), Err(refused), "{weak}");
+        }
+    }
+
+    #[test]
+    fn repeated_words_are_refused() {
+        let refused = "Das Passwort darf nicht aus einem wiederholten Wort bestehen (wie „passwortpasswort“).";
+        for weak in ["passwortpasswort", "Sommer-Sommer-Sommer", "hallo hallo hallo", "abcxabcxabcx", "blumeblumeblu"] {
+            assert_eq!(check_password(weak, "max"), Err(refused), "{weak}");
+        }
+        assert_eq!(
+            check_password("............", "max"),
+            Err("Das Passwort darf nicht aus einem einzigen wiederholten Zeichen bestehen.")
+        );
+    }
+
+    #[test]
+    fn ordinary_passphrases_pass() {
+        for good in [
+            "Ein langer Satz 2026",
+            "test-passwort-123",
+            "Demo-Passwort-2026",
+            "E2e-Verwaltung-Kennwort-2026",
+            "Musterstadt-Rathaus-2026",
+            "Erstes-Passwort-2026",
+            "bench-passwort-123",
+            "Tastatur qwertz ist deutsch",
+            "Rosen 1234 mal blühen",
+            "Wer? Wir! Was? Das!",
+        ] {
+            assert_eq!(check_password(good, "max"), Ok(()), "{good}");
+        }
     }
 
     #[test]

@@ -47,34 +47,71 @@ impl Default for Limits {
     }
 }
 
-/// A delivery as it arrived.
+/// A delivery as it arrived: the channel it came by, the Content-Type its sender declared
+/// and the bytes.
 #[derive(Debug, Clone)]
 pub enum Payload {
     /// `POST /antrag`, the OZG-Cloud format.
     Multipart { content_type: String, body: Bytes },
     /// The versioned JSON API: control, formData and base64 files in one document.
-    Json { body: Bytes },
+    Json { content_type: String, body: Bytes },
 }
+
+const MULTIPART_CHANNEL: &str = "antrag-multipart";
+const JSON_CHANNEL: &str = "api-json";
 
 impl Payload {
     fn channel(&self) -> &'static str {
         match self {
-            Payload::Multipart { .. } => "antrag-multipart",
-            Payload::Json { .. } => "api-json",
+            Payload::Multipart { .. } => MULTIPART_CHANNEL,
+            Payload::Json { .. } => JSON_CHANNEL,
+        }
+    }
+
+    /// A stored delivery again, by its recorded channel; `None` for a channel intake does not
+    /// know (never guessed).
+    fn stored(channel: &str, content_type: String, body: Bytes) -> Option<Self> {
+        match channel {
+            MULTIPART_CHANNEL => Some(Payload::Multipart { content_type, body }),
+            JSON_CHANNEL => Some(Payload::Json { content_type, body }),
+            _ => None,
         }
     }
 
     fn content_type(&self) -> &str {
         match self {
-            Payload::Multipart { content_type, .. } => content_type,
-            Payload::Json { .. } => "application/json",
+            Payload::Multipart { content_type, .. } | Payload::Json { content_type, .. } => content_type,
         }
     }
 
     fn body(&self) -> &Bytes {
         match self {
-            Payload::Multipart { body, .. } | Payload::Json { body } => body,
+            Payload::Multipart { body, .. } | Payload::Json { body, .. } => body,
         }
+    }
+
+    /// The declared Content-Type must be the channel's format; anything else is not parsed as
+    /// if it were. (A multipart type without boundary is the multipart parser's error.)
+    fn check_media_type(&self) -> Result<(), ValidationError> {
+        let declared = self.content_type().split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let (fits, expected) = match self {
+            Payload::Multipart { .. } => (declared == "multipart/form-data", "multipart/form-data"),
+            Payload::Json { .. } => {
+                let json = declared == "application/json"
+                    || declared.strip_prefix("application/").is_some_and(|t| t.ends_with("+json"));
+                (json, "application/json")
+            }
+        };
+        if fits {
+            return Ok(());
+        }
+        let message = if declared.is_empty() {
+            format!("fehlt (erwartet: {expected})")
+        } else {
+            let shown: String = declared.chars().filter(|c| !c.is_control()).take(100).collect();
+            format!("„{shown}“ wird hier nicht angenommen (erwartet: {expected})")
+        };
+        Err(ValidationError::new("Content-Type", message))
     }
 }
 
@@ -94,6 +131,9 @@ pub enum IntakeError {
     /// The delivery is stored and quarantined; the error names the field.
     #[error("Eingang {delivery} ungültig: {error}")]
     Invalid { delivery: DeliveryId, error: ValidationError },
+    /// Stored and quarantined without parsing: its Content-Type is not its channel's format.
+    #[error("Eingang {delivery} nicht lesbar: {error}")]
+    UnsupportedMediaType { delivery: DeliveryId, error: ValidationError },
     #[error("Eingang {0} kann nicht erneut verarbeitet werden: er ist bereits verarbeitet")]
     AlreadyProcessed(DeliveryId),
     /// Valid, stored, but no Organisationseinheit (of the sender's tenant) carries its
@@ -256,20 +296,18 @@ impl Intake {
         if matches!(d.status, DeliveryStatus::Processed | DeliveryStatus::Duplicate) {
             return Err(IntakeError::AlreadyProcessed(id));
         }
-        let payload = self.load_payload(&d).await?;
+        let body = self.load_raw(&d).await?;
+        let Some(payload) = Payload::stored(&d.channel, d.content_type.clone(), body) else {
+            let error = ValidationError::new("channel", format!("unbekannter Eingangskanal „{}“", d.channel));
+            tracing::warn!(delivery = %id, channel = %d.channel, "intake: delivery of an unknown channel quarantined");
+            self.store.quarantine_delivery(tenant, id, &error.field, &error.message).await?;
+            return Err(IntakeError::Invalid { delivery: id, error });
+        };
         self.process(tenant, id, d.received_at, payload).await
     }
 
     pub async fn load_raw(&self, d: &DeliveryRecord) -> Result<Bytes, IntakeError> {
         Ok(self.blobs.get(&d.blob_key).await?)
-    }
-
-    async fn load_payload(&self, d: &DeliveryRecord) -> Result<Payload, IntakeError> {
-        let body = self.load_raw(d).await?;
-        Ok(match d.channel.as_str() {
-            "api-json" => Payload::Json { body },
-            _ => Payload::Multipart { content_type: d.content_type.clone(), body },
-        })
     }
 
     /// Finishes deliveries left between "stored" and "processed" (a crash, or a storage error
@@ -282,7 +320,7 @@ impl Intake {
         let n = pending.len();
         for d in pending {
             match self.reprocess(&d.tenant, d.id).await {
-                Ok(_) | Err(IntakeError::Invalid { .. }) => {}
+                Ok(_) | Err(IntakeError::Invalid { .. } | IntakeError::UnsupportedMediaType { .. }) => {}
                 Err(e) => tracing::warn!(delivery = %d.id, error = %e, "intake: recovery failed"),
             }
         }
@@ -296,6 +334,11 @@ impl Intake {
         received_at: OffsetDateTime,
         payload: Payload,
     ) -> Result<Receipt, IntakeError> {
+        if let Err(error) = payload.check_media_type() {
+            tracing::info!(%delivery, "intake: delivery of an unsupported media type quarantined");
+            self.store.quarantine_delivery(tenant, delivery, &error.field, &error.message).await?;
+            return Err(IntakeError::UnsupportedMediaType { delivery, error });
+        }
         let parsed = match self.parse(payload).await {
             Ok(p) => p,
             Err(error) => {
@@ -449,7 +492,7 @@ impl Intake {
                     attachments: parts.attachments,
                 })
             }
-            Payload::Json { body } => {
+            Payload::Json { body, .. } => {
                 let value: Value = serde_json::from_slice(&body).map_err(|e| {
                     ValidationError::new("$", format!("kein gültiges JSON (Zeile {}, Spalte {})", e.line(), e.column()))
                 })?;

@@ -530,7 +530,11 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
             // Delivered like a form service would: to the installation, routed by Kennung.
             let r = state
                 .intake
-                .deliver_received_at(&TenantId::platform(), Payload::Json { body: body.into() }, received)
+                .deliver_received_at(
+                    &TenantId::platform(),
+                    Payload::Json { content_type: "application/json".into(), body: body.into() },
+                    received,
+                )
                 .await?;
             let actor = Actor { user: Some(clerk.0), name: clerk.1 };
             let mut head = r.vorgang;

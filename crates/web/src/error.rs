@@ -30,6 +30,9 @@ pub enum AppError {
     Csrf,
     #[error("Eingang ungültig: {0}")]
     Intake(ValidationError, store::DeliveryId),
+    /// The delivery's Content-Type is not the format of the address it was sent to.
+    #[error("Eingang nicht lesbar: {0}")]
+    UnsupportedMediaType(ValidationError, store::DeliveryId),
     #[error("Der Dienst ist kurz nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.")]
     Unavailable,
     #[error("Die Anfrage kam zu langsam an und wurde abgebrochen; bitte erneut senden.")]
@@ -56,6 +59,7 @@ impl AppError {
             }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } | Self::Intake(..) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -79,6 +83,7 @@ impl AppError {
             Self::TooSlow => "too-slow",
             Self::Csrf => "csrf",
             Self::Intake(..) => "invalid-eingang",
+            Self::UnsupportedMediaType(..) => "unsupported-media-type",
             Self::Unavailable => "unavailable",
             Self::Busy(_) => "busy",
             Self::PasswordChangeRequired => "password-change-required",
@@ -126,6 +131,7 @@ impl From<IntakeError> for AppError {
     fn from(e: IntakeError) -> Self {
         match e {
             IntakeError::Invalid { delivery, error } => Self::Intake(error, delivery),
+            IntakeError::UnsupportedMediaType { delivery, error } => Self::UnsupportedMediaType(error, delivery),
             IntakeError::AlreadyProcessed(_) => Self::BadRequest { field: None, message: e.to_string() },
             IntakeError::Unroutable { delivery, message, .. } => {
                 Self::Intake(ValidationError::new("control.zustaendigeStelle", message), delivery)
@@ -161,7 +167,9 @@ impl IntoResponse for AppError {
         let status = self.status();
         let (field, current_version, delivery_id) = match &self {
             Self::BadRequest { field, .. } => (field.as_deref(), None, None),
-            Self::Intake(v, d) => (Some(v.field.as_str()), None, Some(d.to_string())),
+            Self::Intake(v, d) | Self::UnsupportedMediaType(v, d) => {
+                (Some(v.field.as_str()), None, Some(d.to_string()))
+            }
             Self::Conflict { current_version } => (None, Some(*current_version), None),
             _ => (None, None, None),
         };

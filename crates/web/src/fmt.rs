@@ -59,6 +59,42 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
+/// Characters a page must not carry raw: NUL (browsers drop or replace it, so a value would
+/// show differently from what is stored) and the other C0 control characters except the
+/// whitespace ones (tab, line feed, form feed, carriage return).
+pub fn is_unshowable(c: char) -> bool {
+    c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0C' | '\r' | '\x7F')
+}
+
+/// How an [`is_unshowable`] character is shown: the replacement character, visibly.
+pub const UNSHOWABLE: char = '\u{FFFD}';
+
+/// The escaper of the HTML templates (askama.toml): askama's HTML escaping, and every
+/// [`is_unshowable`] character written as [`UNSHOWABLE`].
+#[derive(Debug, Clone, Copy)]
+pub struct Html;
+
+impl askama::filters::Escaper for Html {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, string: &str) -> std::fmt::Result {
+        let mut rest = string;
+        while let Some(i) = rest.find(is_unshowable) {
+            askama::filters::Html.write_escaped_str(&mut dest, &rest[..i])?;
+            dest.write_char(UNSHOWABLE)?;
+            // An ASCII control character is one byte.
+            rest = &rest[i + 1..];
+        }
+        askama::filters::Html.write_escaped_str(dest, rest)
+    }
+
+    fn write_escaped_char<W: std::fmt::Write>(&self, mut dest: W, c: char) -> std::fmt::Result {
+        if is_unshowable(c) {
+            dest.write_char(UNSHOWABLE)
+        } else {
+            askama::filters::Html.write_escaped_char(dest, c)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +107,24 @@ mod tests {
         assert_eq!(date_time(datetime!(2026-03-29 00:59 UTC)), "29.03.2026 01:59");
         assert_eq!(date_time(datetime!(2026-03-29 01:00 UTC)), "29.03.2026 03:00");
         assert_eq!(size(2048), "2 KB");
+    }
+
+    #[test]
+    fn templates_show_nul_and_control_characters_visibly() {
+        use askama::filters::Escaper as _;
+        let mut out = String::new();
+        Html.write_escaped_str(&mut out, "a\0b<c>\x01\td\u{7}").expect("write");
+        assert_eq!(out, "a\u{FFFD}b&#60;c&#62;\u{FFFD}\td\u{FFFD}");
+        let mut out = String::new();
+        Html.write_escaped_char(&mut out, '\0').expect("write");
+        assert_eq!(out, "\u{FFFD}");
+
+        #[derive(askama::Template)]
+        #[template(source = "<p>{{ value }}</p>", ext = "html")]
+        struct Page<'a> {
+            value: &'a str,
+        }
+        let html = askama::Template::render(&Page { value: "Müller\0<b>" }).expect("render");
+        assert_eq!(html, "<p>Müller\u{FFFD}&#60;b&#62;</p>", "the templates use this escaper");
     }
 }

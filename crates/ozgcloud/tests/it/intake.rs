@@ -274,6 +274,102 @@ async fn raw_deliveries_are_readable_only_while_in_quarantine(backend: Backend) 
     assert_eq!(admin.get(&format!("/admin/quarantaene/{broken}/roh")).await.status(), StatusCode::OK, "still listed");
 }
 
+/// Every submission is stored raw before it is parsed, also one in a format its address does
+/// not take: never parsed as something it is not, it is answered 415 with a German detail
+/// and kept in the quarantine with a precise error.
+async fn unsupported_content_types_are_415_and_quarantined(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let send = |path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut req = app.http.post(app.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    let json = gewerbeanmeldung(&unique("tx")).to_string().into_bytes();
+    let cases: [(&str, Option<&str>, Vec<u8>, &str); 4] = [
+        (
+            "/antrag",
+            Some("application/xml"),
+            b"<antrag/>".to_vec(),
+            "„application/xml“ wird hier nicht angenommen (erwartet: multipart/form-data)",
+        ),
+        (
+            "/antrag",
+            Some("application/json"),
+            json.clone(),
+            "„application/json“ wird hier nicht angenommen (erwartet: multipart/form-data)",
+        ),
+        ("/antrag", None, b"formData=x".to_vec(), "fehlt (erwartet: multipart/form-data)"),
+        (
+            "/api/v1/antraege",
+            Some("text/plain; charset=utf-8"),
+            json.clone(),
+            "„text/plain“ wird hier nicht angenommen (erwartet: application/json)",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (path, content_type, body, message) in cases {
+        let res = send(path, content_type, body).await.expect("send");
+        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path} {content_type:?}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let p: Value = res.json().await.expect("problem");
+        assert_eq!(p["type"], "https://ozgcloud.de/probleme/unsupported-media-type");
+        assert_eq!(p["field"], "Content-Type");
+        assert_eq!(p["detail"], format!("Eingang nicht lesbar: Content-Type: {message}"), "{p}");
+        ids.push(p["deliveryId"].as_str().expect("stored: a delivery id").to_owned());
+    }
+    // The formats each address takes still work; a multipart type without boundary stays the
+    // multipart parser's error (400).
+    let res = send("/api/v1/antraege", Some("application/json; charset=utf-8"), json.clone()).await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK, "JSON with a charset");
+    let mut other = gewerbeanmeldung(&unique("tx"));
+    other["control"]["name"] = "Gewerbeummeldung".into();
+    let res = send("/api/v1/antraege", Some("application/vnd.ozg+json"), other.to_string().into_bytes()).await;
+    assert_eq!(res.expect("send").status(), StatusCode::OK, "a +json type");
+    let res = send("/antrag", Some("multipart/form-data"), b"no boundary".to_vec()).await.expect("send");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let q = quarantine(&app).await;
+    for id in &ids {
+        let entry = q.iter().find(|e| e["deliveryId"] == id.as_str()).unwrap_or_else(|| panic!("{id} in {q:?}"));
+        assert_eq!(entry["field"], "Content-Type");
+        assert!(entry["message"].as_str().is_some_and(|m| m.contains("erwartet")), "{entry}");
+    }
+    let operator = app.browser_at("/t/plattform", "betrieb", PASSWORD).await;
+    let raw = operator.get(&format!("/admin/quarantaene/{}/roh", ids[0])).await;
+    assert_eq!(raw.bytes().await.expect("raw").as_ref(), b"<antrag/>", "the raw bytes are kept");
+    // Re-processing does not guess either.
+    let admin = app.api_at("/t/plattform", "betrieb", PASSWORD).await;
+    let res = admin.post(&format!("/api/v1/quarantaene/{}/verarbeiten", ids[1]), json!({})).await;
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(app.api("max").await.get_json("/api/v1/vorgaenge").await["total"], 2, "only the two good ones");
+
+    // A stored delivery of a channel intake does not know is not taken for multipart either.
+    let state = &app.server.state;
+    let key = documents::new_key("plattform", "eingang", uuid::Uuid::now_v7());
+    state.blobs.put(&key, json.clone().into()).await.expect("put");
+    let id = store::DeliveryId::new();
+    let delivery = store::NewDelivery {
+        id,
+        tenant: domain::TenantId::platform(),
+        received_at: time::OffsetDateTime::now_utc(),
+        channel: "fax".into(),
+        content_type: "multipart/form-data; boundary=b".into(),
+        blob_key: key,
+        size: json.len() as u64,
+    };
+    state.store.record_delivery(delivery).await.expect("record");
+    let res = admin.post(&format!("/api/v1/quarantaene/{id}/verarbeiten"), json!({})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let p: Value = res.json().await.expect("problem");
+    assert_eq!(
+        (p["field"].as_str(), p["detail"].as_str()),
+        (Some("channel"), Some("Eingang ungültig: channel: unbekannter Eingangskanal „fax“"))
+    );
+    assert!(quarantine(&app).await.iter().any(|e| e["deliveryId"] == id.to_string()), "and it is in the quarantine");
+}
+
 on_both_backends!(
     nested_multipart_delivery_becomes_a_vorgang_in_worklist_and_detail,
     the_same_transaction_id_gives_one_vorgang_also_when_racing,
@@ -284,6 +380,7 @@ on_both_backends!(
     json_api_intake_with_base64_files,
     intake_needs_an_api_token_unless_open,
     raw_deliveries_are_readable_only_while_in_quarantine,
+    unsupported_content_types_are_415_and_quarantined,
 );
 
 /// Intake holds request bodies in memory until the delivery is stored: all intakes together

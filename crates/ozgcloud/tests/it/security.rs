@@ -74,9 +74,13 @@ async fn failed_logins_do_not_tell_which_names_exist(backend: Backend) {
     let b = unknown.login(&nobody, PASSWORD).await;
     assert_eq!((a.status(), b.status()), (StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS));
     assert_eq!(message(&a.text().await.expect("html")), message(&b.text().await.expect("html")));
-    // The API: the same problem for both.
+    // The API: the same problem for both (under the same request id, which the problem names).
     let api = |name: String| {
-        app.http.post(app.url("/api/v1/login")).json(&json!({"username": name, "password": "falsch-falsch"})).send()
+        app.http
+            .post(app.url("/api/v1/login"))
+            .header("x-request-id", "gleiche-anfrage")
+            .json(&json!({"username": name, "password": "falsch-falsch"}))
+            .send()
     };
     let (a, b) = (api("erika".into()).await.expect("login"), api(nobody.clone()).await.expect("login"));
     assert_eq!((a.status(), b.status()), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));

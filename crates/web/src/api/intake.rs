@@ -62,13 +62,15 @@ async fn deliver(
 /// Delivers an Antrag as `multipart/form-data`: part `formData` (JSON with `control` and
 /// `formData`), optional parts `representation`, parts `attachment`. Idempotent on
 /// `control.transactionId`. Invalid deliveries are stored in the quarantine and answered
-/// with 400 naming the field.
+/// with 400 naming the field; another Content-Type than `multipart/form-data` is stored,
+/// quarantined and answered with 415.
 #[utoipa::path(post, path = "/antrag", tag = "Eingang",
     request_body(content_type = "multipart/form-data", description = "Parts formData, representation, attachment"),
     security((), ("bearer" = [])),
     responses((status = 200, body = IntakeReceipt), (status = 202, body = Unroutable, description = "Gespeichert, aber keiner Organisationseinheit zuzuordnen"),
               (status = 400, description = "Ungültig; in Quarantäne"), (status = 401, description = "API-Token fehlt oder ungültig"),
-              (status = 413, description = "Zu groß")))]
+              (status = 413, description = "Zu groß"),
+              (status = 415, description = "Content-Type nicht das Format dieser Adresse; gespeichert, in Quarantäne")))]
 pub async fn antrag_multipart(
     State(state): State<AppState>,
     machine: Option<Extension<Machine>>,
@@ -82,12 +84,15 @@ pub async fn antrag_multipart(
 
 /// The same intake as one JSON document: `control`, `formData`, and optional
 /// `representations` / `attachments` as `[{filename, contentType, content (Base64)}]`.
+/// Content-Type `application/json` (or `application/…+json`); another one is stored,
+/// quarantined and answered with 415.
 #[utoipa::path(post, path = "/api/v1/antraege", tag = "Eingang",
     request_body(content_type = "application/json", description = "{ control, formData, representations?, attachments? }"),
     security((), ("bearer" = [])),
     responses((status = 200, body = IntakeReceipt), (status = 202, body = Unroutable, description = "Gespeichert, aber keiner Organisationseinheit zuzuordnen"),
               (status = 400, description = "Ungültig; in Quarantäne"), (status = 401, description = "API-Token fehlt oder ungültig"),
-              (status = 413, description = "Zu groß")))]
+              (status = 413, description = "Zu groß"),
+              (status = 415, description = "Content-Type nicht das Format dieser Adresse; gespeichert, in Quarantäne")))]
 pub async fn antrag_json(
     State(state): State<AppState>,
     machine: Option<Extension<Machine>>,
@@ -95,5 +100,6 @@ pub async fn antrag_json(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    deliver(&state, machine, ip, content_length(&headers), body, |body| Payload::Json { body }).await
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    deliver(&state, machine, ip, content_length(&headers), body, |body| Payload::Json { content_type, body }).await
 }

@@ -13,6 +13,8 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // NUL and other control characters HTML does not allow: visible, never raw.
+            c if crate::fmt::is_unshowable(c) => out.push(crate::fmt::UNSHOWABLE),
             c => out.push(c),
         }
     }
@@ -102,5 +104,14 @@ mod tests {
         assert!(html.contains("<h3>Antragsteller</h3>"));
         assert!(html.contains("&lt;b&gt;Name&lt;/b&gt;"));
         assert!(html.contains("Klara &amp; Co"));
+    }
+
+    #[test]
+    fn nul_is_shown_visibly_never_raw() {
+        let tree = vec![FormItem::field("name", "Na\0me", FormValue::String("Klara\0Muster\u{1}".into()))];
+        let html = render(&tree);
+        assert!(!html.contains('\0') && !html.contains('\u{1}'), "{html:?}");
+        assert!(html.contains("<dd>Klara\u{FFFD}Muster\u{FFFD}</dd>"), "{html}");
+        assert!(html.contains("<dt>Na\u{FFFD}me</dt>"), "{html}");
     }
 }
