@@ -68,6 +68,15 @@ impl Antrag {
     }
 
     pub fn from_value(value: &Value) -> Result<Self, ValidationError> {
+        // NUL is no text: PostgreSQL refuses it in text columns, and a page cannot show it.
+        // Both engines keep U+FFFD in its place; the raw delivery keeps the original bytes.
+        let cleaned;
+        let value = if has_nul(value) {
+            cleaned = without_nul(value);
+            &cleaned
+        } else {
+            value
+        };
         let root = value
             .as_object()
             .ok_or_else(|| ValidationError::new("$", "muss ein JSON-Objekt mit \"control\" und \"formData\" sein"))?;
@@ -85,6 +94,25 @@ impl Antrag {
             Some(_) => return Err(ValidationError::new("formData", "muss eine Liste von Formularfeldern sein")),
         };
         Ok(Antrag { control, form_data })
+    }
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+fn without_nul(v: &Value) -> Value {
+    let fix = |s: &str| s.replace('\0', "\u{FFFD}");
+    match v {
+        Value::String(s) => Value::String(fix(s)),
+        Value::Array(a) => Value::Array(a.iter().map(without_nul).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (fix(k), without_nul(v))).collect()),
+        other => other.clone(),
     }
 }
 
@@ -231,6 +259,19 @@ mod tests {
     fn control() -> Value {
         json!({"transactionId": "tx-1", "zustaendigeStelle": "10363455", "leikaIds": ["99050012104000"],
                "formId": "gewerbe-an", "name": "Gewerbeanmeldung", "organisationsEinheitenId": "10363455"})
+    }
+
+    #[test]
+    fn nul_becomes_the_replacement_character_everywhere() {
+        let v = serde_json::json!({
+            "control": {"transactionId": "t\u{0}1", "zustaendigeStelle": "1", "formId": "f", "name": "N\u{0}"},
+            "formData": [{"name": "a\u{0}", "label": "L", "stringValue": "Mus\u{0}ter"}]
+        });
+        let a = Antrag::from_value(&v).expect("valid");
+        assert_eq!(a.control.transaction_id.as_str(), "t\u{FFFD}1");
+        assert_eq!(a.control.form_name, "N\u{FFFD}");
+        let text = serde_json::to_string(&a.form_data).expect("json");
+        assert!(!text.contains("\\u0000") && text.contains("Mus\u{FFFD}ter") && text.contains("a\u{FFFD}"), "{text}");
     }
 
     #[test]
