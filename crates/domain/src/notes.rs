@@ -4,21 +4,68 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+/// The inputs of a note, as forms and the API name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteField {
+    Text,
+    Betreff,
+    Beschreibung,
+    Frist,
+}
+
+impl NoteField {
+    /// The input's name in forms and API bodies.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Betreff => "betreff",
+            Self::Beschreibung => "beschreibung",
+            Self::Frist => "frist",
+        }
+    }
+
+    /// As a message names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Text => "Der Kommentar",
+            Self::Betreff => "Der Betreff",
+            Self::Beschreibung => "Die Beschreibung",
+            Self::Frist => "Die Frist",
+        }
+    }
+}
+
+impl std::fmt::Display for NoteField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
     #[error("{0} darf nicht leer sein")]
-    Empty(&'static str),
+    Empty(NoteField),
     #[error("{field} ist zu lang (höchstens {max} Zeichen)")]
-    TooLong { field: &'static str, max: usize },
+    TooLong { field: NoteField, max: usize },
     #[error("Die Frist ist kein gültiges Datum (TT.MM.JJJJ oder JJJJ-MM-TT)")]
     BadDate,
+}
+
+impl NoteError {
+    /// Which input is wrong.
+    pub fn field(&self) -> NoteField {
+        match self {
+            Self::Empty(f) | Self::TooLong { field: f, .. } => *f,
+            Self::BadDate => NoteField::Frist,
+        }
+    }
 }
 
 pub const MAX_KOMMENTAR: usize = 10_000;
 pub const MAX_BETREFF: usize = 200;
 pub const MAX_BESCHREIBUNG: usize = 5_000;
 
-fn text(s: &str, field: &'static str, max: usize, required: bool) -> Result<String, NoteError> {
+fn text(s: &str, field: NoteField, max: usize, required: bool) -> Result<String, NoteError> {
     let t = s.trim();
     if required && t.is_empty() {
         return Err(NoteError::Empty(field));
@@ -32,7 +79,7 @@ fn text(s: &str, field: &'static str, max: usize, required: bool) -> Result<Stri
 
 /// The text of a Kommentar, trimmed, 1..=10,000 characters.
 pub fn kommentar_text(s: &str) -> Result<String, NoteError> {
-    text(&s.replace("\r\n", "\n"), "Der Kommentar", MAX_KOMMENTAR, true)
+    text(&s.replace("\r\n", "\n"), NoteField::Text, MAX_KOMMENTAR, true)
 }
 
 /// What a Wiedervorlage says, checked.
@@ -46,8 +93,8 @@ pub struct WiedervorlageInput {
 impl WiedervorlageInput {
     pub fn parse(betreff: &str, beschreibung: &str, frist: &str) -> Result<Self, NoteError> {
         Ok(Self {
-            betreff: text(betreff, "Der Betreff", MAX_BETREFF, true)?,
-            beschreibung: text(&beschreibung.replace("\r\n", "\n"), "Die Beschreibung", MAX_BESCHREIBUNG, false)?,
+            betreff: text(betreff, NoteField::Betreff, MAX_BETREFF, true)?,
+            beschreibung: text(&beschreibung.replace("\r\n", "\n"), NoteField::Beschreibung, MAX_BESCHREIBUNG, false)?,
             frist: parse_date(frist).ok_or(NoteError::BadDate)?,
         })
     }
@@ -77,7 +124,7 @@ mod tests {
         assert_eq!(w.betreff, "Ausweis nachfordern");
         assert_eq!(w.frist, Date::from_calendar_date(2026, time::Month::December, 1).expect("date"));
         assert_eq!(parse_date("01.12.2026"), Some(w.frist));
-        assert_eq!(WiedervorlageInput::parse("  ", "", "2026-12-01"), Err(NoteError::Empty("Der Betreff")));
+        assert_eq!(WiedervorlageInput::parse("  ", "", "2026-12-01"), Err(NoteError::Empty(NoteField::Betreff)));
         assert_eq!(WiedervorlageInput::parse("x", "", "31.02.2026"), Err(NoteError::BadDate));
     }
 

@@ -152,7 +152,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
 /// `admin` are created. Returns the generated password when one was generated (the same for
 /// both), so the caller can show it once.
 pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Option<String>, SetupError> {
-    let generated = password.is_none().then(|| web::auth::new_token()[..20].to_owned());
+    let generated = password.is_none().then(|| app::passwords::new_token()[..20].to_owned());
     let pw = password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
     let mut created = false;
     let mut accounts = vec![(TenantId::platform(), "betrieb", "Plattformbetrieb", vec![Role::Admin, Role::Betrieb])];
@@ -191,8 +191,8 @@ pub async fn add_user(
 ) -> Result<UserId, SetupError> {
     let username = domain::Username::parse(username)
         .ok_or_else(|| SetupError::Other(format!("ungültiger Benutzername „{username}“")))?;
-    web::check_password_rules(password, username.as_str()).map_err(|e| SetupError::Other(e.to_string()))?;
-    let hash = web::hash_password(password).map_err(|e| SetupError::Other(e.to_string()))?;
+    app::passwords::check_password_rules(password, username.as_str()).map_err(|e| SetupError::Other(e.to_string()))?;
+    let hash = app::passwords::hash_password(password).map_err(|e| SetupError::Other(e.to_string()))?;
     let user = state
         .store
         .create_user(NewUser {

@@ -284,8 +284,8 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             let id =
                 id.map(|i| TenantId::parse(&i).ok_or_else(|| other(format!("ungültige Kennung „{i}“")))).transpose()?;
             let state = ozgcloud::open_state(&config).await?;
-            let req = web::provisioning::TenantRequest { name, kind, id, host, admin_email, admin_username: None };
-            let p = web::provisioning::provision_tenant(state.store.as_ref(), req)
+            let req = app::provisioning::TenantRequest { name, kind, id, host, admin_email, admin_username: None };
+            let p = app::provisioning::provision_tenant(state.store.as_ref(), req)
                 .await
                 .map_err(|e| other(e.to_string()))?;
             let login = match &p.tenant.host {
@@ -376,7 +376,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
                 .map(|s| TokenScope::parse(s).ok_or_else(|| other(format!("unbekannter Bereich „{s}“"))))
                 .collect::<Result<Vec<_>, _>>()?;
             let state = ozgcloud::open_state(&config).await?;
-            let token = format!("{}{}", web::auth::API_TOKEN_PREFIX, web::auth::new_token());
+            let token = format!("{}{}", web::auth::API_TOKEN_PREFIX, app::passwords::new_token());
             state
                 .store
                 .create_api_token(store::NewApiToken {
@@ -384,7 +384,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
                     tenant: tenant.clone(),
                     name,
                     scopes,
-                    token_hash: web::auth::token_hash(&token),
+                    token_hash: app::passwords::token_hash(&token),
                     created_at: time::OffsetDateTime::now_utc(),
                     created_by: "Kommandozeile".into(),
                 })

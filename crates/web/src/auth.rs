@@ -7,17 +7,12 @@
 use crate::error::{AppError, PageError};
 use crate::tenancy::TenantContext;
 use crate::AppState;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use domain::{Principal, Role, TenantId};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use domain::{Role, TenantId};
 use store::{ApiTokenRecord, UserRecord};
 use time::OffsetDateTime;
 
@@ -31,37 +26,7 @@ pub const API_TOKEN_PREFIX: &str = "ozgapi_";
 /// Largest form body the CSRF check buffers; the clerk's forms are far smaller.
 const MAX_FORM_BODY: usize = 256 * 1024;
 
-pub fn hash_password(password: &str) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// A hash to verify against when the user does not exist, so both cases cost the same time.
-pub fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("kein-benutzer-vorhanden").unwrap_or_default())
-}
-
-pub fn check_password_rules(password: &str, username: &str) -> Result<(), AppError> {
-    domain::user::check_password(password, username).map_err(|m| AppError::bad_request("password", m))
-}
-
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use app::passwords::{check_password_rules, dummy_hash, hash_password, new_token, token_hash, verify_password};
 
 /// Constant-time comparison for secrets.
 pub fn same_secret(a: &str, b: &str) -> bool {
@@ -137,20 +102,10 @@ impl Authenticated {
 #[derive(Debug, Clone)]
 pub struct Machine(pub ApiTokenRecord);
 
-/// Whoever calls, person or machine: what commands, reads and the audit log need.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub tenant: TenantId,
-    pub principal: Principal,
-    pub actor: store::Actor,
-    pub user: Option<domain::UserId>,
-}
+pub use app::Caller;
 
-impl Caller {
-    pub fn visibility(&self) -> domain::Visibility {
-        self.principal.visibility()
-    }
-}
+/// The caller of an API route, person or machine, as an extractor.
+pub struct ApiCaller(pub Caller);
 
 /// Machine endpoints: form services deliver here, with an API token or (open intake) without.
 const INTAKE_PATHS: [&str; 2] = ["/antrag", "/api/v1/antraege"];
@@ -307,20 +262,20 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
 }
 
 /// Person or machine.
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for ApiCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         if let Some(auth) = parts.extensions.get::<Authenticated>() {
-            return Ok(auth.caller());
+            return Ok(ApiCaller(auth.caller()));
         }
         if let Some(Machine(t)) = parts.extensions.get::<Machine>() {
-            return Ok(Caller {
+            return Ok(ApiCaller(Caller {
                 tenant: t.tenant.clone(),
                 principal: t.principal(),
                 actor: store::Actor { user: None, name: format!("API-Token „{}“", t.name) },
                 user: None,
-            });
+            }));
         }
         Err(rejection(parts, AppError::Unauthenticated))
     }

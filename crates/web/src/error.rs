@@ -118,6 +118,21 @@ impl From<StorageError> for AppError {
     }
 }
 
+impl From<app::Error> for AppError {
+    fn from(e: app::Error) -> Self {
+        match e {
+            app::Error::NotFound => Self::NotFound,
+            app::Error::Forbidden => Self::Forbidden,
+            app::Error::Invalid { field, message } => Self::BadRequest { field, message },
+            app::Error::Rule(r) => Self::Rule(r),
+            app::Error::Conflict { current_version } => Self::Conflict { current_version },
+            app::Error::Storage(s) => s.into(),
+            app::Error::Documents(d) => d.into(),
+            app::Error::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<documents::DocumentError> for AppError {
     fn from(e: documents::DocumentError) -> Self {
         match e {

@@ -3,14 +3,12 @@
 
 pub mod api;
 pub mod auth;
-pub mod commands;
 mod download;
 pub mod error;
 pub mod fmt;
 pub mod oidc;
 mod pages;
 pub mod policy;
-pub mod provisioning;
 pub mod request_id;
 pub mod session;
 pub mod tenancy;
@@ -31,7 +29,7 @@ use std::sync::Arc;
 use store::Store;
 use tenancy::TenantRouting;
 
-pub use auth::{check_password_rules, hash_password};
+pub use app::passwords::{check_password_rules, hash_password};
 
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -71,6 +69,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub intake: Intake,
+    /// The application layer: commands, provisioning, passwords, jobs.
+    pub app: app::App,
     /// The durable job queue (`app::jobs`): wake the runner, the operator's view.
     pub jobs: app::Jobs,
     pub config: Arc<WebConfig>,
@@ -82,8 +82,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, intake: Intake, config: WebConfig) -> Self {
-        let jobs = app::Jobs::new(store.clone());
-        Self { store, blobs, intake, jobs, config: Arc::new(config), oidc: None, routes: Arc::default() }
+        let app = app::App::new(store.clone(), blobs.clone());
+        let jobs = app.jobs.clone();
+        Self { store, blobs, intake, app, jobs, config: Arc::new(config), oidc: None, routes: Arc::default() }
     }
 }
 

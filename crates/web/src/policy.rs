@@ -5,7 +5,7 @@
 //! rule cannot go unnoticed.
 //!
 //! Object-level rules (which Vorgang a clerk sees) are [`domain::Visibility`], applied by the
-//! store to lists and by [`crate::commands::load_visible`] to single reads.
+//! store to lists and by [`app::commands::load_visible`] to single reads.
 
 use crate::auth::{is_intake_path, Authenticated, Machine};
 use crate::error::{AppError, PageError};

@@ -380,9 +380,9 @@ impl TestApp {
     pub async fn other_tenant(&self, slug: &str, kennung: &str) -> OtherTenant {
         let state = &self.server.state;
         let id = domain::TenantId::parse(slug).expect("slug");
-        let provisioned = web::provisioning::provision_tenant(
+        let provisioned = app::provisioning::provision_tenant(
             state.store.as_ref(),
-            web::provisioning::TenantRequest {
+            app::provisioning::TenantRequest {
                 name: format!("Stadt {slug}"),
                 kind: domain::TenantKind::Stadt,
                 id: Some(id.clone()),

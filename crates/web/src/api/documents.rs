@@ -2,12 +2,12 @@
 
 use super::dto::DocumentDto;
 use super::ApiResult;
-use crate::auth::Caller;
-use crate::commands;
+use crate::auth::ApiCaller;
 use crate::error::AppError;
 use crate::fmt;
 use crate::tenancy::ClientIp;
 use crate::AppState;
+use app::commands;
 use axum::extract::{Extension, Path, Query, State};
 use axum::Json;
 use base64::Engine;
@@ -67,11 +67,11 @@ pub struct AttachRequest {
     security(("bearer" = [])), responses((status = 200, body = Vec<ClerkDocumentDto>), (status = 404)))]
 pub(super) async fn clerk_documents(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Vec<ClerkDocumentDto>> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::load_visible(&state, &caller, id).await?;
+    commands::load_visible(&state.app, &caller, id).await?;
     let list = state.store.list_clerk_documents(&caller.tenant, id).await?;
     Ok(Json(list.iter().map(ClerkDocumentDto::from).collect()))
 }
@@ -82,7 +82,7 @@ pub(super) async fn clerk_documents(
     responses((status = 200, body = ClerkDocumentDto), (status = 400), (status = 404), (status = 413)))]
 pub(super) async fn attach(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
@@ -116,7 +116,7 @@ pub(super) async fn attach(
         content_type: crate::upload::content_type_of(&bytes, req.content_type.as_deref()),
         bytes: bytes.into(),
     };
-    let added = commands::attach_documents(&state, &caller, id, to, vec![file]).await?;
+    let added = commands::attach_documents(&state.app, &caller, id, to, vec![file]).await?;
     let first = added.first().ok_or_else(|| AppError::Internal("nothing attached".into()))?;
     Ok(Json(ClerkDocumentDto::from(first)))
 }
@@ -141,13 +141,13 @@ pub struct Deleted {
     security(("bearer" = [])), responses((status = 200, body = Deleted), (status = 400), (status = 403), (status = 404), (status = 409)))]
 pub(super) async fn delete_finally(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Query(p): Query<DeleteParams>,
 ) -> ApiResult<Deleted> {
     let id = commands::parse_vorgang_id(&id)?;
-    let vorgangsnummer = commands::delete_finally(&state, &caller, id, p.version, ip.0).await?;
+    let vorgangsnummer = commands::delete_finally(&state.app, &caller, id, p.version, ip.0).await?;
     Ok(Json(Deleted { vorgangsnummer }))
 }
 
@@ -157,11 +157,11 @@ pub(super) async fn delete_finally(
     security(("bearer" = [])), responses((status = 200, body = ClerkDocumentDto), (status = 404)))]
 pub(super) async fn remove(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> ApiResult<ClerkDocumentDto> {
     let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
-    let removed = commands::remove_document(&state, &caller, id, ip.0).await?;
+    let removed = commands::remove_document(&state.app, &caller, id, ip.0).await?;
     Ok(Json(ClerkDocumentDto::from(&removed)))
 }

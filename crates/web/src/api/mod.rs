@@ -5,12 +5,12 @@ mod documents;
 pub mod dto;
 mod intake;
 
-use crate::auth::{AdminUser, Caller};
-use crate::commands;
+use crate::auth::{AdminUser, ApiCaller};
 use crate::error::AppError;
 use crate::tenancy::ClientIp;
 use crate::worklist_params::WorklistParams;
 use crate::AppState;
+use app::commands;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::Method;
 use axum::response::Response;
@@ -124,7 +124,7 @@ async fn login(
     security(("bearer" = [])), responses((status = 200, body = Worklist)))]
 async fn worklist(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Query(p): Query<WorklistParams>,
 ) -> ApiResult<Worklist> {
     let q = p.to_query(caller.user, caller.visibility());
@@ -141,8 +141,8 @@ async fn worklist(
 /// "Nächsten Vorgang übernehmen": assigns the oldest unassigned NEU Vorgang to the caller.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/naechster", tag = "Vorgänge",
     security(("bearer" = [])), responses((status = 200, body = ClaimResponse)))]
-async fn claim_next(State(state): State<AppState>, caller: Caller) -> ApiResult<ClaimResponse> {
-    let head = commands::claim_next(&state, &caller).await?;
+async fn claim_next(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> ApiResult<ClaimResponse> {
+    let head = commands::claim_next(&state.app, &caller).await?;
     Ok(Json(ClaimResponse { vorgang: head.as_ref().map(VorgangRef::from) }))
 }
 
@@ -150,20 +150,24 @@ async fn claim_next(State(state): State<AppState>, caller: Caller) -> ApiResult<
     security(("bearer" = [])), responses((status = 200, body = VorgangDetail), (status = 404)))]
 async fn vorgang(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> ApiResult<VorgangDetail> {
     let id = commands::parse_vorgang_id(&id)?;
-    let v = commands::read_vorgang(&state, &caller, id, ip.0).await?;
+    let v = commands::read_vorgang(&state.app, &caller, id, ip.0).await?;
     Ok(Json(VorgangDetail::from(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/historie", tag = "Vorgänge", params(("id" = Uuid, Path)),
     security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>), (status = 404)))]
-async fn history(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Vec<EventDto>> {
+async fn history(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<EventDto>> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::load_visible(&state, &caller, id).await?;
+    commands::load_visible(&state.app, &caller, id).await?;
     let events = state.store.history(&caller.tenant, id).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
@@ -175,12 +179,12 @@ async fn history(State(state): State<AppState>, caller: Caller, Path(id): Path<S
               (status = 422, description = "Im aktuellen Status nicht möglich")))]
 async fn change_status(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<StatusCommandRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head = commands::change_status(&state, &caller, id, &req.command, req.version, req.reason).await?;
+    let head = commands::change_status(&state.app, &caller, id, &req.command, req.version, req.reason).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -189,12 +193,12 @@ async fn change_status(
     responses((status = 200, body = VorgangRef), (status = 409)))]
 async fn assign(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<AssignRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head = commands::assign(&state, &caller, id, req.user_id.map(domain::UserId), req.version).await?;
+    let head = commands::assign(&state.app, &caller, id, req.user_id.map(domain::UserId), req.version).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -203,13 +207,13 @@ async fn assign(
     responses((status = 200, body = VorgangRef), (status = 409)))]
 async fn set_aktenzeichen(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<AktenzeichenRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
     let az = req.aktenzeichen.unwrap_or_default();
-    let head = commands::set_aktenzeichen(&state, &caller, id, &az, req.version).await?;
+    let head = commands::set_aktenzeichen(&state.app, &caller, id, &az, req.version).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -219,12 +223,12 @@ async fn set_aktenzeichen(
     responses((status = 200, body = VorgangRef), (status = 400, description = "Unbekannte Einheit"), (status = 409)))]
 async fn set_unit(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<UnitRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
-    let head = commands::set_unit(&state, &caller, id, req.unit_id.map(domain::UnitId), req.version).await?;
+    let head = commands::set_unit(&state.app, &caller, id, req.unit_id.map(domain::UnitId), req.version).await?;
     Ok(Json(VorgangRef::from(&head)))
 }
 
@@ -233,12 +237,12 @@ async fn set_unit(
     security(("bearer" = [])), responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404)))]
 async fn document(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = domain::DocumentId::parse(&id).ok_or(AppError::NotFound)?;
-    let doc = commands::read_document(&state, &caller, id, ip.0).await?;
+    let doc = commands::read_document(&state.app, &caller, id, ip.0).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
     Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, false))
 }
@@ -257,7 +261,7 @@ struct EventParams {
     security(("bearer" = [])), responses((status = 200, body = Vec<EventDto>)))]
 async fn events(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Query(p): Query<EventParams>,
 ) -> ApiResult<Vec<EventDto>> {
     let events =
@@ -305,11 +309,11 @@ async fn reprocess(
     security(("bearer" = [])), responses((status = 200, body = Vec<KommentarDto>), (status = 404)))]
 async fn kommentare(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Vec<KommentarDto>> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::load_visible(&state, &caller, id).await?;
+    commands::load_visible(&state.app, &caller, id).await?;
     let list = state.store.list_kommentare(&caller.tenant, id).await?;
     Ok(Json(list.iter().map(KommentarDto::from).collect()))
 }
@@ -319,12 +323,12 @@ async fn kommentare(
     request_body = KommentarRequest, security(("bearer" = [])), responses((status = 200, body = KommentarDto), (status = 400), (status = 404)))]
 async fn add_kommentar(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<KommentarRequest>,
 ) -> ApiResult<KommentarDto> {
     let id = commands::parse_vorgang_id(&id)?;
-    let k = commands::add_kommentar(&state, &caller, id, &req.text).await?;
+    let k = commands::add_kommentar(&state.app, &caller, id, &req.text).await?;
     Ok(Json(KommentarDto::from(&k)))
 }
 
@@ -333,11 +337,11 @@ async fn add_kommentar(
     security(("bearer" = [])), responses((status = 200, body = Vec<WiedervorlageDto>), (status = 404)))]
 async fn wiedervorlagen_of(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Vec<WiedervorlageDto>> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::load_visible(&state, &caller, id).await?;
+    commands::load_visible(&state.app, &caller, id).await?;
     let list = state.store.list_wiedervorlagen(&caller.tenant, id).await?;
     Ok(Json(list.iter().map(WiedervorlageDto::from).collect()))
 }
@@ -347,12 +351,12 @@ async fn wiedervorlagen_of(
     responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404)))]
 async fn add_wiedervorlage(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<WiedervorlageRequest>,
 ) -> ApiResult<WiedervorlageDto> {
     let id = commands::parse_vorgang_id(&id)?;
-    let w = commands::add_wiedervorlage(&state, &caller, id, &req.betreff, &req.beschreibung, &req.frist).await?;
+    let w = commands::add_wiedervorlage(&state.app, &caller, id, &req.betreff, &req.beschreibung, &req.frist).await?;
     Ok(Json(WiedervorlageDto::from(&w)))
 }
 
@@ -370,7 +374,7 @@ struct WiedervorlagenParams {
     security(("bearer" = [])), responses((status = 200, body = Vec<WiedervorlageDto>)))]
 async fn wiedervorlagen(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Query(p): Query<WiedervorlagenParams>,
 ) -> ApiResult<Vec<WiedervorlageDto>> {
     let page = p.seite.unwrap_or(1).clamp(1, 100_000);
@@ -390,7 +394,7 @@ async fn wiedervorlagen(
     responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404), (status = 409)))]
 async fn change_wiedervorlage(
     State(state): State<AppState>,
-    caller: Caller,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Json(req): Json<WiedervorlageChange>,
 ) -> ApiResult<WiedervorlageDto> {
@@ -400,6 +404,6 @@ async fn change_wiedervorlage(
         (None, None) => None,
         _ => return Err(AppError::bad_request("frist", "Betreff und Frist nur zusammen ändern")),
     };
-    let w = commands::update_wiedervorlage(&state, &caller, id, req.version, content, req.erledigt).await?;
+    let w = commands::update_wiedervorlage(&state.app, &caller, id, req.version, content, req.erledigt).await?;
     Ok(Json(WiedervorlageDto::from(&w)))
 }

@@ -115,7 +115,7 @@ async fn callback(
     if user.password_change_required {
         // Signed in through the identity provider: the one-time password is not needed, and
         // stops working (a random one replaces it) instead of being forced to change.
-        let hash = crate::provisioning::hash_password_blocking(crate::auth::new_token()).await?;
+        let hash = app::provisioning::hash_password_blocking(crate::auth::new_token()).await?;
         state.store.set_password(ctx.id(), user.id, &hash).await?;
         user = state.store.get_user(ctx.id(), user.id).await?;
     }
@@ -126,7 +126,7 @@ async fn callback(
         actor: store::Actor { user: Some(user.id), name: user.display_name.clone() },
         user: Some(user.id),
     };
-    crate::commands::audit(&state, &caller, "anmeldung_oidc", Some(user.id.to_string()), None, ip.0).await?;
+    app::commands::audit(&state.app, &caller, "anmeldung_oidc", Some(user.id.to_string()), None, ip.0).await?;
     let mut res = signed_in(&state, &token);
     let clear = auth::set_cookie(PENDING_COOKIE, "", 0, state.config.secure_cookies);
     if let Ok(v) = clear.parse() {

@@ -4,10 +4,10 @@
 
 use super::{render, see_other, Nav};
 use crate::auth::{self, Authenticated, CurrentUser};
-use crate::commands;
 use crate::error::{AppError, PageError};
 use crate::tenancy::ClientIp;
 use crate::AppState;
+use app::commands;
 use askama::Template;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
@@ -73,8 +73,15 @@ pub async fn change(
     if !crate::session::verify_password(&f.aktuell, &user.password_hash).await? {
         state.store.record_login_failure(&auth.tenant, user.id, now).await?;
         let caller = auth.caller();
-        commands::audit(&state, &caller, "passwort_aenderung_fehlgeschlagen", Some(user.id.to_string()), None, ip.0)
-            .await?;
+        commands::audit(
+            &state.app,
+            &caller,
+            "passwort_aenderung_fehlgeschlagen",
+            Some(user.id.to_string()),
+            None,
+            ip.0,
+        )
+        .await?;
         return refuse("Das bisherige Passwort stimmt nicht.");
     }
     if f.neu != f.wiederholung {
@@ -86,11 +93,11 @@ pub async fn change(
     if let Err(e) = auth::check_password_rules(&f.neu, &auth.user.username) {
         return refuse(&e.to_string());
     }
-    let hash = crate::provisioning::hash_password_blocking(f.neu).await?;
+    let hash = app::provisioning::hash_password_blocking(f.neu).await?;
     // Ends every session of the user, this one included: the new password opens the next.
     state.store.set_password(&auth.tenant, auth.user.id, &hash).await?;
     let caller = auth.caller();
-    commands::audit(&state, &caller, "passwort_geaendert", Some(auth.user.id.to_string()), None, ip.0).await?;
+    commands::audit(&state.app, &caller, "passwort_geaendert", Some(auth.user.id.to_string()), None, ip.0).await?;
     Ok(see_other("/login?meldung=passwort-geaendert"))
 }
 

@@ -104,7 +104,7 @@ pub async fn raw(
     }
     let bytes = state.intake.load_raw(&d).await?;
     // A raw delivery is a whole application with its personal data.
-    crate::commands::audit(&state, &auth.caller(), "eingang_gelesen", Some(d.id.to_string()), None, ip.0).await?;
+    app::commands::audit(&state.app, &auth.caller(), "eingang_gelesen", Some(d.id.to_string()), None, ip.0).await?;
     // Raw payloads may contain anything: always a download, never rendered.
     Ok(crate::download::file_response(&format!("eingang-{}.bin", d.id), "application/octet-stream", bytes, false))
 }

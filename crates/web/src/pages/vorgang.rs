@@ -1,11 +1,11 @@
 use super::{flash_text, render, see_other, Nav};
 use crate::auth::CurrentUser;
-use crate::commands;
 use crate::error::{AppError, PageError};
 use crate::fmt;
 use crate::tenancy::ClientIp;
 use crate::upload::Upload;
 use crate::AppState;
+use app::commands;
 use askama::Template;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderValue};
@@ -240,7 +240,7 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     let caller = auth.caller();
-    let v = commands::read_vorgang(&state, &caller, id, ip.0).await?;
+    let v = commands::read_vorgang(&state.app, &caller, id, ip.0).await?;
     let (history, users, units, kommentare, wiedervorlagen, clerk_documents) = tokio::try_join!(
         state.store.history(&auth.tenant, id),
         state.store.list_users(&auth.tenant),
@@ -394,7 +394,7 @@ pub async fn change_status(
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::change_status(&state, &auth.caller(), id, &f.command, f.version, f.reason).await?;
+    commands::change_status(&state.app, &auth.caller(), id, &f.command, f.version, f.reason).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=status")))
 }
 
@@ -413,7 +413,7 @@ pub async fn assign(
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     let to = commands::parse_user_id(&f.user_id)?;
-    commands::assign(&state, &auth.caller(), id, to, f.version).await?;
+    commands::assign(&state.app, &auth.caller(), id, to, f.version).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=zugewiesen")))
 }
 
@@ -431,7 +431,7 @@ pub async fn set_aktenzeichen(
     Form(f): Form<AktenzeichenForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
-    commands::set_aktenzeichen(&state, &auth.caller(), id, &f.aktenzeichen, f.version).await?;
+    commands::set_aktenzeichen(&state.app, &auth.caller(), id, &f.aktenzeichen, f.version).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=aktenzeichen")))
 }
 
@@ -450,13 +450,13 @@ pub async fn set_unit(
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     let to = commands::parse_unit_id(&f.unit_id)?;
-    commands::set_unit(&state, &auth.caller(), id, to, f.version).await?;
+    commands::set_unit(&state.app, &auth.caller(), id, to, f.version).await?;
     // After handing it on, the clerk may no longer see it: back to the list.
     Ok(see_other("/vorgaenge?meldung=weitergegeben"))
 }
 
 pub async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUser) -> Result<Response, PageError> {
-    Ok(match commands::claim_next(&state, &auth.caller()).await? {
+    Ok(match commands::claim_next(&state.app, &auth.caller()).await? {
         Some(head) => see_other(&format!("/vorgaenge/{}?meldung=uebernommen", head.id)),
         None => see_other("/vorgaenge?meldung=stapel-leer"),
     })
@@ -470,7 +470,7 @@ async fn document_response(
     inline: bool,
 ) -> Result<Response, PageError> {
     let id = DocumentId::parse(id).ok_or(crate::error::AppError::NotFound)?;
-    let doc = commands::read_document(state, &auth.caller(), id, ip.0).await?;
+    let doc = commands::read_document(&state.app, &auth.caller(), id, ip.0).await?;
     let bytes = state.blobs.get(&doc.blob_key).await?;
     let inline = inline && crate::download::previewable(&doc.content_type);
     Ok(crate::download::file_response(&doc.filename, &doc.content_type, bytes, inline))
@@ -510,9 +510,9 @@ pub async fn add_kommentar(
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     let caller = auth.caller();
-    let k = commands::add_kommentar(&state, &caller, id, form.field("text")).await?;
+    let k = commands::add_kommentar(&state.app, &caller, id, form.field("text")).await?;
     if !form.files.is_empty() {
-        commands::attach_documents(&state, &caller, id, store::AttachedTo::Kommentar(k.id), form.files).await?;
+        commands::attach_documents(&state.app, &caller, id, store::AttachedTo::Kommentar(k.id), form.files).await?;
     }
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=kommentar#kommentare")))
 }
@@ -526,9 +526,9 @@ pub async fn add_wiedervorlage(
     let id = commands::parse_vorgang_id(&id)?;
     let caller = auth.caller();
     let (betreff, beschreibung, frist) = (form.field("betreff"), form.field("beschreibung"), form.field("frist"));
-    let w = commands::add_wiedervorlage(&state, &caller, id, betreff, beschreibung, frist).await?;
+    let w = commands::add_wiedervorlage(&state.app, &caller, id, betreff, beschreibung, frist).await?;
     if !form.files.is_empty() {
-        commands::attach_documents(&state, &caller, id, store::AttachedTo::Wiedervorlage(w.id), form.files).await?;
+        commands::attach_documents(&state.app, &caller, id, store::AttachedTo::Wiedervorlage(w.id), form.files).await?;
     }
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=wiedervorlage#wiedervorlagen")))
 }
@@ -544,7 +544,7 @@ pub async fn attach(
     if form.files.is_empty() {
         return Err(AppError::bad_request("datei", "Bitte wählen Sie mindestens eine Datei aus.").into());
     }
-    commands::attach_documents(&state, &auth.caller(), id, store::AttachedTo::Vorgang, form.files).await?;
+    commands::attach_documents(&state.app, &auth.caller(), id, store::AttachedTo::Vorgang, form.files).await?;
     Ok(see_other(&format!("/vorgaenge/{id}?meldung=dokumente#bearbeitungsdokumente")))
 }
 
@@ -571,7 +571,7 @@ pub async fn delete_finally(
         )
         .into());
     }
-    commands::delete_finally(&state, &auth.caller(), id, f.version, ip.0).await?;
+    commands::delete_finally(&state.app, &auth.caller(), id, f.version, ip.0).await?;
     Ok(see_other("/vorgaenge?meldung=geloescht"))
 }
 
@@ -583,7 +583,7 @@ pub async fn remove_document(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = DocumentId::parse(&id).ok_or(AppError::NotFound)?;
-    let removed = commands::remove_document(&state, &auth.caller(), id, ip.0).await?;
+    let removed = commands::remove_document(&state.app, &auth.caller(), id, ip.0).await?;
     let anchor = match removed.attached_to {
         store::AttachedTo::Vorgang => "bearbeitungsdokumente",
         store::AttachedTo::Kommentar(_) => "kommentare",

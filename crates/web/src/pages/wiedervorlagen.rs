@@ -3,10 +3,10 @@
 use super::vorgang::WiedervorlageView;
 use super::{render, see_other, Nav};
 use crate::auth::CurrentUser;
-use crate::commands;
 use crate::error::PageError;
 use crate::fmt;
 use crate::AppState;
+use app::commands;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -86,7 +86,7 @@ pub async fn edit(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_wiedervorlage_id(&id)?;
-    let w = commands::load_wiedervorlage(&state, &auth.caller(), id).await?;
+    let w = commands::load_wiedervorlage(&state.app, &auth.caller(), id).await?;
     let t = EditPage {
         nav: Nav::new(&auth, "wiedervorlagen"),
         flash: None,
@@ -115,7 +115,7 @@ pub async fn save(
 ) -> Result<Response, PageError> {
     let id = commands::parse_wiedervorlage_id(&id)?;
     let content = Some((f.betreff.as_str(), f.beschreibung.as_str(), f.frist.as_str()));
-    let w = commands::update_wiedervorlage(&state, &auth.caller(), id, f.version, content, None).await?;
+    let w = commands::update_wiedervorlage(&state.app, &auth.caller(), id, f.version, content, None).await?;
     Ok(see_other(&format!("/vorgaenge/{}?meldung=wiedervorlage-gespeichert#wiedervorlagen", w.vorgang_id)))
 }
 
@@ -137,7 +137,7 @@ pub async fn set_done(
 ) -> Result<Response, PageError> {
     let id = commands::parse_wiedervorlage_id(&id)?;
     let done = f.erledigt == "1";
-    let w = commands::update_wiedervorlage(&state, &auth.caller(), id, f.version, None, Some(done)).await?;
+    let w = commands::update_wiedervorlage(&state.app, &auth.caller(), id, f.version, None, Some(done)).await?;
     let code = if done { "wiedervorlage-erledigt" } else { "wiedervorlage-offen" };
     Ok(if f.zurueck == "liste" {
         see_other(&format!("/wiedervorlagen?meldung={code}"))

@@ -2,11 +2,11 @@
 //! the log is itself logged: it shows who logged in from where and who read which Vorgang.
 
 use crate::auth::AdminUser;
-use crate::commands::audit;
 use crate::error::PageError;
 use crate::pages::{render, Nav};
 use crate::tenancy::{link, ClientIp};
 use crate::{fmt, AppState};
+use app::commands::audit;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -122,7 +122,7 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let action = action_filter(&p);
     let before = p.vor.filter(|b| *b > 0);
-    audit(&state, &auth.caller(), "protokoll_gelesen", None, Some(filter_detail(action.as_deref())), ip.0).await?;
+    audit(&state.app, &auth.caller(), "protokoll_gelesen", None, Some(filter_detail(action.as_deref())), ip.0).await?;
     let query = AuditQuery { before, action: action.clone(), limit: PER_PAGE + 1 };
     let mut entries = state.store.list_audit(&auth.tenant, &query).await?;
     let more = entries.len() > PER_PAGE as usize;
@@ -167,7 +167,8 @@ pub async fn csv(
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
     let action = action_filter(&p);
-    audit(&state, &auth.caller(), "protokoll_exportiert", None, Some(filter_detail(action.as_deref())), ip.0).await?;
+    audit(&state.app, &auth.caller(), "protokoll_exportiert", None, Some(filter_detail(action.as_deref())), ip.0)
+        .await?;
     // The BOM makes Excel read UTF-8; without it umlauts turn into mojibake.
     let mut out = String::from("\u{feff}");
     out.push_str(&csv_line(&[

@@ -4,11 +4,11 @@
 
 use super::flash;
 use crate::auth::{Authenticated, CurrentUser};
-use crate::commands::audit;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
 use crate::tenancy::ClientIp;
 use crate::{fmt, AppState};
+use app::commands::audit;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -148,7 +148,9 @@ async fn record(
 ) -> Result<(), AppError> {
     let detail =
         format!("{} ({}), Versuch {} von {}", kinds::label(&job.kind), job.kind, job.attempt, job.max_attempts);
-    audit(state, &auth.caller(), action, Some(job.id.to_string()), Some(detail), ip.0).await
+    audit(&state.app, &auth.caller(), action, Some(job.id.to_string()), Some(detail), ip.0)
+        .await
+        .map_err(AppError::from)
 }
 
 pub async fn retry(

@@ -4,12 +4,12 @@
 
 use super::{flash, Fields, Invalid, INVALID};
 use crate::auth::{Authenticated, CurrentUser};
-use crate::commands::audit;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::provisioning::{parse_host, provision_tenant, Provisioned, TenantRequest, DEFAULT_ADMIN_USERNAME};
 use crate::tenancy::{ClientIp, TenantRouting};
 use crate::{fmt, AppState, WebConfig};
+use app::commands::audit;
+use app::provisioning::{parse_host, provision_tenant, Provisioned, TenantRequest, DEFAULT_ADMIN_USERNAME};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -171,7 +171,7 @@ pub async fn create(
         let Provisioned { tenant, admin_username, one_time_password } =
             provision_tenant(state.store.as_ref(), req).await?;
         let detail = format!("{} ({}); Administration: {admin_username}", tenant.name, tenant.kind.label());
-        audit(&state, &auth.caller(), "mandant_angelegt", Some(tenant.id.to_string()), Some(detail), ip.0).await?;
+        audit(&state.app, &auth.caller(), "mandant_angelegt", Some(tenant.id.to_string()), Some(detail), ip.0).await?;
         Ok::<_, AppError>(Created {
             login_url: login_url(&state.config, &tenant),
             name: tenant.name,
@@ -228,7 +228,9 @@ pub async fn set_host(
         })?;
         let show = |h: &Option<String>| h.clone().unwrap_or_else(|| "keiner".to_owned());
         let detail = format!("{}: {} → {}", tenant.name, show(&tenant.host), show(&host));
-        audit(&state, &auth.caller(), "mandant_host_geaendert", Some(tenant.id.to_string()), Some(detail), ip.0).await
+        audit(&state.app, &auth.caller(), "mandant_host_geaendert", Some(tenant.id.to_string()), Some(detail), ip.0)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {

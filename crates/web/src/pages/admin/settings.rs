@@ -3,12 +3,12 @@
 
 use super::{flash, Fields, Invalid, INVALID};
 use crate::auth::{AdminUser, Authenticated};
-use crate::commands::audit;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::provisioning::parse_name;
 use crate::tenancy::ClientIp;
 use crate::AppState;
+use app::commands::audit;
+use app::provisioning::parse_name;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -127,7 +127,9 @@ pub async fn save(
         let settings = TenantSettings { name, host: tenant.host.clone(), ip_allowlist: entries };
         state.store.update_tenant(&tenant.id, settings).await?;
         let detail = if changes.is_empty() { "keine Änderung".to_owned() } else { changes.join("; ") };
-        audit(&state, &auth.caller(), "einstellungen_geaendert", Some(tenant.id.to_string()), Some(detail), ip.0).await
+        audit(&state.app, &auth.caller(), "einstellungen_geaendert", Some(tenant.id.to_string()), Some(detail), ip.0)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {

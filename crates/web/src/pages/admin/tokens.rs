@@ -3,12 +3,12 @@
 
 use super::{flash, Choice, Fields, Invalid, INVALID};
 use crate::auth::{new_token, token_hash, AdminUser, Authenticated, API_TOKEN_PREFIX};
-use crate::commands::audit;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::provisioning::parse_name;
 use crate::tenancy::ClientIp;
 use crate::{fmt, AppState};
+use app::commands::audit;
+use app::provisioning::parse_name;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -145,7 +145,7 @@ pub async fn create(
             })
             .await?;
         let detail = format!("{name}; Berechtigungen: {}", scope_labels(&scopes));
-        audit(&state, &auth.caller(), "token_erstellt", Some(record.id.to_string()), Some(detail), ip.0).await?;
+        audit(&state.app, &auth.caller(), "token_erstellt", Some(record.id.to_string()), Some(detail), ip.0).await?;
         Ok::<_, AppError>(IssuedToken { name, token })
     }
     .await;
@@ -174,7 +174,7 @@ pub async fn revoke(
         state.store.list_api_tokens(&auth.tenant).await?.into_iter().find(|t| t.id == id).ok_or(AppError::NotFound)?;
     if token.revoked_at.is_none() {
         state.store.revoke_api_token(&auth.tenant, id, OffsetDateTime::now_utc()).await?;
-        audit(&state, &auth.caller(), "token_widerrufen", Some(id.to_string()), Some(token.name), ip.0).await?;
+        audit(&state.app, &auth.caller(), "token_widerrufen", Some(id.to_string()), Some(token.name), ip.0).await?;
     }
     Ok(see_other("/admin/tokens?meldung=token-widerrufen"))
 }

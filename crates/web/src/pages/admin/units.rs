@@ -3,12 +3,12 @@
 
 use super::{flash, Fields, Invalid, INVALID};
 use crate::auth::{AdminUser, Authenticated};
-use crate::commands::audit;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::provisioning::parse_name;
 use crate::tenancy::ClientIp;
 use crate::AppState;
+use app::commands::audit;
+use app::provisioning::parse_name;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -131,7 +131,9 @@ pub async fn create(
             .await
             .map_err(|e| storage_to_form(e, &kennung))?;
         let detail = format!("{name}; Kennung: {kennung}");
-        audit(&state, &auth.caller(), "einheit_angelegt", Some(unit.id.to_string()), Some(detail), ip.0).await
+        audit(&state.app, &auth.caller(), "einheit_angelegt", Some(unit.id.to_string()), Some(detail), ip.0)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {
@@ -155,7 +157,9 @@ pub async fn update(
             state.store.list_units(&auth.tenant).await?.into_iter().find(|u| u.id == id).ok_or(AppError::NotFound)?;
         state.store.update_unit(&auth.tenant, id, &name, &kennung).await.map_err(|e| storage_to_form(e, &kennung))?;
         let detail = format!("{} ({}) → {name} ({kennung})", before.name, before.kennung);
-        audit(&state, &auth.caller(), "einheit_geaendert", Some(id.to_string()), Some(detail), ip.0).await
+        audit(&state.app, &auth.caller(), "einheit_geaendert", Some(id.to_string()), Some(detail), ip.0)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {

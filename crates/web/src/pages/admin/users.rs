@@ -2,12 +2,12 @@
 
 use super::{flash, Choice, Fields, Invalid, INVALID};
 use crate::auth::{check_password_rules, AdminUser, Authenticated};
-use crate::commands::audit;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::provisioning::{hash_password_blocking, one_time_password, parse_email, parse_name};
 use crate::tenancy::ClientIp;
 use crate::{fmt, AppState};
+use app::commands::audit;
+use app::provisioning::{hash_password_blocking, one_time_password, parse_email, parse_name};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -299,7 +299,7 @@ async fn create_user(
     // first login.
     state.store.require_password_change(&auth.tenant, user.id).await?;
     let detail = format!("{}; Rollen: {}", user.username, or_none(&role_labels(&user.roles)));
-    audit(state, &auth.caller(), "benutzer_angelegt", Some(user.id.to_string()), Some(detail), ip.0).await?;
+    audit(&state.app, &auth.caller(), "benutzer_angelegt", Some(user.id.to_string()), Some(detail), ip.0).await?;
     Ok((username, generated))
 }
 
@@ -420,7 +420,9 @@ async fn update_user(
         UserUpdate { display_name: profile.display_name, email: profile.email, roles, units: profile.units, disabled };
     let detail = describe_changes(user, &update, &units);
     state.store.update_user(&auth.tenant, user.id, update).await.map_err(storage_to_form)?;
-    audit(state, &auth.caller(), "benutzer_geaendert", Some(user.id.to_string()), Some(detail), ip.0).await
+    audit(&state.app, &auth.caller(), "benutzer_geaendert", Some(user.id.to_string()), Some(detail), ip.0)
+        .await
+        .map_err(AppError::from)
 }
 
 /// A tenant admin may not take over an account holding a platform role (Betrieb) they lack:
@@ -481,7 +483,7 @@ pub async fn reset_password(
     state.store.set_password(&auth.tenant, user.id, &hash).await?;
     state.store.require_password_change(&auth.tenant, user.id).await?;
     audit(
-        &state,
+        &state.app,
         &auth.caller(),
         "passwort_zurueckgesetzt",
         Some(user.id.to_string()),

@@ -1,10 +1,9 @@
-//! The clerk's commands on a Vorgang, shared by the UI and the API: parse the input, check
-//! the caller may see the Vorgang, let the domain decide, let the store persist. Handlers
-//! only extract and render.
+//! The clerk's commands on a Vorgang, shared by the UI, the API and (later) jobs: parse the
+//! input, check the caller may see the Vorgang, let the domain decide, let the store persist.
+//! Web handlers only extract, call one of these and render.
 
-use crate::auth::Caller;
-use crate::error::AppError;
-use crate::AppState;
+use crate::error::Error as AppError;
+use crate::{App as AppState, Caller};
 use domain::vorgang::decide_status_move;
 use domain::{Aktenzeichen, DocumentId, StatusCommand, UnitId, UserId, VorgangId};
 use store::{DocumentRecord, NewAuditEntry, VorgangChange, VorgangHead, VorgangRecord};
@@ -79,7 +78,7 @@ pub async fn change_status(
     reason: Option<String>,
 ) -> Result<VorgangHead, AppError> {
     let command = StatusCommand::parse(command)
-        .ok_or_else(|| AppError::bad_request("command", format!("unbekannter Befehl „{command}“")))?;
+        .ok_or_else(|| AppError::invalid("command", format!("unbekannter Befehl „{command}“")))?;
     // A deletion request starts the four-eyes rule: it needs a person to be accountable
     // (`domain::deletion`), never a machine.
     if command == StatusCommand::LoeschenAnfordern && caller.user.is_none() {
@@ -135,9 +134,8 @@ pub async fn set_aktenzeichen(
 }
 
 pub async fn claim_next(state: &AppState, caller: &Caller) -> Result<Option<VorgangHead>, AppError> {
-    let user = caller
-        .user
-        .ok_or_else(|| AppError::bad_request("user", "Nur angemeldete Personen können Vorgänge übernehmen"))?;
+    let user =
+        caller.user.ok_or_else(|| AppError::invalid("user", "Nur angemeldete Personen können Vorgänge übernehmen"))?;
     Ok(state.store.claim_next(&caller.tenant, &caller.visibility(), user, &caller.actor).await?)
 }
 
@@ -146,7 +144,7 @@ pub fn parse_user_id(s: &str) -> Result<Option<UserId>, AppError> {
     if s.is_empty() {
         return Ok(None);
     }
-    UserId::parse(s).map(Some).ok_or_else(|| AppError::bad_request("userId", "ist keine gültige Benutzer-ID"))
+    UserId::parse(s).map(Some).ok_or_else(|| AppError::invalid("userId", "ist keine gültige Benutzer-ID"))
 }
 
 pub fn parse_unit_id(s: &str) -> Result<Option<UnitId>, AppError> {
@@ -154,7 +152,7 @@ pub fn parse_unit_id(s: &str) -> Result<Option<UnitId>, AppError> {
     if s.is_empty() {
         return Ok(None);
     }
-    UnitId::parse(s).map(Some).ok_or_else(|| AppError::bad_request("unitId", "ist keine gültige Einheit"))
+    UnitId::parse(s).map(Some).ok_or_else(|| AppError::invalid("unitId", "ist keine gültige Einheit"))
 }
 
 pub fn parse_vorgang_id(s: &str) -> Result<VorgangId, AppError> {
@@ -162,20 +160,6 @@ pub fn parse_vorgang_id(s: &str) -> Result<VorgangId, AppError> {
 }
 
 // --- Kommentare and Wiedervorlagen ---
-
-impl From<domain::notes::NoteError> for AppError {
-    fn from(e: domain::notes::NoteError) -> Self {
-        let field = match e {
-            domain::notes::NoteError::BadDate => "frist",
-            domain::notes::NoteError::Empty("Der Kommentar")
-            | domain::notes::NoteError::TooLong { field: "Der Kommentar", .. } => "text",
-            domain::notes::NoteError::Empty("Der Betreff")
-            | domain::notes::NoteError::TooLong { field: "Der Betreff", .. } => "betreff",
-            _ => "beschreibung",
-        };
-        AppError::bad_request(field, e.to_string())
-    }
-}
 
 pub async fn add_kommentar(
     state: &AppState,
@@ -325,7 +309,7 @@ pub async fn delete_finally(
     )
     .map_err(|e| match e {
         domain::deletion::DeletionRefused::NoDeleteRight => AppError::Forbidden,
-        e => AppError::bad_request("loeschen", e.to_string()),
+        e => AppError::invalid("loeschen", e.to_string()),
     })?;
     let nummer = v.head.nummer.to_string();
     let tombstone = NewAuditEntry {
@@ -374,7 +358,7 @@ pub async fn remove_document(
     let listed = state.store.list_clerk_documents(&caller.tenant, doc.vorgang_id).await?;
     let attached = listed.iter().find(|d| d.document.id == id).ok_or(AppError::NotFound)?;
     if !domain::deletion::may_remove_attachment(attached.by.user, caller.user) {
-        return Err(AppError::bad_request("dokument", "Entfernen kann ein Dokument nur, wer es angehängt hat."));
+        return Err(AppError::invalid("dokument", "Entfernen kann ein Dokument nur, wer es angehängt hat."));
     }
     let removed = state.store.remove_clerk_document(&caller.tenant, id, &caller.actor).await?;
     let detail = format!("Vorgang {}, SHA-256 {}", v.head.nummer, removed.document.sha256);

@@ -1,8 +1,7 @@
 //! Setting up a new tenant with its first administrator: shared by the operator's web page and
 //! the CLI (`ozgcloud tenant create`), so both apply the same rules.
 
-use crate::auth;
-use crate::error::AppError;
+use crate::error::Error as AppError;
 use domain::tenant::{normalize_host, slug_from_name};
 use domain::{Role, TenantId, TenantKind, UserId, Username};
 use rand::RngCore;
@@ -49,18 +48,18 @@ struct Validated {
 fn validate(req: &TenantRequest) -> Result<Validated, AppError> {
     let name = parse_name(&req.name, "name", "Der Name des Mandanten")?;
     if req.kind == TenantKind::Plattform {
-        return Err(AppError::bad_request(
+        return Err(AppError::invalid(
             "kind",
             "Art: Die Plattform gibt es nur einmal; bitte wählen Sie eine andere Art des Mandanten.",
         ));
     }
     let id = match &req.id {
         Some(id) if id.is_platform() => {
-            return Err(AppError::bad_request("id", "Kennung: „plattform“ ist der Installation vorbehalten."))
+            return Err(AppError::invalid("id", "Kennung: „plattform“ ist der Installation vorbehalten."))
         }
         Some(id) => id.clone(),
         None => slug_from_name(&name).ok_or_else(|| {
-            AppError::bad_request(
+            AppError::invalid(
                 "id",
                 "Kennung: Aus dem Namen lässt sich keine Kennung bilden; bitte geben Sie eine an \
                  (Kleinbuchstaben, Ziffern und Bindestriche).",
@@ -72,10 +71,10 @@ fn validate(req: &TenantRequest) -> Result<Validated, AppError> {
         None => None,
     };
     let admin_email = parse_email(&req.admin_email, "admin_email")?
-        .ok_or_else(|| AppError::bad_request("admin_email", "E-Mail der Administration: Bitte angeben."))?;
+        .ok_or_else(|| AppError::invalid("admin_email", "E-Mail der Administration: Bitte angeben."))?;
     let admin_username = match req.admin_username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         Some(u) => Username::parse(u).ok_or_else(|| {
-            AppError::bad_request(
+            AppError::invalid(
                 "admin_username",
                 "Benutzername der Administration: 2 bis 64 Zeichen aus Buchstaben, Ziffern und . _ - @.",
             )
@@ -99,7 +98,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
         .create_tenant(NewTenant { id: v.id.clone(), name: v.name.clone(), kind: v.kind, host: v.host.clone() })
         .await
         .map_err(|e| match e {
-            StorageError::Duplicate("host") => AppError::bad_request(
+            StorageError::Duplicate("host") => AppError::invalid(
                 "host",
                 format!(
                     "Hostname: „{}“ ist bereits einem anderen Mandanten zugeordnet.",
@@ -107,7 +106,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
                 ),
             ),
             StorageError::Duplicate(_) => {
-                AppError::bad_request("id", format!("Kennung: Einen Mandanten „{}“ gibt es bereits.", v.id))
+                AppError::invalid("id", format!("Kennung: Einen Mandanten „{}“ gibt es bereits.", v.id))
             }
             other => other.into(),
         })?;
@@ -132,13 +131,13 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
 pub fn parse_name(s: &str, field: &str, what: &str) -> Result<String, AppError> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(AppError::bad_request(field, format!("{what}: Bitte angeben.")));
+        return Err(AppError::invalid(field, format!("{what}: Bitte angeben.")));
     }
     if t.chars().count() > MAX_NAME_LEN {
-        return Err(AppError::bad_request(field, format!("{what}: höchstens {MAX_NAME_LEN} Zeichen.")));
+        return Err(AppError::invalid(field, format!("{what}: höchstens {MAX_NAME_LEN} Zeichen.")));
     }
     if t.chars().any(char::is_control) {
-        return Err(AppError::bad_request(field, format!("{what}: enthält unzulässige Steuerzeichen.")));
+        return Err(AppError::invalid(field, format!("{what}: enthält unzulässige Steuerzeichen.")));
     }
     Ok(t.to_owned())
 }
@@ -160,7 +159,7 @@ pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, AppError> {
                 && !domain.ends_with('.')
         });
     if !well_formed {
-        return Err(AppError::bad_request(field, format!("E-Mail: „{t}“ ist keine gültige E-Mail-Adresse.")));
+        return Err(AppError::invalid(field, format!("E-Mail: „{t}“ ist keine gültige E-Mail-Adresse.")));
     }
     Ok(Some(t.to_owned()))
 }
@@ -168,7 +167,7 @@ pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, AppError> {
 /// A host name as tenants are addressed by it.
 pub fn parse_host(s: &str) -> Result<String, AppError> {
     normalize_host(s)
-        .ok_or_else(|| AppError::bad_request("host", format!("Hostname: „{}“ ist kein gültiger Hostname.", s.trim())))
+        .ok_or_else(|| AppError::invalid("host", format!("Hostname: „{}“ ist kein gültiger Hostname.", s.trim())))
 }
 
 /// A random password of URL-safe characters (about 120 bits), which also satisfies the
@@ -186,12 +185,7 @@ pub fn one_time_password(username: &str) -> String {
     }
 }
 
-/// Argon2id takes tens of milliseconds of CPU on purpose: off the async workers.
-pub async fn hash_password_blocking(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?
-}
+pub use crate::passwords::hash_password_blocking;
 
 #[cfg(test)]
 mod tests {
@@ -210,7 +204,7 @@ mod tests {
 
     fn field(e: AppError) -> Option<String> {
         match e {
-            AppError::BadRequest { field, .. } => field,
+            AppError::Invalid { field, .. } => field,
             _ => None,
         }
     }
