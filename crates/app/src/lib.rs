@@ -4,6 +4,7 @@
 //!
 //! - [`commands`]: the clerk's commands on a Vorgang (UI and API call the same ones).
 //! - [`provisioning`]: a new tenant with its first administrator (operator page and CLI).
+//! - [`users`]: the tenant admin's rules for users (roles, own account, platform roles).
 //! - [`passwords`]: argon2id hashing, password rules, secret tokens.
 //! - [`jobs`]: the durable job runner — every effect outside a request is a job of it.
 //! - [`work`]: the kinds of work the platform runs today (blob deletion, intake recovery,
@@ -17,6 +18,7 @@ pub mod events;
 pub mod jobs;
 pub mod passwords;
 pub mod provisioning;
+pub mod users;
 pub mod work;
 
 pub use caller::Caller;

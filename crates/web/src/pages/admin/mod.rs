@@ -102,8 +102,8 @@ impl Invalid {
 
     /// Input problems become a message on the form; anything else (storage down, not
     /// found) stays an error page.
-    pub fn from_app(form: &str, e: AppError) -> Result<Self, AppError> {
-        match e {
+    pub fn from_app(form: &str, e: impl Into<AppError>) -> Result<Self, AppError> {
+        match e.into() {
             AppError::BadRequest { field, message } => Ok(Self::new(form, field.as_deref().unwrap_or(""), message)),
             other => Err(other),
         }

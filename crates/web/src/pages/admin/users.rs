@@ -1,23 +1,21 @@
 //! Users of the tenant: list, create, edit, reset a password.
 
 use super::{flash, Choice, Fields, Invalid, INVALID};
-use crate::auth::{check_password_rules, AdminUser, Authenticated};
+use crate::auth::{AdminUser, Authenticated};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
 use crate::tenancy::ClientIp;
 use crate::{fmt, AppState};
-use app::commands::audit;
-use app::provisioning::{hash_password_blocking, one_time_password, parse_email, parse_name};
+use app::users::{self, role_labels, unit_names};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
-use domain::user::normalize_roles;
-use domain::{Role, UnitId, UserId, Username};
+use domain::{Role, UnitId, UserId};
 use serde::Deserialize;
 use std::collections::HashMap;
-use store::{NewUser, StorageError, UnitRecord, UserRecord, UserUpdate};
+use store::{UnitRecord, UserRecord};
 use time::OffsetDateTime;
 
 pub struct UserRow {
@@ -100,14 +98,6 @@ fn status(u: &UserRecord, now: OffsetDateTime) -> String {
     }
 }
 
-fn role_labels(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
-}
-
-fn unit_names(ids: &[UnitId], names: &HashMap<UnitId, String>) -> String {
-    ids.iter().map(|id| names.get(id).map_or("(unbekannt)", String::as_str)).collect::<Vec<_>>().join(", ")
-}
-
 fn role_choices(selected: &[String]) -> Vec<Choice> {
     Role::TENANT_ROLES
         .into_iter()
@@ -179,54 +169,6 @@ pub async fn list(
     Ok(render(&page))
 }
 
-/// What both forms set on a user.
-struct Profile {
-    display_name: String,
-    email: Option<String>,
-    roles: Vec<Role>,
-    units: Vec<UnitId>,
-}
-
-fn parse_profile(f: &Fields, units: &[UnitRecord]) -> Result<Profile, AppError> {
-    let display_name = parse_name(f.get("display_name"), "display_name", "Name")?;
-    let email = parse_email(f.get("email"), "email")?;
-    let mut roles = Vec::new();
-    for value in f.all("roles") {
-        match Role::parse(value).filter(|r| Role::TENANT_ROLES.contains(r)) {
-            Some(r) => roles.push(r),
-            None => return Err(AppError::bad_request("roles", "Rollen: Diese Rolle gibt es nicht.")),
-        }
-    }
-    let mut chosen = Vec::new();
-    for value in f.all("units") {
-        match UnitId::parse(value).filter(|id| units.iter().any(|u| u.id == *id)) {
-            Some(id) => chosen.push(id),
-            None => {
-                return Err(AppError::bad_request(
-                    "units",
-                    "Organisationseinheiten: Diese Einheit gibt es nicht (mehr). Bitte laden Sie die Seite neu.",
-                ))
-            }
-        }
-    }
-    chosen.sort();
-    chosen.dedup();
-    Ok(Profile { display_name, email, roles: normalize_roles(roles), units: chosen })
-}
-
-fn storage_to_form(e: StorageError) -> AppError {
-    match e {
-        StorageError::Duplicate("username") => {
-            AppError::bad_request("username", "Benutzername: Dieser Benutzername ist bereits vergeben.")
-        }
-        StorageError::InvalidReference(_) => AppError::bad_request(
-            "units",
-            "Organisationseinheiten: Eine gewählte Einheit gibt es nicht (mehr). Bitte laden Sie die Seite neu.",
-        ),
-        other => other.into(),
-    }
-}
-
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
@@ -234,8 +176,10 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let f = Fields::new(pairs);
-    let units = state.store.list_units(&auth.tenant).await?;
-    match create_user(&state, &auth, ip, &f, &units).await {
+    let created =
+        users::create_user(&state.app, &auth.caller(), f.get("username"), f.get("password"), &user_input(&f), ip.0)
+            .await;
+    match created {
         Ok((_, None)) => Ok(see_other("/admin/benutzer?meldung=benutzer-angelegt")),
         Ok((username, Some(password))) => {
             let issued = Some(Issued { username, password });
@@ -258,56 +202,13 @@ pub async fn create(
     }
 }
 
-/// The new user's name and, if the admin left the password empty, the generated one.
-async fn create_user(
-    state: &AppState,
-    auth: &Authenticated,
-    ip: ClientIp,
-    f: &Fields,
-    units: &[UnitRecord],
-) -> Result<(String, Option<String>), AppError> {
-    let username = Username::parse(f.get("username")).ok_or_else(|| {
-        AppError::bad_request("username", "Benutzername: 2 bis 64 Zeichen aus Buchstaben, Ziffern und . _ - @.")
-    })?;
-    let username = username.as_str().to_owned();
-    let profile = parse_profile(f, units)?;
-    let typed = f.get("password");
-    let (password, generated) = if typed.is_empty() {
-        let pw = one_time_password(&username);
-        (pw.clone(), Some(pw))
-    } else {
-        check_password_rules(typed, &username)?;
-        (typed.to_owned(), None)
-    };
-    let password_hash = hash_password_blocking(password).await?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            id: UserId::new(),
-            tenant: auth.tenant.clone(),
-            username: username.clone(),
-            display_name: profile.display_name,
-            email: profile.email,
-            roles: profile.roles,
-            units: profile.units,
-            password_hash,
-            oidc_subject: None,
-        })
-        .await
-        .map_err(storage_to_form)?;
-    // Whatever the admin typed or was given is known to the admin: one-time, changed at the
-    // first login.
-    state.store.require_password_change(&auth.tenant, user.id).await?;
-    let detail = format!("{}; Rollen: {}", user.username, or_none(&role_labels(&user.roles)));
-    audit(&state.app, &auth.caller(), "benutzer_angelegt", Some(user.id.to_string()), Some(detail), ip.0).await?;
-    Ok((username, generated))
-}
-
-fn or_none(s: &str) -> &str {
-    if s.is_empty() {
-        "keine"
-    } else {
-        s
+/// The admin's form as the application layer takes it.
+fn user_input(f: &Fields) -> users::UserInput {
+    users::UserInput {
+        display_name: f.get("display_name").to_owned(),
+        email: f.get("email").to_owned(),
+        roles: f.all("roles").map(str::to_owned).collect(),
+        units: f.all("units").map(str::to_owned).collect(),
     }
 }
 
@@ -382,8 +283,10 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let f = Fields::new(pairs);
     let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
-    outranks(&auth, &user)?;
-    match update_user(&state, &auth, ip, &user, &f).await {
+    let updated =
+        users::update_user(&state.app, &auth.caller(), &auth.user, &user, &user_input(&f), f.has("disabled"), ip.0)
+            .await;
+    match updated {
         Ok(()) => Ok(see_other(&format!("/admin/benutzer/{}?meldung=benutzer-gespeichert", user.id))),
         Err(e) => {
             let error = Invalid::from_app("", e)?;
@@ -393,83 +296,6 @@ pub async fn update(
     }
 }
 
-async fn update_user(
-    state: &AppState,
-    auth: &Authenticated,
-    ip: ClientIp,
-    user: &UserRecord,
-    f: &Fields,
-) -> Result<(), AppError> {
-    let units = state.store.list_units(&auth.tenant).await?;
-    let profile = parse_profile(f, &units)?;
-    let disabled = f.has("disabled");
-    let roles = keep_foreign_roles(&user.roles, profile.roles);
-    if user.id == auth.user.id {
-        if !roles.contains(&Role::Admin) {
-            return Err(AppError::bad_request(
-                "roles",
-                "Rollen: Sie können sich die Rolle Mandanten-Admin nicht selbst entziehen. \
-                 Bitten Sie eine andere Administratorin oder einen anderen Administrator darum.",
-            ));
-        }
-        if disabled {
-            return Err(AppError::bad_request("disabled", "Sie können Ihr eigenes Konto nicht deaktivieren."));
-        }
-    }
-    let update =
-        UserUpdate { display_name: profile.display_name, email: profile.email, roles, units: profile.units, disabled };
-    let detail = describe_changes(user, &update, &units);
-    state.store.update_user(&auth.tenant, user.id, update).await.map_err(storage_to_form)?;
-    audit(&state.app, &auth.caller(), "benutzer_geaendert", Some(user.id.to_string()), Some(detail), ip.0)
-        .await
-        .map_err(AppError::from)
-}
-
-/// A tenant admin may not take over an account holding a platform role (Betrieb) they lack:
-/// no editing, disabling or password reset of it.
-fn outranks(auth: &Authenticated, user: &UserRecord) -> Result<(), AppError> {
-    let foreign = user.roles.iter().any(|r| !Role::TENANT_ROLES.contains(r) && !auth.user.has_role(*r));
-    if foreign {
-        return Err(AppError::Forbidden);
-    }
-    Ok(())
-}
-
-/// The tenant admin's form shows only the tenant roles; platform roles the user already has
-/// (Betrieb) stay as they are.
-fn keep_foreign_roles(current: &[Role], chosen: Vec<Role>) -> Vec<Role> {
-    let mut roles = chosen;
-    roles.extend(current.iter().copied().filter(|r| !Role::TENANT_ROLES.contains(r)));
-    normalize_roles(roles)
-}
-
-/// What changed, for the audit log.
-fn describe_changes(before: &UserRecord, after: &UserUpdate, units: &[UnitRecord]) -> String {
-    let mut changes = Vec::new();
-    if before.display_name != after.display_name {
-        changes.push(format!("Name: {}", after.display_name));
-    }
-    if before.email != after.email {
-        changes.push(format!("E-Mail: {}", after.email.as_deref().unwrap_or("keine")));
-    }
-    if before.roles != after.roles {
-        changes.push(format!("Rollen: {}", or_none(&role_labels(&after.roles))));
-    }
-    let mut before_units = before.units.clone();
-    before_units.sort();
-    if before_units != after.units {
-        let names: HashMap<UnitId, String> = units.iter().map(|u| (u.id, u.name.clone())).collect();
-        changes.push(format!("Einheiten: {}", or_none(&unit_names(&after.units, &names))));
-    }
-    if before.disabled != after.disabled {
-        changes.push(if after.disabled { "deaktiviert" } else { "wieder aktiviert" }.to_owned());
-    }
-    if changes.is_empty() {
-        changes.push("keine Änderung".to_owned());
-    }
-    format!("{}: {}", before.username, changes.join("; "))
-}
-
 pub async fn reset_password(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
@@ -477,20 +303,7 @@ pub async fn reset_password(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
-    outranks(&auth, &user)?;
-    let password = one_time_password(&user.username);
-    let hash = hash_password_blocking(password.clone()).await?;
-    state.store.set_password(&auth.tenant, user.id, &hash).await?;
-    state.store.require_password_change(&auth.tenant, user.id).await?;
-    audit(
-        &state.app,
-        &auth.caller(),
-        "passwort_zurueckgesetzt",
-        Some(user.id.to_string()),
-        Some(user.username.clone()),
-        ip.0,
-    )
-    .await?;
+    let password = users::reset_password(&state.app, &auth.caller(), &auth.user, &user, ip.0).await?;
     // The lock ended with the new password; show the state as it is now.
     let user = state.store.get_user(&auth.tenant, user.id).await?;
     let text = Some("Das Passwort wurde zurückgesetzt. Alle Sitzungen des Benutzers wurden beendet.".to_owned());
@@ -505,8 +318,10 @@ mod tests {
     use super::*;
     use domain::TenantId;
 
-    fn user() -> UserRecord {
-        UserRecord {
+    #[test]
+    fn lock_shows_in_status() {
+        let now = OffsetDateTime::now_utc();
+        let mut u = UserRecord {
             id: UserId::new(),
             tenant: TenantId::default_tenant(),
             username: "erika".into(),
@@ -520,37 +335,7 @@ mod tests {
             failed_logins: 0,
             locked_until: None,
             password_change_required: false,
-        }
-    }
-
-    #[test]
-    fn platform_roles_survive_the_tenant_form() {
-        assert_eq!(
-            keep_foreign_roles(&[Role::Admin, Role::Betrieb], vec![Role::Admin]),
-            vec![Role::Admin, Role::Betrieb]
-        );
-        assert_eq!(keep_foreign_roles(&[Role::Admin], vec![]), Vec::<Role>::new());
-    }
-
-    #[test]
-    fn changes_are_described() {
-        let before = user();
-        let after = UserUpdate {
-            display_name: "Erika Muster".into(),
-            email: None,
-            roles: vec![Role::Sachbearbeitung, Role::Poststelle],
-            units: Vec::new(),
-            disabled: true,
         };
-        assert_eq!(describe_changes(&before, &after, &[]), "erika: Rollen: Sachbearbeiter:in, Poststelle; deaktiviert");
-        let same = UserUpdate { roles: before.roles.clone(), disabled: false, ..after };
-        assert_eq!(describe_changes(&before, &same, &[]), "erika: keine Änderung");
-    }
-
-    #[test]
-    fn lock_shows_in_status() {
-        let now = OffsetDateTime::now_utc();
-        let mut u = user();
         assert_eq!(status(&u, now), "aktiv");
         u.locked_until = Some(now + time::Duration::minutes(5));
         assert!(status(&u, now).starts_with("gesperrt bis "));
