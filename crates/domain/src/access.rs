@@ -174,15 +174,45 @@ impl Visibility {
         }
     }
 
+    /// Which part of the unassigned NEU pile ("Nächsten Vorgang übernehmen") this visibility
+    /// covers. The pile is unassigned, so only units and "all new" can match.
+    pub fn pile(&self) -> Pile<'_> {
+        match self {
+            Self::Tenant | Self::Restricted { all_new: true, .. } => Pile::All,
+            Self::Restricted { units, .. } if units.is_empty() => Pile::Nothing,
+            Self::Restricted { units, .. } => Pile::Units(units),
+        }
+    }
+
     /// Nothing at all (an admin without clerk roles): lists can skip the database.
     pub fn is_nothing(&self) -> bool {
         matches!(self, Self::Restricted { units, user: None, all_new: false } if units.is_empty())
     }
 }
 
+/// The part of the unassigned pile a visibility covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pile<'a> {
+    All,
+    Units(&'a [UnitId]),
+    Nothing,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pile_is_what_units_and_all_new_cover() {
+        let u = UnitId::new();
+        assert_eq!(Visibility::Tenant.pile(), Pile::All);
+        let poststelle = Visibility::Restricted { units: vec![], user: None, all_new: true };
+        assert_eq!(poststelle.pile(), Pile::All);
+        let clerk = Visibility::Restricted { units: vec![u], user: Some(UserId::new()), all_new: false };
+        assert_eq!(clerk.pile(), Pile::Units(&[u]));
+        let none = Visibility::Restricted { units: vec![], user: Some(UserId::new()), all_new: false };
+        assert_eq!(none.pile(), Pile::Nothing, "own Vorgänge are never in the unassigned pile");
+    }
 
     fn user(roles: &[Role], units: &[UnitId]) -> Principal {
         Principal::User { id: UserId::new(), roles: roles.to_vec(), units: units.to_vec() }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod notes;
 pub mod nummer;
 pub mod search;
+pub mod session;
 pub mod status;
 pub mod tenant;
 pub mod user;

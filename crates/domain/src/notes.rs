@@ -114,9 +114,105 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
 }
 
+/// `YYYY-MM-DD`: how events and both engines write a date.
+pub fn iso_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Serde for dates as `YYYY-MM-DD` (events are read outside the process).
+pub mod iso_date_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::iso_date(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_date(&s).ok_or_else(|| serde::de::Error::custom(format!("no date: {s}")))
+    }
+}
+
+/// A Wiedervorlage as stored now, as far as a change needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WiedervorlageNow {
+    pub version: i64,
+    pub erledigt: bool,
+    pub erledigt_at: Option<time::OffsetDateTime>,
+}
+
+/// What a change of a Wiedervorlage writes besides its content, and the one event it records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WiedervorlagePlan {
+    /// Done now: since now; still done: since then; open: never.
+    pub erledigt_at: Option<time::OffsetDateTime>,
+    pub event: crate::VorgangEvent,
+}
+
+/// Decides a change of a Wiedervorlage (content and/or done flag): refused as
+/// [`crate::vorgang::Stale`] at another version; otherwise `erledigt_at` and the event —
+/// `Erledigt` or `Wiedereroeffnet` when the flag changes, else `Geaendert`.
+pub fn plan_wiedervorlage_update(
+    current: &WiedervorlageNow,
+    expected_version: i64,
+    id: crate::WiedervorlageId,
+    betreff: &str,
+    frist: Date,
+    erledigt: bool,
+    now: time::OffsetDateTime,
+) -> Result<WiedervorlagePlan, crate::vorgang::Stale> {
+    if current.version != expected_version {
+        return Err(crate::vorgang::Stale { current_version: current.version });
+    }
+    let erledigt_at = match (current.erledigt, erledigt) {
+        (false, true) => Some(now),
+        (_, false) => None,
+        (true, true) => current.erledigt_at,
+    };
+    let betreff = betreff.to_owned();
+    let event = match (current.erledigt, erledigt) {
+        (false, true) => crate::VorgangEvent::WiedervorlageErledigt { wiedervorlage_id: id, betreff },
+        (true, false) => crate::VorgangEvent::WiedervorlageWiedereroeffnet { wiedervorlage_id: id, betreff },
+        _ => crate::VorgangEvent::WiedervorlageGeaendert { wiedervorlage_id: id, betreff, frist },
+    };
+    Ok(WiedervorlagePlan { erledigt_at, event })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wiedervorlage_changes_plan_their_event_and_erledigt_at() {
+        use time::macros::{date, datetime};
+        let id = crate::WiedervorlageId::new();
+        let (t0, t1) = (datetime!(2026-12-01 9:00 UTC), datetime!(2026-12-04 9:00 UTC));
+        let open = WiedervorlageNow { version: 1, erledigt: false, erledigt_at: None };
+        let done = WiedervorlageNow { version: 2, erledigt: true, erledigt_at: Some(t0) };
+        let f = date!(2026 - 12 - 10);
+        assert_eq!(
+            plan_wiedervorlage_update(&open, 2, id, "b", f, true, t1),
+            Err(crate::vorgang::Stale { current_version: 1 })
+        );
+        let p = plan_wiedervorlage_update(&open, 1, id, "b", f, true, t1).expect("plan");
+        assert_eq!(p.erledigt_at, Some(t1));
+        assert!(matches!(p.event, crate::VorgangEvent::WiedervorlageErledigt { .. }));
+        let p = plan_wiedervorlage_update(&done, 2, id, "b", f, true, t1).expect("plan");
+        assert_eq!(p.erledigt_at, Some(t0), "still done: since then");
+        assert!(matches!(p.event, crate::VorgangEvent::WiedervorlageGeaendert { .. }));
+        let p = plan_wiedervorlage_update(&done, 2, id, "b", f, false, t1).expect("plan");
+        assert_eq!(p.erledigt_at, None);
+        assert!(matches!(p.event, crate::VorgangEvent::WiedervorlageWiedereroeffnet { .. }));
+        let json = serde_json::to_value(&crate::VorgangEvent::WiedervorlageGeaendert {
+            wiedervorlage_id: id,
+            betreff: "b".into(),
+            frist: f,
+        })
+        .expect("json");
+        assert_eq!(json["frist"], "2026-12-10", "dates in events are YYYY-MM-DD");
+        assert_eq!(json["wiedervorlage_id"].as_str(), Some(id.to_string().as_str()));
+    }
 
     #[test]
     fn wiedervorlage_rules() {

@@ -83,10 +83,7 @@ pub(crate) async fn add_clerk_document(pool: &PgPool, tenant: &TenantId, c: &Cle
     let mut tx = pool.begin().await.map_err(map_err)?;
     let added = async {
         insert_clerk_document(&mut tx, tenant, c).await?;
-        let event = VorgangEvent::DokumentAngehaengt {
-            document_id: c.document.id.0.to_string(),
-            zu: c.attached_to.kind().into(),
-        };
+        let event = VorgangEvent::DokumentAngehaengt { document_id: c.document.id, zu: c.attached_to.kind().into() };
         append_event(&mut tx, tenant, c.document.vorgang_id, ms(c.at), &c.by, &event).await
     }
     .await;
@@ -164,7 +161,7 @@ pub(crate) async fn remove_clerk_document(
         .ok_or(StorageError::NotFound)?;
         let found = clerk_document_row(&row)?;
         crate::jobs::insert(&mut tx, &NewJob::blob_deletion(tenant, &found.document.blob_key)).await?;
-        let event = VorgangEvent::DokumentEntfernt { document_id: id.0.to_string() };
+        let event = VorgangEvent::DokumentEntfernt { document_id: id };
         let now = ms(time::OffsetDateTime::now_utc());
         append_event(&mut tx, tenant, found.document.vorgang_id, now, actor, &event).await?;
         Ok(found)

@@ -1,6 +1,6 @@
 use crate::convert::{get, map_err, ms, parsed, to_i64, to_json, to_u64};
 use crate::vorgang::{append_event, head_by_transaction, NOW_MS};
-use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
+use domain::{TenantId, VorgangId, VorgangStatus};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 use store::{
@@ -147,11 +147,7 @@ pub(crate) async fn complete_intake(
         v.id,
         now,
         &Actor::system("Eingang"),
-        &VorgangEvent::Eingegangen {
-            vorgang_nummer: v.nummer.to_string(),
-            form_name: v.form_name.clone(),
-            transaction_id: v.transaction_id.to_string(),
-        },
+        &domain::vorgang::eingegangen(&v.nummer, &v.form_name, &v.transaction_id),
     )
     .await?;
     tx.commit().await.map_err(map_err)?;

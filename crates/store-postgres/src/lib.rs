@@ -50,9 +50,6 @@ use std::time::Duration;
 use store::*;
 use time::OffsetDateTime;
 
-/// Sessions are touched at most this often, so reading a page does not cost a write.
-const SESSION_TOUCH_INTERVAL: time::Duration = time::Duration::seconds(60);
-
 /// Connections per process. Several processes share the server's `max_connections` (100 by
 /// default).
 const MAX_CONNECTIONS: u32 = 16;
@@ -392,11 +389,12 @@ impl Store for PostgresStore {
 
     async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
         let Some(found) = users::find_session(&self.pool, token_hash).await? else { return Ok(None) };
-        if found.expires <= now || found.record.user.disabled {
+        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
+        if liveness == domain::session::Liveness::Ended {
             users::delete_session(&self.pool, token_hash).await?;
             return Ok(None);
         }
-        if now - found.last_seen > SESSION_TOUCH_INTERVAL {
+        if liveness == (domain::session::Liveness::Alive { touch: true }) {
             users::touch_session(&self.pool, token_hash, now).await?;
         }
         Ok(Some(found.record))

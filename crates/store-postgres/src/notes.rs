@@ -9,6 +9,7 @@
 
 use crate::convert::{finish, get, map_err, ms, parsed, to_u64};
 use crate::vorgang::{append_event, Arg, Filter, NOW_MS};
+use domain::notes::{plan_wiedervorlage_update, WiedervorlageNow, WiedervorlagePlan};
 use domain::{KommentarId, TenantId, UserId, Visibility, VorgangEvent, VorgangId, Vorgangsnummer, WiedervorlageId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
@@ -120,7 +121,7 @@ pub(crate) async fn add_kommentar(
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
         let record = kommentar_row(&row)?;
-        let event = VorgangEvent::KommentarHinzugefuegt { kommentar_id: id.0.to_string() };
+        let event = VorgangEvent::KommentarHinzugefuegt { kommentar_id: id };
         append_event(&mut tx, tenant, vorgang, record.at, author, &event).await?;
         Ok(record)
     }
@@ -198,9 +199,9 @@ pub(crate) async fn add_wiedervorlage(
         refresh_naechste_frist(&mut tx, tenant, &[w.vorgang_id.0]).await?;
         let record = wiedervorlage_in(&mut tx, tenant, w.id).await?;
         let event = VorgangEvent::WiedervorlageAngelegt {
-            wiedervorlage_id: w.id.0.to_string(),
+            wiedervorlage_id: w.id,
             betreff: record.betreff.clone(),
-            frist: record.frist.to_string(),
+            frist: record.frist,
         };
         append_event(&mut tx, tenant, w.vorgang_id, created_at, &w.created_by, &event).await?;
         Ok(record)
@@ -230,44 +231,45 @@ pub(crate) async fn update_wiedervorlage(
                 .map_err(map_err)?
                 .ok_or(StorageError::NotFound)?;
         lock_vorgang(&mut tx, tenant, vorgang).await?;
-        let cur =
-            sqlx::query("SELECT version, erledigt FROM wiedervorlagen WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-                .bind(t)
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?
-                .ok_or(StorageError::NotFound)?;
-        let version: i64 = get(&cur, 0)?;
-        let was_done: bool = get(&cur, 1)?;
-        if version != expected_version {
-            return Err(StorageError::Conflict { current_version: version });
-        }
-        // Done now: since now; still done: since then; open: never.
-        let at: OffsetDateTime = sqlx::query_scalar(&format!(
-            "UPDATE wiedervorlagen SET betreff = $3, beschreibung = $4, frist = $5, erledigt = $6,
-                 erledigt_at = CASE WHEN NOT $6 THEN NULL WHEN erledigt THEN erledigt_at ELSE {NOW_MS} END,
-                 version = version + 1
-             WHERE tenant_id = $1 AND id = $2 RETURNING {NOW_MS}"
+        let cur = sqlx::query(&format!(
+            "SELECT version, erledigt, erledigt_at, {NOW_MS} FROM wiedervorlagen
+             WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
         ))
+        .bind(t)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .ok_or(StorageError::NotFound)?;
+        let stored = WiedervorlageNow { version: get(&cur, 0)?, erledigt: get(&cur, 1)?, erledigt_at: get(&cur, 2)? };
+        let at: OffsetDateTime = get(&cur, 3)?;
+        let WiedervorlagePlan { erledigt_at, event } = plan_wiedervorlage_update(
+            &stored,
+            expected_version,
+            id,
+            &update.betreff,
+            update.frist,
+            update.erledigt,
+            at,
+        )
+        .map_err(|s| StorageError::Conflict { current_version: s.current_version })?;
+        sqlx::query(
+            "UPDATE wiedervorlagen SET betreff = $3, beschreibung = $4, frist = $5, erledigt = $6, erledigt_at = $7,
+                 version = version + 1
+             WHERE tenant_id = $1 AND id = $2",
+        )
         .bind(t)
         .bind(id.0)
         .bind(&update.betreff)
         .bind(&update.beschreibung)
         .bind(update.frist)
         .bind(update.erledigt)
-        .fetch_one(&mut *tx)
+        .bind(erledigt_at)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
         refresh_naechste_frist(&mut tx, tenant, &[vorgang]).await?;
         let record = wiedervorlage_in(&mut tx, tenant, id).await?;
-        let wiedervorlage_id = id.0.to_string();
-        let betreff = record.betreff.clone();
-        let event = match (was_done, update.erledigt) {
-            (false, true) => VorgangEvent::WiedervorlageErledigt { wiedervorlage_id, betreff },
-            (true, false) => VorgangEvent::WiedervorlageWiedereroeffnet { wiedervorlage_id, betreff },
-            _ => VorgangEvent::WiedervorlageGeaendert { wiedervorlage_id, betreff, frist: record.frist.to_string() },
-        };
         append_event(&mut tx, tenant, VorgangId(vorgang), at, actor, &event).await?;
         Ok(record)
     }

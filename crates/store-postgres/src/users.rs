@@ -315,8 +315,7 @@ pub(crate) async fn create_session(pool: &PgPool, s: &NewSession) -> Result<()> 
 
 pub(crate) struct SessionLookup {
     pub record: SessionRecord,
-    pub last_seen: OffsetDateTime,
-    pub expires: OffsetDateTime,
+    pub times: domain::session::SessionTimes,
 }
 
 pub(crate) async fn find_session(pool: &PgPool, token_hash: &str) -> Result<Option<SessionLookup>> {
@@ -336,12 +335,11 @@ pub(crate) async fn find_session(pool: &PgPool, token_hash: &str) -> Result<Opti
     let idle: i64 = get(&r, 2)?;
     let absolute: OffsetDateTime = get(&r, 3)?;
     let user = user_at(&r, 4)?;
-    let expires =
-        last_seen.checked_add(time::Duration::seconds(idle)).map_or(absolute, |idle_end| idle_end.min(absolute));
+    let times =
+        domain::session::SessionTimes { last_seen, idle: time::Duration::seconds(idle), absolute_expiry: absolute };
     Ok(Some(SessionLookup {
         record: SessionRecord { tenant: user.tenant.clone(), csrf_token: get(&r, 0)?, user },
-        last_seen,
-        expires,
+        times,
     }))
 }
 

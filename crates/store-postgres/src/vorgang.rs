@@ -1,9 +1,11 @@
 use crate::convert::finish;
 use crate::convert::{get, json, map_err, parsed, to_json, to_u64};
 use crate::tenants::unit_name;
+use domain::access::Pile;
+use domain::vorgang::{plan_change, ChangePlan, Names, Update};
 use domain::{
-    DocumentId, StatusCommand, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId,
-    VorgangStatus, Vorgangsnummer,
+    DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus,
+    Vorgangsnummer,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
@@ -500,90 +502,63 @@ pub(crate) async fn apply_in(
     let assignee: Option<Uuid> = get(&cur, 2)?;
     let aktenzeichen: Option<String> = get(&cur, 3)?;
     let unit: Option<Uuid> = get(&cur, 4)?;
-    if version != expected_version {
-        return Err(StorageError::Conflict { current_version: version });
-    }
-    // Every UPDATE returns the new head and the time it happened (HEAD_COLUMNS, then `at`).
-    let returning = format!("RETURNING {HEAD_COLUMNS}, {NOW_MS}");
-    let (row, event) = match change {
-        VorgangChange::Status { command, from, to, reason } => {
-            if status != *from {
-                return Err(StorageError::Conflict { current_version: version });
-            }
-            let before_deletion = match command {
-                StatusCommand::LoeschenAnfordern => Some(from.as_str()),
-                _ => None,
-            };
-            let row = sqlx::query(&format!(
-                "UPDATE vorgaenge SET status = $3, status_since = {NOW_MS}, version = version + 1,
-                 status_before_deletion = $4 WHERE tenant_id = $1 AND id = $2 {returning}"
-            ))
-            .bind(t)
-            .bind(id.0)
-            .bind(to.as_str())
-            .bind(before_deletion)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            (row, VorgangEvent::StatusGeaendert { command: *command, from: *from, to: *to, reason: reason.clone() })
-        }
-        VorgangChange::Assign { to } => {
-            let new_name = match to {
+    // The storage looks up the names the event records; the domain decides the rest.
+    let names = match change {
+        VorgangChange::Assign { to } => Names {
+            before: match assignee {
+                Some(u) => user_name(conn, tenant, u, false).await?,
+                None => None,
+            },
+            after: match to {
                 Some(user) => Some(
                     user_name(conn, tenant, user.0, true).await?.ok_or(StorageError::InvalidReference("assignee"))?,
                 ),
                 None => None,
-            };
-            let old_name = match assignee {
-                Some(u) => user_name(conn, tenant, u, false).await?,
-                None => None,
-            };
-            let row = sqlx::query(&format!(
-                "UPDATE vorgaenge SET assignee_id = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
-            ))
-            .bind(t)
-            .bind(id.0)
-            .bind(to.map(|u| u.0))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            (row, VorgangEvent::Zugewiesen { from: old_name, to: new_name })
-        }
-        VorgangChange::Aktenzeichen(az) => {
-            let new = az.as_ref().map(|a| a.as_str().to_owned());
-            let row = sqlx::query(&format!(
-                "UPDATE vorgaenge SET aktenzeichen = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
-            ))
-            .bind(t)
-            .bind(id.0)
-            .bind(new.as_deref())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            crate::search::reindex(conn, tenant, id.0).await?;
-            (row, VorgangEvent::AktenzeichenGeaendert { from: aktenzeichen, to: new })
-        }
-        VorgangChange::Unit { to } => {
-            let new_name = match to {
-                Some(u) => Some(unit_name(conn, tenant, u.0).await?.ok_or(StorageError::InvalidReference("unit"))?),
-                None => None,
-            };
-            let old_name = match unit {
+            },
+        },
+        VorgangChange::Unit { to } => Names {
+            before: match unit {
                 Some(u) => unit_name(conn, tenant, u).await?,
                 None => None,
-            };
-            let row = sqlx::query(&format!(
-                "UPDATE vorgaenge SET unit_id = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
-            ))
-            .bind(t)
-            .bind(id.0)
-            .bind(to.map(|u| u.0))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
-            (row, VorgangEvent::EinheitGeaendert { from: old_name, to: new_name })
-        }
+            },
+            after: match to {
+                Some(u) => Some(unit_name(conn, tenant, u.0).await?.ok_or(StorageError::InvalidReference("unit"))?),
+                None => None,
+            },
+        },
+        _ => Names::default(),
     };
+    let current = domain::vorgang::Current { version, status, aktenzeichen };
+    let ChangePlan { update, event } = plan_change(&current, expected_version, change, names)
+        .map_err(|s| StorageError::Conflict { current_version: s.current_version })?;
+    // Every UPDATE returns the new head and the time it happened (HEAD_COLUMNS, then `at`).
+    let returning = format!("RETURNING {HEAD_COLUMNS}, {NOW_MS}");
+    let query = match &update {
+        Update::Status { .. } => format!(
+            "UPDATE vorgaenge SET status = $3, status_since = {NOW_MS}, version = version + 1,
+             status_before_deletion = $4 WHERE tenant_id = $1 AND id = $2 {returning}"
+        ),
+        Update::Assignee(_) => format!(
+            "UPDATE vorgaenge SET assignee_id = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
+        ),
+        Update::Aktenzeichen(_) => format!(
+            "UPDATE vorgaenge SET aktenzeichen = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
+        ),
+        Update::Unit(_) => format!(
+            "UPDATE vorgaenge SET unit_id = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2 {returning}"
+        ),
+    };
+    let q = sqlx::query(&query).bind(t).bind(id.0);
+    let q = match &update {
+        Update::Status { to, before_deletion } => q.bind(to.as_str()).bind(before_deletion.map(VorgangStatus::as_str)),
+        Update::Assignee(to) => q.bind(to.map(|u| u.0)),
+        Update::Aktenzeichen(az) => q.bind(az.clone()),
+        Update::Unit(to) => q.bind(to.map(|u| u.0)),
+    };
+    let row = q.fetch_one(&mut *conn).await.map_err(map_err)?;
+    if update.touches_search() {
+        crate::search::reindex(conn, tenant, id.0).await?;
+    }
     let head = head_at(&row, 0)?;
     let at: OffsetDateTime = get(&row, 5)?;
     append_event(conn, tenant, id, at, actor, &event).await?;
@@ -613,11 +588,10 @@ pub(crate) async fn claim_next(
     user: UserId,
     actor: &Actor,
 ) -> Result<Option<VorgangHead>> {
-    // Of the visibility only units and all_new can cover an unassigned Vorgang.
-    let units = match vis {
-        Visibility::Tenant | Visibility::Restricted { all_new: true, .. } => None,
-        Visibility::Restricted { units, .. } if units.is_empty() => return Ok(None),
-        Visibility::Restricted { units, .. } => Some(units.iter().map(|u| u.0).collect::<Vec<Uuid>>()),
+    let units = match vis.pile() {
+        Pile::All => None,
+        Pile::Nothing => return Ok(None),
+        Pile::Units(units) => Some(units.iter().map(|u| u.0).collect::<Vec<Uuid>>()),
     };
     let mut tx = pool.begin().await.map_err(map_err)?;
     let next = match units {

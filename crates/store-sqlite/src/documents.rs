@@ -80,8 +80,7 @@ pub(crate) fn insert_clerk_document(conn: &Connection, tenant: &TenantId, c: &Cl
 
 pub(crate) fn add_clerk_document(conn: &Connection, tenant: &TenantId, c: &ClerkDocumentRecord) -> Result<()> {
     insert_clerk_document(conn, tenant, c)?;
-    let event =
-        VorgangEvent::DokumentAngehaengt { document_id: c.document.id.0.to_string(), zu: c.attached_to.kind().into() };
+    let event = VorgangEvent::DokumentAngehaengt { document_id: c.document.id, zu: c.attached_to.kind().into() };
     insert_event(conn, tenant, c.document.vorgang_id, c.at, &c.by, &event)
 }
 
@@ -138,7 +137,7 @@ pub(crate) fn remove_clerk_document(
         .and_then(|mut s| s.execute(params![t, did]))
         .map_err(map_err)?;
     queue_blob_deletion(conn, tenant, &found.document.blob_key)?;
-    let event = VorgangEvent::DokumentEntfernt { document_id: did };
+    let event = VorgangEvent::DokumentEntfernt { document_id: id };
     insert_event(conn, tenant, found.document.vorgang_id, OffsetDateTime::now_utc(), actor, &event)?;
     Ok(found)
 }

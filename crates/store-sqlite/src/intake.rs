@@ -2,7 +2,7 @@ use crate::convert::{from_ms, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::{tenant_exists, unit_name};
 use crate::vorgang::{head_by, insert_event};
-use domain::{TenantId, VorgangEvent, VorgangId, VorgangStatus};
+use domain::{TenantId, VorgangId, VorgangStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{
     Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang, Result, StorageError,
@@ -111,11 +111,7 @@ pub(crate) fn complete_intake(
         v.id,
         now,
         &Actor::system("Eingang"),
-        &VorgangEvent::Eingegangen {
-            vorgang_nummer: v.nummer.to_string(),
-            form_name: v.form_name.clone(),
-            transaction_id: v.transaction_id.to_string(),
-        },
+        &domain::vorgang::eingegangen(&v.nummer, &v.form_name, &v.transaction_id),
     )?;
     finish_delivery(conn, tenant, delivery, DeliveryStatus::Processed, v.id)?;
     Ok(IntakeOutcome::Created(store::VorgangHead {

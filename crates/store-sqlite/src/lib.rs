@@ -24,10 +24,6 @@ use std::path::Path;
 use store::*;
 use time::OffsetDateTime;
 
-/// Sessions and API tokens are touched at most this often, so reading a page does not cost
-/// a write.
-const SESSION_TOUCH_INTERVAL: time::Duration = time::Duration::seconds(60);
-
 pub struct SqliteStore {
     engine: Engine,
     /// Held while the store is open: one process per database file.
@@ -415,11 +411,12 @@ impl Store for SqliteStore {
         let found = self.engine.read(move |c| users::find_session(c, &hash)).await?;
         let Some(found) = found else { return Ok(None) };
         let hash = token_hash.to_owned();
-        if found.expires <= now || found.record.user.disabled {
+        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
+        if liveness == domain::session::Liveness::Ended {
             self.engine.write(move |c| users::delete_session(c, &hash)).await?;
             return Ok(None);
         }
-        if now - found.last_seen > SESSION_TOUCH_INTERVAL {
+        if liveness == (domain::session::Liveness::Alive { touch: true }) {
             self.engine.write(move |c| users::touch_session(c, &hash, now)).await?;
         }
         Ok(Some(found.record))
@@ -452,7 +449,7 @@ impl Store for SqliteStore {
         let hash = token_hash.to_owned();
         let found = self.engine.read(move |c| access::find_api_token(c, &hash)).await?;
         let Some(mut token) = found else { return Ok(None) };
-        if token.last_used_at.is_none_or(|last| now - last >= SESSION_TOUCH_INTERVAL) {
+        if domain::session::token_use_recorded(token.last_used_at, now) {
             let hash = token_hash.to_owned();
             self.engine.write(move |c| access::touch_api_token(c, &hash, now)).await?;
             token.last_used_at = Some(token.last_used_at.map_or(now, |last| last.max(now)));

@@ -6,6 +6,7 @@
 use crate::convert::{date_at, date_text, from_ms, ms, opt_uuid_at, parsed_at, uuid_at};
 use crate::engine::map_err;
 use crate::vorgang::{head_by, insert_event, visibility_filter};
+use domain::notes::{plan_wiedervorlage_update, WiedervorlageNow, WiedervorlagePlan};
 use domain::{KommentarId, TenantId, UserId, Visibility, VorgangEvent, VorgangId, Vorgangsnummer, WiedervorlageId};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use store::{
@@ -74,7 +75,7 @@ pub(crate) fn add_kommentar(
     let record =
         KommentarRecord { id, vorgang_id: vorgang, text: text.to_owned(), at: now_ms(), author: author.clone() };
     insert_kommentar(conn, tenant, &record)?;
-    let event = VorgangEvent::KommentarHinzugefuegt { kommentar_id: id.0.to_string() };
+    let event = VorgangEvent::KommentarHinzugefuegt { kommentar_id: id };
     insert_event(conn, tenant, vorgang, record.at, author, &event)?;
     Ok(record)
 }
@@ -193,11 +194,8 @@ pub(crate) fn add_wiedervorlage(
         version: 1,
     };
     insert_wiedervorlage(conn, tenant, &record)?;
-    let event = VorgangEvent::WiedervorlageAngelegt {
-        wiedervorlage_id: w.id.0.to_string(),
-        betreff: w.betreff.clone(),
-        frist: date_text(w.frist),
-    };
+    let event =
+        VorgangEvent::WiedervorlageAngelegt { wiedervorlage_id: w.id, betreff: w.betreff.clone(), frist: w.frist };
     insert_event(conn, tenant, w.vorgang_id, now_ms(), &w.created_by, &event)?;
     // As stored (timestamps at millisecond precision).
     get_wiedervorlage(conn, tenant, w.id)
@@ -212,15 +210,12 @@ pub(crate) fn update_wiedervorlage(
     actor: &Actor,
 ) -> Result<WiedervorlageRecord> {
     let current = get_wiedervorlage(conn, tenant, id)?;
-    if current.version != expected_version {
-        return Err(StorageError::Conflict { current_version: current.version });
-    }
     let now = now_ms();
-    let erledigt_at = match (current.erledigt, update.erledigt) {
-        (false, true) => Some(now),
-        (_, false) => None,
-        (true, true) => current.erledigt_at,
-    };
+    let stored =
+        WiedervorlageNow { version: current.version, erledigt: current.erledigt, erledigt_at: current.erledigt_at };
+    let WiedervorlagePlan { erledigt_at, event } =
+        plan_wiedervorlage_update(&stored, expected_version, id, &update.betreff, update.frist, update.erledigt, now)
+            .map_err(|s| StorageError::Conflict { current_version: s.current_version })?;
     conn.prepare_cached(
         "UPDATE wiedervorlagen SET betreff = ?3, beschreibung = ?4, frist = ?5, erledigt = ?6, erledigt_at = ?7,
                 version = version + 1
@@ -238,13 +233,6 @@ pub(crate) fn update_wiedervorlage(
         ])
     })
     .map_err(map_err)?;
-    let wiedervorlage_id = id.0.to_string();
-    let betreff = update.betreff.clone();
-    let event = match (current.erledigt, update.erledigt) {
-        (false, true) => VorgangEvent::WiedervorlageErledigt { wiedervorlage_id, betreff },
-        (true, false) => VorgangEvent::WiedervorlageWiedereroeffnet { wiedervorlage_id, betreff },
-        _ => VorgangEvent::WiedervorlageGeaendert { wiedervorlage_id, betreff, frist: date_text(update.frist) },
-    };
     insert_event(conn, tenant, current.vorgang_id, now, actor, &event)?;
     get_wiedervorlage(conn, tenant, id)
 }

@@ -265,8 +265,7 @@ pub(crate) fn create_session(conn: &Connection, s: &NewSession) -> Result<()> {
 
 pub(crate) struct SessionLookup {
     pub record: SessionRecord,
-    pub last_seen: OffsetDateTime,
-    pub expires: OffsetDateTime,
+    pub times: domain::session::SessionTimes,
 }
 
 pub(crate) fn find_session(conn: &Connection, token_hash: &str) -> Result<Option<SessionLookup>> {
@@ -281,11 +280,14 @@ pub(crate) fn find_session(conn: &Connection, token_hash: &str) -> Result<Option
             let idle: i64 = r.get(2)?;
             let absolute = from_ms(r.get(3)?);
             let user = user_row_at(r, 4)?;
-            let expires = (last_seen + time::Duration::seconds(idle)).min(absolute);
+            let times = domain::session::SessionTimes {
+                last_seen,
+                idle: time::Duration::seconds(idle),
+                absolute_expiry: absolute,
+            };
             Ok(SessionLookup {
                 record: SessionRecord { tenant: user.tenant.clone(), csrf_token: r.get(0)?, user },
-                last_seen,
-                expires,
+                times,
             })
         })
         .optional()

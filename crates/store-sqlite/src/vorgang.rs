@@ -1,9 +1,11 @@
 use crate::convert::{from_ms, json_at, ms, opt_date_at, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::unit_name;
+use domain::access::Pile;
+use domain::vorgang::{plan_change, ChangePlan, Names, Update};
 use domain::{
-    DocumentId, StatusCommand, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId,
-    VorgangStatus, Vorgangsnummer,
+    DocumentId, TenantId, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus,
+    Vorgangsnummer,
 };
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use store::{
@@ -399,74 +401,68 @@ pub(crate) fn apply_change(
         })
         .map_err(map_err)?
         .ok_or(StorageError::NotFound)?;
-    if cur.version != expected_version {
-        return Err(StorageError::Conflict { current_version: cur.version });
-    }
-    let now = OffsetDateTime::now_utc();
-    let event = match change {
-        VorgangChange::Status { command, from, to, reason } => {
-            if cur.status != *from {
-                return Err(StorageError::Conflict { current_version: cur.version });
-            }
-            let before_deletion = match command {
-                StatusCommand::LoeschenAnfordern => Some(from.as_str()),
-                _ => None,
-            };
-            conn.prepare_cached(
-                "UPDATE vorgaenge SET status = ?3, status_since = ?4, version = version + 1,
-                 status_before_deletion = ?5 WHERE tenant_id = ?1 AND id = ?2",
-            )
-            .and_then(|mut s| s.execute(params![t, vid, to.as_str(), ms(now), before_deletion]))
-            .map_err(map_err)?;
-            VorgangEvent::StatusGeaendert { command: *command, from: *from, to: *to, reason: reason.clone() }
-        }
-        VorgangChange::Assign { to } => {
-            let new_name = match to {
+    // The storage looks up the names the event records; the domain decides the rest.
+    let names = match change {
+        VorgangChange::Assign { to } => Names {
+            before: match &cur.assignee {
+                Some(u) => user_name(conn, tenant, u, false)?,
+                None => None,
+            },
+            after: match to {
                 Some(user) => Some(
                     user_name(conn, tenant, &user.0.to_string(), true)?
                         .ok_or(StorageError::InvalidReference("assignee"))?,
                 ),
                 None => None,
-            };
-            let old_name = match &cur.assignee {
-                Some(u) => user_name(conn, tenant, u, false)?,
-                None => None,
-            };
-            conn.prepare_cached(
-                "UPDATE vorgaenge SET assignee_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
-            )
-            .and_then(|mut s| s.execute(params![t, vid, to.map(|u| u.0.to_string())]))
-            .map_err(map_err)?;
-            VorgangEvent::Zugewiesen { from: old_name, to: new_name }
-        }
-        VorgangChange::Aktenzeichen(az) => {
-            let new = az.as_ref().map(|a| a.as_str().to_owned());
-            conn.prepare_cached(
-                "UPDATE vorgaenge SET aktenzeichen = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
-            )
-            .and_then(|mut s| s.execute(params![t, vid, new]))
-            .map_err(map_err)?;
-            crate::search::reindex(conn, tenant, &vid)?;
-            VorgangEvent::AktenzeichenGeaendert { from: cur.aktenzeichen.clone(), to: new }
-        }
-        VorgangChange::Unit { to } => {
-            let to = to.map(|u| u.0.to_string());
-            let new_name = match &to {
-                Some(unit) => Some(unit_name(conn, tenant, unit)?.ok_or(StorageError::InvalidReference("unit"))?),
-                None => None,
-            };
-            let old_name = match &cur.unit {
+            },
+        },
+        VorgangChange::Unit { to } => Names {
+            before: match &cur.unit {
                 Some(unit) => unit_name(conn, tenant, unit)?,
                 None => None,
-            };
-            conn.prepare_cached(
-                "UPDATE vorgaenge SET unit_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
-            )
-            .and_then(|mut s| s.execute(params![t, vid, to]))
-            .map_err(map_err)?;
-            VorgangEvent::EinheitGeaendert { from: old_name, to: new_name }
-        }
+            },
+            after: match to {
+                Some(u) => {
+                    Some(unit_name(conn, tenant, &u.0.to_string())?.ok_or(StorageError::InvalidReference("unit"))?)
+                }
+                None => None,
+            },
+        },
+        _ => Names::default(),
     };
+    let current =
+        domain::vorgang::Current { version: cur.version, status: cur.status, aktenzeichen: cur.aktenzeichen.clone() };
+    let ChangePlan { update, event } = plan_change(&current, expected_version, change, names)
+        .map_err(|s| StorageError::Conflict { current_version: s.current_version })?;
+    let now = OffsetDateTime::now_utc();
+    let id_text = |u: Option<uuid::Uuid>| u.map(|u| u.to_string());
+    let written = match &update {
+        Update::Status { to, before_deletion } => conn
+            .prepare_cached(
+                "UPDATE vorgaenge SET status = ?3, status_since = ?4, version = version + 1,
+                 status_before_deletion = ?5 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| {
+                s.execute(params![t, vid, to.as_str(), ms(now), before_deletion.map(VorgangStatus::as_str)])
+            }),
+        Update::Assignee(to) => conn
+            .prepare_cached(
+                "UPDATE vorgaenge SET assignee_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![t, vid, id_text(to.map(|u| u.0))])),
+        Update::Aktenzeichen(az) => conn
+            .prepare_cached(
+                "UPDATE vorgaenge SET aktenzeichen = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![t, vid, az])),
+        Update::Unit(to) => conn
+            .prepare_cached("UPDATE vorgaenge SET unit_id = ?3, version = version + 1 WHERE tenant_id = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![t, vid, id_text(to.map(|u| u.0))])),
+    };
+    written.map_err(map_err)?;
+    if update.touches_search() {
+        crate::search::reindex(conn, tenant, &vid)?;
+    }
     insert_event(conn, tenant, id, now, actor, &event)?;
     head_by(conn, tenant, "id", &vid)?.ok_or(StorageError::NotFound)
 }
@@ -478,12 +474,11 @@ pub(crate) fn claim_next(
     user: UserId,
     actor: &Actor,
 ) -> Result<Option<VorgangHead>> {
-    // The pile is unassigned, so of the visibility only units and "all new" can match; the
-    // unit filter is checked on the pile index's entries.
-    let (filter, units): (String, Vec<String>) = match vis {
-        Visibility::Tenant | Visibility::Restricted { all_new: true, .. } => (String::new(), Vec::new()),
-        Visibility::Restricted { units, .. } if units.is_empty() => return Ok(None),
-        Visibility::Restricted { units, .. } => (
+    // The unit filter is checked on the pile index's entries.
+    let (filter, units): (String, Vec<String>) = match vis.pile() {
+        Pile::All => (String::new(), Vec::new()),
+        Pile::Nothing => return Ok(None),
+        Pile::Units(units) => (
             format!(" AND unit_id IN ({})", vec!["?"; units.len()].join(", ")),
             units.iter().map(|u| u.0.to_string()).collect(),
         ),

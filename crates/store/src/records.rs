@@ -1,7 +1,6 @@
 use domain::{
-    Aktenzeichen, Antragsteller, ApiTokenId, DocumentId, FormItem, KommentarId, Role, StatusCommand, TenantId,
-    TenantKind, TokenScope, TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus,
-    Vorgangsnummer, WiedervorlageId,
+    Antragsteller, ApiTokenId, DocumentId, FormItem, KommentarId, Role, TenantId, TenantKind, TokenScope,
+    TransactionId, UnitId, UserId, Visibility, VorgangEvent, VorgangId, VorgangStatus, Vorgangsnummer, WiedervorlageId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -346,24 +345,7 @@ impl StatusCounts {
     }
 }
 
-/// One change to a Vorgang, decided by the domain beforehand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VorgangChange {
-    Status {
-        command: StatusCommand,
-        from: VorgangStatus,
-        to: VorgangStatus,
-        reason: Option<String>,
-    },
-    Assign {
-        to: Option<UserId>,
-    },
-    Aktenzeichen(Option<Aktenzeichen>),
-    /// Distribute to another Organisationseinheit of the tenant (InvalidReference if unknown).
-    Unit {
-        to: Option<UnitId>,
-    },
-}
+pub use domain::vorgang::VorgangChange;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {

@@ -3285,8 +3285,8 @@ pub async fn kommentare_are_added_and_listed(db: &Db) {
     assert_eq!(
         new_events.iter().map(|e| (&e.event, &e.actor)).collect::<Vec<_>>(),
         vec![
-            (&VorgangEvent::KommentarHinzugefuegt { kommentar_id: k1.id.0.to_string() }, &actor(&anna)),
-            (&VorgangEvent::KommentarHinzugefuegt { kommentar_id: k2.id.0.to_string() }, &system()),
+            (&VorgangEvent::KommentarHinzugefuegt { kommentar_id: k1.id }, &actor(&anna)),
+            (&VorgangEvent::KommentarHinzugefuegt { kommentar_id: k2.id }, &system()),
         ],
         "KommentarHinzugefuegt, by the author, without the text"
     );
@@ -3345,9 +3345,9 @@ pub async fn wiedervorlagen_lifecycle(db: &Db) {
         (e.event, e.actor),
         (
             VorgangEvent::WiedervorlageAngelegt {
-                wiedervorlage_id: w1.id.0.to_string(),
+                wiedervorlage_id: w1.id,
                 betreff: "Ausweis nachfordern".into(),
-                frist: "2026-12-10".into()
+                frist: time::macros::date!(2026 - 12 - 10)
             },
             by.clone()
         ),
@@ -3398,9 +3398,9 @@ pub async fn wiedervorlagen_lifecycle(db: &Db) {
         (e.event, e.actor),
         (
             VorgangEvent::WiedervorlageGeaendert {
-                wiedervorlage_id: w2.id.0.to_string(),
+                wiedervorlage_id: w2.id,
                 betreff: "Rückruf (verschoben)".into(),
-                frist: "2026-12-20".into()
+                frist: time::macros::date!(2026 - 12 - 20)
             },
             by.clone()
         )
@@ -3421,10 +3421,7 @@ pub async fn wiedervorlagen_lifecycle(db: &Db) {
     assert_eq!(
         (e.event, e.actor),
         (
-            VorgangEvent::WiedervorlageErledigt {
-                wiedervorlage_id: w1.id.0.to_string(),
-                betreff: "Ausweis nachfordern".into()
-            },
+            VorgangEvent::WiedervorlageErledigt { wiedervorlage_id: w1.id, betreff: "Ausweis nachfordern".into() },
             system()
         )
     );
@@ -3460,10 +3457,7 @@ pub async fn wiedervorlagen_lifecycle(db: &Db) {
     let e = last_event(db, &t, a.id).await;
     assert_eq!(
         e.event,
-        VorgangEvent::WiedervorlageWiedereroeffnet {
-            wiedervorlage_id: w1.id.0.to_string(),
-            betreff: "Ausweis nachfordern".into()
-        }
+        VorgangEvent::WiedervorlageWiedereroeffnet { wiedervorlage_id: w1.id, betreff: "Ausweis nachfordern".into() }
     );
     assert_eq!(naechste_frist(db, &t, a.id).await, Some(day(-1)));
     assert_eq!(db.list_wiedervorlagen(&t, a.id).await.expect("list"), vec![w1.clone(), w2.clone()], "open first");

@@ -97,9 +97,9 @@ pub async fn clerk_documents_are_kept_apart(db: &Db) {
     assert_eq!(
         attached,
         vec![
-            (d1.document.id.0.to_string(), "VORGANG".to_owned(), by.clone()),
-            (d3.document.id.0.to_string(), "WIEDERVORLAGE".to_owned(), system()),
-            (d2.document.id.0.to_string(), "KOMMENTAR".to_owned(), by.clone()),
+            (d1.document.id, "VORGANG".to_owned(), by.clone()),
+            (d3.document.id, "WIEDERVORLAGE".to_owned(), system()),
+            (d2.document.id, "KOMMENTAR".to_owned(), by.clone()),
         ],
         "one DOKUMENT_ANGEHAENGT event per document, naming the document, not its file name"
     );
@@ -127,7 +127,7 @@ pub async fn clerk_documents_are_kept_apart(db: &Db) {
     assert_not_found(db.get_document(&t, d1.document.id).await, "the removed document");
     assert_not_found(db.remove_clerk_document(&t, d1.document.id, &by).await, "removing twice");
     let last = db.history(&t, head.id).await.expect("history").pop().expect("an event");
-    assert_eq!(last.event, VorgangEvent::DokumentEntfernt { document_id: d1.document.id.0.to_string() });
+    assert_eq!(last.event, VorgangEvent::DokumentEntfernt { document_id: d1.document.id });
     assert_eq!(last.actor, by);
     let pending = queued_blob_deletions(db).await;
     assert!(pending.contains(&d1.document.blob_key), "the removed document's blob is queued");

@@ -179,10 +179,6 @@ fn plain_address(s: &str) -> bool {
 }
 
 /// `2026-12-01` → `01.12.2026`.
-fn german_date(iso: &str) -> String {
-    domain::notes::parse_date(iso).map_or_else(|| iso.to_owned(), fmt::day)
-}
-
 fn describe(
     e: &EventRecord,
     kommentare: &[KommentarRecord],
@@ -192,7 +188,7 @@ fn describe(
         VorgangEvent::DokumentAngehaengt { document_id, zu } => {
             let name = documents
                 .iter()
-                .find(|d| d.document.id.to_string() == *document_id)
+                .find(|d| d.document.id == *document_id)
                 .map_or_else(|| "(inzwischen entfernt)".to_owned(), |d| d.document.filename.clone());
             let place = match zu.as_str() {
                 "KOMMENTAR" => " (zu einem Kommentar)",
@@ -203,15 +199,14 @@ fn describe(
         }
         VorgangEvent::DokumentEntfernt { .. } => ("Dokument entfernt".to_owned(), None),
         VorgangEvent::Geloescht { .. } => ("Endgültig gelöscht".to_owned(), None),
-        VorgangEvent::KommentarHinzugefuegt { kommentar_id } => (
-            "Kommentar".to_owned(),
-            kommentare.iter().find(|k| k.id.to_string() == *kommentar_id).map(|k| k.text.clone()),
-        ),
+        VorgangEvent::KommentarHinzugefuegt { kommentar_id } => {
+            ("Kommentar".to_owned(), kommentare.iter().find(|k| k.id == *kommentar_id).map(|k| k.text.clone()))
+        }
         VorgangEvent::WiedervorlageAngelegt { betreff, frist, .. } => {
-            (format!("Wiedervorlage angelegt: {betreff} (Frist {})", german_date(frist)), None)
+            (format!("Wiedervorlage angelegt: {betreff} (Frist {})", fmt::day(*frist)), None)
         }
         VorgangEvent::WiedervorlageGeaendert { betreff, frist, .. } => {
-            (format!("Wiedervorlage geändert: {betreff} (Frist {})", german_date(frist)), None)
+            (format!("Wiedervorlage geändert: {betreff} (Frist {})", fmt::day(*frist)), None)
         }
         VorgangEvent::WiedervorlageErledigt { betreff, .. } => (format!("Wiedervorlage erledigt: {betreff}"), None),
         VorgangEvent::WiedervorlageWiedereroeffnet { betreff, .. } => {
