@@ -89,7 +89,7 @@ pub async fn clerk_documents_are_kept_apart(db: &Db) {
         .iter()
         .filter_map(|e| match &e.event {
             VorgangEvent::DokumentAngehaengt { document_id, zu } => {
-                Some((document_id.clone(), zu.clone(), e.actor.clone()))
+                Some((*document_id, zu.clone(), e.actor.clone()))
             }
             _ => None,
         })
