@@ -441,7 +441,7 @@ async fn a_too_slow_intake_body_is_408_and_frees_its_room() {
     let Some(app) = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.limits.memory_budget = 64 * 1024;
         c.limits.budget_wait = std::time::Duration::from_millis(200);
-        c.limits.body_grace = std::time::Duration::from_millis(300);
+        c.limits.rate_window = std::time::Duration::from_millis(300);
         c.limits.min_body_rate = usize::MAX / 4;
     })
     .await
@@ -466,4 +466,48 @@ async fn a_too_slow_intake_body_is_408_and_frees_its_room() {
     let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
     assert_eq!(res.status(), StatusCode::OK, "the budget has room again");
     drop(slow);
+}
+
+/// Senders that announce huge bodies and then send nothing (here five API tokens of one
+/// tenant) reserve no more than an unproven request may, so a normal delivery of another
+/// sender neither waits nor fails; and they are cut off with 408 within the first rate window,
+/// not after a grace period that grows with the announced size.
+#[tokio::test(flavor = "multi_thread")]
+async fn header_only_senders_neither_block_intake_nor_stay_long() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.limits.budget_wait = std::time::Duration::from_secs(3);
+        c.limits.rate_window = std::time::Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let tenant = domain::TenantId::default_tenant();
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        let token = app.token(&tenant, &[domain::TokenScope::Eingang]).await;
+        let mut conn = tokio::net::TcpStream::connect(app.server.addr).await.expect("connect");
+        // Together more than the whole default budget of 1 GiB (each counts twice).
+        let head = format!(
+            "POST /antrag HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 115000000\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.expect("write");
+        stalled.push(conn);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
+    assert_eq!(res.status(), StatusCode::OK, "a normal delivery goes through");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "without waiting: {:?}", started.elapsed());
+    for conn in &mut stalled {
+        let mut answer = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut answer))
+            .await
+            .expect("the stalled sender is cut off quickly")
+            .expect("read");
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
 }
