@@ -511,3 +511,55 @@ async fn header_only_senders_neither_block_intake_nor_stay_long() {
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     }
 }
+
+/// Form services that cannot send an `Authorization` header deliver to `/antrag/<token>`: the
+/// token authenticates as a bearer token would (tenant, scope, revocation), only a pure
+/// `EINGANG` token may stand in a URL, and a wrong secret is refused even with open intake.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_per_token_intake_address_needs_no_header_and_is_rotatable() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else { return };
+    let other = app.other_tenant("flensburg", "20000001").await;
+    let send = |path: String, form: Value| {
+        let form = reqwest::multipart::Form::new().text("formData", form.to_string());
+        app.http.post(app.url(&path)).multipart(form).send()
+    };
+    let token = app.token(&other.id, &[domain::TokenScope::Eingang]).await;
+    let res = send(format!("/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    // The token's tenant binds the delivery as a bearer token would: another tenant's unit is
+    // not reachable with it.
+    let res = send(format!("/antrag/{token}"), gewerbeanmeldung(&unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "not routed into another tenant");
+    let res = send(format!("/t/flensburg/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await;
+    assert_eq!(res.expect("send").status(), StatusCode::OK, "also under a tenant prefix");
+
+    // Wrong secrets are refused although intake is open in this test.
+    for wrong in ["ozgapi_falsch".to_owned(), "irgendwas".to_owned(), format!("{token}x")] {
+        let res = send(format!("/antrag/{wrong}"), gewerbeanmeldung(&unique("tx"))).await.expect("send");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{wrong}");
+    }
+    // A token that could do more than deliver never works in a URL.
+    let broad = app.token(&other.id, &[domain::TokenScope::Eingang, domain::TokenScope::Lesen]).await;
+    let res = send(format!("/antrag/{broad}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Rotation: a revoked token's address is dead at once.
+    let store = &app.server.state.store;
+    let record = store
+        .list_api_tokens(&other.id)
+        .await
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.scopes == [domain::TokenScope::Eingang]);
+    store
+        .revoke_api_token(&other.id, record.expect("token").id, time::OffsetDateTime::now_utc())
+        .await
+        .expect("revoke");
+    let res = send(format!("/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let fresh = app.token(&other.id, &[domain::TokenScope::Eingang]).await;
+    let res = send(format!("/antrag/{fresh}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let anna = app.api_at(&other.prefix, "anna", PASSWORD).await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(anna["total"], 3, "the deliveries of both tokens are Flensburg's");
+}

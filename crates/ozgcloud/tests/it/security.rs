@@ -420,7 +420,27 @@ async fn every_answer_problem_and_log_line_carries_the_request_id() {
         .await
         .expect("login");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A per-token intake address: the secret in the path is never logged, also when the
+    // address is mistyped.
+    let token = app.token(&TenantId::default_tenant(), &[TokenScope::Eingang]).await;
+    let own_intake = unique("log");
+    let form = reqwest::multipart::Form::new().text("formData", gewerbeanmeldung(&unique("tx")).to_string());
+    let res = app
+        .http
+        .post(app.url(&format!("/antrag/{token}")))
+        .header("x-request-id", &own_intake)
+        .multipart(form)
+        .send()
+        .await
+        .expect("deliver");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.http.post(app.url(&format!("/t/default/antrag/{token}/x"))).send().await.expect("post");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let logs = log_capture::stop();
+    let secret = token.trim_start_matches(web::auth::API_TOKEN_PREFIX);
+    assert!(!logs.contains(secret), "the token is not in the log");
+    let intake: Vec<&str> = logs.lines().filter(|l| l.contains(&format!("id={own_intake}"))).collect();
+    assert!(intake.iter().any(|l| l.contains("path=/antrag ") || l.contains("path=\"/antrag\"")), "{intake:#?}");
     let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&format!("id={own}"))).collect();
     assert!(lines.iter().any(|l| l.contains("login failed")), "the handler's line: {lines:#?}");
     assert!(
