@@ -168,6 +168,8 @@ pub struct Intake {
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
     budget: Budget,
+    /// Draws a Vorgangsnummer for a day; random, replaceable for tests of collisions.
+    nummern: Arc<dyn Fn(time::Date) -> Vorgangsnummer + Send + Sync>,
 }
 
 /// The intake's memory budget: one permit per KiB of [`Limits::memory_budget`], and what each
@@ -333,7 +335,16 @@ impl Reservation {
 impl Intake {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
         let budget = Budget::new(&limits);
-        Self { store, blobs, limits, budget }
+        let nummern = Arc::new(|day| Vorgangsnummer::generate(day, &mut rand::thread_rng()));
+        Self { store, blobs, limits, budget, nummern }
+    }
+
+    /// The same intake drawing Vorgangsnummern from `nummern` instead of at random (tests of
+    /// what a collision leaves behind).
+    #[doc(hidden)]
+    pub fn with_nummern(mut self, nummern: impl Fn(time::Date) -> Vorgangsnummer + Send + Sync + 'static) -> Self {
+        self.nummern = Arc::new(nummern);
+        self
     }
 
     /// Reserves room for the start of a request body announced as `content_length` bytes
@@ -466,7 +477,7 @@ impl Intake {
             duplicate: matches!(outcome, IntakeOutcome::Duplicate(_)),
             vorgang: outcome.head().clone(),
         };
-        let mut vorgang = new_vorgang(received_at, parsed.antrag);
+        let mut vorgang = new_vorgang(received_at, (self.nummern)(received_at.date()), parsed.antrag);
         vorgang.unit = Some(unit.id);
         // A repeated delivery costs no document writes.
         if self.store.find_by_transaction(tenant, &vorgang.transaction_id).await?.is_some() {
@@ -488,7 +499,7 @@ impl Intake {
                 }
                 Err(StorageError::NummerTaken) if attempts < NUMMER_ATTEMPTS => {
                     attempts += 1;
-                    vorgang.nummer = Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng());
+                    vorgang.nummer = (self.nummern)(received_at.date());
                 }
                 Err(StorageError::Retryable(e)) if attempts < NUMMER_ATTEMPTS => {
                     attempts += 1;
@@ -512,11 +523,11 @@ impl Intake {
     }
 }
 
-fn new_vorgang(received_at: OffsetDateTime, antrag: Antrag) -> NewVorgang {
+fn new_vorgang(received_at: OffsetDateTime, nummer: Vorgangsnummer, antrag: Antrag) -> NewVorgang {
     let applicant = Antragsteller::extract(&antrag.form_data, antrag.control.service_konto.as_ref());
     NewVorgang {
         id: VorgangId::new(),
-        nummer: Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng()),
+        nummer,
         transaction_id: antrag.control.transaction_id.clone(),
         eingang_at: received_at,
         form_id: antrag.control.form_id.clone(),

@@ -65,6 +65,53 @@ fn record_unknown_failure(key: &str, now: OffsetDateTime) -> Option<OffsetDateTi
     lock.filter(|until| *until > now)
 }
 
+/// The clock logins and lockouts go by: the system clock, moved on for one server by
+/// [`advance_login_clock`] (to test that a lockout ends, without waiting 15 minutes).
+fn login_now(state: &AppState) -> OffsetDateTime {
+    let shifts = clock_shifts().lock().unwrap_or_else(|e| e.into_inner());
+    OffsetDateTime::now_utc() + shifts.get(&server_key(state)).copied().unwrap_or(time::Duration::ZERO)
+}
+
+type ClockShifts = std::sync::Mutex<HashMap<usize, time::Duration>>;
+
+fn clock_shifts() -> &'static ClockShifts {
+    static SHIFTS: std::sync::OnceLock<ClockShifts> = std::sync::OnceLock::new();
+    SHIFTS.get_or_init(Default::default)
+}
+
+/// One server (its store), so that servers in one process do not share a shift.
+fn server_key(state: &AppState) -> usize {
+    std::sync::Arc::as_ptr(&state.store).cast::<()>() as usize
+}
+
+/// Moves the login clock of the server of `state` forward by `by` until the returned guard
+/// is dropped. For tests only: production code never calls it.
+#[doc(hidden)]
+pub fn advance_login_clock(state: &AppState, by: time::Duration) -> LoginClockShift {
+    let key = server_key(state);
+    *clock_shifts().lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert(time::Duration::ZERO) += by;
+    LoginClockShift { key, by }
+}
+
+/// Takes its shift of the login clock back when dropped.
+#[doc(hidden)]
+pub struct LoginClockShift {
+    key: usize,
+    by: time::Duration,
+}
+
+impl Drop for LoginClockShift {
+    fn drop(&mut self) {
+        let mut shifts = clock_shifts().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(shift) = shifts.get_mut(&self.key) {
+            *shift -= self.by;
+            if shift.is_zero() {
+                shifts.remove(&self.key);
+            }
+        }
+    }
+}
+
 pub enum LoginOutcome {
     /// The session token, for the cookie or as bearer token.
     Success(String),
@@ -147,7 +194,7 @@ pub async fn login(
         Some(u) => state.store.find_user_by_username(tenant, u.as_str()).await?,
         None => None,
     };
-    let now = OffsetDateTime::now_utc();
+    let now = login_now(state);
     let unknown = user.is_none().then(|| unknown_key(tenant, username));
     if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|until| *until > now) {
         // Verify anyway: a locked account answers as slowly as any other.
@@ -185,7 +232,7 @@ pub async fn login(
     // Concurrent guesses were checked against the state before any of them failed: whether
     // the account got locked meanwhile is decided now, after the (slow) verification.
     let current = state.store.get_user(tenant, user.id).await?;
-    if let Some(until) = current.locked_until.filter(|until| *until > OffsetDateTime::now_utc()) {
+    if let Some(until) = current.locked_until.filter(|until| *until > login_now(state)) {
         audit_login(state, ctx, Some(&user), "anmeldung_gesperrt", None, ip).await?;
         return Ok(LoginOutcome::Locked(until));
     }

@@ -80,6 +80,93 @@ async fn the_same_transaction_id_gives_one_vorgang_also_when_racing(backend: Bac
     assert_eq!(list["total"], 2, "two transaction ids, two Vorgänge");
 }
 
+/// Document files in the data dir (all tenants; not the raw deliveries).
+fn document_files(app: &TestApp) -> usize {
+    fn walk(dir: &std::path::Path, under_dokument: bool) -> usize {
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        entries
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                let inside = under_dokument || e.file_name() == "dokument";
+                if path.is_dir() {
+                    walk(&path, inside)
+                } else {
+                    usize::from(inside)
+                }
+            })
+            .sum()
+    }
+    walk(&app.dir.path().join("dokumente"), false)
+}
+
+/// Racing deliveries of one transaction id that lose write their files first: they remove
+/// them again, so the data dir holds the one Vorgang's files only.
+async fn a_lost_duplicate_race_leaves_no_file(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    assert_eq!(document_files(&app), 0);
+    let form = gewerbeanmeldung(&unique("race"));
+    let attachment = || vec![("Ausweis.pdf", "application/pdf", b"%PDF-1.4 ausweis".to_vec())];
+    let results = futures_util::future::join_all((0..12).map(|_| app.deliver(&form, attachment()))).await;
+    let mut duplicates = 0;
+    for r in results {
+        assert_eq!(r.status(), StatusCode::OK);
+        duplicates += usize::from(r.json::<Value>().await.expect("json")["duplicate"] == true);
+    }
+    assert_eq!(duplicates, 11);
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(document_files(&app), 2, "the one Vorgang's representation and attachment, nothing else");
+}
+
+/// A Vorgangsnummer that is taken is drawn again; when every draw collides the delivery
+/// fails without a second Vorgang and without files (its raw payload stays for recovery).
+async fn a_vorgangsnummer_collision_leaves_no_file_and_no_second_vorgang(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let first = app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
+    let taken = domain::Vorgangsnummer::parse(first["vorgang"]["vorgangNummer"].as_str().expect("nummer"))
+        .expect("a Vorgangsnummer");
+    assert_eq!(document_files(&app), 1);
+    let state = &app.server.state;
+    let intake = |nummern: Box<dyn Fn() -> domain::Vorgangsnummer + Send + Sync>| {
+        intake::Intake::new(state.store.clone(), state.blobs.clone(), intake::Limits::default())
+            .with_nummern(move |_| nummern())
+    };
+    let payload = || intake::Payload::Json {
+        content_type: "application/json".into(),
+        body: serde_json::to_vec(&json!({
+            "control": gewerbeanmeldung(&unique("tx"))["control"],
+            "formData": [],
+            "attachments": [{"filename": "a.pdf", "contentType": "application/pdf", "content": "JVBERi0xLjQ="}],
+        }))
+        .expect("json")
+        .into(),
+    };
+    // Always the taken number: refused after the retries.
+    let always = taken.clone();
+    let colliding = intake(Box::new(move || always.clone()));
+    let err = colliding.deliver(&domain::TenantId::platform(), payload()).await.expect_err("no free number");
+    assert!(!matches!(err, intake::IntakeError::Invalid { .. }), "{err}");
+    assert_eq!(document_files(&app), 1, "the failed delivery's file is removed");
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 1, "no second Vorgang");
+
+    // The taken number once, then a free one: one new Vorgang with its one file.
+    let drawn = std::sync::atomic::AtomicUsize::new(0);
+    let once = intake(Box::new(move || {
+        if drawn.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            taken.clone()
+        } else {
+            domain::Vorgangsnummer::generate(time::OffsetDateTime::now_utc().date(), &mut rand::thread_rng())
+        }
+    }));
+    let receipt = once.deliver(&domain::TenantId::platform(), payload()).await.expect("delivered");
+    assert!(!receipt.duplicate);
+    assert_eq!(document_files(&app), 2);
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 2);
+}
+
 /// Deliveries without a sender's token are the platform's: its operator sees the quarantine.
 async fn quarantine(app: &TestApp) -> Vec<Value> {
     let admin = app.api_at("/t/plattform", "betrieb", PASSWORD).await;
@@ -381,6 +468,8 @@ on_both_backends!(
     intake_needs_an_api_token_unless_open,
     raw_deliveries_are_readable_only_while_in_quarantine,
     unsupported_content_types_are_415_and_quarantined,
+    a_lost_duplicate_race_leaves_no_file,
+    a_vorgangsnummer_collision_leaves_no_file_and_no_second_vorgang,
 );
 
 /// Intake holds request bodies in memory until the delivery is stored: all intakes together
