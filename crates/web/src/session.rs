@@ -10,9 +10,30 @@ use std::net::IpAddr;
 use store::{Actor, NewAuditEntry, NewSession, UserRecord};
 use time::OffsetDateTime;
 
+/// Password checks running at once in the whole process (argon2 takes ~19 MiB and a core).
+const VERIFICATION_SLOTS: usize = 4;
+/// Of those, what the logins of one tenant may hold at once: a login flood on one tenant
+/// waits in its own queue and leaves the other tenants' logins free slots.
+const TENANT_VERIFICATION_SLOTS: usize = 2;
+/// How long a password check waits for its slots before the answer is 503.
+const VERIFICATION_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn verification_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(4))
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(VERIFICATION_SLOTS))
+}
+
+/// The queue of one tenant's password checks (`None`: checks outside a login, e.g. changing
+/// one's password). One entry per tenant that ever logged in: bounded by the tenants.
+fn tenant_slots(tenant: Option<&TenantId>) -> std::sync::Arc<tokio::sync::Semaphore> {
+    type Queues = std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>;
+    static QUEUES: std::sync::OnceLock<Queues> = std::sync::OnceLock::new();
+    let key = tenant.map_or("", TenantId::as_str).to_owned();
+    let mut queues = QUEUES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    queues
+        .entry(key)
+        .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(TENANT_VERIFICATION_SLOTS)))
+        .clone()
 }
 
 /// Failed logins of names no account of the tenant has, counted as an account's are (in
@@ -133,21 +154,29 @@ impl LoginOutcome {
 /// Checks a password against a user's hash (for "Passwort ändern"), with the same limits as
 /// a login.
 pub async fn verify_password(password: &str, hash: &str) -> Result<bool, AppError> {
-    verify(password, hash).await
+    verify(None, password, hash).await
 }
 
-async fn verify(password: &str, hash: &str) -> Result<bool, AppError> {
+async fn verify(tenant: Option<&TenantId>, password: &str, hash: &str) -> Result<bool, AppError> {
     let (pw, hash) = (password.to_owned(), hash.to_owned());
     // argon2 is deliberately slow and takes ~19 MiB per check: a few at a time, off the async
-    // worker threads, so a flood of logins cannot exhaust memory or the blocking pool.
-    let slot = tokio::time::timeout(std::time::Duration::from_secs(10), verification_slots().acquire())
+    // worker threads, so a flood of logins cannot exhaust memory or the blocking pool. A
+    // tenant's checks first take one of its own slots, so they never queue for the shared
+    // ones in front of another tenant's.
+    let deadline = tokio::time::Instant::now() + VERIFICATION_WAIT;
+    let queue = tenant_slots(tenant);
+    let own = tokio::time::timeout_at(deadline, queue.acquire_owned())
+        .await
+        .map_err(|_| AppError::Unavailable)?
+        .map_err(|_| AppError::Unavailable)?;
+    let slot = tokio::time::timeout_at(deadline, verification_slots().acquire())
         .await
         .map_err(|_| AppError::Unavailable)?
         .map_err(|_| AppError::Unavailable)?;
     let ok = tokio::task::spawn_blocking(move || !hash.is_empty() && auth::verify_password(&pw, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    drop(slot);
+    drop((slot, own));
     Ok(ok)
 }
 
@@ -198,18 +227,18 @@ pub async fn login(
     let unknown = user.is_none().then(|| unknown_key(tenant, username));
     if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|until| *until > now) {
         // Verify anyway: a locked account answers as slowly as any other.
-        verify(password, auth::dummy_hash()).await?;
+        verify(Some(tenant), password, auth::dummy_hash()).await?;
         audit_login(state, ctx, user.as_ref(), "anmeldung_gesperrt", None, ip).await?;
         return Ok(LoginOutcome::Locked(until));
     }
     if let Some(until) = unknown.as_deref().and_then(|key| unknown_locked_until(key, now)) {
         // An unknown name "locked" like an account: the same answer, as slowly.
-        verify(password, auth::dummy_hash()).await?;
+        verify(Some(tenant), password, auth::dummy_hash()).await?;
         audit_login(state, ctx, None, "anmeldung_fehlgeschlagen", Some("unbekannter Benutzername".into()), ip).await?;
         return Ok(LoginOutcome::Locked(until));
     }
     let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str()).to_owned();
-    let ok = verify(password, &hash).await?;
+    let ok = verify(Some(tenant), password, &hash).await?;
     let Some(user) = user.clone().filter(|u| ok && !u.disabled) else {
         tracing::info!("login failed");
         if let Some(u) = &user {
@@ -262,4 +291,46 @@ pub async fn open_session(state: &AppState, ctx: &TenantContext, user: &UserReco
         .await?;
     tracing::info!(user = %user.id, "login");
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A flood of password checks for one tenant queues in that tenant's line: a check for
+    /// another tenant gets a shared slot at once instead of waiting behind the whole flood.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_one_tenant_does_not_hold_up_another_tenants_check() {
+        const FLOOD: usize = 48;
+        let hash = auth::dummy_hash();
+        let flooded = TenantId::parse("flut").expect("id");
+        let done = std::sync::Arc::new(AtomicUsize::new(0));
+        let flood: Vec<_> = (0..FLOOD)
+            .map(|_| {
+                let (done, tenant) = (done.clone(), flooded.clone());
+                tokio::spawn(async move {
+                    let ok = verify(Some(&tenant), "falsch-falsch", hash).await;
+                    done.fetch_add(1, Ordering::SeqCst);
+                    ok
+                })
+            })
+            .collect();
+        // Let the flood take its slots and queue up.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let before = done.load(Ordering::SeqCst);
+        assert!(before < FLOOD / 4, "the flood is still waiting: {before} done");
+        let started = std::time::Instant::now();
+        let calm = TenantId::parse("ruhe").expect("id");
+        assert!(verify(Some(&calm), "kein-benutzer-vorhanden", hash).await.expect("checked"));
+        let during = done.load(Ordering::SeqCst) - before;
+        assert!(
+            during <= FLOOD / 4,
+            "the other tenant waited for {during} checks of the flood ({:?})",
+            started.elapsed()
+        );
+        for f in flood {
+            assert!(!f.await.expect("task").expect("checked, not refused"));
+        }
+    }
 }
