@@ -133,6 +133,47 @@ impl Drop for LoginClockShift {
     }
 }
 
+/// The login form's double-submit cookie (the form has no session to bind a CSRF token to):
+/// `__Host-` prefixed where the session cookie is (HTTPS with host routing), so a sibling
+/// host cannot plant one.
+pub fn login_csrf_cookie_name(config: &crate::WebConfig) -> &'static str {
+    if config.secure_cookies && config.routing == crate::tenancy::TenantRouting::Host {
+        "__Host-ozg_login_csrf"
+    } else {
+        auth::LOGIN_CSRF_COOKIE
+    }
+}
+
+/// A new login CSRF token for `tenant`: the value for the form's `_csrf` field and
+/// the `Set-Cookie` header. The cookie names the tenant it was issued for
+/// (`<tenant>.<token>`), so a pair obtained at one tenant's login does not pass at another's
+/// (in path mode all tenants share one origin, and the default tenant's cookie has `Path=/`).
+pub fn new_login_csrf(config: &crate::WebConfig, tenant: &TenantId) -> (String, String) {
+    let token = auth::new_token();
+    let value = format!("{tenant}.{token}");
+    let cookie = auth::set_cookie(login_csrf_cookie_name(config), &value, 3600, config.secure_cookies);
+    (token, cookie)
+}
+
+/// Whether `submitted` (the form's `_csrf`) matches a login CSRF cookie of the request that
+/// was issued for `tenant`.
+pub fn login_csrf_matches(
+    config: &crate::WebConfig,
+    tenant: &TenantId,
+    headers: &axum::http::HeaderMap,
+    submitted: &str,
+) -> bool {
+    !submitted.is_empty()
+        && auth::cookies(headers, login_csrf_cookie_name(config)).iter().any(|c| {
+            c.split_once('.').is_some_and(|(t, token)| t == tenant.as_str() && auth::same_secret(token, submitted))
+        })
+}
+
+/// The `Set-Cookie` header that removes the login CSRF cookie (after a login).
+pub fn clear_login_csrf(config: &crate::WebConfig) -> String {
+    auth::set_cookie(login_csrf_cookie_name(config), "", 0, config.secure_cookies)
+}
+
 pub enum LoginOutcome {
     /// The session token, for the cookie or as bearer token.
     Success(String),
@@ -297,6 +338,41 @@ pub async fn open_session(state: &AppState, ctx: &TenantContext, user: &UserReco
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn with_cookie(set_cookie: &str) -> axum::http::HeaderMap {
+        let pair = set_cookie.split(';').next().expect("pair");
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(axum::http::header::COOKIE, pair.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn the_login_csrf_cookie_is_bound_to_its_tenant_and_host_prefixed_in_host_mode() {
+        let config = crate::WebConfig { secure_cookies: false, ..Default::default() };
+        let (kiel, flensburg) = (TenantId::parse("kiel").expect("id"), TenantId::parse("flensburg").expect("id"));
+        let (token, cookie) = new_login_csrf(&config, &kiel);
+        assert!(cookie.starts_with(&format!("ozg_login_csrf=kiel.{token};")), "{cookie}");
+        let headers = with_cookie(&cookie);
+        assert!(login_csrf_matches(&config, &kiel, &headers, &token));
+        assert!(!login_csrf_matches(&config, &flensburg, &headers, &token), "another tenant's pair does not pass");
+        assert!(!login_csrf_matches(&config, &kiel, &headers, "anders"));
+        assert!(!login_csrf_matches(&config, &kiel, &headers, ""));
+        let unbound = with_cookie(&format!("ozg_login_csrf={token}"));
+        assert!(!login_csrf_matches(&config, &kiel, &unbound, &token), "a cookie without its tenant does not pass");
+
+        let host = crate::WebConfig {
+            secure_cookies: true,
+            routing: crate::tenancy::TenantRouting::Host,
+            ..Default::default()
+        };
+        let (token, cookie) = new_login_csrf(&host, &kiel);
+        assert!(cookie.starts_with("__Host-ozg_login_csrf=kiel.") && cookie.contains("Path=/;"), "{cookie}");
+        assert!(cookie.contains("; Secure") && !cookie.contains("Domain"), "{cookie}");
+        assert!(login_csrf_matches(&host, &kiel, &with_cookie(&cookie), &token));
+        let planted = with_cookie(&format!("ozg_login_csrf=kiel.{token}"));
+        assert!(!login_csrf_matches(&host, &kiel, &planted, &token), "an unprefixed (plantable) cookie does not count");
+        assert!(clear_login_csrf(&host).starts_with("__Host-ozg_login_csrf=;"));
+    }
 
     /// A flood of password checks for one tenant queues in that tenant's line: a check for
     /// another tenant gets a shared slot at once instead of waiting behind the whole flood.
