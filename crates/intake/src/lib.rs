@@ -10,4 +10,4 @@ mod multipart;
 mod service;
 
 pub use files::{sanitize_filename, IncomingFile};
-pub use service::{Busy, Intake, IntakeError, Limits, Payload, Receipt, Reservation, MEMORY_FACTOR};
+pub use service::{Busy, Intake, IntakeError, Limits, Payload, Receipt, Reservation, Sender, MEMORY_FACTOR};

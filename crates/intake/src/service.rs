@@ -21,15 +21,21 @@ pub struct Limits {
     pub max_form_data: usize,
     pub max_file: usize,
     pub max_parts: usize,
-    /// Bytes of request bodies all intakes together may hold in memory at once; a request
-    /// reserves its Content-Length (or `max_request` when unknown) before it is read.
+    /// Bytes of request bodies all intakes together may hold in memory at once. A request
+    /// reserves room as its body arrives ([`Intake::reserve`], [`Reservation::cover`]), never
+    /// for what it only announces.
     pub memory_budget: usize,
     /// How long a request waits for room in the budget before it is answered 503.
     pub budget_wait: std::time::Duration,
-    /// A body must arrive at least this fast (bytes per second) after [`Limits::body_grace`],
-    /// or the request ends with 408 and gives its room back (no slow-sender hold-up).
+    /// Body bytes a request may reserve before it has sent any (its Content-Length, if smaller):
+    /// a sender that announces a large body and sends nothing holds no more than this.
+    pub unproven_reservation: usize,
+    /// A body must arrive at least this fast (bytes per second), checked in every
+    /// [`Limits::rate_window`] from the first one on: each window must bring
+    /// `min_body_rate × rate_window` bytes (or the rest of the body). Otherwise the request
+    /// ends with 408 and gives its room back (no slow-sender hold-up).
     pub min_body_rate: usize,
-    pub body_grace: std::time::Duration,
+    pub rate_window: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -41,8 +47,9 @@ impl Default for Limits {
             max_parts: 200,
             memory_budget: 1024 * 1024 * 1024,
             budget_wait: std::time::Duration::from_secs(10),
+            unproven_reservation: 1024 * 1024,
             min_body_rate: 64 * 1024,
-            body_grace: std::time::Duration::from_secs(30),
+            rate_window: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -160,34 +167,112 @@ pub struct Intake {
     store: Arc<dyn Store>,
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
-    /// One permit per KiB of [`Limits::memory_budget`].
-    budget: Arc<tokio::sync::Semaphore>,
-    /// Permits held per source (token or client address).
+    budget: Budget,
+    /// Draws a Vorgangsnummer for a day; random, replaceable for tests of collisions.
+    nummern: Arc<dyn Fn(time::Date) -> Vorgangsnummer + Send + Sync>,
+}
+
+/// The intake's memory budget: one permit per KiB of [`Limits::memory_budget`], and what each
+/// sender and each tenant holds of it.
+#[derive(Clone)]
+struct Budget {
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Permits held per key (`source` of a [`Sender`], `tenant:<id>`).
     held: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
 }
 
-/// Room reserved in the intake's memory budget; given back when dropped.
-pub struct Reservation {
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    _held: Held,
-}
+impl Budget {
+    fn new(limits: &Limits) -> Self {
+        Self { permits: Arc::new(tokio::sync::Semaphore::new(all_permits(limits) as usize)), held: Arc::default() }
+    }
 
-/// A source's part of the budget; taken back when dropped.
-struct Held {
-    held: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
-    source: String,
-    permits: u32,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = held.get_mut(&self.source) {
-            *n = n.saturating_sub(self.permits);
-            if *n == 0 {
-                held.remove(&self.source);
+    /// See [`Intake::reserve`].
+    async fn reserve(
+        &self,
+        limits: &Limits,
+        sender: &Sender,
+        content_length: Option<usize>,
+    ) -> Result<Reservation, Busy> {
+        let all = all_permits(limits);
+        let largest = permits_for(limits, limits.max_request);
+        let mut keys = vec![(sender.source.clone(), (all / 4).max(largest))];
+        if let Some(t) = &sender.tenant {
+            keys.push((format!("tenant:{t}"), (all / 2).max(largest)));
+        }
+        let bytes =
+            content_length.unwrap_or(limits.max_request).min(limits.max_request).min(limits.unproven_reservation);
+        let wanted = permits_for(limits, bytes);
+        if !self.count(&keys, wanted) {
+            tracing::warn!(
+                bytes,
+                "intake: one sender or tenant holds its share of the memory budget, refused with 503"
+            );
+            return Err(Busy);
+        }
+        let acquire = self.permits.clone().acquire_many_owned(wanted);
+        match tokio::time::timeout(limits.budget_wait, acquire).await {
+            Ok(Ok(permit)) => {
+                Ok(Reservation { budget: self.clone(), limits: limits.clone(), keys, permit, counted: wanted })
+            }
+            // Timed out, or closed (never happens: the semaphore is never closed).
+            _ => {
+                self.uncount(&keys, wanted);
+                tracing::warn!(bytes, "intake: memory budget full, request refused with 503");
+                Err(Busy)
             }
         }
+    }
+
+    /// Counts `n` more permits for every key, unless one would exceed its share (then none).
+    fn count(&self, keys: &[(String, u32)], n: u32) -> bool {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.iter().any(|(k, share)| held.get(k).copied().unwrap_or(0).saturating_add(n) > *share) {
+            return false;
+        }
+        for (k, _) in keys {
+            *held.entry(k.clone()).or_insert(0) += n;
+        }
+        true
+    }
+
+    fn uncount(&self, keys: &[(String, u32)], n: u32) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, _) in keys {
+            if let Some(h) = held.get_mut(k) {
+                *h = h.saturating_sub(n);
+                if *h == 0 {
+                    held.remove(k);
+                }
+            }
+        }
+    }
+}
+
+/// Who sends a request body, for the shares of the memory budget.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The API token (`token:<id>`), else the client address (`ip:<addr>`).
+    pub source: String,
+    /// The token's tenant: all tokens of one tenant together hold at most half the budget
+    /// (an admin can create any number of tokens).
+    pub tenant: Option<TenantId>,
+}
+
+/// Room reserved in the intake's memory budget for one request body; grows as the body
+/// arrives ([`Reservation::cover`]) and is given back when dropped.
+pub struct Reservation {
+    budget: Budget,
+    limits: Limits,
+    /// The sender's and its tenant's keys with their shares.
+    keys: Vec<(String, u32)>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    /// Permits counted for the keys (= held by `permit`).
+    counted: u32,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.uncount(&self.keys, self.counted);
     }
 }
 
@@ -202,56 +287,76 @@ pub struct Busy;
 
 const KIB: usize = 1024;
 
-impl Intake {
-    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
-        let permits = (limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
-        let budget = Arc::new(tokio::sync::Semaphore::new(permits));
-        Self { store, blobs, limits, budget, held: Arc::default() }
-    }
+fn all_permits(limits: &Limits) -> u32 {
+    u32::try_from((limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX)
+}
 
-    /// Reserves room for a request body of `content_length` bytes (`None`: unknown, so the
-    /// largest allowed) before it is read, so that concurrent intakes never hold more than
-    /// the budget. A body counts [`MEMORY_FACTOR`] times (parsing copies its parts). One
-    /// `source` (an API token, else a client address) may hold at most a quarter of the
-    /// budget, or one largest request if that is more: a slow sender cannot starve the others.
-    pub async fn reserve(&self, source: &str, content_length: Option<usize>) -> Result<Reservation, Busy> {
-        let bytes = content_length.unwrap_or(self.limits.max_request).min(self.limits.max_request);
-        let all = self.all_permits();
-        let permits = |b: usize| b.saturating_mul(MEMORY_FACTOR).div_ceil(KIB).clamp(1, all as usize) as u32;
-        let wanted = permits(bytes);
-        let share = (all / 4).max(permits(self.limits.max_request));
-        {
-            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-            let mine = held.entry(source.to_owned()).or_insert(0);
-            if mine.saturating_add(wanted) > share {
-                tracing::warn!(bytes, "intake: one sender holds its share of the memory budget, refused with 503");
-                return Err(Busy);
-            }
-            *mine += wanted;
+/// Permits for a body of `bytes` bytes.
+fn permits_for(limits: &Limits, bytes: usize) -> u32 {
+    let all = all_permits(limits);
+    u32::try_from(bytes.saturating_mul(MEMORY_FACTOR).div_ceil(KIB).clamp(1, all as usize)).unwrap_or(all)
+}
+
+impl Reservation {
+    /// Makes sure the room covers `received` bytes of a body announced as `declared` bytes,
+    /// reserving more (ahead, about as much as has arrived, at most the declared size) when it
+    /// does not. Waits up to [`Limits::budget_wait`] for room; [`Busy`] when the budget or the
+    /// sender's or tenant's share stays full.
+    pub async fn cover(&mut self, received: usize, declared: Option<usize>) -> Result<(), Busy> {
+        if permits_for(&self.limits, received) <= self.counted {
+            return Ok(());
         }
-        let release = Held { held: self.held.clone(), source: source.to_owned(), permits: wanted };
-        let acquire = self.budget.clone().acquire_many_owned(wanted);
+        let ceiling = declared.unwrap_or(self.limits.max_request).min(self.limits.max_request).max(received);
+        let ahead = received.saturating_mul(2).max(received.saturating_add(self.limits.unproven_reservation));
+        let more = permits_for(&self.limits, ahead.min(ceiling)).saturating_sub(self.counted).max(1);
+        if !self.budget.count(&self.keys, more) {
+            tracing::warn!(
+                received,
+                "intake: one sender or tenant holds its share of the memory budget, refused with 503"
+            );
+            return Err(Busy);
+        }
+        let acquire = self.budget.permits.clone().acquire_many_owned(more);
         match tokio::time::timeout(self.limits.budget_wait, acquire).await {
-            Ok(Ok(permit)) => Ok(Reservation { _permit: permit, _held: release }),
-            // Timed out, or closed (never happens: the semaphore is never closed).
+            Ok(Ok(permit)) => {
+                self.permit.merge(permit);
+                self.counted += more;
+                Ok(())
+            }
             _ => {
-                tracing::warn!(bytes, "intake: memory budget full, request refused with 503");
+                self.budget.uncount(&self.keys, more);
+                tracing::warn!(received, "intake: memory budget full, request refused with 503");
                 Err(Busy)
             }
         }
     }
+}
 
-    fn all_permits(&self) -> u32 {
-        u32::try_from((self.limits.memory_budget / KIB).clamp(1, tokio::sync::Semaphore::MAX_PERMITS))
-            .unwrap_or(u32::MAX)
+impl Intake {
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
+        let budget = Budget::new(&limits);
+        let nummern = Arc::new(|day| Vorgangsnummer::generate(day, &mut rand::thread_rng()));
+        Self { store, blobs, limits, budget, nummern }
     }
 
-    /// How long reading a body of `content_length` bytes may take while it holds its
-    /// reservation: the grace period plus the bytes at [`Limits::min_body_rate`].
-    pub fn body_deadline(&self, content_length: Option<usize>) -> std::time::Duration {
-        let bytes = content_length.unwrap_or(self.limits.max_request).min(self.limits.max_request);
-        let rate = self.limits.min_body_rate.max(1);
-        self.limits.body_grace + std::time::Duration::from_secs((bytes / rate) as u64)
+    /// The same intake drawing Vorgangsnummern from `nummern` instead of at random (tests of
+    /// what a collision leaves behind).
+    #[doc(hidden)]
+    pub fn with_nummern(mut self, nummern: impl Fn(time::Date) -> Vorgangsnummer + Send + Sync + 'static) -> Self {
+        self.nummern = Arc::new(nummern);
+        self
+    }
+
+    /// Reserves room for the start of a request body announced as `content_length` bytes
+    /// (`None`: unknown) before it is read: at most [`Limits::unproven_reservation`], the rest
+    /// is reserved as the bytes arrive ([`Reservation::cover`]), so concurrent intakes never
+    /// hold more than the budget and announcing a large body costs the others nothing. A body
+    /// counts [`MEMORY_FACTOR`] times (parsing copies its parts). One source (an API token,
+    /// else a client address) may hold at most a quarter of the budget, the tokens of one
+    /// tenant together half of it (each at least one largest request): a slow or greedy
+    /// sender cannot starve the others.
+    pub async fn reserve(&self, sender: &Sender, content_length: Option<usize>) -> Result<Reservation, Busy> {
+        self.budget.reserve(&self.limits, sender, content_length).await
     }
 
     pub fn limits(&self) -> &Limits {
@@ -372,7 +477,7 @@ impl Intake {
             duplicate: matches!(outcome, IntakeOutcome::Duplicate(_)),
             vorgang: outcome.head().clone(),
         };
-        let mut vorgang = new_vorgang(received_at, parsed.antrag);
+        let mut vorgang = new_vorgang(received_at, (self.nummern)(received_at.date()), parsed.antrag);
         vorgang.unit = Some(unit.id);
         // A repeated delivery costs no document writes.
         if self.store.find_by_transaction(tenant, &vorgang.transaction_id).await?.is_some() {
@@ -394,7 +499,7 @@ impl Intake {
                 }
                 Err(StorageError::NummerTaken) if attempts < NUMMER_ATTEMPTS => {
                     attempts += 1;
-                    vorgang.nummer = Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng());
+                    vorgang.nummer = (self.nummern)(received_at.date());
                 }
                 Err(StorageError::Retryable(e)) if attempts < NUMMER_ATTEMPTS => {
                     attempts += 1;
@@ -418,11 +523,11 @@ impl Intake {
     }
 }
 
-fn new_vorgang(received_at: OffsetDateTime, antrag: Antrag) -> NewVorgang {
+fn new_vorgang(received_at: OffsetDateTime, nummer: Vorgangsnummer, antrag: Antrag) -> NewVorgang {
     let applicant = Antragsteller::extract(&antrag.form_data, antrag.control.service_konto.as_ref());
     NewVorgang {
         id: VorgangId::new(),
-        nummer: Vorgangsnummer::generate(received_at.date(), &mut rand::thread_rng()),
+        nummer,
         transaction_id: antrag.control.transaction_id.clone(),
         eingang_at: received_at,
         form_id: antrag.control.form_id.clone(),
@@ -555,5 +660,68 @@ impl Intake {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    const MIB: usize = 1024 * 1024;
+
+    fn limits() -> Limits {
+        Limits {
+            max_request: 4 * MIB,
+            memory_budget: 64 * MIB,
+            budget_wait: std::time::Duration::from_millis(50),
+            unproven_reservation: MIB,
+            ..Limits::default()
+        }
+    }
+
+    fn token(n: u32, tenant: &str) -> Sender {
+        Sender { source: format!("token:{n}"), tenant: TenantId::parse(tenant) }
+    }
+
+    fn held(b: &Budget) -> usize {
+        64 * 1024 - b.permits.available_permits()
+    }
+
+    #[tokio::test]
+    async fn an_announced_size_reserves_only_the_unproven_part_and_grows_with_the_bytes() {
+        let (limits, budget) = (limits(), Budget::new(&limits()));
+        let mut r = budget.reserve(&limits, &token(1, "kiel"), Some(4 * MIB)).await.expect("room");
+        assert_eq!(held(&budget), 2 * 1024, "1 MiB unproven, counted twice");
+        r.cover(512 * 1024, Some(4 * MIB)).await.expect("covered already");
+        assert_eq!(held(&budget), 2 * 1024);
+        r.cover(MIB + 1, Some(4 * MIB)).await.expect("grows");
+        assert!(held(&budget) > 2 * 1024 && held(&budget) <= 8 * 1024, "{}", held(&budget));
+        r.cover(4 * MIB, Some(4 * MIB)).await.expect("grows to the declared size");
+        assert_eq!(held(&budget), 8 * 1024);
+        drop(r);
+        assert_eq!(held(&budget), 0);
+        assert!(budget.held.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn one_tenant_holds_at_most_half_of_the_budget_whatever_its_number_of_tokens() {
+        let (limits, budget) = (limits(), Budget::new(&limits()));
+        let mut rooms = Vec::new();
+        let mut refused = 0;
+        for n in 0..20 {
+            let Ok(mut r) = budget.reserve(&limits, &token(n, "kiel"), Some(4 * MIB)).await else {
+                refused += 1;
+                continue;
+            };
+            match r.cover(4 * MIB, Some(4 * MIB)).await {
+                Ok(()) => rooms.push(r),
+                Err(Busy) => refused += 1,
+            }
+        }
+        assert_eq!(rooms.len(), 4, "4 × 8 MiB = half of 64 MiB");
+        assert_eq!(refused, 16);
+        assert_eq!(held(&budget), 32 * 1024, "refused ones gave their room back");
+        let mut other = budget.reserve(&limits, &token(99, "flensburg"), Some(4 * MIB)).await.expect("room");
+        other.cover(4 * MIB, Some(4 * MIB)).await.expect("another tenant still has room");
     }
 }

@@ -179,7 +179,7 @@ async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     // Paths hold ids only, never personal data.
-    tracing::info!(%method, path, status = res.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
+    tracing::info!(%method, path = %tenancy::loggable_path(&path), status = res.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
     res
 }
 

@@ -65,8 +65,74 @@ pub fn base() -> String {
     BASE.try_with(Clone::clone).unwrap_or_default()
 }
 
-/// Runs before routing (wraps the router): `/t/kiel/vorgaenge` → `/vorgaenge` + the tenant.
-pub fn strip_tenant_prefix(mut req: Request) -> Request {
+/// The secret of a per-token intake address `POST /antrag/<API token>`, taken out of the path
+/// before routing (see [`take_intake_secret`]).
+#[derive(Clone)]
+struct IntakeSecret(String);
+
+/// Runs before routing (wraps the router): `/t/kiel/vorgaenge` → `/vorgaenge` + the tenant;
+/// `/antrag/<secret>` → `/antrag` + the secret.
+pub fn strip_tenant_prefix(req: Request) -> Request {
+    take_intake_secret(strip_prefix(req))
+}
+
+/// Form services that cannot send an `Authorization` header deliver to `/antrag/<API token>`:
+/// the request is routed as `/antrag` (the same route, rule and handler) and [`tenant_layer`]
+/// authenticates the token. The path never reaches routing, handlers or the request log with
+/// the secret in it.
+fn take_intake_secret(mut req: Request) -> Request {
+    let Some(secret) = req.uri().path().strip_prefix("/antrag/") else {
+        return req;
+    };
+    if secret.is_empty() || secret.contains('/') {
+        return req; // not an intake address: 404, logged without the rest (see `loggable_path`)
+    }
+    let secret = secret.to_owned();
+    let new_path = match req.uri().query() {
+        Some(q) => format!("/antrag?{q}"),
+        None => "/antrag".to_owned(),
+    };
+    let Ok(pq) = new_path.parse::<axum::http::uri::PathAndQuery>() else {
+        return req;
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(pq);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+        req.extensions_mut().insert(IntakeSecret(secret));
+    }
+    req
+}
+
+/// The path as the request log may show it: whatever follows `/antrag/` may be a secret.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/antrag/") {
+        Some(i) => format!("{}/antrag/…", &path[..i]).into(),
+        None => path.into(),
+    }
+}
+
+/// Authenticates the token of a per-token intake address. Only a token with no other scope
+/// than `EINGANG` may stand in a URL (a URL ends up in more places than a header; such a
+/// token can only deliver). An unknown, revoked or other token is refused at once, also with
+/// open intake: a wrong secret is never delivered as if it had none.
+async fn intake_secret_caller(state: &AppState, secret: &str) -> Result<crate::auth::Machine, AppError> {
+    if !secret.starts_with(crate::auth::API_TOKEN_PREFIX) {
+        return Err(AppError::Unauthenticated);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let Some(token) = state.store.find_api_token(&crate::auth::token_hash(secret), now).await? else {
+        tracing::info!("intake: unknown or revoked token in an intake address");
+        return Err(AppError::Unauthenticated);
+    };
+    if token.scopes != [domain::TokenScope::Eingang] {
+        tracing::warn!(token = %token.id, "intake: a token with more than scope EINGANG used in an intake address, refused");
+        return Err(AppError::Forbidden);
+    }
+    Ok(crate::auth::Machine(token))
+}
+
+fn strip_prefix(mut req: Request) -> Request {
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix("/t/") else {
         return req;
@@ -174,6 +240,15 @@ pub async fn tenant_layer(State(state): State<AppState>, mut req: Request, next:
     req.extensions_mut().insert(ClientIp(ip));
     // Intake is installation-wide and routed by zustaendigeStelle: no tenant to look up.
     if crate::auth::is_intake_path(req.uri().path()) {
+        if let Some(IntakeSecret(secret)) = req.extensions_mut().remove::<IntakeSecret>() {
+            match intake_secret_caller(&state, &secret).await {
+                // The route rule (`Permission::Intake`) checks it like a bearer token.
+                Ok(machine) => {
+                    req.extensions_mut().insert(machine);
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
         return next.run(req).await;
     }
     let is_api = req.uri().path().starts_with("/api/");
@@ -212,5 +287,22 @@ mod tests {
         assert_eq!(strip("/t/kiel"), ("/".into(), Some("kiel".into())));
         assert_eq!(strip("/t/kiel/"), ("/".into(), Some("kiel".into())));
         assert_eq!(strip("/vorgaenge"), ("/vorgaenge".into(), None));
+    }
+
+    fn secret(uri: &str) -> (String, Option<String>) {
+        let req = strip_tenant_prefix(Request::builder().uri(uri).body(Body::empty()).expect("request"));
+        (req.uri().to_string(), req.extensions().get::<IntakeSecret>().map(|s| s.0.clone()))
+    }
+
+    #[test]
+    fn intake_secret_is_taken_out_of_the_path() {
+        assert_eq!(secret("/antrag/ozgapi_abc"), ("/antrag".into(), Some("ozgapi_abc".into())));
+        assert_eq!(secret("/t/kiel/antrag/ozgapi_abc?x=1"), ("/antrag?x=1".into(), Some("ozgapi_abc".into())));
+        assert_eq!(secret("/antrag"), ("/antrag".into(), None));
+        assert_eq!(secret("/antrag/"), ("/antrag/".into(), None));
+        assert_eq!(secret("/antrag/a/b"), ("/antrag/a/b".into(), None));
+        assert_eq!(loggable_path("/antrag/a/b"), "/antrag/…");
+        assert_eq!(loggable_path("/t/kiel/antrag/ozgapi_abc"), "/t/kiel/antrag/…");
+        assert_eq!(loggable_path("/vorgaenge/1"), "/vorgaenge/1");
     }
 }

@@ -5,7 +5,7 @@
 use crate::auth::{same_secret, PendingMultipartCsrf, CSRF_FIELD};
 use crate::error::AppError;
 use crate::AppState;
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
@@ -72,30 +72,78 @@ pub fn content_length(headers: &HeaderMap) -> Option<usize> {
     headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
 }
 
-/// Reads a whole body of at most `limit` bytes under intake's slow-body rule
-/// ([`intake::Intake::body_deadline`]: a grace period plus the bytes at the minimum rate; an
-/// unknown length counts as `limit`): 413 beyond the limit, 408 when it comes too slowly.
+/// Reads a whole body of at most `limit` bytes under intake's slow-body rule (see
+/// [`read_body_metered`]): 413 beyond the limit, 408 when it comes too slowly.
 pub async fn read_body_within(
     state: &AppState,
     body: Body,
     content_length: Option<usize>,
     limit: usize,
 ) -> Result<Bytes, AppError> {
+    read_body_metered(state, body, content_length, limit, None).await
+}
+
+/// Reads a whole body of at most `limit` bytes as it arrives. Every
+/// [`intake::Limits::rate_window`], from the first one on, must bring at least
+/// `min_body_rate × rate_window` bytes (or the rest of the announced body), else 408: a sender
+/// that announces a body and then stalls or trickles is cut off within a window or two. With
+/// a `room`, the memory reservation grows with the bytes received (503 when the budget stays
+/// full); 413 beyond the limit.
+pub async fn read_body_metered(
+    state: &AppState,
+    body: Body,
+    content_length: Option<usize>,
+    limit: usize,
+    mut room: Option<&mut intake::Reservation>,
+) -> Result<Bytes, AppError> {
+    use futures_util::StreamExt as _;
+    use tokio::time::Instant;
     if content_length.is_some_and(|n| n > limit) {
         return Err(AppError::TooLarge { limit });
     }
-    let deadline = state.intake.body_deadline(Some(content_length.unwrap_or(limit).min(limit)));
-    match tokio::time::timeout(deadline, to_bytes(body, limit)).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => {
-            tracing::warn!(limit, "request body over the size limit (or broken off), refused");
-            Err(AppError::TooLarge { limit })
+    let limits = state.intake.limits();
+    let window = limits.rate_window.max(std::time::Duration::from_millis(10));
+    let per_window = ((limits.min_body_rate as f64) * window.as_secs_f64()).clamp(1.0, usize::MAX as f64) as usize;
+    let mut stream = body.into_data_stream();
+    let mut buf = BytesMut::new();
+    let mut window_end = Instant::now() + window;
+    let mut at_window_start = 0usize;
+    loop {
+        while Instant::now() >= window_end {
+            let due = content_length.map_or(per_window, |n| per_window.min(n.saturating_sub(at_window_start)));
+            if buf.len() - at_window_start < due {
+                tracing::warn!(received = buf.len(), ?window, "request body too slow, refused");
+                return Err(AppError::TooSlow);
+            }
+            at_window_start = buf.len();
+            window_end += window;
         }
-        Err(_) => {
-            tracing::warn!(?deadline, "request body too slow, refused");
-            Err(AppError::TooSlow)
+        let chunk = match tokio::time::timeout_at(window_end, stream.next()).await {
+            Err(_) => continue, // the window is over: checked above
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Err(_))) => {
+                tracing::warn!(limit, "request body broken off, refused");
+                return Err(AppError::TooLarge { limit });
+            }
+        };
+        let received = buf.len() + chunk.len();
+        if received > limit {
+            tracing::warn!(limit, "request body over the size limit, refused");
+            return Err(AppError::TooLarge { limit });
         }
+        if let Some(room) = room.as_deref_mut() {
+            let before = Instant::now();
+            room.cover(received, content_length).await?;
+            if before.elapsed() > std::time::Duration::from_millis(50) {
+                // Time spent waiting for room is not the sender's: a fresh window.
+                window_end = Instant::now() + window;
+                at_window_start = received;
+            }
+        }
+        buf.extend_from_slice(&chunk);
     }
+    Ok(buf.freeze())
 }
 
 /// The CSRF check of a multipart form, whose token is a field of the body: run by

@@ -480,7 +480,7 @@ async fn answer_status(conn: &mut tokio::net::TcpStream, wait: std::time::Durati
 /// cut off (the intake's slow-body rule) and gives its slot back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_slots_go_only_to_authorized_requests_and_not_for_long() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.limits.body_grace = std::time::Duration::from_secs(1))
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.limits.rate_window = std::time::Duration::from_secs(1))
         .await
         .expect("sqlite");
     let id = vorgang_id(&app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await);

@@ -80,6 +80,93 @@ async fn the_same_transaction_id_gives_one_vorgang_also_when_racing(backend: Bac
     assert_eq!(list["total"], 2, "two transaction ids, two Vorgänge");
 }
 
+/// Document files in the data dir (all tenants; not the raw deliveries).
+fn document_files(app: &TestApp) -> usize {
+    fn walk(dir: &std::path::Path, under_dokument: bool) -> usize {
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        entries
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                let inside = under_dokument || e.file_name() == "dokument";
+                if path.is_dir() {
+                    walk(&path, inside)
+                } else {
+                    usize::from(inside)
+                }
+            })
+            .sum()
+    }
+    walk(&app.dir.path().join("dokumente"), false)
+}
+
+/// Racing deliveries of one transaction id that lose write their files first: they remove
+/// them again, so the data dir holds the one Vorgang's files only.
+async fn a_lost_duplicate_race_leaves_no_file(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    assert_eq!(document_files(&app), 0);
+    let form = gewerbeanmeldung(&unique("race"));
+    let attachment = || vec![("Ausweis.pdf", "application/pdf", b"%PDF-1.4 ausweis".to_vec())];
+    let results = futures_util::future::join_all((0..12).map(|_| app.deliver(&form, attachment()))).await;
+    let mut duplicates = 0;
+    for r in results {
+        assert_eq!(r.status(), StatusCode::OK);
+        duplicates += usize::from(r.json::<Value>().await.expect("json")["duplicate"] == true);
+    }
+    assert_eq!(duplicates, 11);
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(document_files(&app), 2, "the one Vorgang's representation and attachment, nothing else");
+}
+
+/// A Vorgangsnummer that is taken is drawn again; when every draw collides the delivery
+/// fails without a second Vorgang and without files (its raw payload stays for recovery).
+async fn a_vorgangsnummer_collision_leaves_no_file_and_no_second_vorgang(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let first = app.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
+    let taken = domain::Vorgangsnummer::parse(first["vorgang"]["vorgangNummer"].as_str().expect("nummer"))
+        .expect("a Vorgangsnummer");
+    assert_eq!(document_files(&app), 1);
+    let state = &app.server.state;
+    let intake = |nummern: Box<dyn Fn() -> domain::Vorgangsnummer + Send + Sync>| {
+        intake::Intake::new(state.store.clone(), state.blobs.clone(), intake::Limits::default())
+            .with_nummern(move |_| nummern())
+    };
+    let payload = || intake::Payload::Json {
+        content_type: "application/json".into(),
+        body: serde_json::to_vec(&json!({
+            "control": gewerbeanmeldung(&unique("tx"))["control"],
+            "formData": [],
+            "attachments": [{"filename": "a.pdf", "contentType": "application/pdf", "content": "JVBERi0xLjQ="}],
+        }))
+        .expect("json")
+        .into(),
+    };
+    // Always the taken number: refused after the retries.
+    let always = taken.clone();
+    let colliding = intake(Box::new(move || always.clone()));
+    let err = colliding.deliver(&domain::TenantId::platform(), payload()).await.expect_err("no free number");
+    assert!(!matches!(err, intake::IntakeError::Invalid { .. }), "{err}");
+    assert_eq!(document_files(&app), 1, "the failed delivery's file is removed");
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 1, "no second Vorgang");
+
+    // The taken number once, then a free one: one new Vorgang with its one file.
+    let drawn = std::sync::atomic::AtomicUsize::new(0);
+    let once = intake(Box::new(move || {
+        if drawn.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            taken.clone()
+        } else {
+            domain::Vorgangsnummer::generate(time::OffsetDateTime::now_utc().date(), &mut rand::thread_rng())
+        }
+    }));
+    let receipt = once.deliver(&domain::TenantId::platform(), payload()).await.expect("delivered");
+    assert!(!receipt.duplicate);
+    assert_eq!(document_files(&app), 2);
+    let list = app.api("max").await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(list["total"], 2);
+}
+
 /// Deliveries without a sender's token are the platform's: its operator sees the quarantine.
 async fn quarantine(app: &TestApp) -> Vec<Value> {
     let admin = app.api_at("/t/plattform", "betrieb", PASSWORD).await;
@@ -381,6 +468,8 @@ on_both_backends!(
     intake_needs_an_api_token_unless_open,
     raw_deliveries_are_readable_only_while_in_quarantine,
     unsupported_content_types_are_415_and_quarantined,
+    a_lost_duplicate_race_leaves_no_file,
+    a_vorgangsnummer_collision_leaves_no_file_and_no_second_vorgang,
 );
 
 /// Intake holds request bodies in memory until the delivery is stored: all intakes together
@@ -441,7 +530,7 @@ async fn a_too_slow_intake_body_is_408_and_frees_its_room() {
     let Some(app) = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.limits.memory_budget = 64 * 1024;
         c.limits.budget_wait = std::time::Duration::from_millis(200);
-        c.limits.body_grace = std::time::Duration::from_millis(300);
+        c.limits.rate_window = std::time::Duration::from_millis(300);
         c.limits.min_body_rate = usize::MAX / 4;
     })
     .await
@@ -466,4 +555,100 @@ async fn a_too_slow_intake_body_is_408_and_frees_its_room() {
     let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
     assert_eq!(res.status(), StatusCode::OK, "the budget has room again");
     drop(slow);
+}
+
+/// Senders that announce huge bodies and then send nothing (here five API tokens of one
+/// tenant) reserve no more than an unproven request may, so a normal delivery of another
+/// sender neither waits nor fails; and they are cut off with 408 within the first rate window,
+/// not after a grace period that grows with the announced size.
+#[tokio::test(flavor = "multi_thread")]
+async fn header_only_senders_neither_block_intake_nor_stay_long() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.limits.budget_wait = std::time::Duration::from_secs(3);
+        c.limits.rate_window = std::time::Duration::from_secs(1);
+    })
+    .await
+    else {
+        return;
+    };
+    let tenant = domain::TenantId::default_tenant();
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        let token = app.token(&tenant, &[domain::TokenScope::Eingang]).await;
+        let mut conn = tokio::net::TcpStream::connect(app.server.addr).await.expect("connect");
+        // Together more than the whole default budget of 1 GiB (each counts twice).
+        let head = format!(
+            "POST /antrag HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 115000000\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.expect("write");
+        stalled.push(conn);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let res = app.deliver(&gewerbeanmeldung(&unique("tx")), vec![]).await;
+    assert_eq!(res.status(), StatusCode::OK, "a normal delivery goes through");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "without waiting: {:?}", started.elapsed());
+    for conn in &mut stalled {
+        let mut answer = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut answer))
+            .await
+            .expect("the stalled sender is cut off quickly")
+            .expect("read");
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+}
+
+/// Form services that cannot send an `Authorization` header deliver to `/antrag/<token>`: the
+/// token authenticates as a bearer token would (tenant, scope, revocation), only a pure
+/// `EINGANG` token may stand in a URL, and a wrong secret is refused even with open intake.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_per_token_intake_address_needs_no_header_and_is_rotatable() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else { return };
+    let other = app.other_tenant("flensburg", "20000001").await;
+    let send = |path: String, form: Value| {
+        let form = reqwest::multipart::Form::new().text("formData", form.to_string());
+        app.http.post(app.url(&path)).multipart(form).send()
+    };
+    let token = app.token(&other.id, &[domain::TokenScope::Eingang]).await;
+    let res = send(format!("/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    // The token's tenant binds the delivery as a bearer token would: another tenant's unit is
+    // not reachable with it.
+    let res = send(format!("/antrag/{token}"), gewerbeanmeldung(&unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "not routed into another tenant");
+    let res = send(format!("/t/flensburg/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await;
+    assert_eq!(res.expect("send").status(), StatusCode::OK, "also under a tenant prefix");
+
+    // Wrong secrets are refused although intake is open in this test.
+    for wrong in ["ozgapi_falsch".to_owned(), "irgendwas".to_owned(), format!("{token}x")] {
+        let res = send(format!("/antrag/{wrong}"), gewerbeanmeldung(&unique("tx"))).await.expect("send");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{wrong}");
+    }
+    // A token that could do more than deliver never works in a URL.
+    let broad = app.token(&other.id, &[domain::TokenScope::Eingang, domain::TokenScope::Lesen]).await;
+    let res = send(format!("/antrag/{broad}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Rotation: a revoked token's address is dead at once.
+    let store = &app.server.state.store;
+    let record = store
+        .list_api_tokens(&other.id)
+        .await
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.scopes == [domain::TokenScope::Eingang]);
+    store
+        .revoke_api_token(&other.id, record.expect("token").id, time::OffsetDateTime::now_utc())
+        .await
+        .expect("revoke");
+    let res = send(format!("/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let fresh = app.token(&other.id, &[domain::TokenScope::Eingang]).await;
+    let res = send(format!("/antrag/{fresh}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let anna = app.api_at(&other.prefix, "anna", PASSWORD).await.get_json("/api/v1/vorgaenge").await;
+    assert_eq!(anna["total"], 3, "the deliveries of both tokens are Flensburg's");
 }

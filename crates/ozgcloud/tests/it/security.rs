@@ -224,6 +224,99 @@ async fn reads_of_personal_data_are_in_the_audit_log(backend: Backend) {
     assert!(text.contains(&id));
 }
 
+/// Without `--trusted-proxy`, an `X-Forwarded-For` header is the client's own claim: neither
+/// the IP allowlist nor the audit log believes it.
+async fn forwarded_for_from_an_untrusted_client_is_ignored(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let state = &app.server.state;
+    let allow = |list: &'static str| async move {
+        let tenant = state.store.get_tenant(&TenantId::default_tenant()).await.expect("tenant");
+        let settings = TenantSettings { name: tenant.name, host: None, ip_allowlist: vec![list.into()] };
+        state.store.update_tenant(&tenant.id, settings).await.expect("allowlist");
+    };
+    allow("10.20.0.0/16").await;
+    let page = app.http.get(app.url("/login")).header("x-forwarded-for", "10.20.3.4").send().await.expect("get");
+    assert_eq!(page.status(), StatusCode::FORBIDDEN, "a forged address does not open the allowlist");
+    let login = |forwarded: &'static str, password: &'static str| {
+        app.http
+            .post(app.url("/api/v1/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"username": "max", "password": password}))
+            .send()
+    };
+    assert_eq!(login("10.20.3.4", PASSWORD).await.expect("login").status(), StatusCode::FORBIDDEN);
+
+    allow("127.0.0.1").await;
+    assert_eq!(login("192.0.2.7", PASSWORD).await.expect("login").status(), StatusCode::OK);
+    assert_eq!(login("192.0.2.8", "falsch-falsch").await.expect("login").status(), StatusCode::UNAUTHORIZED);
+    for action in ["anmeldung", "anmeldung_fehlgeschlagen"] {
+        let entries = audit(&app, action).await;
+        assert_eq!(entries.len(), 1, "{action}");
+        assert_eq!(entries[0].entry.ip.as_deref(), Some("127.0.0.1"), "{action}: the peer, not the claim");
+    }
+}
+
+/// A lockout ends by itself after 15 minutes (the login clock moved on, not waited for), for
+/// an account and for a name without one.
+async fn a_lockout_ends_after_15_minutes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let b = app.anonymous_browser("");
+    let nobody = unique("niemand");
+    for name in ["max", nobody.as_str()] {
+        for _ in 1..=4 {
+            assert_eq!(b.login(name, "falsch-falsch-falsch").await.status(), StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(b.login(name, "falsch-falsch-falsch").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let _later = web::session::advance_login_clock(&app.server.state, time::Duration::minutes(14));
+    assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS, "14 minutes: still locked");
+    assert_eq!(b.login(&nobody, "falsch-falsch-falsch").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let _after = web::session::advance_login_clock(&app.server.state, time::Duration::minutes(2));
+    assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::SEE_OTHER, "16 minutes: open again");
+    let fresh = app.anonymous_browser("");
+    assert_eq!(fresh.login(&nobody, "falsch-falsch-falsch").await.status(), StatusCode::UNAUTHORIZED, "unlocked too");
+}
+
+/// Host routing behind HTTPS: the session cookie carries the `__Host-` prefix (Secure,
+/// `Path=/`, no Domain), and a cookie of that value without the prefix is not a session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_routing_uses_the_host_cookie_prefix() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.public_url = "https://ozg.example".into();
+        c.routing = web::tenancy::TenantRouting::Host;
+    })
+    .await
+    .expect("sqlite");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let form = http.get(app.url("/login")).send().await.expect("get");
+    let csrf_cookie =
+        form.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let csrf = csrf_in(&form.text().await.expect("html"));
+    let res = http
+        .post(app.url("/login"))
+        .header("cookie", &csrf_cookie)
+        .form(&[("_csrf", csrf.as_str()), ("username", "max"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("ozg_session="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(session.starts_with("__Host-ozg_session="), "{session}");
+    assert!(session.contains("; Secure") && session.contains("Path=/;") && !session.contains("Domain"), "{session}");
+    let value = session.split(';').next().expect("pair").trim_start_matches("__Host-ozg_session=").to_owned();
+    let with = |cookie: String| http.get(app.url("/vorgaenge")).header("cookie", cookie).send();
+    assert_eq!(with(format!("__Host-ozg_session={value}")).await.expect("get").status(), StatusCode::OK);
+    let plain = with(format!("ozg_session={value}")).await.expect("get");
+    assert_eq!(plain.status(), StatusCode::SEE_OTHER, "the unprefixed name is not the session cookie");
+}
+
 /// HTTPS deployments: Secure cookies and HSTS; never over plain HTTP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_and_transport_headers() {
@@ -333,6 +426,8 @@ on_both_backends!(
     api_tokens_act_within_their_scopes_until_revoked,
     reads_of_personal_data_are_in_the_audit_log,
     passwords_set_by_an_admin_must_be_changed,
+    forwarded_for_from_an_untrusted_client_is_ignored,
+    a_lockout_ends_after_15_minutes,
 );
 
 /// Log lines of the whole test process, while a test asks for them.
@@ -420,7 +515,27 @@ async fn every_answer_problem_and_log_line_carries_the_request_id() {
         .await
         .expect("login");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A per-token intake address: the secret in the path is never logged, also when the
+    // address is mistyped.
+    let token = app.token(&TenantId::default_tenant(), &[TokenScope::Eingang]).await;
+    let own_intake = unique("log");
+    let form = reqwest::multipart::Form::new().text("formData", gewerbeanmeldung(&unique("tx")).to_string());
+    let res = app
+        .http
+        .post(app.url(&format!("/antrag/{token}")))
+        .header("x-request-id", &own_intake)
+        .multipart(form)
+        .send()
+        .await
+        .expect("deliver");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.http.post(app.url(&format!("/t/default/antrag/{token}/x"))).send().await.expect("post");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let logs = log_capture::stop();
+    let secret = token.trim_start_matches(web::auth::API_TOKEN_PREFIX);
+    assert!(!logs.contains(secret), "the token is not in the log");
+    let intake: Vec<&str> = logs.lines().filter(|l| l.contains(&format!("id={own_intake}"))).collect();
+    assert!(intake.iter().any(|l| l.contains("path=/antrag ") || l.contains("path=\"/antrag\"")), "{intake:#?}");
     let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&format!("id={own}"))).collect();
     assert!(lines.iter().any(|l| l.contains("login failed")), "the handler's line: {lines:#?}");
     assert!(

@@ -281,3 +281,53 @@ async fn sqlite_export_imports_into_postgres_identically() {
 async fn postgres_export_imports_into_sqlite_identically_via_the_cli() {
     postgres_to_sqlite_with_the_cli().await
 }
+
+/// The import refuses a file whose blob does not match its SHA-256, and a format version it
+/// does not know, and leaves the target without Vorgänge and deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_refuses_a_bad_checksum_and_an_unknown_version() {
+    use base64::Engine as _;
+    let src = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    src.deliver_ok(&gewerbeanmeldung(&unique("tx"))).await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let file = out.path().join("export.jsonl");
+    let tenant = domain::TenantId::default_tenant();
+    ozgcloud::transfer::export(&src.server.state, &tenant, &file, false).await.expect("export");
+    let text = std::fs::read_to_string(&file).expect("export file");
+
+    // One blob's content changed, its size and checksum kept.
+    let mut tampered = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut value: Value = serde_json::from_str(line).expect("json line");
+            if !tampered {
+                if let Some(data) = value["blob"]["data"].as_str() {
+                    let mut bytes = base64::engine::general_purpose::STANDARD.decode(data).expect("base64");
+                    bytes[0] ^= 1;
+                    value["blob"]["data"] = base64::engine::general_purpose::STANDARD.encode(bytes).into();
+                    tampered = true;
+                }
+            }
+            value.to_string()
+        })
+        .collect();
+    assert!(tampered, "the export has a blob");
+    let bad_blob = out.path().join("pruefsumme.jsonl");
+    std::fs::write(&bad_blob, lines.join("\n") + "\n").expect("write");
+
+    // The next format version.
+    let mut header: Value = serde_json::from_str(text.lines().next().expect("header")).expect("json");
+    header["header"]["version"] = 2.into();
+    let newer = out.path().join("version2.jsonl");
+    let rest: Vec<&str> = text.lines().skip(1).collect();
+    std::fs::write(&newer, format!("{header}\n{}\n", rest.join("\n"))).expect("write");
+
+    let dst = TestApp::spawn_bare(Backend::Sqlite).await.expect("sqlite");
+    let err = ozgcloud::transfer::import(&dst.server.state, &tenant, &bad_blob, false).await.expect_err("checksum");
+    assert!(err.to_string().contains("beschädigt (Prüfsumme)"), "{err}");
+    let err = ozgcloud::transfer::import(&dst.server.state, &tenant, &newer, false).await.expect_err("version");
+    assert!(err.to_string().contains("Version 2 wird nicht unterstützt"), "{err}");
+    let counts = dst.server.state.store.count_for_export(&tenant).await.expect("count");
+    assert_eq!((counts.vorgaenge, counts.deliveries), (0, 0), "nothing of the refused files is in the store");
+}

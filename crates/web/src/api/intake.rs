@@ -33,20 +33,23 @@ async fn deliver(
     body: Body,
     payload: impl FnOnce(bytes::Bytes) -> Payload,
 ) -> Result<Response, AppError> {
-    // Whose share of the memory budget: the token, else the client's address.
+    // Whose share of the memory budget: the token (and its tenant), else the client's address.
     let sender = match (&machine, ip.0) {
-        (Some(Extension(Machine(t))), _) => format!("token:{}", t.id),
-        (None, Some(ip)) => format!("ip:{ip}"),
-        (None, None) => "unbekannt".to_owned(),
+        (Some(Extension(Machine(t))), _) => {
+            intake::Sender { source: format!("token:{}", t.id), tenant: Some(t.tenant.clone()) }
+        }
+        (None, Some(ip)) => intake::Sender { source: format!("ip:{ip}"), tenant: None },
+        (None, None) => intake::Sender { source: "unbekannt".to_owned(), tenant: None },
     };
     let source = machine.map_or_else(TenantId::platform, |Extension(Machine(t))| t.tenant);
     let limit = state.intake.limits().max_request;
     if content_length.is_some_and(|n| n > limit) {
         return Err(AppError::TooLarge { limit });
     }
-    // Held until the delivery is stored and answered: the body is in memory till then.
-    let _room = state.intake.reserve(&sender, content_length).await?;
-    let body = crate::upload::read_body_within(state, body, content_length, limit).await?;
+    // Held until the delivery is stored and answered: the body is in memory till then. It
+    // grows with the bytes that actually arrive.
+    let mut room = state.intake.reserve(&sender, content_length).await?;
+    let body = crate::upload::read_body_metered(state, body, content_length, limit, Some(&mut room)).await?;
     match state.intake.deliver(&source, payload(body)).await {
         Ok(r) => Ok(Json(receipt(&r)).into_response()),
         // Kept and visible to the operator; the sender has done its part.
