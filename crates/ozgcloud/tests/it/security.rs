@@ -291,6 +291,7 @@ async fn host_routing_uses_the_host_cookie_prefix() {
     let form = http.get(app.url("/login")).send().await.expect("get");
     let csrf_cookie =
         form.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    assert!(csrf_cookie.starts_with("__Host-ozg_login_csrf="), "{csrf_cookie}");
     let csrf = csrf_in(&form.text().await.expect("html"));
     let res = http
         .post(app.url("/login"))

@@ -88,6 +88,27 @@ async fn login_refuses_wrong_passwords_and_forged_forms(backend: Backend) {
         .await
         .expect("post");
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "no login CSRF cookie");
+    // A login form of another tenant: its cookie and token do not sign in here.
+    let fresh = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let other = fresh.get(app.url("/t/plattform/login")).send().await.expect("get");
+    let cookie = other.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let token = csrf_in(&other.text().await.expect("html"));
+    let res = fresh
+        .post(app.url("/login"))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", token.as_str()), ("username", "max"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a login token is bound to its tenant");
+    let res = fresh
+        .post(app.url("/t/plattform/login"))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", token.as_str()), ("username", "betrieb"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "and works where it was issued");
     let res = app.http.get(app.url("/api/v1/vorgaenge")).bearer_auth("kein-token").send().await.expect("get");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "an invalid bearer token is an error, not anonymous");
 }

@@ -88,9 +88,7 @@ pub async fn clerk_documents_are_kept_apart(db: &Db) {
     let attached: Vec<_> = history[events_before..]
         .iter()
         .filter_map(|e| match &e.event {
-            VorgangEvent::DokumentAngehaengt { document_id, zu } => {
-                Some((*document_id, zu.clone(), e.actor.clone()))
-            }
+            VorgangEvent::DokumentAngehaengt { document_id, zu } => Some((*document_id, zu.clone(), e.actor.clone())),
             _ => None,
         })
         .collect();

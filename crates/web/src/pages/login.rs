@@ -1,5 +1,5 @@
 use super::{render, see_other, Nav};
-use crate::auth::{self, CurrentUser, LOGIN_CSRF_COOKIE};
+use crate::auth::{self, CurrentUser};
 use crate::error::PageError;
 use crate::session::LoginOutcome;
 use crate::tenancy::{ClientIp, TenantContext};
@@ -41,9 +41,9 @@ fn login_page_with(
     error: Option<String>,
     flash: Option<String>,
 ) -> Response {
-    // Double-submit token: the login form has no session to bind a CSRF token to yet.
-    let csrf = auth::new_token();
-    let cookie = auth::set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies);
+    // Double-submit token: the login form has no session to bind a CSRF token to yet. The
+    // cookie names the tenant, so a token from one tenant's form does not sign in at another.
+    let (csrf, cookie) = crate::session::new_login_csrf(&state.config, &ctx.tenant.id);
     let page = LoginPage {
         nav: None,
         flash,
@@ -95,8 +95,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let expected = auth::cookies(&headers, LOGIN_CSRF_COOKIE);
-    if !expected.iter().any(|e| !e.is_empty() && auth::same_secret(e, &f.csrf)) {
+    if !crate::session::login_csrf_matches(&state.config, &ctx.tenant.id, &headers, &f.csrf) {
         let msg = "Die Anmeldeseite ist abgelaufen. Bitte versuchen Sie es noch einmal.".to_owned();
         return Ok(login_page(&state, &ctx, StatusCode::FORBIDDEN, f.username, Some(msg)));
     }
@@ -129,7 +128,7 @@ pub fn signed_in(state: &AppState, token: &str) -> Response {
         state.config.session_absolute.whole_seconds(),
         state.config.secure_cookies,
     );
-    let clear = auth::set_cookie(LOGIN_CSRF_COOKIE, "", 0, state.config.secure_cookies);
+    let clear = crate::session::clear_login_csrf(&state.config);
     let mut res = see_other("/");
     let h = res.headers_mut();
     for c in [cookie, clear] {
