@@ -290,7 +290,7 @@ pub(crate) async fn find_api_token(pool: &PgPool, hash: &str, now: OffsetDateTim
 
 // --- audit log ---
 
-const AUDIT_COLUMNS: &str = "seq, tenant_id, at, actor_id, actor_name, action, target, detail, ip";
+const AUDIT_COLUMNS: &str = "tenant_seq, tenant_id, at, actor_id, actor_name, action, target, detail, ip";
 
 pub(crate) fn audit_row(r: &PgRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
@@ -309,9 +309,13 @@ pub(crate) fn audit_row(r: &PgRow) -> Result<AuditRecord> {
 
 /// On the pool, or inside a transaction (the tombstone of a final deletion).
 pub(crate) async fn append_audit<'c>(exec: impl sqlx::PgExecutor<'c>, e: &NewAuditEntry) -> Result<()> {
+    // The tenant's counter row stays locked until commit: numbers follow commit order.
     sqlx::query(
-        "INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'audit', 1)
+                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + 1
+                    RETURNING value)
+         INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip, tenant_seq)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, s.value FROM s",
     )
     .bind(e.tenant.as_str())
     .bind(ms(e.at))
@@ -334,8 +338,8 @@ pub(crate) async fn list_audit(pool: &PgPool, tenant: &TenantId, q: &AuditQuery)
     let rows = match &q.action {
         Some(action) => {
             sqlx::query(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = $1 AND action = $2 AND seq < $3
-             ORDER BY seq DESC LIMIT $4"
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = $1 AND action = $2 AND tenant_seq < $3
+             ORDER BY tenant_seq DESC LIMIT $4"
             ))
             .bind(tenant.as_str())
             .bind(action)
@@ -346,7 +350,7 @@ pub(crate) async fn list_audit(pool: &PgPool, tenant: &TenantId, q: &AuditQuery)
         }
         None => {
             sqlx::query(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq < $2 ORDER BY tenant_seq DESC LIMIT $3"
             ))
             .bind(tenant.as_str())
             .bind(before)
@@ -360,14 +364,16 @@ pub(crate) async fn list_audit(pool: &PgPool, tenant: &TenantId, q: &AuditQuery)
 
 /// The tenant's audit log, oldest first, after `after` (export).
 pub(crate) async fn audit_after(pool: &PgPool, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<AuditRecord>> {
-    sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"))
-        .bind(tenant.as_str())
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(audit_row)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq > $2 ORDER BY tenant_seq LIMIT $3"
+    ))
+    .bind(tenant.as_str())
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(audit_row)
+    .collect()
 }

@@ -585,10 +585,13 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
         .await
         .map_err(map_err)?;
     sqlx::query(
-        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload)
-         SELECT $1, e.vorgang_id, e.at, e.actor_id, e.actor_name, e.kind, e.payload::json
+        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'events', $8)
+                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + $8
+                    RETURNING value)
+         INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq)
+         SELECT $1, e.vorgang_id, e.at, e.actor_id, e.actor_name, e.kind, e.payload::json, s.value - $8 + e.n
          FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[])
-              WITH ORDINALITY AS e (vorgang_id, at, actor_id, actor_name, kind, payload, n)
+              WITH ORDINALITY AS e (vorgang_id, at, actor_id, actor_name, kind, payload, n), s
          ORDER BY e.n",
     )
     .bind(t)
@@ -598,13 +601,14 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
     .bind(actor_names)
     .bind(kinds)
     .bind(payloads)
+    .bind(es.len() as i64)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
     Ok(())
 }
 
-/// Appends the audit entries in the order given, under this installation's sequence numbers.
+/// Appends the audit entries in the order given, under the tenant's next numbers.
 async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRecord]) -> Result<()> {
     if es.is_empty() {
         return Ok(());
@@ -617,10 +621,13 @@ async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRe
     let details: Vec<Option<&str>> = es.iter().map(|e| e.entry.detail.as_deref()).collect();
     let ips: Vec<Option<&str>> = es.iter().map(|e| e.entry.ip.as_deref()).collect();
     sqlx::query(
-        "INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip)
-         SELECT $1, e.at, e.actor_id, e.actor_name, e.action, e.target, e.detail, e.ip
+        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'audit', $9)
+                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + $9
+                    RETURNING value)
+         INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip, tenant_seq)
+         SELECT $1, e.at, e.actor_id, e.actor_name, e.action, e.target, e.detail, e.ip, s.value - $9 + e.n
          FROM unnest($2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-              WITH ORDINALITY AS e (at, actor_id, actor_name, action, target, detail, ip, n)
+              WITH ORDINALITY AS e (at, actor_id, actor_name, action, target, detail, ip, n), s
          ORDER BY e.n",
     )
     .bind(tenant.as_str())
@@ -631,6 +638,7 @@ async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRe
     .bind(targets)
     .bind(details)
     .bind(ips)
+    .bind(es.len() as i64)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;

@@ -81,8 +81,11 @@ pub(crate) async fn append_event(
         .await
         .map_err(map_err)?;
     sqlx::query(
-        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::json)",
+        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'events', 1)
+                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + 1
+                    RETURNING value)
+         INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq)
+         SELECT $1, $2, $3, $4, $5, $6, $7::json, s.value FROM s",
     )
     .bind(tenant.as_str())
     .bind(vorgang.0)
@@ -410,7 +413,7 @@ pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId)
     Ok(record)
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "seq, vorgang_id, at, actor_id, actor_name, payload::text";
+pub(crate) const EVENT_COLUMNS: &str = "tenant_seq, vorgang_id, at, actor_id, actor_name, payload::text";
 
 pub(crate) fn event_row(r: &PgRow) -> Result<EventRecord> {
     Ok(EventRecord {
@@ -425,7 +428,7 @@ pub(crate) fn event_row(r: &PgRow) -> Result<EventRecord> {
 pub(crate) async fn history(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
     let mut conn = pool.acquire().await.map_err(map_err)?;
     let events = sqlx::query(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND vorgang_id = $2 ORDER BY seq"
+        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND vorgang_id = $2 ORDER BY tenant_seq"
     ))
     .bind(tenant.as_str())
     .bind(id.0)
@@ -446,16 +449,18 @@ pub(crate) async fn history(pool: &PgPool, tenant: &TenantId, id: VorgangId) -> 
 }
 
 pub(crate) async fn events_after(pool: &PgPool, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
-    sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"))
-        .bind(tenant.as_str())
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(event_row)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND tenant_seq > $2 ORDER BY tenant_seq LIMIT $3"
+    ))
+    .bind(tenant.as_str())
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(event_row)
+    .collect()
 }
 
 /// The display name of a user of the tenant; `enabled_only` for new assignments (the

@@ -107,9 +107,10 @@ pub(crate) fn touch_api_token(conn: &Connection, token_hash: &str, now: OffsetDa
 // --- audit log ---
 
 pub(crate) fn append_audit(conn: &Connection, tenant: &TenantId, e: &NewAuditEntry) -> Result<()> {
+    let tenant_seq = crate::vorgang::next_tenant_seq(conn, tenant, "audit")?;
     conn.prepare_cached(
-        "INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip, tenant_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -120,14 +121,15 @@ pub(crate) fn append_audit(conn: &Connection, tenant: &TenantId, e: &NewAuditEnt
             e.action,
             e.target,
             e.detail,
-            e.ip
+            e.ip,
+            tenant_seq
         ])
     })
     .map_err(map_err)?;
     Ok(())
 }
 
-const AUDIT_COLUMNS: &str = "seq, tenant_id, at, actor_id, actor_name, action, target, detail, ip";
+const AUDIT_COLUMNS: &str = "tenant_seq, tenant_id, at, actor_id, actor_name, action, target, detail, ip";
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
@@ -149,14 +151,14 @@ pub(crate) fn list_audit(conn: &Connection, tenant: &TenantId, q: &AuditQuery) -
     match &q.action {
         Some(action) => conn
             .prepare_cached(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit INDEXED BY audit_by_action
-                 WHERE tenant_id = ?1 AND action = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+                "SELECT {AUDIT_COLUMNS} FROM audit INDEXED BY audit_by_action_seq
+                 WHERE tenant_id = ?1 AND action = ?2 AND tenant_seq < ?3 ORDER BY tenant_seq DESC LIMIT ?4"
             ))
             .and_then(|mut s| s.query_map(params![tenant.as_str(), action, before, q.limit], audit_row)?.collect()),
         None => conn
             .prepare_cached(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit INDEXED BY audit_by_tenant
-                 WHERE tenant_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                "SELECT {AUDIT_COLUMNS} FROM audit INDEXED BY audit_by_tenant_seq
+                 WHERE tenant_id = ?1 AND tenant_seq < ?2 ORDER BY tenant_seq DESC LIMIT ?3"
             ))
             .and_then(|mut s| s.query_map(params![tenant.as_str(), before, q.limit], audit_row)?.collect()),
     }
@@ -166,8 +168,8 @@ pub(crate) fn list_audit(conn: &Connection, tenant: &TenantId, q: &AuditQuery) -
 /// The tenant's audit log oldest first, after `after` (export).
 pub(crate) fn audit_after(conn: &Connection, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<AuditRecord>> {
     conn.prepare_cached(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit INDEXED BY audit_by_tenant
-         WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        "SELECT {AUDIT_COLUMNS} FROM audit INDEXED BY audit_by_tenant_seq
+         WHERE tenant_id = ?1 AND tenant_seq > ?2 ORDER BY tenant_seq LIMIT ?3"
     ))
     .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], audit_row)?.collect())
     .map_err(map_err)

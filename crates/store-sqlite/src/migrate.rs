@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "password_change", include_str!("../migrations/0006_password_change.sql")),
     (7, "secure_delete", include_str!("../migrations/0007_secure_delete.sql")),
     (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
+    (9, "tenant_sequences", include_str!("../migrations/0009_tenant_sequences.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

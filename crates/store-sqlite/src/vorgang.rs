@@ -55,9 +55,10 @@ pub(crate) fn insert_event(
     event: &VorgangEvent,
 ) -> Result<()> {
     let payload = to_json(event)?;
+    let tenant_seq = next_tenant_seq(conn, tenant, "events")?;
     conn.prepare_cached(
-        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -67,11 +68,23 @@ pub(crate) fn insert_event(
             actor.user.map(|u| u.0.to_string()),
             actor.name,
             event.kind(),
-            payload
+            payload,
+            tenant_seq
         ])
     })
     .map_err(map_err)?;
     Ok(())
+}
+
+/// The next number of the tenant's log `name` (`events`, `audit`): per tenant, so no tenant
+/// learns from the numbers how busy another is; never handed out twice.
+pub(crate) fn next_tenant_seq(conn: &Connection, tenant: &TenantId, name: &str) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO tenant_sequences (tenant_id, name, value) VALUES (?1, ?2, 1)
+         ON CONFLICT (tenant_id, name) DO UPDATE SET value = value + 1 RETURNING value",
+    )
+    .and_then(|mut s| s.query_row(params![tenant.as_str(), name], |r| r.get(0)))
+    .map_err(map_err)
 }
 
 /// The filter shared by the worklist page and its counts: tenant, view, optional status.
@@ -341,8 +354,8 @@ pub(crate) fn history(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Re
         return Err(StorageError::NotFound);
     }
     conn.prepare_cached(
-        "SELECT seq, vorgang_id, at, actor_id, actor_name, payload FROM events
-         WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY seq",
+        "SELECT tenant_seq, vorgang_id, at, actor_id, actor_name, payload FROM events
+         WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY tenant_seq",
     )
     .and_then(|mut s| s.query_map(params![tenant.as_str(), id.0.to_string()], event_row)?.collect())
     .map_err(map_err)
@@ -350,8 +363,8 @@ pub(crate) fn history(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Re
 
 pub(crate) fn events_after(conn: &Connection, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
     conn.prepare_cached(
-        "SELECT seq, vorgang_id, at, actor_id, actor_name, payload FROM events
-         WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        "SELECT tenant_seq, vorgang_id, at, actor_id, actor_name, payload FROM events
+         WHERE tenant_id = ?1 AND tenant_seq > ?2 ORDER BY tenant_seq LIMIT ?3",
     )
     .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], event_row)?.collect())
     .map_err(map_err)

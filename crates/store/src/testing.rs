@@ -70,10 +70,12 @@ use uuid::Uuid;
 mod documents;
 mod jobs;
 mod search;
+mod sequences;
 
 pub use documents::*;
 pub use jobs::*;
 pub use search::*;
+pub use sequences::*;
 
 /// The store under test.
 pub type Db = Arc<dyn Store>;
@@ -147,7 +149,8 @@ macro_rules! for_each_conformance_check {
             expired_leases_are_taken_again,
             concurrent_claims_take_each_job_once,
             completed_jobs_are_pruned,
-            event_cursors_move_once_with_their_jobs
+            event_cursors_move_once_with_their_jobs,
+            event_and_audit_numbers_are_per_tenant
         }
     };
 }

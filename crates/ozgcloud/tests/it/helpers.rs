@@ -106,7 +106,19 @@ impl TestApp {
         // Most tests deliver like a form service in a closed network; token tests turn it off.
         config.open_intake = true;
         adjust(&mut config);
-        let state = ozgcloud::open_state(&config).await.expect("open state");
+        // After an in-process stop, the last clones of the old store (finishing tasks) may
+        // hold the SQLite data-dir lock a moment longer: wait for it, briefly.
+        let mut tries = 0;
+        let state = loop {
+            match ozgcloud::open_state(&config).await {
+                Ok(state) => break state,
+                Err(e) if tries < 50 && e.to_string().contains("anderen ozgcloud-Prozess") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("open state: {e}"),
+            }
+        };
         ozgcloud::ensure_admin(&state, Some(PASSWORD)).await.expect("admin");
         if let Some(tenant) = state.config.default_tenant.clone().filter(|_| seed) {
             // The unit the test forms name as zustaendigeStelle, and two clerks working it.
