@@ -65,6 +65,11 @@ pub fn decide_status_move(
     Ok(to)
 }
 
+/// The version of the event payloads' schema (`VorgangEvent` as JSON). Every stored event
+/// carries the version it was written with, so consumers outside the process (webhooks,
+/// `GET /api/v1/events`) can rely on the shape: a change that is not purely additive raises it.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
 /// What happened to a Vorgang. Stored in one append-only log per installation: it is the
 /// Vorgang's history for clerks and the durable outbox for every later channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

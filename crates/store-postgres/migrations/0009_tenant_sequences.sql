@@ -26,3 +26,6 @@ CREATE TABLE tenant_sequences (
 );
 INSERT INTO tenant_sequences (tenant_id, name, value) SELECT tenant_id, 'events', max(tenant_seq) FROM events GROUP BY tenant_id;
 INSERT INTO tenant_sequences (tenant_id, name, value) SELECT tenant_id, 'audit', max(tenant_seq) FROM audit GROUP BY tenant_id;
+
+-- The schema version of each event's payload (domain::vorgang::EVENT_SCHEMA_VERSION).
+ALTER TABLE events ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 1;

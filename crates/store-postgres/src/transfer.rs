@@ -588,8 +588,8 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
         "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'events', $8)
                     ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + $8
                     RETURNING value)
-         INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq)
-         SELECT $1, e.vorgang_id, e.at, e.actor_id, e.actor_name, e.kind, e.payload::json, s.value - $8 + e.n
+         INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq, schema_version)
+         SELECT $1, e.vorgang_id, e.at, e.actor_id, e.actor_name, e.kind, e.payload::json, s.value - $8 + e.n, $9
          FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[])
               WITH ORDINALITY AS e (vorgang_id, at, actor_id, actor_name, kind, payload, n), s
          ORDER BY e.n",
@@ -602,6 +602,8 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
     .bind(kinds)
     .bind(payloads)
     .bind(es.len() as i64)
+    // The payloads were just written by this version's code.
+    .bind(domain::vorgang::EVENT_SCHEMA_VERSION as i32)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;

@@ -84,8 +84,8 @@ pub(crate) async fn append_event(
         "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'events', 1)
                     ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + 1
                     RETURNING value)
-         INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq)
-         SELECT $1, $2, $3, $4, $5, $6, $7::json, s.value FROM s",
+         INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq, schema_version)
+         SELECT $1, $2, $3, $4, $5, $6, $7::json, s.value, $8 FROM s",
     )
     .bind(tenant.as_str())
     .bind(vorgang.0)
@@ -94,6 +94,7 @@ pub(crate) async fn append_event(
     .bind(&actor.name)
     .bind(event.kind())
     .bind(payload)
+    .bind(domain::vorgang::EVENT_SCHEMA_VERSION as i32)
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -413,7 +414,8 @@ pub(crate) async fn get_vorgang(pool: &PgPool, tenant: &TenantId, id: VorgangId)
     Ok(record)
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "tenant_seq, vorgang_id, at, actor_id, actor_name, payload::text";
+pub(crate) const EVENT_COLUMNS: &str =
+    "tenant_seq, vorgang_id, at, actor_id, actor_name, payload::text, schema_version";
 
 pub(crate) fn event_row(r: &PgRow) -> Result<EventRecord> {
     Ok(EventRecord {
@@ -422,6 +424,7 @@ pub(crate) fn event_row(r: &PgRow) -> Result<EventRecord> {
         at: get(r, 2)?,
         actor: Actor { user: get::<Option<Uuid>>(r, 3)?.map(UserId), name: get(r, 4)? },
         event: json(r, 5)?,
+        schema_version: u32::try_from(get::<i32>(r, 6)?).unwrap_or(1),
     })
 }
 

@@ -1,7 +1,7 @@
 use crate::convert::{from_ms, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::{tenant_exists, unit_name};
-use crate::vorgang::{head_by, insert_event};
+use crate::vorgang::{head_by, insert_event, HeadBy};
 use domain::{TenantId, VorgangId, VorgangStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{
@@ -57,11 +57,11 @@ pub(crate) fn complete_intake(
     delivery: DeliveryId,
     v: &NewVorgang,
 ) -> Result<IntakeOutcome> {
-    if let Some(existing) = head_by(conn, tenant, "transaction_id", v.transaction_id.as_str())? {
+    if let Some(existing) = head_by(conn, tenant, HeadBy::TransactionId, v.transaction_id.as_str())? {
         finish_delivery(conn, tenant, delivery, DeliveryStatus::Duplicate, existing.id)?;
         return Ok(IntakeOutcome::Duplicate(existing));
     }
-    if head_by(conn, tenant, "nummer", v.nummer.as_str())?.is_some() {
+    if head_by(conn, tenant, HeadBy::Nummer, v.nummer.as_str())?.is_some() {
         return Err(StorageError::NummerTaken);
     }
     let unit = v.unit.map(|u| u.0.to_string());

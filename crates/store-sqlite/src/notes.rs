@@ -5,7 +5,7 @@
 
 use crate::convert::{date_at, date_text, from_ms, ms, opt_uuid_at, parsed_at, uuid_at};
 use crate::engine::map_err;
-use crate::vorgang::{head_by, insert_event, visibility_filter};
+use crate::vorgang::{head_by, insert_event, visibility_filter, HeadBy};
 use domain::notes::{plan_wiedervorlage_update, WiedervorlageNow, WiedervorlagePlan};
 use domain::{KommentarId, TenantId, UserId, Visibility, VorgangEvent, VorgangId, Vorgangsnummer, WiedervorlageId};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -179,7 +179,7 @@ pub(crate) fn add_wiedervorlage(
     tenant: &TenantId,
     w: &NewWiedervorlage,
 ) -> Result<WiedervorlageRecord> {
-    let head = head_by(conn, tenant, "id", &w.vorgang_id.0.to_string())?.ok_or(StorageError::NotFound)?;
+    let head = head_by(conn, tenant, HeadBy::Id, &w.vorgang_id.0.to_string())?.ok_or(StorageError::NotFound)?;
     let record = WiedervorlageRecord {
         id: w.id,
         vorgang_id: w.vorgang_id,

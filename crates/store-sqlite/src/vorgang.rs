@@ -27,13 +27,22 @@ fn head_row(r: &Row<'_>) -> rusqlite::Result<VorgangHead> {
 }
 
 /// The head of the Vorgang whose unique `column` (id, nummer, transaction_id) has `value`.
-pub(crate) fn head_by(
-    conn: &Connection,
-    tenant: &TenantId,
-    column: &'static str,
-    value: &str,
-) -> Result<Option<VorgangHead>> {
-    conn.prepare_cached(&format!("SELECT {HEAD_COLUMNS} FROM vorgaenge WHERE tenant_id = ?1 AND {column} = ?2"))
+/// What a Vorgang's head is looked up by; each with its own fixed statement (no column name is
+/// ever spliced into SQL).
+#[derive(Clone, Copy)]
+pub(crate) enum HeadBy {
+    Id,
+    Nummer,
+    TransactionId,
+}
+
+pub(crate) fn head_by(conn: &Connection, tenant: &TenantId, by: HeadBy, value: &str) -> Result<Option<VorgangHead>> {
+    static SQL: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+    let statements = SQL.get_or_init(|| {
+        ["id", "nummer", "transaction_id"]
+            .map(|c| format!("SELECT {HEAD_COLUMNS} FROM vorgaenge WHERE tenant_id = ?1 AND {c} = ?2"))
+    });
+    conn.prepare_cached(&statements[by as usize])
         .and_then(|mut s| s.query_row(params![tenant.as_str(), value], head_row).optional())
         .map_err(map_err)
 }
@@ -43,7 +52,7 @@ pub(crate) fn find_by_transaction(
     tenant: &TenantId,
     tx: &TransactionId,
 ) -> Result<Option<VorgangHead>> {
-    head_by(conn, tenant, "transaction_id", tx.as_str())
+    head_by(conn, tenant, HeadBy::TransactionId, tx.as_str())
 }
 
 pub(crate) fn insert_event(
@@ -57,8 +66,8 @@ pub(crate) fn insert_event(
     let payload = to_json(event)?;
     let tenant_seq = next_tenant_seq(conn, tenant, "events")?;
     conn.prepare_cached(
-        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq, schema_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -69,7 +78,8 @@ pub(crate) fn insert_event(
             actor.name,
             event.kind(),
             payload,
-            tenant_seq
+            tenant_seq,
+            domain::vorgang::EVENT_SCHEMA_VERSION
         ])
     })
     .map_err(map_err)?;
@@ -342,6 +352,7 @@ pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
         at: from_ms(r.get(2)?),
         actor: Actor { user: opt_uuid_at(r, 3)?.map(UserId), name: r.get(4)? },
         event: json_at(r, 5)?,
+        schema_version: r.get(6)?,
     })
 }
 
@@ -354,7 +365,7 @@ pub(crate) fn history(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Re
         return Err(StorageError::NotFound);
     }
     conn.prepare_cached(
-        "SELECT tenant_seq, vorgang_id, at, actor_id, actor_name, payload FROM events
+        "SELECT tenant_seq, vorgang_id, at, actor_id, actor_name, payload, schema_version FROM events
          WHERE tenant_id = ?1 AND vorgang_id = ?2 ORDER BY tenant_seq",
     )
     .and_then(|mut s| s.query_map(params![tenant.as_str(), id.0.to_string()], event_row)?.collect())
@@ -363,7 +374,7 @@ pub(crate) fn history(conn: &Connection, tenant: &TenantId, id: VorgangId) -> Re
 
 pub(crate) fn events_after(conn: &Connection, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
     conn.prepare_cached(
-        "SELECT tenant_seq, vorgang_id, at, actor_id, actor_name, payload FROM events
+        "SELECT tenant_seq, vorgang_id, at, actor_id, actor_name, payload, schema_version FROM events
          WHERE tenant_id = ?1 AND tenant_seq > ?2 ORDER BY tenant_seq LIMIT ?3",
     )
     .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], event_row)?.collect())
@@ -477,7 +488,7 @@ pub(crate) fn apply_change(
         crate::search::reindex(conn, tenant, &vid)?;
     }
     insert_event(conn, tenant, id, now, actor, &event)?;
-    head_by(conn, tenant, "id", &vid)?.ok_or(StorageError::NotFound)
+    head_by(conn, tenant, HeadBy::Id, &vid)?.ok_or(StorageError::NotFound)
 }
 
 pub(crate) fn claim_next(

@@ -356,6 +356,13 @@ pub struct EventRecord {
     pub at: OffsetDateTime,
     pub actor: Actor,
     pub event: VorgangEvent,
+    /// The schema version of `event` ([`domain::vorgang::EVENT_SCHEMA_VERSION`] when written).
+    #[serde(default = "first_event_schema")]
+    pub schema_version: u32,
+}
+
+fn first_event_schema() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

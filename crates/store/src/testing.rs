@@ -821,6 +821,10 @@ pub async fn events_after_pages_the_tenant_log(db: &Db) {
     let all = db.events_after(&t, 0, 100).await.expect("events_after");
     assert_eq!(all.len(), 6, "two intakes and four changes: {all:?}");
     assert_seq_increasing(&all, "events_after");
+    assert!(
+        all.iter().all(|e| e.schema_version == domain::vorgang::EVENT_SCHEMA_VERSION),
+        "every event carries the schema version it was written with"
+    );
     assert_eq!(
         kinds(&all),
         vec![
