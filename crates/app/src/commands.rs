@@ -9,14 +9,57 @@ use domain::{Aktenzeichen, DocumentId, StatusCommand, UnitId, UserId, VorgangId}
 use store::{DocumentRecord, NewAuditEntry, VorgangChange, VorgangHead, VorgangRecord};
 use time::OffsetDateTime;
 
+/// A Vorgang the caller may see: the capability to read what hangs on it (history, notes,
+/// documents). Only [`load_visible`] hands one out, so code that reads a Vorgang's parts
+/// through it cannot have skipped the visibility check (the narrowed-handle pattern).
+#[derive(Debug, Clone)]
+pub struct VisibleVorgang {
+    record: VorgangRecord,
+    tenant: domain::TenantId,
+}
+
+impl std::ops::Deref for VisibleVorgang {
+    type Target = VorgangRecord;
+
+    fn deref(&self) -> &VorgangRecord {
+        &self.record
+    }
+}
+
+impl VisibleVorgang {
+    pub fn into_record(self) -> VorgangRecord {
+        self.record
+    }
+
+    pub fn id(&self) -> VorgangId {
+        self.record.head.id
+    }
+
+    pub async fn history(&self, app: &AppState) -> Result<Vec<store::EventRecord>, AppError> {
+        Ok(app.store.history(&self.tenant, self.id()).await?)
+    }
+
+    pub async fn kommentare(&self, app: &AppState) -> Result<Vec<store::KommentarRecord>, AppError> {
+        Ok(app.store.list_kommentare(&self.tenant, self.id()).await?)
+    }
+
+    pub async fn wiedervorlagen(&self, app: &AppState) -> Result<Vec<store::WiedervorlageRecord>, AppError> {
+        Ok(app.store.list_wiedervorlagen(&self.tenant, self.id()).await?)
+    }
+
+    pub async fn clerk_documents(&self, app: &AppState) -> Result<Vec<store::ClerkDocumentRecord>, AppError> {
+        Ok(app.store.list_clerk_documents(&self.tenant, self.id()).await?)
+    }
+}
+
 /// The Vorgang if the caller may see it. One that exists but is not visible is reported as
 /// not found: clerks of other units do not learn that it exists.
-pub async fn load_visible(state: &AppState, caller: &Caller, id: VorgangId) -> Result<VorgangRecord, AppError> {
+pub async fn load_visible(state: &AppState, caller: &Caller, id: VorgangId) -> Result<VisibleVorgang, AppError> {
     let v = state.store.get_vorgang(&caller.tenant, id).await?;
     if !caller.visibility().covers(v.unit, v.assignee.as_ref().map(|a| a.id), v.head.status) {
         return Err(AppError::NotFound);
     }
-    Ok(v)
+    Ok(VisibleVorgang { record: v, tenant: caller.tenant.clone() })
 }
 
 /// Opens a Vorgang's personal data: visibility check, then an audit entry.
@@ -25,7 +68,7 @@ pub async fn read_vorgang(
     caller: &Caller,
     id: VorgangId,
     ip: Option<std::net::IpAddr>,
-) -> Result<VorgangRecord, AppError> {
+) -> Result<VisibleVorgang, AppError> {
     let v = load_visible(state, caller, id).await?;
     audit(state, caller, "vorgang_gelesen", Some(v.head.id.to_string()), Some(v.head.nummer.to_string()), ip).await?;
     Ok(v)

@@ -156,7 +156,7 @@ async fn vorgang(
 ) -> ApiResult<VorgangDetail> {
     let id = commands::parse_vorgang_id(&id)?;
     let v = commands::read_vorgang(&state.app, &caller, id, ip.0).await?;
-    Ok(Json(VorgangDetail::from(v)))
+    Ok(Json(VorgangDetail::from(v.into_record())))
 }
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/historie", tag = "Vorgänge", params(("id" = Uuid, Path)),

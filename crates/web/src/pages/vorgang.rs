@@ -236,14 +236,13 @@ pub async fn page(
     let id = commands::parse_vorgang_id(&id)?;
     let caller = auth.caller();
     let v = commands::read_vorgang(&state.app, &caller, id, ip.0).await?;
-    let (history, users, units, kommentare, wiedervorlagen, clerk_documents) = tokio::try_join!(
-        state.store.history(&auth.tenant, id),
-        state.store.list_users(&auth.tenant),
-        state.store.list_units(&auth.tenant),
-        state.store.list_kommentare(&auth.tenant, id),
-        state.store.list_wiedervorlagen(&auth.tenant, id),
-        state.store.list_clerk_documents(&auth.tenant, id),
+    let (history, kommentare, wiedervorlagen, clerk_documents) = tokio::try_join!(
+        v.history(&state.app),
+        v.kommentare(&state.app),
+        v.wiedervorlagen(&state.app),
+        v.clerk_documents(&state.app),
     )?;
+    let (users, units) = tokio::try_join!(state.store.list_users(&auth.tenant), state.store.list_units(&auth.tenant))?;
     let attached = |to: store::AttachedTo| -> Vec<DocumentLink> {
         clerk_documents.iter().filter(|d| d.attached_to == to).map(|d| DocumentLink::new(&d.document)).collect()
     };
