@@ -23,6 +23,27 @@ impl SessionTimes {
     }
 }
 
+/// Who a session belongs to when it is not a clerk's: their sessions live apart from the
+/// clerks' (no account, no roles, no units), so the clerks' rules stay as strict as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PortalKind {
+    /// The applicant in the Antragsraum.
+    Antragsteller,
+}
+
+impl PortalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Antragsteller => "ANTRAGSTELLER",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        (s == "ANTRAGSTELLER").then_some(Self::Antragsteller)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Liveness {
     /// Gone: the storage deletes it.

@@ -37,6 +37,7 @@ const FOREIGN: &[(&str, &str)] = &[
     ("vorgaenge_tenant_id_fkey", "tenant"),
     ("kommentare_vorgang_fkey", "vorgang"),
     ("wiedervorlagen_vorgang_fkey", "vorgang"),
+    ("portal_sessions_tenant_id_fkey", "tenant"),
 ];
 
 fn named(table: &[(&str, &'static str)], constraint: Option<&str>) -> Option<&'static str> {

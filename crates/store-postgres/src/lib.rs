@@ -29,6 +29,7 @@ mod intake;
 mod jobs;
 mod migrate;
 mod notes;
+mod portal;
 mod search;
 mod tenants;
 #[cfg(feature = "testing")]
@@ -405,7 +406,7 @@ impl Store for PostgresStore {
     }
 
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
-        users::delete_expired_sessions(&self.pool, now).await
+        Ok(users::delete_expired_sessions(&self.pool, now).await? + portal::delete_expired(&self.pool, now).await?)
     }
 
     async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
@@ -508,5 +509,36 @@ impl JobStore for PostgresStore {
         new_jobs: Vec<NewJob>,
     ) -> Result<()> {
         jobs::advance_cursor(&self.pool, consumer, tenant, from, to, &new_jobs).await
+    }
+}
+
+#[async_trait]
+impl PortalSessionStore for PostgresStore {
+    async fn create_portal_session(&self, session: NewPortalSession) -> Result<()> {
+        portal::create(&self.pool, &session).await
+    }
+
+    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
+        let Some((record, times)) = portal::find(&self.pool, token_hash).await? else { return Ok(None) };
+        match domain::session::liveness(&times, false, now) {
+            domain::session::Liveness::Ended => {
+                portal::delete(&self.pool, token_hash).await?;
+                Ok(None)
+            }
+            domain::session::Liveness::Alive { touch } => {
+                if touch {
+                    portal::touch(&self.pool, token_hash, now).await?;
+                }
+                Ok(Some(record))
+            }
+        }
+    }
+
+    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
+        portal::delete(&self.pool, token_hash).await
+    }
+
+    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64> {
+        portal::delete_of(&self.pool, tenant, subject).await
     }
 }

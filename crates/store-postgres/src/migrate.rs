@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "password_change", include_str!("../migrations/0007_password_change.sql")),
     (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
     (9, "tenant_sequences", include_str!("../migrations/0009_tenant_sequences.sql")),
+    (10, "portal_sessions", include_str!("../migrations/0010_portal_sessions.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations of several processes starting at once

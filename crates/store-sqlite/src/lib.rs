@@ -8,6 +8,7 @@ mod intake;
 mod jobs;
 mod migrate;
 mod notes;
+mod portal;
 mod search;
 mod tenants;
 mod transfer;
@@ -428,7 +429,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
-        self.engine.write(move |c| users::delete_expired_sessions(c, now)).await
+        self.engine.write(move |c| Ok(users::delete_expired_sessions(c, now)? + portal::delete_expired(c, now)?)).await
     }
 
     async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
@@ -551,5 +552,42 @@ impl JobStore for SqliteStore {
     ) -> Result<()> {
         let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
         self.engine.write(move |c| jobs::advance_cursor(c, &consumer, &tenant, from, to, &new_jobs)).await
+    }
+}
+
+#[async_trait]
+impl PortalSessionStore for SqliteStore {
+    async fn create_portal_session(&self, session: NewPortalSession) -> Result<()> {
+        self.engine.write(move |c| portal::create(c, &session)).await
+    }
+
+    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
+        let hash = token_hash.to_owned();
+        let Some((record, times)) = self.engine.read(move |c| portal::find(c, &hash)).await? else {
+            return Ok(None);
+        };
+        let hash = token_hash.to_owned();
+        match domain::session::liveness(&times, false, now) {
+            domain::session::Liveness::Ended => {
+                self.engine.write(move |c| portal::delete(c, &hash)).await?;
+                Ok(None)
+            }
+            domain::session::Liveness::Alive { touch } => {
+                if touch {
+                    self.engine.write(move |c| portal::touch(c, &hash, now)).await?;
+                }
+                Ok(Some(record))
+            }
+        }
+    }
+
+    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
+        let hash = token_hash.to_owned();
+        self.engine.write(move |c| portal::delete(c, &hash)).await
+    }
+
+    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.engine.write(move |c| portal::delete_of(c, &tenant, &subject)).await
     }
 }

@@ -7,12 +7,14 @@
 
 mod error;
 mod jobs;
+mod portal;
 mod records;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::StorageError;
 pub use jobs::*;
+pub use portal::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -24,7 +26,7 @@ use domain::{
 pub type Result<T> = std::result::Result<T, StorageError>;
 
 #[async_trait]
-pub trait Store: JobStore + Send + Sync + 'static {
+pub trait Store: JobStore + PortalSessionStore + Send + Sync + 'static {
     /// Which engine runs, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
 
@@ -230,7 +232,8 @@ pub trait Store: JobStore + Send + Sync + 'static {
     /// The live session with this token hash, touched (idle timeout restarts); expired ones are gone.
     async fn get_session(&self, token_hash: &str, now: time::OffsetDateTime) -> Result<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
-    /// Removes sessions past their idle or absolute expiry (all tenants); returns how many.
+    /// Removes sessions past their idle or absolute expiry, clerks' and portal sessions (all
+    /// tenants); returns how many.
     async fn delete_expired_sessions(&self, now: time::OffsetDateTime) -> Result<u64>;
 
     // --- API tokens ---

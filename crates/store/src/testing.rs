@@ -69,11 +69,13 @@ use uuid::Uuid;
 
 mod documents;
 mod jobs;
+mod portal;
 mod search;
 mod sequences;
 
 pub use documents::*;
 pub use jobs::*;
+pub use portal::*;
 pub use search::*;
 pub use sequences::*;
 
@@ -150,7 +152,8 @@ macro_rules! for_each_conformance_check {
             concurrent_claims_take_each_job_once,
             completed_jobs_are_pruned,
             event_cursors_move_once_with_their_jobs,
-            event_and_audit_numbers_are_per_tenant
+            event_and_audit_numbers_are_per_tenant,
+            portal_sessions_live_apart_from_clerk_sessions
         }
     };
 }
