@@ -6,6 +6,7 @@
 //! - [`provisioning`]: a new tenant with its first administrator (operator page and CLI).
 //! - [`users`]: the tenant admin's rules for users (roles, own account, platform roles).
 //! - [`passwords`]: argon2id hashing, password rules, secret tokens.
+//! - [`links`]: links into the installation without a request (jobs, mails, PDFs).
 //! - [`jobs`]: the durable job runner — every effect outside a request is a job of it.
 //! - [`work`]: the kinds of work the platform runs today (blob deletion, intake recovery,
 //!   session and job sweeps, search backfill, the operator's probe).
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod links;
 pub mod passwords;
 pub mod provisioning;
 pub mod users;

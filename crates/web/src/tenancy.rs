@@ -16,13 +16,7 @@ use domain::TenantId;
 use std::net::{IpAddr, SocketAddr};
 use store::TenantRecord;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TenantRouting {
-    /// `/t/{tenant}/…`; requests without a prefix go to the default tenant.
-    Path,
-    /// By the `Host` header; unknown hosts go to the default tenant.
-    Host,
-}
+pub use app::links::TenantRouting;
 
 /// The tenant of this request and the prefix its links need.
 #[derive(Debug, Clone)]
@@ -211,7 +205,7 @@ async fn resolve(
             return Ok(None);
         };
         return match state.store.get_tenant(&id).await {
-            Ok(tenant) => Ok(Some(TenantContext { base: format!("/t/{}", tenant.id), tenant })),
+            Ok(tenant) => Ok(Some(TenantContext { base: app::links::Links::path_prefix(&tenant.id), tenant })),
             Err(store::StorageError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
         };

@@ -68,10 +68,7 @@ pub struct Params {
 
 /// Where the tenant's people sign in, if it can be reached yet.
 fn login_url(config: &WebConfig, tenant: &TenantRecord) -> Option<String> {
-    match config.routing {
-        TenantRouting::Path => Some(format!("{}/t/{}/login", config.public_url.trim_end_matches('/'), tenant.id)),
-        TenantRouting::Host => tenant.host.as_ref().map(|h| format!("https://{h}/login")),
-    }
+    app::links::Links::new(&config.public_url, config.routing).absolute(tenant, "/login")
 }
 
 /// `failed` is the form that failed (`""` = the create form, else a tenant id) and its input.
