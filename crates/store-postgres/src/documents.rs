@@ -3,6 +3,7 @@
 use crate::convert::{finish, get, map_err, ms};
 use crate::tenants::append_audit;
 use crate::vorgang::{append_event, document_row, DOCUMENT_COLUMNS};
+use async_trait::async_trait;
 use domain::{DocumentId, KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
@@ -225,4 +226,35 @@ pub(crate) async fn purge_vorgang(
     }
     .await;
     finish(tx, purged).await
+}
+
+#[async_trait]
+impl store::DocumentStore for crate::PostgresStore {
+    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()> {
+        crate::documents::add_clerk_document(&self.pool, tenant, &doc).await
+    }
+
+    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+        crate::documents::list_clerk_documents(&self.pool, tenant, vorgang).await
+    }
+
+    async fn remove_clerk_document(
+        &self,
+        tenant: &TenantId,
+        id: DocumentId,
+        actor: &Actor,
+    ) -> Result<ClerkDocumentRecord> {
+        crate::documents::remove_clerk_document(&self.pool, tenant, id, actor).await
+    }
+
+    async fn purge_vorgang(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        tombstone: NewAuditEntry,
+        actor: &Actor,
+    ) -> Result<Purged> {
+        crate::documents::purge_vorgang(&self.pool, tenant, id, expected_version, &tombstone, actor).await
+    }
 }

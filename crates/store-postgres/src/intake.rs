@@ -1,5 +1,7 @@
 use crate::convert::{get, map_err, ms, parsed, to_i64, to_json, to_u64};
 use crate::vorgang::{append_event, head_by_transaction, NOW_MS};
+use async_trait::async_trait;
+use domain::TransactionId;
 use domain::{TenantId, VorgangId, VorgangStatus};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
@@ -303,4 +305,60 @@ pub(crate) async fn unfinished(pool: &PgPool, limit: u32) -> Result<Vec<Delivery
     .iter()
     .map(delivery_row)
     .collect()
+}
+
+#[async_trait]
+impl store::IntakeStore for crate::PostgresStore {
+    async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
+        crate::intake::record_delivery(&self.pool, &delivery).await
+    }
+
+    async fn complete_intake(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        vorgang: NewVorgang,
+    ) -> Result<IntakeOutcome> {
+        crate::intake::complete_intake(&self.pool, tenant, delivery, &vorgang).await
+    }
+
+    async fn quarantine_delivery(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        field: &str,
+        message: &str,
+    ) -> Result<()> {
+        crate::intake::quarantine(&self.pool, tenant, delivery, field, message).await
+    }
+
+    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()> {
+        crate::intake::unroutable(&self.pool, tenant, delivery, message).await
+    }
+
+    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+        crate::intake::move_delivery(&self.pool, from, delivery, to).await
+    }
+
+    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
+        crate::intake::get_delivery(&self.pool, tenant, delivery).await
+    }
+
+    async fn list_quarantine(
+        &self,
+        tenant: &TenantId,
+        status: DeliveryStatus,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<DeliveryRecord>, u64)> {
+        crate::intake::list_quarantine(&self.pool, tenant, status, limit, offset).await
+    }
+
+    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        crate::intake::unfinished(&self.pool, limit).await
+    }
+
+    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+        crate::vorgang::find_by_transaction(&self.pool, tenant, tx).await
+    }
 }

@@ -4,6 +4,7 @@
 //! database clock.
 
 use crate::convert::{finish as end_tx, get, json, map_err, ms, parsed};
+use async_trait::async_trait;
 use domain::jobs::{AfterAttempt, JobState};
 use domain::{JobId, TenantId};
 use sqlx::postgres::PgRow;
@@ -267,4 +268,64 @@ pub(crate) async fn advance_cursor(
     }
     .await;
     end_tx(tx, result).await
+}
+
+#[async_trait]
+impl store::JobStore for crate::PostgresStore {
+    async fn enqueue_job(&self, job: NewJob) -> Result<Option<domain::JobId>> {
+        crate::jobs::enqueue(&self.pool, &job).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[String],
+        limit: u32,
+        lease: time::Duration,
+    ) -> Result<Vec<JobRecord>> {
+        crate::jobs::claim(&self.pool, worker, kinds, limit, lease).await
+    }
+
+    async fn finish_job(&self, id: domain::JobId, worker: &str, plan: domain::jobs::AfterAttempt) -> Result<()> {
+        crate::jobs::finish(&self.pool, id, worker, &plan).await
+    }
+
+    async fn get_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        crate::jobs::get_job(&self.pool, id).await
+    }
+
+    async fn list_jobs(&self, query: &JobQuery) -> Result<Vec<JobRecord>> {
+        crate::jobs::list(&self.pool, query).await
+    }
+
+    async fn count_jobs(&self) -> Result<Vec<JobCount>> {
+        crate::jobs::count(&self.pool).await
+    }
+
+    async fn retry_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        crate::jobs::retry(&self.pool, id).await
+    }
+
+    async fn discard_job(&self, id: domain::JobId, reason: &str) -> Result<JobRecord> {
+        crate::jobs::discard(&self.pool, id, reason).await
+    }
+
+    async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64> {
+        crate::jobs::prune(&self.pool, before).await
+    }
+
+    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64> {
+        crate::jobs::cursor(&self.pool, consumer, tenant).await
+    }
+
+    async fn advance_event_cursor(
+        &self,
+        consumer: &str,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+        new_jobs: Vec<NewJob>,
+    ) -> Result<()> {
+        crate::jobs::advance_cursor(&self.pool, consumer, tenant, from, to, &new_jobs).await
+    }
 }

@@ -9,6 +9,7 @@
 
 use crate::convert::{finish, get, map_err, ms, parsed, to_u64};
 use crate::vorgang::{append_event, Arg, Filter, NOW_MS};
+use async_trait::async_trait;
 use domain::notes::{plan_wiedervorlage_update, WiedervorlageNow, WiedervorlagePlan};
 use domain::{KommentarId, TenantId, UserId, Visibility, VorgangEvent, VorgangId, Vorgangsnummer, WiedervorlageId};
 use sqlx::postgres::PgRow;
@@ -375,4 +376,62 @@ pub(crate) async fn count_due_wiedervorlagen(
         .await
         .map_err(map_err)?;
     Ok(to_u64(get(&row, 0)?))
+}
+
+#[async_trait]
+impl store::NoteStore for crate::PostgresStore {
+    async fn add_kommentar(
+        &self,
+        tenant: &TenantId,
+        vorgang: VorgangId,
+        id: KommentarId,
+        text: &str,
+        author: &Actor,
+    ) -> Result<KommentarRecord> {
+        crate::notes::add_kommentar(&self.pool, tenant, vorgang, id, text, author).await
+    }
+
+    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+        crate::notes::list_kommentare(&self.pool, tenant, vorgang).await
+    }
+
+    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+        crate::notes::add_wiedervorlage(&self.pool, tenant, &w).await
+    }
+
+    async fn update_wiedervorlage(
+        &self,
+        tenant: &TenantId,
+        id: WiedervorlageId,
+        expected_version: i64,
+        update: WiedervorlageUpdate,
+        actor: &Actor,
+    ) -> Result<WiedervorlageRecord> {
+        crate::notes::update_wiedervorlage(&self.pool, tenant, id, expected_version, &update, actor).await
+    }
+
+    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+        crate::notes::get_wiedervorlage(&self.pool, tenant, id).await
+    }
+
+    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+        crate::notes::list_wiedervorlagen(&self.pool, tenant, vorgang).await
+    }
+
+    async fn wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        query: &WiedervorlagenQuery,
+    ) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+        crate::notes::wiedervorlagen(&self.pool, tenant, query).await
+    }
+
+    async fn count_due_wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        day: time::Date,
+    ) -> Result<u64> {
+        crate::notes::count_due_wiedervorlagen(&self.pool, tenant, visibility, day).await
+    }
 }

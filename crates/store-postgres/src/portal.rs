@@ -1,6 +1,7 @@
 //! Portal sessions (people who are not clerks) on PostgreSQL.
 
 use crate::convert::{get, map_err, ms, parsed};
+use async_trait::async_trait;
 use domain::session::{PortalKind, SessionTimes};
 use domain::TenantId;
 use sqlx::PgPool;
@@ -92,4 +93,35 @@ pub(crate) async fn delete_expired(pool: &PgPool, now: OffsetDateTime) -> Result
     .await
     .map_err(map_err)?
     .rows_affected())
+}
+
+#[async_trait]
+impl store::PortalSessionStore for crate::PostgresStore {
+    async fn create_portal_session(&self, session: NewPortalSession) -> Result<()> {
+        crate::portal::create(&self.pool, &session).await
+    }
+
+    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
+        let Some((record, times)) = crate::portal::find(&self.pool, token_hash).await? else { return Ok(None) };
+        match domain::session::liveness(&times, false, now) {
+            domain::session::Liveness::Ended => {
+                crate::portal::delete(&self.pool, token_hash).await?;
+                Ok(None)
+            }
+            domain::session::Liveness::Alive { touch } => {
+                if touch {
+                    crate::portal::touch(&self.pool, token_hash, now).await?;
+                }
+                Ok(Some(record))
+            }
+        }
+    }
+
+    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
+        crate::portal::delete(&self.pool, token_hash).await
+    }
+
+    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64> {
+        crate::portal::delete_of(&self.pool, tenant, subject).await
+    }
 }

@@ -8,6 +8,7 @@
 
 use crate::convert::{get, map_err, parsed, to_u64};
 use crate::vorgang::{list_item, page_items, sort_column, view_filter, Arg, Filter, LIST_ITEM_COLUMNS};
+use async_trait::async_trait;
 use domain::search::{self, Searchable};
 use domain::{FormItem, TenantId, VorgangStatus};
 use sqlx::{PgConnection, PgPool};
@@ -297,4 +298,15 @@ async fn filter_page(
     }
     let items = page_items(conn, tenant, q, &filter(q, false)).await?;
     Ok((counts, items))
+}
+
+#[async_trait]
+impl store::SearchStore for crate::PostgresStore {
+    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>> {
+        crate::search::forms(&self.pool, tenant).await
+    }
+
+    async fn index_unindexed(&self) -> Result<u64> {
+        crate::search::backfill(&self.pool).await
+    }
 }

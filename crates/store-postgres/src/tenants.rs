@@ -2,6 +2,7 @@
 
 use crate::convert::{get, map_err, ms, parsed};
 use crate::vorgang::NOW_MS;
+use async_trait::async_trait;
 use domain::access::{scopes_from_text, scopes_to_text};
 use domain::{ApiTokenId, TenantId, TenantKind, UnitId, UserId};
 use sqlx::postgres::PgRow;
@@ -376,4 +377,58 @@ pub(crate) async fn audit_after(pool: &PgPool, tenant: &TenantId, after: i64, li
     .iter()
     .map(audit_row)
     .collect()
+}
+
+#[async_trait]
+impl store::TenantStore for crate::PostgresStore {
+    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        crate::tenants::ensure_tenant(&self.pool, &tenant).await
+    }
+
+    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        crate::tenants::create_tenant(&self.pool, &tenant).await
+    }
+
+    async fn get_tenant(&self, tenant: &TenantId) -> Result<TenantRecord> {
+        crate::tenants::get_tenant(&self.pool, tenant).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
+        crate::tenants::list_tenants(&self.pool).await
+    }
+
+    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>> {
+        crate::tenants::find_tenant_by_host(&self.pool, host).await
+    }
+
+    async fn update_tenant(&self, tenant: &TenantId, settings: TenantSettings) -> Result<TenantRecord> {
+        crate::tenants::update_tenant(&self.pool, tenant, &settings).await
+    }
+
+    async fn create_unit(&self, tenant: &TenantId, unit: NewUnit) -> Result<UnitRecord> {
+        crate::tenants::create_unit(&self.pool, tenant, &unit).await
+    }
+
+    async fn update_unit(&self, tenant: &TenantId, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
+        crate::tenants::update_unit(&self.pool, tenant, id, name, kennung).await
+    }
+
+    async fn list_units(&self, tenant: &TenantId) -> Result<Vec<UnitRecord>> {
+        crate::tenants::list_units(&self.pool, tenant).await
+    }
+
+    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>> {
+        crate::tenants::route_kennung(&self.pool, kennung).await
+    }
+}
+
+#[async_trait]
+impl store::AuditStore for crate::PostgresStore {
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        crate::tenants::append_audit(&self.pool, &entry).await
+    }
+
+    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        crate::tenants::list_audit(&self.pool, tenant, query).await
+    }
 }

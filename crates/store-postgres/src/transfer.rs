@@ -17,6 +17,7 @@ use crate::users::{set_units, user_at, USER_COLUMNS};
 use crate::vorgang::{
     document_row, events_after, vorgang_at, DOCUMENT_COLUMNS, EVENT_LOG_LOCK, NOW_MS, VORGANG_SELECT,
 };
+use async_trait::async_trait;
 use domain::user::{normalize_roles, roles_to_text};
 use domain::{TenantId, VorgangEvent, VorgangId};
 use sqlx::{PgConnection, PgPool};
@@ -825,4 +826,25 @@ async fn import_notes(conn: &mut PgConnection, tenant: &TenantId, run: &[ExportR
         }
     }
     Ok(())
+}
+
+#[async_trait]
+impl store::TransferStore for crate::PostgresStore {
+    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {
+        crate::transfer::count_for_export(&self.pool, tenant).await
+    }
+
+    async fn export_page(
+        &self,
+        tenant: &TenantId,
+        section: ExportSection,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<ExportRecord>, Option<String>)> {
+        crate::transfer::export_page(&self.pool, tenant, section, after, limit).await
+    }
+
+    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
+        crate::transfer::import_records(&self.pool, tenant, &records).await
+    }
 }

@@ -1,9 +1,13 @@
 use crate::convert::{finish, get, map_err, ms, to_u64};
 use crate::transfer::missing;
+use async_trait::async_trait;
 use domain::user::{roles_from_text, roles_to_text, LOCK_DURATION, MAX_FAILED_LOGINS};
+use domain::ApiTokenId;
 use domain::{TenantId, UnitId, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
+use store::ApiTokenRecord;
+use store::NewApiToken;
 use store::{NewSession, NewUser, Result, SessionRecord, StorageError, UserRecord, UserUpdate};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -372,4 +376,97 @@ pub(crate) async fn delete_expired_sessions(pool: &PgPool, now: OffsetDateTime) 
     .await
     .map_err(map_err)?;
     Ok(done.rows_affected())
+}
+
+#[async_trait]
+impl store::UserStore for crate::PostgresStore {
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
+        crate::users::create_user(&self.pool, &user).await
+    }
+
+    async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
+        crate::users::find_user_by_username(&self.pool, tenant, username).await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord> {
+        crate::users::get_user(&self.pool, tenant, id).await
+    }
+
+    async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>> {
+        crate::users::list_users(&self.pool, tenant).await
+    }
+
+    async fn count_users(&self, tenant: &TenantId) -> Result<u64> {
+        crate::users::count_users(&self.pool, tenant).await
+    }
+
+    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>> {
+        crate::users::find_user_by_oidc_subject(&self.pool, tenant, subject).await
+    }
+
+    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()> {
+        crate::users::link_oidc_subject(&self.pool, tenant, id, subject).await
+    }
+
+    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+        crate::users::update_user(&self.pool, tenant, id, &update).await
+    }
+
+    async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
+        crate::users::set_password(&self.pool, tenant, id, password_hash).await
+    }
+
+    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        crate::users::require_password_change(&self.pool, tenant, id).await
+    }
+
+    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+        crate::users::record_login_failure(&self.pool, tenant, id, now).await
+    }
+
+    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        crate::users::record_login_success(&self.pool, tenant, id).await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        crate::users::create_session(&self.pool, &session).await
+    }
+
+    async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
+        let Some(found) = crate::users::find_session(&self.pool, token_hash).await? else { return Ok(None) };
+        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
+        if liveness == domain::session::Liveness::Ended {
+            crate::users::delete_session(&self.pool, token_hash).await?;
+            return Ok(None);
+        }
+        if liveness == (domain::session::Liveness::Alive { touch: true }) {
+            crate::users::touch_session(&self.pool, token_hash, now).await?;
+        }
+        Ok(Some(found.record))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        crate::users::delete_session(&self.pool, token_hash).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
+        Ok(crate::users::delete_expired_sessions(&self.pool, now).await?
+            + crate::portal::delete_expired(&self.pool, now).await?)
+    }
+
+    async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
+        crate::tenants::create_api_token(&self.pool, &token).await
+    }
+
+    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
+        crate::tenants::list_api_tokens(&self.pool, tenant).await
+    }
+
+    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+        crate::tenants::revoke_api_token(&self.pool, tenant, id, now).await
+    }
+
+    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
+        crate::tenants::find_api_token(&self.pool, token_hash, now).await
+    }
 }

@@ -1,6 +1,7 @@
 use crate::convert::finish;
 use crate::convert::{get, json, map_err, parsed, to_json, to_u64};
 use crate::tenants::unit_name;
+use async_trait::async_trait;
 use domain::access::Pile;
 use domain::vorgang::{plan_change, ChangePlan, Names, Update};
 use domain::{
@@ -636,4 +637,52 @@ pub(crate) async fn claim_next(
     }
     .await;
     finish(tx, claimed).await
+}
+
+#[async_trait]
+impl store::VorgangStore for crate::PostgresStore {
+    async fn worklist(&self, tenant: &TenantId, query: &WorklistQuery) -> Result<WorklistPage> {
+        crate::vorgang::worklist(&self.pool, tenant, query).await
+    }
+
+    async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
+        crate::vorgang::status_counts(&self.pool, tenant, visibility, view).await
+    }
+
+    async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
+        crate::vorgang::get_vorgang(&self.pool, tenant, id).await
+    }
+
+    async fn history(&self, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
+        crate::vorgang::history(&self.pool, tenant, id).await
+    }
+
+    async fn get_document(&self, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
+        crate::vorgang::get_document(&self.pool, tenant, id).await
+    }
+
+    async fn events_after(&self, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        crate::vorgang::events_after(&self.pool, tenant, after, limit).await
+    }
+
+    async fn apply_change(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        change: VorgangChange,
+        actor: &Actor,
+    ) -> Result<VorgangHead> {
+        crate::vorgang::apply_change(&self.pool, tenant, id, expected_version, &change, actor).await
+    }
+
+    async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        user: UserId,
+        actor: &Actor,
+    ) -> Result<Option<VorgangHead>> {
+        crate::vorgang::claim_next(&self.pool, tenant, visibility, user, actor).await
+    }
 }

@@ -16,7 +16,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use store::{
     Actor, DeliveryId, IntakeOutcome, NewDelivery, NewTenant, NewUser, NewVorgang, NewWiedervorlage, SortKey,
-    StorageError, Store, UserRecord, View, VorgangChange, VorgangHead, WiedervorlageUpdate, WorklistQuery,
+    StorageError, Store, TenantStore, UserRecord, UserStore, View, VorgangChange, VorgangHead, VorgangStore,
+    WiedervorlageUpdate, WorklistQuery,
 };
 use time::OffsetDateTime;
 use tokio::task::JoinSet;

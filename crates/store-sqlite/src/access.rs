@@ -3,6 +3,7 @@
 use crate::convert::{from_ms, ms, opt_uuid_at, parsed_at, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::tenant_exists;
+use async_trait::async_trait;
 use domain::access::{scopes_from_text, scopes_to_text};
 use domain::{ApiTokenId, TenantId, UserId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -173,4 +174,16 @@ pub(crate) fn audit_after(conn: &Connection, tenant: &TenantId, after: i64, limi
     ))
     .and_then(|mut s| s.query_map(params![tenant.as_str(), after, limit], audit_row)?.collect())
     .map_err(map_err)
+}
+
+#[async_trait]
+impl store::AuditStore for crate::SqliteStore {
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        self.engine.write(move |c| crate::access::append_audit(c, &entry.tenant, &entry)).await
+    }
+
+    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let (tenant, query) = (tenant.clone(), query.clone());
+        self.engine.read(move |c| crate::access::list_audit(c, &tenant, &query)).await
+    }
 }

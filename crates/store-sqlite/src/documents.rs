@@ -5,6 +5,7 @@ use crate::convert::{from_ms, ms, opt_uuid_at};
 use crate::engine::map_err;
 use crate::notes::vorgang_exists;
 use crate::vorgang::{document_row, insert_event, DOCUMENT_COLUMNS};
+use async_trait::async_trait;
 use domain::{DocumentId, KommentarId, TenantId, UserId, VorgangEvent, VorgangId, WiedervorlageId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use store::{Actor, AttachedTo, ClerkDocumentRecord, NewAuditEntry, NewJob, Purged, Result, StorageError};
@@ -182,4 +183,41 @@ pub(crate) fn purge_vorgang(
     append_audit(conn, tenant, tombstone)?;
     insert_event(conn, tenant, id, tombstone.at, actor, &VorgangEvent::Geloescht { vorgang_nummer: nummer })?;
     Ok(Purged { blob_keys })
+}
+
+#[async_trait]
+impl store::DocumentStore for crate::SqliteStore {
+    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::documents::add_clerk_document(c, &tenant, &doc)).await
+    }
+
+    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::documents::list_clerk_documents(c, &tenant, vorgang)).await
+    }
+
+    async fn remove_clerk_document(
+        &self,
+        tenant: &TenantId,
+        id: DocumentId,
+        actor: &Actor,
+    ) -> Result<ClerkDocumentRecord> {
+        let (tenant, actor) = (tenant.clone(), actor.clone());
+        self.engine.write(move |c| crate::documents::remove_clerk_document(c, &tenant, id, &actor)).await
+    }
+
+    async fn purge_vorgang(
+        &self,
+        tenant: &TenantId,
+        id: VorgangId,
+        expected_version: i64,
+        tombstone: NewAuditEntry,
+        actor: &Actor,
+    ) -> Result<Purged> {
+        let (tenant, actor) = (tenant.clone(), actor.clone());
+        self.engine
+            .write(move |c| crate::documents::purge_vorgang(c, &tenant, id, expected_version, &tombstone, &actor))
+            .await
+    }
 }

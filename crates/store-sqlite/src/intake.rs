@@ -2,8 +2,11 @@ use crate::convert::{from_ms, ms, opt_uuid_at, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::{tenant_exists, unit_name};
 use crate::vorgang::{head_by, insert_event, HeadBy};
+use async_trait::async_trait;
+use domain::TransactionId;
 use domain::{TenantId, VorgangId, VorgangStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use store::VorgangHead;
 use store::{
     Actor, DeliveryId, DeliveryRecord, DeliveryStatus, IntakeOutcome, NewDelivery, NewVorgang, Result, StorageError,
 };
@@ -276,4 +279,67 @@ pub(crate) fn insert_daten_and_documents(
         .map_err(map_err)?;
     }
     Ok(())
+}
+
+#[async_trait]
+impl store::IntakeStore for crate::SqliteStore {
+    async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
+        self.engine.write(move |c| crate::intake::record_delivery(c, &delivery)).await
+    }
+
+    async fn complete_intake(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        vorgang: NewVorgang,
+    ) -> Result<IntakeOutcome> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::intake::complete_intake(c, &tenant, delivery, &vorgang)).await
+    }
+
+    async fn quarantine_delivery(
+        &self,
+        tenant: &TenantId,
+        delivery: DeliveryId,
+        field: &str,
+        message: &str,
+    ) -> Result<()> {
+        let (tenant, field, message) = (tenant.clone(), field.to_owned(), message.to_owned());
+        self.engine.write(move |c| crate::intake::quarantine(c, &tenant, delivery, &field, &message)).await
+    }
+
+    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()> {
+        let (tenant, message) = (tenant.clone(), message.to_owned());
+        self.engine.write(move |c| crate::intake::unroutable(c, &tenant, delivery, &message)).await
+    }
+
+    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+        let (from, to) = (from.clone(), to.clone());
+        self.engine.write(move |c| crate::intake::move_delivery(c, &from, delivery, &to)).await
+    }
+
+    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::intake::get_delivery(c, &tenant, delivery)).await
+    }
+
+    async fn list_quarantine(
+        &self,
+        tenant: &TenantId,
+        status: DeliveryStatus,
+        limit: u32,
+        offset: u32,
+    ) -> Result<(Vec<DeliveryRecord>, u64)> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::intake::list_quarantine(c, &tenant, status, limit, offset)).await
+    }
+
+    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        self.engine.read(move |c| crate::intake::unfinished(c, limit)).await
+    }
+
+    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+        let (tenant, tx) = (tenant.clone(), tx.clone());
+        self.engine.read(move |c| crate::vorgang::find_by_transaction(c, &tenant, &tx)).await
+    }
 }

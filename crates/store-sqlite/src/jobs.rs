@@ -3,6 +3,7 @@
 
 use crate::convert::{from_ms, json_at, ms, parsed_at, to_json, uuid_at};
 use crate::engine::map_err;
+use async_trait::async_trait;
 use domain::jobs::{AfterAttempt, JobState};
 use domain::{JobId, TenantId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -203,4 +204,70 @@ pub(crate) fn advance_cursor(
         insert(conn, job)?;
     }
     Ok(())
+}
+
+#[async_trait]
+impl store::JobStore for crate::SqliteStore {
+    async fn enqueue_job(&self, job: NewJob) -> Result<Option<domain::JobId>> {
+        self.engine.write(move |c| crate::jobs::insert(c, &job)).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[String],
+        limit: u32,
+        lease: time::Duration,
+    ) -> Result<Vec<JobRecord>> {
+        let (worker, kinds) = (worker.to_owned(), kinds.to_vec());
+        self.engine.write(move |c| crate::jobs::claim(c, &worker, &kinds, limit, lease)).await
+    }
+
+    async fn finish_job(&self, id: domain::JobId, worker: &str, plan: domain::jobs::AfterAttempt) -> Result<()> {
+        let worker = worker.to_owned();
+        self.engine.write(move |c| crate::jobs::finish(c, id, &worker, &plan)).await
+    }
+
+    async fn get_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        self.engine.read(move |c| crate::jobs::get(c, id)).await
+    }
+
+    async fn list_jobs(&self, query: &JobQuery) -> Result<Vec<JobRecord>> {
+        let query = query.clone();
+        self.engine.read(move |c| crate::jobs::list(c, &query)).await
+    }
+
+    async fn count_jobs(&self) -> Result<Vec<JobCount>> {
+        self.engine.read(crate::jobs::count).await
+    }
+
+    async fn retry_job(&self, id: domain::JobId) -> Result<JobRecord> {
+        self.engine.write(move |c| crate::jobs::retry(c, id)).await
+    }
+
+    async fn discard_job(&self, id: domain::JobId, reason: &str) -> Result<JobRecord> {
+        let reason = reason.to_owned();
+        self.engine.write(move |c| crate::jobs::discard(c, id, &reason)).await
+    }
+
+    async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64> {
+        self.engine.write(move |c| crate::jobs::prune(c, before)).await
+    }
+
+    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64> {
+        let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
+        self.engine.read(move |c| crate::jobs::cursor(c, &consumer, &tenant)).await
+    }
+
+    async fn advance_event_cursor(
+        &self,
+        consumer: &str,
+        tenant: &TenantId,
+        from: i64,
+        to: i64,
+        new_jobs: Vec<NewJob>,
+    ) -> Result<()> {
+        let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
+        self.engine.write(move |c| crate::jobs::advance_cursor(c, &consumer, &tenant, from, to, &new_jobs)).await
+    }
 }

@@ -6,6 +6,7 @@
 use crate::convert::{date_at, date_text, from_ms, ms, opt_uuid_at, parsed_at, uuid_at};
 use crate::engine::map_err;
 use crate::vorgang::{head_by, insert_event, visibility_filter, HeadBy};
+use async_trait::async_trait;
 use domain::notes::{plan_wiedervorlage_update, WiedervorlageNow, WiedervorlagePlan};
 use domain::{KommentarId, TenantId, UserId, Visibility, VorgangEvent, VorgangId, Vorgangsnummer, WiedervorlageId};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -322,4 +323,72 @@ pub(crate) fn count_due(conn: &Connection, tenant: &TenantId, vis: &Visibility, 
         .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
         .map_err(map_err)?;
     Ok(n.max(0) as u64)
+}
+
+#[async_trait]
+impl store::NoteStore for crate::SqliteStore {
+    async fn add_kommentar(
+        &self,
+        tenant: &TenantId,
+        vorgang: VorgangId,
+        id: KommentarId,
+        text: &str,
+        author: &Actor,
+    ) -> Result<KommentarRecord> {
+        let (tenant, text, author) = (tenant.clone(), text.to_owned(), author.clone());
+        self.engine.write(move |c| crate::notes::add_kommentar(c, &tenant, vorgang, id, &text, &author)).await
+    }
+
+    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::notes::list_kommentare(c, &tenant, vorgang)).await
+    }
+
+    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::notes::add_wiedervorlage(c, &tenant, &w)).await
+    }
+
+    async fn update_wiedervorlage(
+        &self,
+        tenant: &TenantId,
+        id: WiedervorlageId,
+        expected_version: i64,
+        update: WiedervorlageUpdate,
+        actor: &Actor,
+    ) -> Result<WiedervorlageRecord> {
+        let (tenant, actor) = (tenant.clone(), actor.clone());
+        self.engine
+            .write(move |c| crate::notes::update_wiedervorlage(c, &tenant, id, expected_version, &update, &actor))
+            .await
+    }
+
+    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::notes::get_wiedervorlage(c, &tenant, id)).await
+    }
+
+    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::notes::list_wiedervorlagen(c, &tenant, vorgang)).await
+    }
+
+    async fn wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        query: &WiedervorlagenQuery,
+    ) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+        let (tenant, query) = (tenant.clone(), query.clone());
+        self.engine.read(move |c| crate::notes::wiedervorlagen(c, &tenant, &query)).await
+    }
+
+    async fn count_due_wiedervorlagen(
+        &self,
+        tenant: &TenantId,
+        visibility: &Visibility,
+        day: time::Date,
+    ) -> Result<u64> {
+        let (tenant, visibility) = (tenant.clone(), visibility.clone());
+        self.engine.read(move |c| crate::notes::count_due(c, &tenant, &visibility, day)).await
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::convert::{from_ms, ms, parsed_at};
 use crate::engine::map_err;
+use async_trait::async_trait;
 use domain::session::{PortalKind, SessionTimes};
 use domain::TenantId;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -85,4 +86,41 @@ pub(crate) fn delete_expired(conn: &Connection, now: OffsetDateTime) -> Result<u
     .and_then(|mut s| s.execute([ms(now)]))
     .map(|n| n as u64)
     .map_err(map_err)
+}
+
+#[async_trait]
+impl store::PortalSessionStore for crate::SqliteStore {
+    async fn create_portal_session(&self, session: NewPortalSession) -> Result<()> {
+        self.engine.write(move |c| crate::portal::create(c, &session)).await
+    }
+
+    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
+        let hash = token_hash.to_owned();
+        let Some((record, times)) = self.engine.read(move |c| crate::portal::find(c, &hash)).await? else {
+            return Ok(None);
+        };
+        let hash = token_hash.to_owned();
+        match domain::session::liveness(&times, false, now) {
+            domain::session::Liveness::Ended => {
+                self.engine.write(move |c| crate::portal::delete(c, &hash)).await?;
+                Ok(None)
+            }
+            domain::session::Liveness::Alive { touch } => {
+                if touch {
+                    self.engine.write(move |c| crate::portal::touch(c, &hash, now)).await?;
+                }
+                Ok(Some(record))
+            }
+        }
+    }
+
+    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
+        let hash = token_hash.to_owned();
+        self.engine.write(move |c| crate::portal::delete(c, &hash)).await
+    }
+
+    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.engine.write(move |c| crate::portal::delete_of(c, &tenant, &subject)).await
+    }
 }

@@ -7,6 +7,7 @@
 use crate::convert::{ms, parsed_at};
 use crate::engine::map_err;
 use crate::vorgang::{list_item, sort_column, view_filter, visibility_filter, worklist_index};
+use async_trait::async_trait;
 use domain::search::{self, Searchable};
 use domain::{FormItem, TenantId, VorgangStatus};
 use rusqlite::types::Value;
@@ -378,4 +379,18 @@ fn filter_page(
         })
         .map_err(map_err)?;
     Ok((counts, items))
+}
+
+#[async_trait]
+impl store::SearchStore for crate::SqliteStore {
+    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::search::forms(c, &tenant)).await
+    }
+
+    async fn index_unindexed(&self) -> Result<u64> {
+        // One process owns the file: everything written is indexed at once, and whatever an
+        // older version wrote was indexed at open (see `open`).
+        Ok(0)
+    }
 }

@@ -14,6 +14,7 @@ use crate::notes::{insert_kommentar, insert_wiedervorlage, kommentare_after, vor
 use crate::tenants::{check_units, get_tenant, insert_unit, unit_row, upsert_imported, UNIT_COLUMNS};
 use crate::users::{delete_sessions_of, set_units, user_row, USER_SELECT};
 use crate::vorgang::{documents_of, events_after, insert_event, vorgang_row, VORGANG_SELECT};
+use async_trait::async_trait;
 use domain::user::{normalize_roles, roles_to_text};
 use domain::{TenantId, UserId, VorgangEvent};
 use rusqlite::{params, Connection};
@@ -401,4 +402,28 @@ fn import_event(conn: &Connection, tenant: &TenantId, e: &EventRecord) -> Result
         return Err(StorageError::InvalidReference("vorgang"));
     }
     insert_event(conn, tenant, e.vorgang_id, e.at, &e.actor, &e.event)
+}
+
+#[async_trait]
+impl store::TransferStore for crate::SqliteStore {
+    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::transfer::count_for_export(c, &tenant)).await
+    }
+
+    async fn export_page(
+        &self,
+        tenant: &TenantId,
+        section: ExportSection,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<ExportRecord>, Option<String>)> {
+        let (tenant, after) = (tenant.clone(), after.map(str::to_owned));
+        self.engine.read(move |c| crate::transfer::export_page(c, &tenant, section, after.as_deref(), limit)).await
+    }
+
+    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::transfer::import_records(c, &tenant, &records)).await
+    }
 }

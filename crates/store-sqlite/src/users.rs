@@ -1,9 +1,13 @@
 use crate::convert::{from_ms, ms, parsed_at, uuid_at};
 use crate::engine::map_err;
 use crate::tenants::check_units;
+use async_trait::async_trait;
 use domain::user::{after_failed_login, normalize_roles, roles_from_text, roles_to_text};
+use domain::ApiTokenId;
 use domain::{TenantId, UnitId, UserId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use store::ApiTokenRecord;
+use store::NewApiToken;
 use store::{NewSession, NewUser, Result, SessionRecord, StorageError, UserRecord, UserUpdate};
 use time::OffsetDateTime;
 
@@ -317,4 +321,123 @@ pub(crate) fn delete_expired_sessions(conn: &Connection, now: OffsetDateTime) ->
     .and_then(|mut s| s.execute([ms(now)]))
     .map(|n| n as u64)
     .map_err(map_err)
+}
+
+#[async_trait]
+impl store::UserStore for crate::SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
+        self.engine.write(move |c| crate::users::create_user(c, &user)).await
+    }
+
+    async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
+        let (tenant, username) = (tenant.clone(), username.to_owned());
+        self.engine.read(move |c| crate::users::find_user_by_username(c, &tenant, &username)).await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::users::get_user(c, &tenant, id)).await
+    }
+
+    async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::users::list_users(c, &tenant)).await
+    }
+
+    async fn count_users(&self, tenant: &TenantId) -> Result<u64> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::users::count_users(c, &tenant)).await
+    }
+
+    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.engine.read(move |c| crate::users::find_user_by_oidc_subject(c, &tenant, &subject)).await
+    }
+
+    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.engine.write(move |c| crate::users::link_oidc_subject(c, &tenant, id, &subject)).await
+    }
+
+    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::users::update_user(c, &tenant, id, &update)).await
+    }
+
+    async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
+        let (tenant, hash) = (tenant.clone(), password_hash.to_owned());
+        self.engine.write(move |c| crate::users::set_password(c, &tenant, id, &hash)).await
+    }
+
+    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::users::require_password_change(c, &tenant, id)).await
+    }
+
+    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::users::record_login_failure(c, &tenant, id, now)).await
+    }
+
+    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::users::record_login_success(c, &tenant, id)).await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<()> {
+        self.engine.write(move |c| crate::users::create_session(c, &session)).await
+    }
+
+    async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
+        let hash = token_hash.to_owned();
+        let found = self.engine.read(move |c| crate::users::find_session(c, &hash)).await?;
+        let Some(found) = found else { return Ok(None) };
+        let hash = token_hash.to_owned();
+        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
+        if liveness == domain::session::Liveness::Ended {
+            self.engine.write(move |c| crate::users::delete_session(c, &hash)).await?;
+            return Ok(None);
+        }
+        if liveness == (domain::session::Liveness::Alive { touch: true }) {
+            self.engine.write(move |c| crate::users::touch_session(c, &hash, now)).await?;
+        }
+        Ok(Some(found.record))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let hash = token_hash.to_owned();
+        self.engine.write(move |c| crate::users::delete_session(c, &hash)).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
+        self.engine
+            .write(move |c| Ok(crate::users::delete_expired_sessions(c, now)? + crate::portal::delete_expired(c, now)?))
+            .await
+    }
+
+    async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
+        self.engine.write(move |c| crate::access::create_api_token(c, &token)).await
+    }
+
+    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
+        let tenant = tenant.clone();
+        self.engine.read(move |c| crate::access::list_api_tokens(c, &tenant)).await
+    }
+
+    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+        let tenant = tenant.clone();
+        self.engine.write(move |c| crate::access::revoke_api_token(c, &tenant, id, now)).await
+    }
+
+    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
+        let hash = token_hash.to_owned();
+        let found = self.engine.read(move |c| crate::access::find_api_token(c, &hash)).await?;
+        let Some(mut token) = found else { return Ok(None) };
+        if domain::session::token_use_recorded(token.last_used_at, now) {
+            let hash = token_hash.to_owned();
+            self.engine.write(move |c| crate::access::touch_api_token(c, &hash, now)).await?;
+            token.last_used_at = Some(token.last_used_at.map_or(now, |last| last.max(now)));
+        }
+        Ok(Some(token))
+    }
 }

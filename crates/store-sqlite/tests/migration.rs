@@ -4,7 +4,7 @@
 use domain::{Role, TenantId, TenantKind, UserId, Visibility, VorgangId, VorgangStatus};
 use ozgcloud_store_sqlite::SqliteStore;
 use rusqlite::{params, Connection};
-use store::{Actor, SortKey, Store, View, VorgangChange, WorklistQuery};
+use store::{Actor, SortKey, TenantStore, UserStore, View, VorgangChange, VorgangStore, WorklistQuery};
 
 const V1: &str = include_str!("../migrations/0001_init.sql");
 
