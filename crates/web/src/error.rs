@@ -26,6 +26,13 @@ pub enum AppError {
     Conflict { current_version: i64 },
     #[error("Die Anfrage ist zu groß: höchstens {limit} Bytes")]
     TooLarge { limit: usize },
+    /// A JSON endpoint called with another Content-Type than `application/json`.
+    #[error("Der Anfragetext muss {expected} sein (Content-Type).")]
+    WrongContentType { expected: &'static str },
+    /// Too many failed logins: 429 with `Retry-After` (the lock's longest duration, never its
+    /// actual end, which would tell when someone else's failures began).
+    #[error("Nach zu vielen Fehlversuchen ist die Anmeldung vorübergehend gesperrt. Bitte versuchen Sie es später noch einmal.")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("Das Sicherheitstoken des Formulars ist ungültig. Bitte laden Sie die Seite neu.")]
     Csrf,
     #[error("Eingang ungültig: {0}")]
@@ -59,7 +66,8 @@ impl AppError {
             }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest { .. } | Self::Intake(..) => StatusCode::BAD_REQUEST,
-            Self::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(..) | Self::WrongContentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -83,7 +91,8 @@ impl AppError {
             Self::TooSlow => "too-slow",
             Self::Csrf => "csrf",
             Self::Intake(..) => "invalid-eingang",
-            Self::UnsupportedMediaType(..) => "unsupported-media-type",
+            Self::UnsupportedMediaType(..) | Self::WrongContentType { .. } => "unsupported-media-type",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable => "unavailable",
             Self::Busy(_) => "busy",
             Self::PasswordChangeRequired => "password-change-required",
@@ -157,22 +166,36 @@ impl From<IntakeError> for AppError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error of the API as `application/problem+json` (RFC 9457). This struct is what is
+/// rendered and, through its schema, what the OpenAPI document promises.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `https://ozgcloud.de/probleme/<code>`, e.g. `…/not-found`, `…/conflict`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    pub kind: String,
+    /// The HTTP status's reason phrase.
+    pub title: &'a str,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// What went wrong, in German, for people.
+    pub detail: String,
+    /// The input at fault (a JSON field, a query parameter or a form-data path), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    #[schema(nullable = false)]
+    pub field: Option<&'a str>,
+    /// With 409: the Vorgang's current version.
     #[serde(rename = "currentVersion", skip_serializing_if = "Option::is_none")]
-    current_version: Option<i64>,
+    #[schema(nullable = false)]
+    pub current_version: Option<i64>,
+    /// Intake: the id under which the delivery was kept (quarantine).
     #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
-    delivery_id: Option<String>,
+    #[schema(nullable = false, format = Uuid)]
+    pub delivery_id: Option<String>,
     /// `urn:request:<id>`: the request's id, as in its `X-Request-Id` header and log lines.
     #[serde(skip_serializing_if = "Option::is_none")]
-    instance: Option<String>,
+    #[schema(nullable = false)]
+    pub instance: Option<String>,
 }
 
 /// The API rendering: `application/problem+json`.
@@ -203,6 +226,9 @@ impl IntoResponse for AppError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Senders (form services) retry; tell them when.
             res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        if let Self::TooManyRequests { retry_after_seconds } = self {
+            res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_seconds));
         }
         res
     }

@@ -97,7 +97,7 @@ async fn css() -> Response {
 
 /// Every route of the server with its permission, and the router without state.
 pub fn routes() -> (Router<AppState>, RouteTable) {
-    let (api, openapi) = api::router().split_for_parts();
+    let (api, openapi) = api::split();
     let mut api_rules = Vec::new();
     for (path, item) in &openapi.paths.paths {
         let methods = [
@@ -146,7 +146,7 @@ pub fn service(state: AppState) -> tower::util::MapRequest<Router, fn(Request) -
 
 /// The OpenAPI document, for snapshot tests and `ozgcloud openapi`.
 pub fn openapi_json() -> String {
-    let (_, openapi) = api::router().split_for_parts();
+    let (_, openapi) = api::split();
     openapi.to_pretty_json().unwrap_or_default()
 }
 

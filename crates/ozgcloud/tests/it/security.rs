@@ -29,7 +29,7 @@ async fn five_failed_logins_lock_the_account(backend: Backend) {
     // Locked: the right password does not help either, in the UI and the API.
     assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
     let res = app.http.post(app.url("/api/v1/login")).json(&json!({"username": "max", "password": PASSWORD})).send();
-    assert_eq!(res.await.expect("login").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.await.expect("login").status(), StatusCode::TOO_MANY_REQUESTS);
     // Other accounts are not affected.
     app.browser("erika").await;
     assert_eq!(audit(&app, "anmeldung_fehlgeschlagen").await.len(), 5);
@@ -83,7 +83,7 @@ async fn failed_logins_do_not_tell_which_names_exist(backend: Backend) {
             .send()
     };
     let (a, b) = (api("erika".into()).await.expect("login"), api(nobody.clone()).await.expect("login"));
-    assert_eq!((a.status(), b.status()), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!((a.status(), b.status()), (StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS));
     assert_eq!(a.bytes().await.expect("body"), b.bytes().await.expect("body"), "byte-identical problems");
     // Another name is not affected by these failures.
     let other = app.anonymous_browser("").login(&unique("niemand"), "falsch-falsch-falsch").await;

@@ -1,5 +1,7 @@
 //! The JSON shapes of the public API. Field names are camelCase like the OZG-Cloud intake.
 
+use super::contract::{integer, iso_date, max_chars, not_blank, one_of, string_enum, Validate};
+use crate::error::AppError;
 use crate::fmt;
 use domain::{FormItem, FormValue};
 use serde::{Deserialize, Serialize};
@@ -8,18 +10,35 @@ use store::{DeliveryRecord, DocumentRecord, EventRecord, StatusCounts, VorgangHe
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A file's bytes (a download).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBody(pub Vec<u8>);
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VorgangRef {
     pub vorgang_id: Uuid,
     /// e.g. `31005-FFBZK6`
     pub vorgang_nummer: String,
-    /// NEU, ANGENOMMEN, IN_BEARBEITUNG, BESCHIEDEN, ABGESCHLOSSEN, VERWORFEN, WEITERGELEITET, ZU_LOESCHEN
+    #[schema(schema_with = status_schema)]
     pub status: String,
-    /// RFC 3339
+    /// RFC 3339; empty in lists (the worklist does not load it).
     pub status_since: String,
     /// Send this back with every command (optimistic concurrency).
     pub version: i64,
+}
+
+/// The statuses of a Vorgang, as the domain names them.
+pub fn status_schema() -> utoipa::openapi::schema::Object {
+    let names: Vec<&str> = domain::VorgangStatus::ALL.iter().map(|s| s.as_str()).collect();
+    string_enum(&names).description(Some("The Vorgang's status")).build()
+}
+
+/// The status commands, as the domain names them.
+pub fn command_schema() -> utoipa::openapi::schema::Object {
+    let names: Vec<&str> = domain::StatusCommand::ALL.iter().map(|c| c.as_str()).collect();
+    string_enum(&names).description(Some("The status command")).build()
 }
 
 impl From<&VorgangHead> for VorgangRef {
@@ -56,15 +75,20 @@ pub struct UserRefDto {
 pub struct VorgangListEntry {
     #[serde(flatten)]
     pub vorgang: VorgangRef,
+    #[schema(required = true)]
     pub aktenzeichen: Option<String>,
     pub form_name: String,
     pub eingang_at: String,
+    #[schema(required = true)]
     pub assignee: Option<UserRefDto>,
+    #[schema(required = true)]
     pub applicant_name: Option<String>,
     /// The earliest Frist of its open Wiedervorlagen (`YYYY-MM-DD`).
+    #[schema(required = true)]
     pub naechste_frist: Option<String>,
     /// With `suche`: a short excerpt of the form data around the first hit, when the form
     /// data holds one.
+    #[schema(required = true)]
     pub treffer: Option<String>,
 }
 
@@ -140,13 +164,16 @@ pub struct VorgangDetail {
     #[serde(flatten)]
     pub vorgang: VorgangRef,
     pub transaction_id: String,
+    #[schema(required = true)]
     pub aktenzeichen: Option<String>,
+    #[schema(required = true)]
     pub assignee: Option<UserRefDto>,
     pub eingang_at: String,
     pub form_id: String,
     pub form_name: String,
     pub zustaendige_stelle: String,
     /// The Organisationseinheit responsible for it.
+    #[schema(required = true)]
     pub unit_id: Option<Uuid>,
     pub leika_ids: Vec<String>,
     #[schema(value_type = Object)]
@@ -235,7 +262,9 @@ pub struct QuarantineEntry {
     pub received_at: String,
     pub channel: String,
     pub size: u64,
+    #[schema(required = true)]
     pub field: Option<String>,
+    #[schema(required = true)]
     pub message: Option<String>,
     pub attempts: u32,
 }
@@ -262,8 +291,17 @@ pub struct Quarantine {
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(max_length = 256)]
     pub username: String,
+    #[schema(max_length = 256)]
     pub password: String,
+}
+
+impl Validate for LoginRequest {
+    fn validate(&self) -> Result<(), AppError> {
+        max_chars("username", &self.username, 256)?;
+        max_chars("password", &self.password, domain::user::MAX_PASSWORD_LEN)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -277,22 +315,40 @@ pub struct LoginResponse {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusCommandRequest {
-    /// ANNEHMEN, VERWERFEN, ZURUECKHOLEN, BEARBEITEN, ZURUECKSTELLEN, BESCHEIDEN, ABSCHLIESSEN,
-    /// WIEDEREROEFFNEN, LOESCHEN_ANFORDERN, LOESCHANFORDERUNG_ZURUECKNEHMEN
+    #[schema(schema_with = command_schema)]
     pub command: String,
     /// The version the caller saw.
+    #[serde(deserialize_with = "integer")]
     pub version: i64,
     /// Required for VERWERFEN and LOESCHEN_ANFORDERN.
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
+}
+
+impl Validate for StatusCommandRequest {
+    fn validate(&self) -> Result<(), AppError> {
+        let names: Vec<&str> = domain::StatusCommand::ALL.iter().map(|c| c.as_str()).collect();
+        one_of("command", &self.command, &names)?;
+        // The domain's own answer (422), as for a reason that is too long after trimming.
+        let max = domain::vorgang::MAX_REASON_LEN;
+        if self.reason.as_deref().unwrap_or_default().chars().count() > max {
+            return Err(AppError::Rule(domain::DomainError::ReasonTooLong { max }));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignRequest {
     /// The user to assign; null to unassign.
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub user_id: Option<Uuid>,
+    #[serde(deserialize_with = "integer")]
     pub version: i64,
 }
+
+impl Validate for AssignRequest {}
 
 /// A stored delivery that no Organisationseinheit claims; it waits for the operator.
 #[derive(Serialize, ToSchema)]
@@ -307,22 +363,44 @@ pub struct Unroutable {
 #[serde(rename_all = "camelCase")]
 pub struct UnitRequest {
     /// The Organisationseinheit; null for none.
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub unit_id: Option<Uuid>,
+    #[serde(deserialize_with = "integer")]
     pub version: i64,
 }
+
+impl Validate for UnitRequest {}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AktenzeichenRequest {
-    /// Empty or null clears it.
+    /// Empty or null clears it. No control characters.
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub aktenzeichen: Option<String>,
+    #[serde(deserialize_with = "integer")]
     pub version: i64,
+}
+
+impl Validate for AktenzeichenRequest {
+    fn validate(&self) -> Result<(), AppError> {
+        // What the schema declares, on the untrimmed value, with the domain's answers (422).
+        let az = self.aktenzeichen.as_deref().unwrap_or_default();
+        let max = domain::vorgang::Aktenzeichen::MAX_LEN;
+        if az.chars().count() > max {
+            return Err(AppError::Rule(domain::DomainError::AktenzeichenTooLong { max }));
+        }
+        if az.chars().any(char::is_control) {
+            return Err(AppError::Rule(domain::DomainError::AktenzeichenInvalid));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimResponse {
     /// The Vorgang now assigned to the caller; null when the pile is empty.
+    #[schema(required = true)]
     pub vorgang: Option<VorgangRef>,
 }
 
@@ -350,7 +428,16 @@ impl From<&store::KommentarRecord> for KommentarDto {
 
 #[derive(Deserialize, ToSchema)]
 pub struct KommentarRequest {
+    /// Not blank.
+    #[schema(pattern = r"\S", max_length = 10000)]
     pub text: String,
+}
+
+impl Validate for KommentarRequest {
+    fn validate(&self) -> Result<(), AppError> {
+        not_blank("text", &self.text)?;
+        max_chars("text", &self.text, domain::notes::MAX_KOMMENTAR)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -386,19 +473,54 @@ impl From<&store::WiedervorlageRecord> for WiedervorlageDto {
 
 #[derive(Deserialize, ToSchema)]
 pub struct WiedervorlageRequest {
+    /// Not blank.
+    #[schema(max_length = 200, pattern = r"\S")]
     pub betreff: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub beschreibung: String,
-    /// `YYYY-MM-DD`
+    #[schema(format = Date, pattern = r"^[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))$")]
     pub frist: String,
 }
 
-/// Changes of a Wiedervorlage: content (all three fields together) and/or `erledigt`.
+impl Validate for WiedervorlageRequest {
+    fn validate(&self) -> Result<(), AppError> {
+        check_wiedervorlage(Some(&self.betreff), Some(&self.beschreibung), Some(&self.frist))
+    }
+}
+
+/// Changes of a Wiedervorlage: each field given is changed, each one absent stays.
 #[derive(Deserialize, ToSchema)]
 pub struct WiedervorlageChange {
+    /// Not blank.
+    #[schema(max_length = 200, pattern = r"\S")]
     pub betreff: Option<String>,
+    #[schema(max_length = 5000)]
     pub beschreibung: Option<String>,
+    #[schema(format = Date, pattern = r"^[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))$")]
     pub frist: Option<String>,
+    /// Marks it done (`true`) or open again (`false`).
     pub erledigt: Option<bool>,
+    #[serde(deserialize_with = "integer")]
     pub version: i64,
+}
+
+impl Validate for WiedervorlageChange {
+    fn validate(&self) -> Result<(), AppError> {
+        check_wiedervorlage(self.betreff.as_deref(), self.beschreibung.as_deref(), self.frist.as_deref())
+    }
+}
+
+fn check_wiedervorlage(betreff: Option<&str>, beschreibung: Option<&str>, frist: Option<&str>) -> Result<(), AppError> {
+    if let Some(b) = betreff {
+        not_blank("betreff", b)?;
+        max_chars("betreff", b, domain::notes::MAX_BETREFF)?;
+    }
+    if let Some(d) = beschreibung {
+        max_chars("beschreibung", d, domain::notes::MAX_BESCHREIBUNG)?;
+    }
+    if let Some(f) = frist {
+        iso_date("frist", f)?;
+    }
+    Ok(())
 }

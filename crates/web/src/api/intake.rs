@@ -72,6 +72,7 @@ async fn deliver(
     security((), ("bearer" = [])),
     responses((status = 200, body = IntakeReceipt), (status = 202, body = Unroutable, description = "Gespeichert, aber keiner Organisationseinheit zuzuordnen"),
               (status = 400, description = "Ungültig; in Quarantäne"), (status = 401, description = "API-Token fehlt oder ungültig"),
+              (status = 408, description = "Die Daten kamen zu langsam an"),
               (status = 413, description = "Zu groß"),
               (status = 415, description = "Content-Type nicht das Format dieser Adresse; gespeichert, in Quarantäne")))]
 pub async fn antrag_multipart(
@@ -94,6 +95,7 @@ pub async fn antrag_multipart(
     security((), ("bearer" = [])),
     responses((status = 200, body = IntakeReceipt), (status = 202, body = Unroutable, description = "Gespeichert, aber keiner Organisationseinheit zuzuordnen"),
               (status = 400, description = "Ungültig; in Quarantäne"), (status = 401, description = "API-Token fehlt oder ungültig"),
+              (status = 408, description = "Die Daten kamen zu langsam an"),
               (status = 413, description = "Zu groß"),
               (status = 415, description = "Content-Type nicht das Format dieser Adresse; gespeichert, in Quarantäne")))]
 pub async fn antrag_json(

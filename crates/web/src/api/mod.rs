@@ -1,6 +1,7 @@
 //! The versioned JSON API. Each handler is registered once with utoipa-axum, which yields
 //! both the route and its OpenAPI description (served at `/api/v1/openapi.json`).
 
+pub mod contract;
 mod documents;
 pub mod dto;
 mod intake;
@@ -8,13 +9,14 @@ mod intake;
 use crate::auth::{AdminUser, ApiCaller};
 use crate::error::AppError;
 use crate::tenancy::ClientIp;
-use crate::worklist_params::WorklistParams;
+use crate::worklist_params::{WorklistParams, MAX_PER_PAGE};
 use crate::AppState;
 use app::commands;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::Method;
 use axum::response::Response;
 use axum::Json;
+use contract::{iso_date, max_chars, string_enum, within, ApiJson, ApiQuery, Validate};
 use domain::Permission;
 use dto::*;
 use serde::Deserialize;
@@ -25,7 +27,7 @@ use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ozgcloud API", version = "1", description = "Eingang, Vorgänge und Befehle der ozgcloud. Fehler als application/problem+json (RFC 9457) mit `detail` auf Deutsch und, wo es eines gibt, dem betroffenen `field`."),
+    info(title = "ozgcloud API", version = "1", description = "Eingang, Vorgänge und Befehle der ozgcloud. Fehler als application/problem+json (RFC 9457, Schema `Problem`) mit `detail` auf Deutsch, `instance` (die Request-ID) und, wo es eines gibt, dem betroffenen `field`. Jede Operation nennt alle Status, die sie liefern kann. JSON-Texte höchstens 2 MiB (413), sonst `application/json` (415)."),
     modifiers(&BearerAuth),
     tags(
         (name = "Eingang", description = "Anträge von Formulardiensten"),
@@ -46,6 +48,14 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The API's routes and its finished OpenAPI document (every error status documented, see
+/// [`contract::complete`]).
+pub fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = router().split_for_parts();
+    contract::complete(&mut doc);
+    (router, doc)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -103,31 +113,38 @@ type ApiResult<T> = Result<Json<T>, AppError>;
 
 /// Opens a session for API use; the token is a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "Sitzung", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "Falsche Anmeldedaten")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "Falsche Anmeldedaten"),
+              (status = 429, description = "Nach zu vielen Fehlversuchen vorübergehend gesperrt")))]
 async fn login(
     State(state): State<AppState>,
     Extension(ctx): Extension<crate::tenancy::TenantContext>,
     Extension(ip): Extension<ClientIp>,
-    Json(req): Json<LoginRequest>,
+    ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<LoginResponse> {
-    let token = crate::session::login(&state, &ctx, &req.username, &req.password, ip.0)
-        .await?
-        .into_token()
-        .ok_or(AppError::Unauthenticated)?;
+    use crate::session::LoginOutcome;
+    let token = match crate::session::login(&state, &ctx, &req.username, &req.password, ip.0).await? {
+        LoginOutcome::Success(token) => token,
+        LoginOutcome::Failed => return Err(AppError::Unauthenticated),
+        // The lock's longest duration, not its end (see the login page).
+        LoginOutcome::Locked(_) => {
+            let retry_after_seconds = domain::user::LOCK_DURATION.whole_seconds().max(0) as u64;
+            return Err(AppError::TooManyRequests { retry_after_seconds });
+        }
+    };
     Ok(Json(LoginResponse { token, expires_in_seconds: state.config.session_idle.whole_seconds() }))
 }
 
 /// The worklist: one page of Vorgänge with counts per status; with `suche` and the filters
 /// (`formular`, `einheit`, `bearbeiter`, `von`, `bis`) "Vorgang suchen", with the same
 /// parameters as the worklist page.
-#[utoipa::path(get, path = "/api/v1/vorgaenge", tag = "Vorgänge", params(WorklistParams),
+#[utoipa::path(get, path = "/api/v1/vorgaenge", tag = "Vorgänge", params(ApiWorklistParams),
     security(("bearer" = [])), responses((status = 200, body = Worklist)))]
 async fn worklist(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Query(p): Query<WorklistParams>,
+    ApiQuery(p): ApiQuery<ApiWorklistParams>,
 ) -> ApiResult<Worklist> {
-    let q = p.to_query(caller.user, caller.visibility());
+    let q = WorklistParams::from(p).to_query(caller.user, caller.visibility());
     let page = state.store.worklist(&caller.tenant, &q).await?;
     Ok(Json(Worklist {
         counts: counts_json(&page.counts),
@@ -139,8 +156,9 @@ async fn worklist(
 }
 
 /// "Nächsten Vorgang übernehmen": assigns the oldest unassigned NEU Vorgang to the caller.
+/// Only for people: an API token is answered with 400.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/naechster", tag = "Vorgänge",
-    security(("bearer" = [])), responses((status = 200, body = ClaimResponse)))]
+    security(("bearer" = [])), responses((status = 200, body = ClaimResponse), (status = 400, description = "Nur Personen können Vorgänge übernehmen")))]
 async fn claim_next(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> ApiResult<ClaimResponse> {
     let head = commands::claim_next(&state.app, &caller).await?;
     Ok(Json(ClaimResponse { vorgang: head.as_ref().map(VorgangRef::from) }))
@@ -176,12 +194,12 @@ async fn history(
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/status", tag = "Vorgänge", params(("id" = Uuid, Path)),
     request_body = StatusCommandRequest, security(("bearer" = [])),
     responses((status = 200, body = VorgangRef), (status = 409, description = "Zwischenzeitlich geändert"),
-              (status = 422, description = "Im aktuellen Status nicht möglich")))]
+              (status = 422, description = "Im aktuellen Status nicht möglich oder Begründung fehlt")))]
 async fn change_status(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<StatusCommandRequest>,
+    ApiJson(req): ApiJson<StatusCommandRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
     let head = commands::change_status(&state.app, &caller, id, &req.command, req.version, req.reason).await?;
@@ -190,12 +208,12 @@ async fn change_status(
 
 #[utoipa::path(put, path = "/api/v1/vorgaenge/{id}/zuweisung", tag = "Vorgänge", params(("id" = Uuid, Path)),
     request_body = AssignRequest, security(("bearer" = [])),
-    responses((status = 200, body = VorgangRef), (status = 409)))]
+    responses((status = 200, body = VorgangRef), (status = 409), (status = 422)))]
 async fn assign(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<AssignRequest>,
+    ApiJson(req): ApiJson<AssignRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
     let head = commands::assign(&state.app, &caller, id, req.user_id.map(domain::UserId), req.version).await?;
@@ -204,12 +222,12 @@ async fn assign(
 
 #[utoipa::path(put, path = "/api/v1/vorgaenge/{id}/aktenzeichen", tag = "Vorgänge", params(("id" = Uuid, Path)),
     request_body = AktenzeichenRequest, security(("bearer" = [])),
-    responses((status = 200, body = VorgangRef), (status = 409)))]
+    responses((status = 200, body = VorgangRef), (status = 409), (status = 422)))]
 async fn set_aktenzeichen(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<AktenzeichenRequest>,
+    ApiJson(req): ApiJson<AktenzeichenRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
     let az = req.aktenzeichen.unwrap_or_default();
@@ -220,12 +238,12 @@ async fn set_aktenzeichen(
 /// Distribution: hands the Vorgang to another Organisationseinheit of the tenant.
 #[utoipa::path(put, path = "/api/v1/vorgaenge/{id}/einheit", tag = "Vorgänge", params(("id" = Uuid, Path)),
     request_body = UnitRequest, security(("bearer" = [])),
-    responses((status = 200, body = VorgangRef), (status = 400, description = "Unbekannte Einheit"), (status = 409)))]
+    responses((status = 200, body = VorgangRef), (status = 400, description = "Unbekannte Einheit"), (status = 409), (status = 422)))]
 async fn set_unit(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<UnitRequest>,
+    ApiJson(req): ApiJson<UnitRequest>,
 ) -> ApiResult<VorgangRef> {
     let id = commands::parse_vorgang_id(&id)?;
     let head = commands::set_unit(&state.app, &caller, id, req.unit_id.map(domain::UnitId), req.version).await?;
@@ -234,7 +252,7 @@ async fn set_unit(
 
 /// The bytes of an attachment or representation.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
-    security(("bearer" = [])), responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404)))]
+    security(("bearer" = [])), responses((status = 200, content_type = "*/*", body = FileBody, description = "Die Bytes, mit dem Content-Type des Dokuments"), (status = 404)))]
 async fn document(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -251,9 +269,18 @@ async fn document(
 #[into_params(parameter_in = Query)]
 struct EventParams {
     /// Return events with a sequence number greater than this (0 for the start).
+    #[param(minimum = 0)]
     after: Option<i64>,
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+}
+
+impl Validate for EventParams {
+    fn validate(&self) -> Result<(), AppError> {
+        within("after", self.after.unwrap_or(0), 0, i64::MAX)?;
+        within("limit", self.limit.unwrap_or(100), 1, 1000)
+    }
 }
 
 /// The tenant's event log (every change to every Vorgang), for integrations that poll.
@@ -262,10 +289,9 @@ struct EventParams {
 async fn events(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Query(p): Query<EventParams>,
+    ApiQuery(p): ApiQuery<EventParams>,
 ) -> ApiResult<Vec<EventDto>> {
-    let events =
-        state.store.events_after(&caller.tenant, p.after.unwrap_or(0), p.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let events = state.store.events_after(&caller.tenant, p.after.unwrap_or(0), p.limit.unwrap_or(100)).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
 
@@ -273,8 +299,18 @@ async fn events(
 #[into_params(parameter_in = Query)]
 struct PageParams {
     /// One-based.
+    #[param(minimum = 1, maximum = 100_000)]
     seite: Option<u32>,
 }
+
+impl Validate for PageParams {
+    fn validate(&self) -> Result<(), AppError> {
+        within("seite", self.seite.unwrap_or(1), 1, MAX_SEITE)
+    }
+}
+
+/// The last page of the 100-per-page lists (bounded, so the offset cannot overflow).
+const MAX_SEITE: u32 = 100_000;
 
 /// Deliveries that could not be processed (admins only).
 #[utoipa::path(get, path = "/api/v1/quarantaene", tag = "Administration", params(PageParams),
@@ -282,10 +318,9 @@ struct PageParams {
 async fn quarantine(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
-    Query(p): Query<PageParams>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Quarantine> {
-    // Bounded, so the offset cannot overflow whatever the URL says.
-    let page = p.seite.unwrap_or(1).clamp(1, 100_000);
+    let page = p.seite.unwrap_or(1);
     let (items, total) =
         state.store.list_quarantine(&auth.tenant, store::DeliveryStatus::Quarantined, 100, (page - 1) * 100).await?;
     Ok(Json(Quarantine { items: items.into_iter().map(QuarantineEntry::from).collect(), total }))
@@ -320,12 +355,12 @@ async fn kommentare(
 
 /// Adds an internal note (never visible to the applicant).
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/kommentare", tag = "Vorgänge", params(("id" = Uuid, Path)),
-    request_body = KommentarRequest, security(("bearer" = [])), responses((status = 200, body = KommentarDto), (status = 400), (status = 404)))]
+    request_body = KommentarRequest, security(("bearer" = [])), responses((status = 200, body = KommentarDto), (status = 400), (status = 404), (status = 422)))]
 async fn add_kommentar(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<KommentarRequest>,
+    ApiJson(req): ApiJson<KommentarRequest>,
 ) -> ApiResult<KommentarDto> {
     let id = commands::parse_vorgang_id(&id)?;
     let k = commands::add_kommentar(&state.app, &caller, id, &req.text).await?;
@@ -348,12 +383,12 @@ async fn wiedervorlagen_of(
 
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/wiedervorlagen", tag = "Vorgänge", params(("id" = Uuid, Path)),
     request_body = WiedervorlageRequest, security(("bearer" = [])),
-    responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404)))]
+    responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404), (status = 422)))]
 async fn add_wiedervorlage(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<WiedervorlageRequest>,
+    ApiJson(req): ApiJson<WiedervorlageRequest>,
 ) -> ApiResult<WiedervorlageDto> {
     let id = commands::parse_vorgang_id(&id)?;
     let w = commands::add_wiedervorlage(&state.app, &caller, id, &req.betreff, &req.beschreibung, &req.frist).await?;
@@ -366,7 +401,14 @@ struct WiedervorlagenParams {
     /// `true`: also those marked done.
     alle: Option<bool>,
     /// One-based.
+    #[param(minimum = 1, maximum = 100_000)]
     seite: Option<u32>,
+}
+
+impl Validate for WiedervorlagenParams {
+    fn validate(&self) -> Result<(), AppError> {
+        within("seite", self.seite.unwrap_or(1), 1, MAX_SEITE)
+    }
 }
 
 /// The Wiedervorlagen across the caller's Vorgänge, earliest Frist first (100 per page).
@@ -375,9 +417,9 @@ struct WiedervorlagenParams {
 async fn wiedervorlagen(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Query(p): Query<WiedervorlagenParams>,
+    ApiQuery(p): ApiQuery<WiedervorlagenParams>,
 ) -> ApiResult<Vec<WiedervorlageDto>> {
-    let page = p.seite.unwrap_or(1).clamp(1, 100_000);
+    let page = p.seite.unwrap_or(1);
     let query = store::WiedervorlagenQuery {
         visibility: caller.visibility(),
         include_done: p.alle.unwrap_or(false),
@@ -388,22 +430,143 @@ async fn wiedervorlagen(
     Ok(Json(items.iter().map(WiedervorlageDto::from).collect()))
 }
 
-/// Edits a Wiedervorlage or marks it done / open again. A stale `version` is 409.
+/// Edits a Wiedervorlage or marks it done / open again: each field given is changed, each
+/// one absent stays as it is. A stale `version` is 409.
 #[utoipa::path(put, path = "/api/v1/wiedervorlagen/{id}", tag = "Vorgänge", params(("id" = Uuid, Path)),
     request_body = WiedervorlageChange, security(("bearer" = [])),
-    responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404), (status = 409)))]
+    responses((status = 200, body = WiedervorlageDto), (status = 400), (status = 404), (status = 409), (status = 422)))]
 async fn change_wiedervorlage(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(req): Json<WiedervorlageChange>,
+    ApiJson(req): ApiJson<WiedervorlageChange>,
 ) -> ApiResult<WiedervorlageDto> {
     let id = commands::parse_wiedervorlage_id(&id)?;
-    let content = match (&req.betreff, &req.frist) {
-        (Some(b), Some(f)) => Some((b.as_str(), req.beschreibung.as_deref().unwrap_or(""), f.as_str())),
-        (None, None) => None,
-        _ => return Err(AppError::bad_request("frist", "Betreff und Frist nur zusammen ändern")),
-    };
+    let changes_content = req.betreff.is_some() || req.beschreibung.is_some() || req.frist.is_some();
+    let current =
+        if changes_content { Some(commands::load_wiedervorlage(&state.app, &caller, id).await?) } else { None };
+    let frist = current.as_ref().map(|c| crate::fmt::iso_day(c.frist)).unwrap_or_default();
+    let content = current.as_ref().map(|c| {
+        (
+            req.betreff.as_deref().unwrap_or(&c.betreff),
+            req.beschreibung.as_deref().unwrap_or(&c.beschreibung),
+            req.frist.as_deref().unwrap_or(&frist),
+        )
+    });
     let w = commands::update_wiedervorlage(&state.app, &caller, id, req.version, content, req.erledigt).await?;
     Ok(Json(WiedervorlageDto::from(&w)))
+}
+
+/// The worklist's parameters as the API takes them: the same names as the worklist page
+/// ([`WorklistParams`]), but checked: a value outside what is declared here is 400, not
+/// silently the default.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ApiWorklistParams {
+    /// `alle` (default), `meine` or `nicht-zugewiesen`.
+    #[param(schema_with = ansicht_schema, required = false)]
+    ansicht: Option<String>,
+    /// Only Vorgänge in this status; absent for all.
+    #[param(schema_with = dto::status_schema, required = false)]
+    status: Option<String>,
+    /// `eingang` (default), `nummer`, `formular`, `status`, `aktenzeichen`.
+    #[param(schema_with = sort_schema, required = false)]
+    sort: Option<String>,
+    /// `asc` or `desc` (default for `eingang`).
+    #[param(schema_with = richtung_schema, required = false)]
+    richtung: Option<String>,
+    /// One-based page number.
+    #[param(minimum = 1, maximum = 10_000_000)]
+    seite: Option<u32>,
+    /// Page size (default 50).
+    #[serde(rename = "proSeite")]
+    #[param(rename = "proSeite", minimum = 1, maximum = 500)]
+    pro_seite: Option<u32>,
+    /// "Vorgang suchen": words to find in Vorgangsnummer, Aktenzeichen, applicant name, form
+    /// name and form data. Case, umlauts and ß do not matter ("muller" finds "Müller",
+    /// "strasse" finds "Straße"); each word matches the start of a word ("Müll" finds
+    /// "Müller"); all words must match. At most 8 words are used.
+    #[param(max_length = 200)]
+    suche: Option<String>,
+    /// Only Vorgänge of this form (its exact name, as listed in the filter).
+    #[param(max_length = 200)]
+    formular: Option<String>,
+    /// Only those of this Organisationseinheit (its id).
+    #[param(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    einheit: Option<uuid::Uuid>,
+    /// Only those assigned to this user (their id).
+    #[param(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    bearbeiter: Option<uuid::Uuid>,
+    /// Eingang on or after this day (German time).
+    #[param(format = Date, pattern = r"^[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))$")]
+    von: Option<String>,
+    /// Eingang on or before this day (German time).
+    #[param(format = Date, pattern = r"^[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))$")]
+    bis: Option<String>,
+}
+
+const ANSICHTEN: [&str; 3] = ["alle", "meine", "nicht-zugewiesen"];
+const RICHTUNGEN: [&str; 2] = ["asc", "desc"];
+
+fn ansicht_schema() -> utoipa::openapi::schema::Object {
+    string_enum(&ANSICHTEN).build()
+}
+
+fn sort_schema() -> utoipa::openapi::schema::Object {
+    let keys: Vec<&str> = store::SortKey::ALL.iter().map(|k| k.as_str()).collect();
+    string_enum(&keys).build()
+}
+
+fn richtung_schema() -> utoipa::openapi::schema::Object {
+    string_enum(&RICHTUNGEN).build()
+}
+
+impl Validate for ApiWorklistParams {
+    fn validate(&self) -> Result<(), AppError> {
+        use contract::one_of;
+        if let Some(a) = &self.ansicht {
+            one_of("ansicht", a, &ANSICHTEN)?;
+        }
+        if let Some(st) = &self.status {
+            let names: Vec<&str> = domain::VorgangStatus::ALL.iter().map(|s| s.as_str()).collect();
+            one_of("status", st, &names)?;
+        }
+        if let Some(so) = &self.sort {
+            let keys: Vec<&str> = store::SortKey::ALL.iter().map(|k| k.as_str()).collect();
+            one_of("sort", so, &keys)?;
+        }
+        if let Some(r) = &self.richtung {
+            one_of("richtung", r, &RICHTUNGEN)?;
+        }
+        within("seite", self.seite.unwrap_or(1), 1, 10_000_000)?;
+        within("proSeite", self.pro_seite.unwrap_or(1), 1, MAX_PER_PAGE)?;
+        max_chars("suche", self.suche.as_deref().unwrap_or_default(), 200)?;
+        max_chars("formular", self.formular.as_deref().unwrap_or_default(), 200)?;
+        for (field, day) in [("von", &self.von), ("bis", &self.bis)] {
+            if let Some(d) = day {
+                iso_date(field, d)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<ApiWorklistParams> for WorklistParams {
+    fn from(p: ApiWorklistParams) -> Self {
+        Self {
+            ansicht: p.ansicht,
+            status: p.status,
+            sort: p.sort,
+            richtung: p.richtung,
+            seite: p.seite,
+            pro_seite: p.pro_seite,
+            suche: p.suche,
+            formular: p.formular,
+            einheit: p.einheit.map(|u| u.to_string()),
+            bearbeiter: p.bearbeiter.map(|u| u.to_string()),
+            von: p.von,
+            bis: p.bis,
+            meldung: None,
+        }
+    }
 }
