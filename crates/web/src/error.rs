@@ -33,6 +33,9 @@ pub enum AppError {
     /// actual end, which would tell when someone else's failures began).
     #[error("Nach zu vielen Fehlversuchen ist die Anmeldung vorübergehend gesperrt. Bitte versuchen Sie es später noch einmal.")]
     TooManyRequests { retry_after_seconds: u64 },
+    /// The path exists, but not with this method: 405 with `Allow`.
+    #[error("Diese Methode gibt es für diese Adresse nicht.")]
+    MethodNotAllowed { allow: String },
     #[error("Das Sicherheitstoken des Formulars ist ungültig. Bitte laden Sie die Seite neu.")]
     Csrf,
     #[error("Eingang ungültig: {0}")]
@@ -68,6 +71,7 @@ impl AppError {
             Self::BadRequest { .. } | Self::Intake(..) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(..) | Self::WrongContentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Rule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,6 +97,7 @@ impl AppError {
             Self::Intake(..) => "invalid-eingang",
             Self::UnsupportedMediaType(..) | Self::WrongContentType { .. } => "unsupported-media-type",
             Self::TooManyRequests { .. } => "too-many-requests",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Unavailable => "unavailable",
             Self::Busy(_) => "busy",
             Self::PasswordChangeRequired => "password-change-required",
@@ -229,6 +234,11 @@ impl IntoResponse for AppError {
         }
         if let Self::TooManyRequests { retry_after_seconds } = self {
             res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_seconds));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            if let Ok(v) = header::HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
         }
         res
     }

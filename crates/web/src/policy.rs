@@ -48,6 +48,15 @@ impl RouteTable {
         &self.rules
     }
 
+    /// The methods `path` has (for `Allow`); empty for an unknown path.
+    pub fn methods(&self, path: &str) -> Vec<Method> {
+        let mut methods: Vec<Method> = self.rules.iter().filter(|r| r.path == path).map(|r| r.method.clone()).collect();
+        if methods.contains(&Method::GET) {
+            methods.push(Method::HEAD);
+        }
+        methods
+    }
+
     pub fn permission(&self, method: &Method, path: &str) -> Option<Permission> {
         // HEAD is answered by the GET handler, under the GET rule.
         let method = if method == Method::HEAD { &Method::GET } else { method };
@@ -135,8 +144,14 @@ pub async fn authorize(
     let is_api = path.starts_with("/api/") || is_intake_path(path);
     let deny = |e: AppError| if is_api { e.into_response() } else { PageError(e).into_response() };
     let Some(permission) = state.routes.permission(req.method(), matched.as_str()) else {
-        tracing::error!(route = matched.as_str(), "route without an authorization rule refused");
-        return deny(AppError::Forbidden);
+        let methods = state.routes.methods(matched.as_str());
+        if methods.is_empty() {
+            tracing::error!(route = matched.as_str(), "route without an authorization rule refused");
+            return deny(AppError::Forbidden);
+        }
+        // The path exists, only not with this method: nothing is run, the caller learns which.
+        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        return deny(AppError::MethodNotAllowed { allow });
     };
     let who = principal(&req);
     if permission != Permission::Intake && !matches!(who, Some(Principal::Token { .. })) {

@@ -318,6 +318,26 @@ async fn host_routing_uses_the_host_cookie_prefix() {
     assert_eq!(plain.status(), StatusCode::SEE_OTHER, "the unprefixed name is not the session cookie");
 }
 
+/// A method a path does not have is 405 with `Allow`, as problem+json, and runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_methods_are_405_with_allow() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let api = app.api("max").await;
+    let res = app
+        .http
+        .request(reqwest::Method::PATCH, app.url("/api/v1/vorgaenge"))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = app.http.request(reqwest::Method::DELETE, app.url("/api/v1/login")).send().await.expect("delete");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "also before authentication");
+    assert_eq!(res.headers()["allow"], "POST");
+}
+
 /// HTTPS deployments: Secure cookies and HSTS; never over plain HTTP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_and_transport_headers() {
