@@ -244,30 +244,6 @@ pub async fn set_host(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::OffsetDateTime;
-
-    fn tenant(host: Option<&str>) -> TenantRecord {
-        TenantRecord {
-            id: TenantId::parse("kiel").expect("slug"),
-            name: "Stadt Kiel".into(),
-            kind: TenantKind::Stadt,
-            host: host.map(str::to_owned),
-            ip_allowlist: Vec::new(),
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-
-    #[test]
-    fn login_addresses() {
-        let path = WebConfig { public_url: "https://ozg.example/".into(), ..WebConfig::default() };
-        assert_eq!(login_url(&path, &tenant(None)).as_deref(), Some("https://ozg.example/t/kiel/login"));
-        let host = WebConfig { routing: TenantRouting::Host, ..WebConfig::default() };
-        assert_eq!(
-            login_url(&host, &tenant(Some("kiel.ozg.example"))).as_deref(),
-            Some("https://kiel.ozg.example/login")
-        );
-        assert_eq!(login_url(&host, &tenant(None)), None);
-    }
 
     #[test]
     fn form_to_request() {
