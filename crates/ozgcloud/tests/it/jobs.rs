@@ -99,4 +99,42 @@ async fn periodic_work_runs_as_jobs(backend: Backend) {
     }
 }
 
-on_both_backends!(failed_jobs_land_in_the_dead_letter_list_and_a_retry_runs_them, periodic_work_runs_as_jobs);
+/// The periodic rescan ("eingang.nachholen") finishes deliveries left unprocessed for longer
+/// than two minutes and leaves younger ones alone: another process may be working on them.
+async fn the_intake_rescan_respects_the_recovery_age(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let state = &app.server.state;
+    let stored = |minutes_ago: i64, tx: String| async move {
+        let body = serde_json::to_vec(&gewerbeanmeldung(&tx)).expect("json");
+        let id = store::DeliveryId::new();
+        let key = documents::new_key("plattform", "eingang", id.0);
+        state.blobs.put(&key, body.clone().into()).await.expect("put");
+        let delivery = store::NewDelivery {
+            id,
+            tenant: domain::TenantId::platform(),
+            received_at: time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago),
+            channel: "api-json".into(),
+            content_type: "application/json".into(),
+            blob_key: key,
+            size: body.len() as u64,
+        };
+        state.store.record_delivery(delivery).await.expect("record");
+        id
+    };
+    let old = stored(3, unique("alt")).await;
+    let young = stored(1, unique("jung")).await;
+    let rescan = store::NewJob::new(kinds::INTAKE_NACHHOLEN, serde_json::json!({}));
+    let id = rescan.id;
+    state.jobs.enqueue(rescan).await.expect("enqueue");
+    until_state(&app, id, JobState::Completed).await;
+    let unfinished = state.store.unfinished_deliveries(100).await.expect("unfinished");
+    assert!(!unfinished.iter().any(|d| d.id == old), "the old delivery was finished");
+    assert!(unfinished.iter().any(|d| d.id == young), "the young one is left to whoever works on it");
+    assert_eq!(app.api("max").await.get_json("/api/v1/vorgaenge").await["total"], 1, "one Vorgang from the old one");
+}
+
+on_both_backends!(
+    failed_jobs_land_in_the_dead_letter_list_and_a_retry_runs_them,
+    periodic_work_runs_as_jobs,
+    the_intake_rescan_respects_the_recovery_age
+);
