@@ -10,7 +10,7 @@ use ozgcloud_app::jobs::{JobHandler, Jobs, Runner, RunnerConfig};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{JobRecord, JobStore, NewJob};
+use store::{JobRecord, NewJob};
 
 /// Fails `failures` deletions, then succeeds.
 struct FlakyBlobs {
