@@ -238,6 +238,9 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
         for rule in &rules {
             let path = if rule.path.contains("{id}") { caller.objects.id_for(&rule.path) } else { rule.path.clone() };
             let res = request(&app, caller, &rule.method, &path).await;
+            if res.status().is_server_error() {
+                failures.push(format!("{} {path} as {}: {} (a server error)", rule.method, caller.label, res.status()));
+            }
             let allowed = expected(caller, rule.permission, &rule.path);
             if allowed == refused(&res) {
                 failures.push(format!(
@@ -267,6 +270,14 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
                 format!("{}{}", fremd.prefix, rule.path)
             };
             let res = request(&app, caller, &rule.method, &foreign_path).await;
+            if res.status().is_server_error() {
+                failures.push(format!(
+                    "{} {foreign_path} as {}: {} (a server error)",
+                    rule.method,
+                    caller.label,
+                    res.status()
+                ));
+            }
             let leaked = res.status().is_success()
                 || (res.status() == StatusCode::SEE_OTHER && !refused(&res))
                 || res.status() == StatusCode::CONFLICT;
