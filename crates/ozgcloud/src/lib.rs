@@ -264,7 +264,7 @@ pub async fn start_on(listener: TcpListener, config: &Config, state: AppState) -
         runner_config.backoff = backoff;
     }
     let jobs = app::work::runner(
-        state.jobs.clone(),
+        state.app.jobs.clone(),
         runner_config,
         state.store.clone(),
         state.blobs.clone(),

@@ -123,3 +123,14 @@ pub(crate) async fn finish<T>(
         }
     }
 }
+
+/// `WITH s AS (…)`: takes the next `count` numbers (an SQL expression, e.g. `1` or `$8`) of the
+/// tenant's log `name` (`events`, `audit`) for tenant `$1`; `s.value` is the last one taken.
+/// The counter row stays locked until commit, so numbers follow commit order per tenant.
+pub(crate) fn take_tenant_numbers(name: &str, count: &str) -> String {
+    format!(
+        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, '{name}', {count})
+                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + {count}
+                    RETURNING value)"
+    )
+}

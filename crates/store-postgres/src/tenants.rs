@@ -311,13 +311,12 @@ pub(crate) fn audit_row(r: &PgRow) -> Result<AuditRecord> {
 /// On the pool, or inside a transaction (the tombstone of a final deletion).
 pub(crate) async fn append_audit<'c>(exec: impl sqlx::PgExecutor<'c>, e: &NewAuditEntry) -> Result<()> {
     // The tenant's counter row stays locked until commit: numbers follow commit order.
-    sqlx::query(
-        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'audit', 1)
-                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + 1
-                    RETURNING value)
+    sqlx::query(&format!(
+        "{}
          INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip, tenant_seq)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, s.value FROM s",
-    )
+        crate::convert::take_tenant_numbers("audit", "1")
+    ))
     .bind(e.tenant.as_str())
     .bind(ms(e.at))
     .bind(e.actor.user.map(|u| u.0))

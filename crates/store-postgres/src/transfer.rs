@@ -585,16 +585,15 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    sqlx::query(
-        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'events', $8)
-                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + $8
-                    RETURNING value)
+    sqlx::query(&format!(
+        "{}
          INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq, schema_version)
          SELECT $1, e.vorgang_id, e.at, e.actor_id, e.actor_name, e.kind, e.payload::json, s.value - $8 + e.n, $9
          FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[], $7::text[])
               WITH ORDINALITY AS e (vorgang_id, at, actor_id, actor_name, kind, payload, n), s
          ORDER BY e.n",
-    )
+        crate::convert::take_tenant_numbers("events", "$8")
+    ))
     .bind(t)
     .bind(vorgaenge)
     .bind(at)
@@ -623,16 +622,15 @@ async fn import_audit(conn: &mut PgConnection, tenant: &TenantId, es: &[&AuditRe
     let targets: Vec<Option<&str>> = es.iter().map(|e| e.entry.target.as_deref()).collect();
     let details: Vec<Option<&str>> = es.iter().map(|e| e.entry.detail.as_deref()).collect();
     let ips: Vec<Option<&str>> = es.iter().map(|e| e.entry.ip.as_deref()).collect();
-    sqlx::query(
-        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'audit', $9)
-                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + $9
-                    RETURNING value)
+    sqlx::query(&format!(
+        "{}
          INSERT INTO audit (tenant_id, at, actor_id, actor_name, action, target, detail, ip, tenant_seq)
          SELECT $1, e.at, e.actor_id, e.actor_name, e.action, e.target, e.detail, e.ip, s.value - $9 + e.n
          FROM unnest($2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
               WITH ORDINALITY AS e (at, actor_id, actor_name, action, target, detail, ip, n), s
          ORDER BY e.n",
-    )
+        crate::convert::take_tenant_numbers("audit", "$9")
+    ))
     .bind(tenant.as_str())
     .bind(at)
     .bind(actor_ids)

@@ -81,13 +81,12 @@ pub(crate) async fn append_event(
         .execute(&mut *conn)
         .await
         .map_err(map_err)?;
-    sqlx::query(
-        "WITH s AS (INSERT INTO tenant_sequences (tenant_id, name, value) VALUES ($1, 'events', 1)
-                    ON CONFLICT (tenant_id, name) DO UPDATE SET value = tenant_sequences.value + 1
-                    RETURNING value)
+    sqlx::query(&format!(
+        "{}
          INSERT INTO events (tenant_id, vorgang_id, at, actor_id, actor_name, kind, payload, tenant_seq, schema_version)
          SELECT $1, $2, $3, $4, $5, $6, $7::json, s.value, $8 FROM s",
-    )
+        crate::convert::take_tenant_numbers("events", "1")
+    ))
     .bind(tenant.as_str())
     .bind(vorgang.0)
     .bind(at)

@@ -69,10 +69,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
     pub intake: Intake,
-    /// The application layer: commands, provisioning, passwords, jobs.
+    /// The application layer: commands, provisioning, passwords, the job queue.
     pub app: app::App,
-    /// The durable job queue (`app::jobs`): wake the runner, the operator's view.
-    pub jobs: app::Jobs,
     pub config: Arc<WebConfig>,
     /// Login through an OpenID provider, when configured.
     pub oidc: Option<oidc::OidcClient>,
@@ -83,8 +81,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, intake: Intake, config: WebConfig) -> Self {
         let app = app::App::new(store.clone(), blobs.clone());
-        let jobs = app.jobs.clone();
-        Self { store, blobs, intake, app, jobs, config: Arc::new(config), oidc: None, routes: Arc::default() }
+        Self { store, blobs, intake, app, config: Arc::new(config), oidc: None, routes: Arc::default() }
     }
 }
 

@@ -153,7 +153,7 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
     let wiedervorlage = state.store.add_wiedervorlage(tenant, wiedervorlage).await.expect("wiedervorlage");
     // A job that stays pending (due in a day): retry and discard find it.
     let job = app::work::probe_job(0, 0, 1).at(time::OffsetDateTime::now_utc() + time::Duration::days(1));
-    let job = state.jobs.enqueue(job).await.expect("job").expect("new");
+    let job = state.app.jobs.enqueue(job).await.expect("job").expect("new");
     Objects {
         vorgang,
         document: record.documents[0].id.to_string(),

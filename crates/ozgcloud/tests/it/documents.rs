@@ -123,7 +123,7 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     assert!(location(&res).ends_with("meldung=dokument-entfernt#bearbeitungsdokumente"), "{}", location(&res));
     let page = max.page(&format!("/vorgaenge/{id}")).await;
     assert!(!page.contains("liste.pdf") && page.contains("Dokument entfernt"), "removed, and in the history");
-    assert!(state.jobs.wait_idle(std::time::Duration::from_secs(20)).await.expect("jobs"), "the jobs ran");
+    assert!(state.app.jobs.wait_idle(std::time::Duration::from_secs(20)).await.expect("jobs"), "the jobs ran");
     assert!(state.blobs.get(&wrong.document.blob_key).await.is_err(), "its bytes are deleted");
     let applicant_doc = v["documents"][0]["id"].as_str().expect("applicant document").to_owned();
     let res = max.post_form(&format!("/dokumente/{applicant_doc}/entfernen"), &[("_csrf", csrf.as_str())]).await;
@@ -326,7 +326,7 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
 
     // Gone: the Vorgang, its documents (records and blobs, by the jobs the deletion
     // enqueued), its raw delivery, its history.
-    assert!(state.jobs.wait_idle(std::time::Duration::from_secs(20)).await.expect("jobs"), "the jobs ran");
+    assert!(state.app.jobs.wait_idle(std::time::Duration::from_secs(20)).await.expect("jobs"), "the jobs ran");
     assert_eq!(olga.get(&format!("/vorgaenge/{id}")).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(olga_api.get(&format!("/api/v1/vorgaenge/{id}")).await.status(), StatusCode::NOT_FOUND);
     for key in &blob_keys {

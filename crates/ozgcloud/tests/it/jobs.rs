@@ -10,7 +10,7 @@ use std::time::Duration;
 async fn until_state(app: &TestApp, id: domain::JobId, state: JobState) -> store::JobRecord {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let job = app.server.state.jobs.get(id).await.expect("job");
+        let job = app.server.state.app.jobs.get(id).await.expect("job");
         if job.state == state {
             return job;
         }
@@ -27,7 +27,7 @@ async fn failed_jobs_land_in_the_dead_letter_list_and_a_retry_runs_them(backend:
     else {
         return;
     };
-    let jobs = &app.server.state.jobs;
+    let jobs = &app.server.state.app.jobs;
     // Fails its first three attempts; three are all it has.
     let job = app::work::probe_job(0, 3, 3);
     let id = job.id;
@@ -85,7 +85,7 @@ async fn failed_jobs_land_in_the_dead_letter_list_and_a_retry_runs_them(backend:
 
 async fn periodic_work_runs_as_jobs(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
-    let jobs = &app.server.state.jobs;
+    let jobs = &app.server.state.app.jobs;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for kind in [kinds::INTAKE_NACHHOLEN, kinds::SITZUNGEN_AUFRAEUMEN, kinds::SUCHE_NACHINDIZIEREN] {
         loop {
@@ -125,7 +125,7 @@ async fn the_intake_rescan_respects_the_recovery_age(backend: Backend) {
     let young = stored(1, unique("jung")).await;
     let rescan = store::NewJob::new(kinds::INTAKE_NACHHOLEN, serde_json::json!({}));
     let id = rescan.id;
-    state.jobs.enqueue(rescan).await.expect("enqueue");
+    state.app.jobs.enqueue(rescan).await.expect("enqueue");
     until_state(&app, id, JobState::Completed).await;
     let unfinished = state.store.unfinished_deliveries(100).await.expect("unfinished");
     assert!(!unfinished.iter().any(|d| d.id == old), "the old delivery was finished");

@@ -94,7 +94,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     let shown = p.status.as_deref().and_then(JobState::parse).unwrap_or(JobState::Discarded);
     let mut counts: Vec<CountRow> = Vec::new();
-    for c in state.jobs.counts().await? {
+    for c in state.app.jobs.counts().await? {
         let index = JobState::ALL.iter().position(|s| *s == c.state).unwrap_or(0);
         if counts.last().is_none_or(|r| r.kind != c.kind) {
             counts.push(CountRow {
@@ -107,7 +107,7 @@ pub async fn list(
             last.counts[index] = c.count;
         }
     }
-    let jobs = state.jobs.list(&JobQuery { state: Some(shown), kind: None, limit: LIST_LIMIT }).await?;
+    let jobs = state.app.jobs.list(&JobQuery { state: Some(shown), kind: None, limit: LIST_LIMIT }).await?;
     let page = JobsPage {
         nav: Nav::new(&auth, "auftraege"),
         flash: flash(p.meldung.as_deref()),
@@ -159,7 +159,7 @@ pub async fn retry(
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let job = state.jobs.retry(job_id(&id)?).await.map_err(moved_on)?;
+    let job = state.app.jobs.retry(job_id(&id)?).await.map_err(moved_on)?;
     record(&state, &auth, "auftrag_wiederholt", &job, ip).await?;
     Ok(see_other("/betrieb/auftraege?meldung=auftrag-wiederholt"))
 }
@@ -171,7 +171,7 @@ pub async fn discard(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let reason = format!("Vom Plattformbetrieb verworfen ({})", auth.user.display_name);
-    let job = state.jobs.discard(job_id(&id)?, &reason).await.map_err(moved_on)?;
+    let job = state.app.jobs.discard(job_id(&id)?, &reason).await.map_err(moved_on)?;
     record(&state, &auth, "auftrag_verworfen", &job, ip).await?;
     Ok(see_other("/betrieb/auftraege?meldung=auftrag-verworfen"))
 }
@@ -183,8 +183,8 @@ pub async fn probe(
 ) -> Result<Response, PageError> {
     let job = app::work::probe_job(0, 0, 1);
     let id = job.id;
-    state.jobs.enqueue(job).await?;
-    let job = state.jobs.get(id).await?;
+    state.app.jobs.enqueue(job).await?;
+    let job = state.app.jobs.get(id).await?;
     record(&state, &auth, "auftrag_probe", &job, ip).await?;
     Ok(see_other("/betrieb/auftraege?status=COMPLETED&meldung=auftrag-probe"))
 }
