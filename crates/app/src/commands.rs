@@ -2,8 +2,8 @@
 //! input, check the caller may see the Vorgang, let the domain decide, let the store persist.
 //! Web handlers only extract, call one of these and render.
 
-use crate::error::Error as AppError;
-use crate::{App as AppState, Caller};
+use crate::error::Error;
+use crate::{App, Caller};
 use domain::vorgang::decide_status_move;
 use domain::{Aktenzeichen, DocumentId, StatusCommand, UnitId, UserId, VorgangId};
 use store::{DocumentRecord, NewAuditEntry, VorgangChange, VorgangHead, VorgangRecord};
@@ -35,70 +35,69 @@ impl VisibleVorgang {
         self.record.head.id
     }
 
-    pub async fn history(&self, app: &AppState) -> Result<Vec<store::EventRecord>, AppError> {
+    pub async fn history(&self, app: &App) -> Result<Vec<store::EventRecord>, Error> {
         Ok(app.store.history(&self.tenant, self.id()).await?)
     }
 
-    pub async fn kommentare(&self, app: &AppState) -> Result<Vec<store::KommentarRecord>, AppError> {
+    pub async fn kommentare(&self, app: &App) -> Result<Vec<store::KommentarRecord>, Error> {
         Ok(app.store.list_kommentare(&self.tenant, self.id()).await?)
     }
 
-    pub async fn wiedervorlagen(&self, app: &AppState) -> Result<Vec<store::WiedervorlageRecord>, AppError> {
+    pub async fn wiedervorlagen(&self, app: &App) -> Result<Vec<store::WiedervorlageRecord>, Error> {
         Ok(app.store.list_wiedervorlagen(&self.tenant, self.id()).await?)
     }
 
-    pub async fn clerk_documents(&self, app: &AppState) -> Result<Vec<store::ClerkDocumentRecord>, AppError> {
+    pub async fn clerk_documents(&self, app: &App) -> Result<Vec<store::ClerkDocumentRecord>, Error> {
         Ok(app.store.list_clerk_documents(&self.tenant, self.id()).await?)
     }
 }
 
 /// The Vorgang if the caller may see it. One that exists but is not visible is reported as
 /// not found: clerks of other units do not learn that it exists.
-pub async fn load_visible(state: &AppState, caller: &Caller, id: VorgangId) -> Result<VisibleVorgang, AppError> {
-    let v = state.store.get_vorgang(&caller.tenant, id).await?;
+pub async fn load_visible(app: &App, caller: &Caller, id: VorgangId) -> Result<VisibleVorgang, Error> {
+    let v = app.store.get_vorgang(&caller.tenant, id).await?;
     if !caller.visibility().covers(v.unit, v.assignee.as_ref().map(|a| a.id), v.head.status) {
-        return Err(AppError::NotFound);
+        return Err(Error::NotFound);
     }
     Ok(VisibleVorgang { record: v, tenant: caller.tenant.clone() })
 }
 
 /// Opens a Vorgang's personal data: visibility check, then an audit entry.
 pub async fn read_vorgang(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: VorgangId,
     ip: Option<std::net::IpAddr>,
-) -> Result<VisibleVorgang, AppError> {
-    let v = load_visible(state, caller, id).await?;
-    audit(state, caller, "vorgang_gelesen", Some(v.head.id.to_string()), Some(v.head.nummer.to_string()), ip).await?;
+) -> Result<VisibleVorgang, Error> {
+    let v = load_visible(app, caller, id).await?;
+    audit(app, caller, "vorgang_gelesen", Some(v.head.id.to_string()), Some(v.head.nummer.to_string()), ip).await?;
     Ok(v)
 }
 
 /// A document of a Vorgang the caller sees; downloading it is audited.
 pub async fn read_document(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: DocumentId,
     ip: Option<std::net::IpAddr>,
-) -> Result<DocumentRecord, AppError> {
-    let doc = state.store.get_document(&caller.tenant, id).await?;
-    load_visible(state, caller, doc.vorgang_id).await?;
-    audit(state, caller, "dokument_gelesen", Some(doc.id.to_string()), Some(doc.vorgang_id.to_string()), ip).await?;
+) -> Result<DocumentRecord, Error> {
+    let doc = app.store.get_document(&caller.tenant, id).await?;
+    load_visible(app, caller, doc.vorgang_id).await?;
+    audit(app, caller, "dokument_gelesen", Some(doc.id.to_string()), Some(doc.vorgang_id.to_string()), ip).await?;
     Ok(doc)
 }
 
 /// Appends to the tenant's audit log. Failing to record is failing the action: a read of
 /// personal data that is not logged must not happen.
 pub async fn audit(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     action: &str,
     target: Option<String>,
     detail: Option<String>,
     ip: Option<std::net::IpAddr>,
-) -> Result<(), AppError> {
-    state
-        .store
+) -> Result<(), Error> {
+    app.store
         .append_audit(NewAuditEntry {
             tenant: caller.tenant.clone(),
             at: OffsetDateTime::now_utc(),
@@ -113,119 +112,119 @@ pub async fn audit(
 }
 
 pub async fn change_status(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: VorgangId,
     command: &str,
     expected_version: i64,
     reason: Option<String>,
-) -> Result<VorgangHead, AppError> {
+) -> Result<VorgangHead, Error> {
     let command = StatusCommand::parse(command)
-        .ok_or_else(|| AppError::invalid("command", format!("unbekannter Befehl „{command}“")))?;
+        .ok_or_else(|| Error::invalid("command", format!("unbekannter Befehl „{command}“")))?;
     // A deletion request starts the four-eyes rule: it needs a person to be accountable
     // (`domain::deletion`), never a machine.
     if command == StatusCommand::LoeschenAnfordern && caller.user.is_none() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
-    let current = load_visible(state, caller, id).await?;
+    let current = load_visible(app, caller, id).await?;
     if current.head.version != expected_version {
-        return Err(AppError::Conflict { current_version: current.head.version });
+        return Err(Error::Conflict { current_version: current.head.version });
     }
     let to =
         decide_status_move(command, current.head.status, current.status_before_deletion_request, reason.as_deref())?;
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     let change = VorgangChange::Status { command, from: current.head.status, to, reason };
-    Ok(state.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
+    Ok(app.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
 }
 
 pub async fn assign(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: VorgangId,
     to: Option<UserId>,
     expected_version: i64,
-) -> Result<VorgangHead, AppError> {
-    load_visible(state, caller, id).await?;
+) -> Result<VorgangHead, Error> {
+    load_visible(app, caller, id).await?;
     let change = VorgangChange::Assign { to };
-    Ok(state.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
+    Ok(app.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
 }
 
 /// Distribution (Poststelle): hand the Vorgang to another Organisationseinheit.
 pub async fn set_unit(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: VorgangId,
     to: Option<UnitId>,
     expected_version: i64,
-) -> Result<VorgangHead, AppError> {
-    load_visible(state, caller, id).await?;
+) -> Result<VorgangHead, Error> {
+    load_visible(app, caller, id).await?;
     let change = VorgangChange::Unit { to };
-    Ok(state.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
+    Ok(app.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
 }
 
 pub async fn set_aktenzeichen(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: VorgangId,
     aktenzeichen: &str,
     expected_version: i64,
-) -> Result<VorgangHead, AppError> {
+) -> Result<VorgangHead, Error> {
     let az = Aktenzeichen::parse(aktenzeichen)?;
-    load_visible(state, caller, id).await?;
+    load_visible(app, caller, id).await?;
     let change = VorgangChange::Aktenzeichen(az);
-    Ok(state.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
+    Ok(app.store.apply_change(&caller.tenant, id, expected_version, change, &caller.actor).await?)
 }
 
-pub async fn claim_next(state: &AppState, caller: &Caller) -> Result<Option<VorgangHead>, AppError> {
+pub async fn claim_next(app: &App, caller: &Caller) -> Result<Option<VorgangHead>, Error> {
     let user =
-        caller.user.ok_or_else(|| AppError::invalid("user", "Nur angemeldete Personen können Vorgänge übernehmen"))?;
-    Ok(state.store.claim_next(&caller.tenant, &caller.visibility(), user, &caller.actor).await?)
+        caller.user.ok_or_else(|| Error::invalid("user", "Nur angemeldete Personen können Vorgänge übernehmen"))?;
+    Ok(app.store.claim_next(&caller.tenant, &caller.visibility(), user, &caller.actor).await?)
 }
 
-pub fn parse_user_id(s: &str) -> Result<Option<UserId>, AppError> {
+pub fn parse_user_id(s: &str) -> Result<Option<UserId>, Error> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    UserId::parse(s).map(Some).ok_or_else(|| AppError::invalid("userId", "ist keine gültige Benutzer-ID"))
+    UserId::parse(s).map(Some).ok_or_else(|| Error::invalid("userId", "ist keine gültige Benutzer-ID"))
 }
 
-pub fn parse_unit_id(s: &str) -> Result<Option<UnitId>, AppError> {
+pub fn parse_unit_id(s: &str) -> Result<Option<UnitId>, Error> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    UnitId::parse(s).map(Some).ok_or_else(|| AppError::invalid("unitId", "ist keine gültige Einheit"))
+    UnitId::parse(s).map(Some).ok_or_else(|| Error::invalid("unitId", "ist keine gültige Einheit"))
 }
 
-pub fn parse_vorgang_id(s: &str) -> Result<VorgangId, AppError> {
-    VorgangId::parse(s).ok_or(AppError::NotFound)
+pub fn parse_vorgang_id(s: &str) -> Result<VorgangId, Error> {
+    VorgangId::parse(s).ok_or(Error::NotFound)
 }
 
 // --- Kommentare and Wiedervorlagen ---
 
 pub async fn add_kommentar(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     vorgang: VorgangId,
     text: &str,
-) -> Result<store::KommentarRecord, AppError> {
+) -> Result<store::KommentarRecord, Error> {
     let text = domain::notes::kommentar_text(text)?;
-    load_visible(state, caller, vorgang).await?;
+    load_visible(app, caller, vorgang).await?;
     let id = domain::KommentarId::new();
-    Ok(state.store.add_kommentar(&caller.tenant, vorgang, id, &text, &caller.actor).await?)
+    Ok(app.store.add_kommentar(&caller.tenant, vorgang, id, &text, &caller.actor).await?)
 }
 
 pub async fn add_wiedervorlage(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     vorgang: VorgangId,
     betreff: &str,
     beschreibung: &str,
     frist: &str,
-) -> Result<store::WiedervorlageRecord, AppError> {
+) -> Result<store::WiedervorlageRecord, Error> {
     let input = domain::notes::WiedervorlageInput::parse(betreff, beschreibung, frist)?;
-    load_visible(state, caller, vorgang).await?;
+    load_visible(app, caller, vorgang).await?;
     let w = store::NewWiedervorlage {
         id: domain::WiedervorlageId::new(),
         vorgang_id: vorgang,
@@ -235,32 +234,32 @@ pub async fn add_wiedervorlage(
         created_at: OffsetDateTime::now_utc(),
         created_by: caller.actor.clone(),
     };
-    Ok(state.store.add_wiedervorlage(&caller.tenant, w).await?)
+    Ok(app.store.add_wiedervorlage(&caller.tenant, w).await?)
 }
 
 /// A Wiedervorlage of a Vorgang the caller sees.
 pub async fn load_wiedervorlage(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: domain::WiedervorlageId,
-) -> Result<store::WiedervorlageRecord, AppError> {
-    let w = state.store.get_wiedervorlage(&caller.tenant, id).await?;
-    load_visible(state, caller, w.vorgang_id).await?;
+) -> Result<store::WiedervorlageRecord, Error> {
+    let w = app.store.get_wiedervorlage(&caller.tenant, id).await?;
+    load_visible(app, caller, w.vorgang_id).await?;
     Ok(w)
 }
 
 /// Changes content (`content: Some`) and/or the done flag of a Wiedervorlage.
 pub async fn update_wiedervorlage(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: domain::WiedervorlageId,
     expected_version: i64,
     content: Option<(&str, &str, &str)>,
     erledigt: Option<bool>,
-) -> Result<store::WiedervorlageRecord, AppError> {
-    let current = load_wiedervorlage(state, caller, id).await?;
+) -> Result<store::WiedervorlageRecord, Error> {
+    let current = load_wiedervorlage(app, caller, id).await?;
     if current.version != expected_version {
-        return Err(AppError::Conflict { current_version: current.version });
+        return Err(Error::Conflict { current_version: current.version });
     }
     let (betreff, beschreibung, frist) = match content {
         Some((b, d, f)) => {
@@ -271,11 +270,11 @@ pub async fn update_wiedervorlage(
     };
     let update =
         store::WiedervorlageUpdate { betreff, beschreibung, frist, erledigt: erledigt.unwrap_or(current.erledigt) };
-    Ok(state.store.update_wiedervorlage(&caller.tenant, id, expected_version, update, &caller.actor).await?)
+    Ok(app.store.update_wiedervorlage(&caller.tenant, id, expected_version, update, &caller.actor).await?)
 }
 
-pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, AppError> {
-    domain::WiedervorlageId::parse(s).ok_or(AppError::NotFound)
+pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, Error> {
+    domain::WiedervorlageId::parse(s).ok_or(Error::NotFound)
 }
 
 // --- clerks' documents ("Daten anhängen") ---
@@ -284,20 +283,20 @@ pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, AppErr
 /// Vorgang (or on one of its notes), with its event. The record never points to a missing
 /// blob; a blob whose record is refused is deleted again.
 pub async fn attach_documents(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     vorgang: VorgangId,
     to: store::AttachedTo,
     files: Vec<intake::IncomingFile>,
-) -> Result<Vec<store::ClerkDocumentRecord>, AppError> {
-    load_visible(state, caller, vorgang).await?;
+) -> Result<Vec<store::ClerkDocumentRecord>, Error> {
+    load_visible(app, caller, vorgang).await?;
     let mut added = Vec::with_capacity(files.len());
     for f in files {
         let id = DocumentId::new();
         let blob_key = documents::new_key(caller.tenant.as_str(), "bearbeitung", id.0);
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&f.bytes));
         let size = f.bytes.len() as u64;
-        state.blobs.put(&blob_key, f.bytes).await?;
+        app.blobs.put(&blob_key, f.bytes).await?;
         let record = store::ClerkDocumentRecord {
             document: DocumentRecord {
                 id,
@@ -313,9 +312,9 @@ pub async fn attach_documents(
             at: OffsetDateTime::now_utc(),
             by: caller.actor.clone(),
         };
-        if let Err(e) = state.store.add_clerk_document(&caller.tenant, record.clone()).await {
+        if let Err(e) = app.store.add_clerk_document(&caller.tenant, record.clone()).await {
             // Not recorded (say, a note of another Vorgang): the bytes must not stay behind.
-            if let Err(d) = state.blobs.delete(&record.document.blob_key).await {
+            if let Err(d) = app.blobs.delete(&record.document.blob_key).await {
                 tracing::warn!(error = %d, "could not delete the blob of a refused document");
             }
             return Err(e.into());
@@ -331,19 +330,19 @@ pub async fn attach_documents(
 /// Löschanforderung (`domain::deletion`). The tombstone in the audit log names no person;
 /// the blobs go by jobs enqueued in the deletion's transaction.
 pub async fn delete_finally(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: VorgangId,
     expected_version: i64,
     ip: Option<std::net::IpAddr>,
-) -> Result<String, AppError> {
-    let v = load_visible(state, caller, id).await?;
+) -> Result<String, Error> {
+    let v = load_visible(app, caller, id).await?;
     if v.head.version != expected_version {
-        return Err(AppError::Conflict { current_version: v.head.version });
+        return Err(Error::Conflict { current_version: v.head.version });
     }
-    let history = state.store.history(&caller.tenant, id).await?;
+    let history = app.store.history(&caller.tenant, id).await?;
     let request = deletion_request(&history);
-    let user = caller.user.ok_or(AppError::Forbidden)?;
+    let user = caller.user.ok_or(Error::Forbidden)?;
     domain::deletion::check_final_deletion(
         v.head.status,
         request.and_then(|e| e.actor.user),
@@ -351,8 +350,8 @@ pub async fn delete_finally(
         caller.principal.grants(domain::Permission::Loeschen),
     )
     .map_err(|e| match e {
-        domain::deletion::DeletionRefused::NoDeleteRight => AppError::Forbidden,
-        e => AppError::invalid("loeschen", e.to_string()),
+        domain::deletion::DeletionRefused::NoDeleteRight => Error::Forbidden,
+        e => Error::invalid("loeschen", e.to_string()),
     })?;
     let nummer = v.head.nummer.to_string();
     let tombstone = NewAuditEntry {
@@ -369,9 +368,9 @@ pub async fn delete_finally(
         )),
         ip: ip.map(|ip| ip.to_string()),
     };
-    let purged = state.store.purge_vorgang(&caller.tenant, id, expected_version, tombstone, &caller.actor).await?;
+    let purged = app.store.purge_vorgang(&caller.tenant, id, expected_version, tombstone, &caller.actor).await?;
     tracing::info!(tenant = %caller.tenant, vorgang = %id, blobs = purged.blob_keys.len(), "vorgang deleted for good");
-    state.jobs.wake();
+    app.jobs.wake();
     Ok(nummer)
 }
 
@@ -388,24 +387,24 @@ pub fn deletion_request(history: &[store::EventRecord]) -> Option<&store::EventR
 /// machines attached). Audited by id and checksum (no file name: the audit log outlives a
 /// final deletion); its bytes go by a job enqueued with the removal.
 pub async fn remove_document(
-    state: &AppState,
+    app: &App,
     caller: &Caller,
     id: DocumentId,
     ip: Option<std::net::IpAddr>,
-) -> Result<store::ClerkDocumentRecord, AppError> {
-    let doc = state.store.get_document(&caller.tenant, id).await?;
+) -> Result<store::ClerkDocumentRecord, Error> {
+    let doc = app.store.get_document(&caller.tenant, id).await?;
     if doc.kind != store::DocumentKind::Clerk {
-        return Err(AppError::NotFound);
+        return Err(Error::NotFound);
     }
-    let v = load_visible(state, caller, doc.vorgang_id).await?;
-    let listed = state.store.list_clerk_documents(&caller.tenant, doc.vorgang_id).await?;
-    let attached = listed.iter().find(|d| d.document.id == id).ok_or(AppError::NotFound)?;
+    let v = load_visible(app, caller, doc.vorgang_id).await?;
+    let listed = app.store.list_clerk_documents(&caller.tenant, doc.vorgang_id).await?;
+    let attached = listed.iter().find(|d| d.document.id == id).ok_or(Error::NotFound)?;
     if !domain::deletion::may_remove_attachment(attached.by.user, caller.user) {
-        return Err(AppError::invalid("dokument", "Entfernen kann ein Dokument nur, wer es angehängt hat."));
+        return Err(Error::invalid("dokument", "Entfernen kann ein Dokument nur, wer es angehängt hat."));
     }
-    let removed = state.store.remove_clerk_document(&caller.tenant, id, &caller.actor).await?;
+    let removed = app.store.remove_clerk_document(&caller.tenant, id, &caller.actor).await?;
     let detail = format!("Vorgang {}, SHA-256 {}", v.head.nummer, removed.document.sha256);
-    audit(state, caller, "dokument_entfernt", Some(id.to_string()), Some(detail), ip).await?;
-    state.jobs.wake();
+    audit(app, caller, "dokument_entfernt", Some(id.to_string()), Some(detail), ip).await?;
+    app.jobs.wake();
     Ok(removed)
 }

@@ -1,7 +1,7 @@
 //! Setting up a new tenant with its first administrator: shared by the operator's web page and
 //! the CLI (`ozgcloud tenant create`), so both apply the same rules.
 
-use crate::error::Error as AppError;
+use crate::error::Error;
 use domain::tenant::{normalize_host, slug_from_name};
 use domain::{Role, TenantId, TenantKind, UserId, Username};
 use rand::RngCore;
@@ -45,21 +45,21 @@ struct Validated {
     admin_username: String,
 }
 
-fn validate(req: &TenantRequest) -> Result<Validated, AppError> {
+fn validate(req: &TenantRequest) -> Result<Validated, Error> {
     let name = parse_name(&req.name, "name", "Der Name des Mandanten")?;
     if req.kind == TenantKind::Plattform {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "kind",
             "Art: Die Plattform gibt es nur einmal; bitte wählen Sie eine andere Art des Mandanten.",
         ));
     }
     let id = match &req.id {
         Some(id) if id.is_platform() => {
-            return Err(AppError::invalid("id", "Kennung: „plattform“ ist der Installation vorbehalten."))
+            return Err(Error::invalid("id", "Kennung: „plattform“ ist der Installation vorbehalten."))
         }
         Some(id) => id.clone(),
         None => slug_from_name(&name).ok_or_else(|| {
-            AppError::invalid(
+            Error::invalid(
                 "id",
                 "Kennung: Aus dem Namen lässt sich keine Kennung bilden; bitte geben Sie eine an \
                  (Kleinbuchstaben, Ziffern und Bindestriche).",
@@ -71,16 +71,16 @@ fn validate(req: &TenantRequest) -> Result<Validated, AppError> {
         None => None,
     };
     let admin_email = parse_email(&req.admin_email, "admin_email")?
-        .ok_or_else(|| AppError::invalid("admin_email", "E-Mail der Administration: Bitte angeben."))?;
+        .ok_or_else(|| Error::invalid("admin_email", "E-Mail der Administration: Bitte angeben."))?;
     let admin_username = match req.admin_username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         Some(u) => Username::parse(u).ok_or_else(|| {
-            AppError::invalid(
+            Error::invalid(
                 "admin_username",
                 "Benutzername der Administration: 2 bis 64 Zeichen aus Buchstaben, Ziffern und . _ - @.",
             )
         })?,
         None => Username::parse(DEFAULT_ADMIN_USERNAME)
-            .ok_or_else(|| AppError::Internal("default admin username invalid".into()))?,
+            .ok_or_else(|| Error::Internal("default admin username invalid".into()))?,
     };
     Ok(Validated { id, name, kind: req.kind, host, admin_email, admin_username: admin_username.as_str().to_owned() })
 }
@@ -90,7 +90,7 @@ fn validate(req: &TenantRequest) -> Result<Validated, AppError> {
 /// The store has no transaction spanning both, so everything that can fail is checked or
 /// computed before the tenant is written; only a storage failure between the two writes can
 /// leave a tenant without administrator (then create one with the CLI).
-pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<Provisioned, AppError> {
+pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<Provisioned, Error> {
     let v = validate(&req)?;
     let one_time_password = one_time_password(&v.admin_username);
     let password_hash = hash_password_blocking(one_time_password.clone()).await?;
@@ -98,7 +98,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
         .create_tenant(NewTenant { id: v.id.clone(), name: v.name.clone(), kind: v.kind, host: v.host.clone() })
         .await
         .map_err(|e| match e {
-            StorageError::Duplicate("host") => AppError::invalid(
+            StorageError::Duplicate("host") => Error::invalid(
                 "host",
                 format!(
                     "Hostname: „{}“ ist bereits einem anderen Mandanten zugeordnet.",
@@ -106,7 +106,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
                 ),
             ),
             StorageError::Duplicate(_) => {
-                AppError::invalid("id", format!("Kennung: Einen Mandanten „{}“ gibt es bereits.", v.id))
+                Error::invalid("id", format!("Kennung: Einen Mandanten „{}“ gibt es bereits.", v.id))
             }
             other => other.into(),
         })?;
@@ -128,23 +128,23 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
 }
 
 /// A display name (tenant, user, unit): trimmed, not empty, no control characters.
-pub fn parse_name(s: &str, field: &str, what: &str) -> Result<String, AppError> {
+pub fn parse_name(s: &str, field: &str, what: &str) -> Result<String, Error> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(AppError::invalid(field, format!("{what}: Bitte angeben.")));
+        return Err(Error::invalid(field, format!("{what}: Bitte angeben.")));
     }
     if t.chars().count() > MAX_NAME_LEN {
-        return Err(AppError::invalid(field, format!("{what}: höchstens {MAX_NAME_LEN} Zeichen.")));
+        return Err(Error::invalid(field, format!("{what}: höchstens {MAX_NAME_LEN} Zeichen.")));
     }
     if t.chars().any(char::is_control) {
-        return Err(AppError::invalid(field, format!("{what}: enthält unzulässige Steuerzeichen.")));
+        return Err(Error::invalid(field, format!("{what}: enthält unzulässige Steuerzeichen.")));
     }
     Ok(t.to_owned())
 }
 
 /// An optional e-mail address: `None` when empty. Only the shape is checked; whether it
 /// reaches anybody only sending could tell.
-pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, AppError> {
+pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, Error> {
     let t = s.trim();
     if t.is_empty() {
         return Ok(None);
@@ -159,15 +159,15 @@ pub fn parse_email(s: &str, field: &str) -> Result<Option<String>, AppError> {
                 && !domain.ends_with('.')
         });
     if !well_formed {
-        return Err(AppError::invalid(field, format!("E-Mail: „{t}“ ist keine gültige E-Mail-Adresse.")));
+        return Err(Error::invalid(field, format!("E-Mail: „{t}“ ist keine gültige E-Mail-Adresse.")));
     }
     Ok(Some(t.to_owned()))
 }
 
 /// A host name as tenants are addressed by it.
-pub fn parse_host(s: &str) -> Result<String, AppError> {
+pub fn parse_host(s: &str) -> Result<String, Error> {
     normalize_host(s)
-        .ok_or_else(|| AppError::invalid("host", format!("Hostname: „{}“ ist kein gültiger Hostname.", s.trim())))
+        .ok_or_else(|| Error::invalid("host", format!("Hostname: „{}“ ist kein gültiger Hostname.", s.trim())))
 }
 
 /// A random password of URL-safe characters (about 120 bits), which also satisfies the
@@ -202,9 +202,9 @@ mod tests {
         }
     }
 
-    fn field(e: AppError) -> Option<String> {
+    fn field(e: Error) -> Option<String> {
         match e {
-            AppError::Invalid { field, .. } => field,
+            Error::Invalid { field, .. } => field,
             _ => None,
         }
     }
