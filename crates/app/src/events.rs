@@ -25,13 +25,13 @@ pub async fn consume(
     tenant: &TenantId,
     batch: u32,
 ) -> Result<usize, StorageError> {
-    let from = store.event_cursor(consumer.name(), tenant).await?;
-    let events = store.events_after(tenant, from, batch).await?;
+    let from = store.tenant(tenant).event_cursor(consumer.name()).await?;
+    let events = store.tenant(tenant).events_after(from, batch).await?;
     let Some(last) = events.last().map(|e| e.seq) else {
         return Ok(0);
     };
     let jobs = consumer.jobs_for(tenant, &events);
-    match store.advance_event_cursor(consumer.name(), tenant, from, last, jobs).await {
+    match store.tenant(tenant).advance_event_cursor(consumer.name(), from, last, jobs).await {
         Ok(()) => Ok(events.len()),
         Err(StorageError::Conflict { .. }) => Ok(0),
         Err(e) => Err(e),

@@ -89,32 +89,32 @@ impl Jobs {
     }
 
     pub async fn enqueue(&self, job: NewJob) -> Result<Option<JobId>, StorageError> {
-        let id = self.store.enqueue_job(job).await?;
+        let id = self.store.installation().enqueue_job(job).await?;
         self.wake();
         Ok(id)
     }
 
     pub async fn list(&self, query: &JobQuery) -> Result<Vec<JobRecord>, StorageError> {
-        self.store.list_jobs(query).await
+        self.store.installation().list_jobs(query).await
     }
 
     pub async fn counts(&self) -> Result<Vec<JobCount>, StorageError> {
-        self.store.count_jobs().await
+        self.store.installation().count_jobs().await
     }
 
     pub async fn get(&self, id: JobId) -> Result<JobRecord, StorageError> {
-        self.store.get_job(id).await
+        self.store.installation().get_job(id).await
     }
 
     /// Sends a failed job back to the queue (the operator's "erneut versuchen").
     pub async fn retry(&self, id: JobId) -> Result<JobRecord, StorageError> {
-        let job = self.store.retry_job(id).await?;
+        let job = self.store.installation().retry_job(id).await?;
         self.wake();
         Ok(job)
     }
 
     pub async fn discard(&self, id: JobId, reason: &str) -> Result<JobRecord, StorageError> {
-        self.store.discard_job(id, reason).await
+        self.store.installation().discard_job(id, reason).await
     }
 
     /// Waits until no job is pending or running (tests), at most `limit`; true when idle.
@@ -127,7 +127,11 @@ impl Jobs {
             let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
             let mut busy = false;
             for state in [JobState::Running, JobState::Available, JobState::Retryable] {
-                let jobs = self.store.list_jobs(&JobQuery { state: Some(state), kind: None, limit: 1000 }).await?;
+                let jobs = self
+                    .store
+                    .installation()
+                    .list_jobs(&JobQuery { state: Some(state), kind: None, limit: 1000 })
+                    .await?;
                 busy |= jobs.iter().any(|j| state == JobState::Running || j.scheduled_at <= now);
             }
             if !busy {
@@ -198,7 +202,13 @@ impl Runner {
             let free = this.config.concurrency.saturating_sub(running.len());
             let mut claimed = 0;
             if free > 0 {
-                match this.jobs.store.claim_jobs(&this.config.worker, &kinds, free as u32, this.config.lease).await {
+                match this
+                    .jobs
+                    .store
+                    .installation()
+                    .claim_jobs(&this.config.worker, &kinds, free as u32, this.config.lease)
+                    .await
+                {
                     Ok(jobs) => {
                         claimed = jobs.len();
                         for job in jobs {
@@ -235,7 +245,7 @@ impl Runner {
             }
             // A periodic run that fails is not retried: the next period runs it anyway.
             let job = NewJob::new(p.kind, serde_json::json!({})).unique(key.clone()).max_attempts(1);
-            match self.jobs.store.enqueue_job(job).await {
+            match self.jobs.store.installation().enqueue_job(job).await {
                 Ok(_) => {
                     scheduled.insert(p.kind, key);
                 }
@@ -271,7 +281,7 @@ impl Runner {
             }
             _ => {}
         }
-        match self.jobs.store.finish_job(job.id, &self.config.worker, plan).await {
+        match self.jobs.store.installation().finish_job(job.id, &self.config.worker, plan).await {
             Ok(()) => {}
             Err(StorageError::NotFound) => {
                 tracing::warn!(job = %job.id, kind = %job.kind, "jobs: lease lost before the attempt was recorded")

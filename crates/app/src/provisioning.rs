@@ -95,6 +95,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
     let one_time_password = one_time_password(&v.admin_username);
     let password_hash = hash_password_blocking(one_time_password.clone()).await?;
     let tenant = store
+        .installation()
         .create_tenant(NewTenant { id: v.id.clone(), name: v.name.clone(), kind: v.kind, host: v.host.clone() })
         .await
         .map_err(|e| match e {
@@ -111,9 +112,9 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
             other => other.into(),
         })?;
     let admin = store
+        .tenant(&tenant.id)
         .create_user(NewUser {
             id: UserId::new(),
-            tenant: tenant.id.clone(),
             username: v.admin_username.clone(),
             display_name: "Administration".to_owned(),
             email: Some(v.admin_email),
@@ -123,7 +124,7 @@ pub async fn provision_tenant(store: &dyn Store, req: TenantRequest) -> Result<P
             oidc_subject: None,
         })
         .await?;
-    store.require_password_change(&tenant.id, admin.id).await?;
+    store.tenant(&tenant.id).require_password_change(admin.id).await?;
     Ok(Provisioned { tenant, admin_username: v.admin_username, one_time_password })
 }
 

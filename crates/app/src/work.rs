@@ -85,7 +85,7 @@ pub struct SessionSweep {
 #[async_trait]
 impl JobHandler for SessionSweep {
     async fn run(&self, _job: &JobRecord) -> AttemptOutcome {
-        match self.store.delete_expired_sessions(OffsetDateTime::now_utc()).await {
+        match self.store.installation().delete_expired_sessions(OffsetDateTime::now_utc()).await {
             Ok(_) => AttemptOutcome::Done,
             Err(e) => failed(e),
         }
@@ -100,7 +100,7 @@ pub struct SearchBackfill {
 #[async_trait]
 impl JobHandler for SearchBackfill {
     async fn run(&self, _job: &JobRecord) -> AttemptOutcome {
-        match self.store.index_unindexed().await {
+        match self.store.installation().index_unindexed().await {
             Ok(0) => AttemptOutcome::Done,
             Ok(n) => {
                 tracing::info!(n, "search: indexed Vorgänge an older version wrote");
@@ -118,7 +118,7 @@ pub struct JobPrune {
 #[async_trait]
 impl JobHandler for JobPrune {
     async fn run(&self, _job: &JobRecord) -> AttemptOutcome {
-        match self.store.prune_jobs(OffsetDateTime::now_utc() - KEEP_COMPLETED).await {
+        match self.store.installation().prune_jobs(OffsetDateTime::now_utc() - KEEP_COMPLETED).await {
             Ok(_) => AttemptOutcome::Done,
             Err(e) => failed(e),
         }

@@ -108,6 +108,6 @@ async fn failing_deletions_are_retried_then_dead_lettered_and_panics_are_failure
     let aid = after.id;
     jobs.enqueue(after).await.expect("enqueue");
     until(&jobs, aid, JobState::Discarded).await;
-    assert!(store.get_job(aid).await.expect("job").attempt == 1, "the runner still takes jobs");
+    assert!(store.installation().get_job(aid).await.expect("job").attempt == 1, "the runner still takes jobs");
     runner.stop().await;
 }

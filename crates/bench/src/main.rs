@@ -174,7 +174,7 @@ async fn units(server: &Server) -> Vec<domain::UnitId> {
     for u in 0..10 {
         let kennung = if u == 0 { "10363455".to_owned() } else { format!("bench-{u}") };
         let unit = store::NewUnit { id: domain::UnitId::new(), name: format!("Einheit {u}"), kennung };
-        units.push(server.state.store.create_unit(&tenant, unit).await.expect("unit").id);
+        units.push(server.state.store.tenant(&tenant).create_unit(unit).await.expect("unit").id);
     }
     units
 }
@@ -546,9 +546,9 @@ async fn insert_one(
     let received = OffsetDateTime::now_utc() - time::Duration::minutes(rand::thread_rng().gen_range(0..525_600));
     let delivery = DeliveryId::new();
     store
+        .tenant(tenant)
         .record_delivery(NewDelivery {
             id: delivery,
-            tenant: tenant.clone(),
             received_at: received,
             channel: "bench".into(),
             content_type: "application/json".into(),
@@ -573,7 +573,7 @@ async fn insert_one(
         documents: vec![],
     };
     let mut head = loop {
-        match store.complete_intake(tenant, delivery, vorgang.clone()).await {
+        match store.tenant(tenant).complete_intake(delivery, vorgang.clone()).await {
             Ok(outcome) => break outcome.head().clone(),
             Err(store::StorageError::NummerTaken) => {
                 vorgang.nummer = Vorgangsnummer::generate(received.date(), &mut rand::thread_rng())
@@ -597,12 +597,12 @@ async fn insert_one(
     };
     let actor = store::Actor { user: Some(clerks[assignee]), name: "Seed".into() };
     let change = store::VorgangChange::Assign { to: Some(clerks[assignee]) };
-    head = store.apply_change(tenant, head.id, head.version, change, &actor).await.expect("assign");
+    head = store.tenant(tenant).apply_change(head.id, head.version, change, &actor).await.expect("assign");
     for command in path {
         let to = command.target(head.status, None).expect("legal");
         let reason = command.requires_reason().then(|| "Seed".to_owned());
         let change = store::VorgangChange::Status { command: *command, from: head.status, to, reason };
-        head = store.apply_change(tenant, head.id, head.version, change, &actor).await.expect("status");
+        head = store.tenant(tenant).apply_change(head.id, head.version, change, &actor).await.expect("status");
     }
 }
 

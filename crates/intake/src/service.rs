@@ -383,21 +383,20 @@ impl Intake {
         self.blobs.put(&blob_key, payload.body().clone()).await?;
         let record = NewDelivery {
             id,
-            tenant: tenant.clone(),
             received_at,
             channel: payload.channel().to_owned(),
             content_type: payload.content_type().to_owned(),
             blob_key,
             size: payload.body().len() as u64,
         };
-        self.store.record_delivery(record).await?;
+        self.store.tenant(tenant).record_delivery(record).await?;
         self.process(tenant, id, received_at, payload).await
     }
 
     /// Runs a stored delivery through parsing again, e.g. from the quarantine after the
     /// sender's problem is understood, or after a crash left it unprocessed.
     pub async fn reprocess(&self, tenant: &TenantId, id: DeliveryId) -> Result<Receipt, IntakeError> {
-        let d = self.store.get_delivery(tenant, id).await?;
+        let d = self.store.tenant(tenant).get_delivery(id).await?;
         if matches!(d.status, DeliveryStatus::Processed | DeliveryStatus::Duplicate) {
             return Err(IntakeError::AlreadyProcessed(id));
         }
@@ -405,7 +404,7 @@ impl Intake {
         let Some(payload) = Payload::stored(&d.channel, d.content_type.clone(), body) else {
             let error = ValidationError::new("channel", format!("unbekannter Eingangskanal „{}“", d.channel));
             tracing::warn!(delivery = %id, channel = %d.channel, "intake: delivery of an unknown channel quarantined");
-            self.store.quarantine_delivery(tenant, id, &error.field, &error.message).await?;
+            self.store.tenant(tenant).quarantine_delivery(id, &error.field, &error.message).await?;
             return Err(IntakeError::Invalid { delivery: id, error });
         };
         self.process(tenant, id, d.received_at, payload).await
@@ -420,8 +419,14 @@ impl Intake {
     /// still be in flight in another process. Returns how many it took up.
     pub async fn recover_unfinished(&self, min_age: time::Duration) -> Result<usize, IntakeError> {
         let cutoff = OffsetDateTime::now_utc() - min_age;
-        let pending: Vec<_> =
-            self.store.unfinished_deliveries(10_000).await?.into_iter().filter(|d| d.received_at <= cutoff).collect();
+        let pending: Vec<_> = self
+            .store
+            .installation()
+            .unfinished_deliveries(10_000)
+            .await?
+            .into_iter()
+            .filter(|d| d.received_at <= cutoff)
+            .collect();
         let n = pending.len();
         for d in pending {
             match self.reprocess(&d.tenant, d.id).await {
@@ -441,19 +446,19 @@ impl Intake {
     ) -> Result<Receipt, IntakeError> {
         if let Err(error) = payload.check_media_type() {
             tracing::info!(%delivery, "intake: delivery of an unsupported media type quarantined");
-            self.store.quarantine_delivery(tenant, delivery, &error.field, &error.message).await?;
+            self.store.tenant(tenant).quarantine_delivery(delivery, &error.field, &error.message).await?;
             return Err(IntakeError::UnsupportedMediaType { delivery, error });
         }
         let parsed = match self.parse(payload).await {
             Ok(p) => p,
             Err(error) => {
                 tracing::info!(%delivery, field = %error.field, "intake: delivery quarantined");
-                self.store.quarantine_delivery(tenant, delivery, &error.field, &error.message).await?;
+                self.store.tenant(tenant).quarantine_delivery(delivery, &error.field, &error.message).await?;
                 return Err(IntakeError::Invalid { delivery, error });
             }
         };
         let kennung = parsed.antrag.control.zustaendige_stelle.clone();
-        let unit = match self.store.route_kennung(&kennung).await? {
+        let unit = match self.store.installation().route_kennung(&kennung).await? {
             Some(unit) if unit.tenant == *tenant || tenant.is_platform() => unit,
             other => {
                 let message = match other {
@@ -461,12 +466,12 @@ impl Intake {
                     None => format!("Keine Organisationseinheit hat die Kennung „{kennung}“"),
                 };
                 tracing::info!(%delivery, "intake: delivery not routable");
-                self.store.unroutable_delivery(tenant, delivery, &message).await?;
+                self.store.tenant(tenant).unroutable_delivery(delivery, &message).await?;
                 return Err(IntakeError::Unroutable { delivery, kennung, message });
             }
         };
         if unit.tenant != *tenant {
-            self.store.move_delivery(tenant, delivery, &unit.tenant).await?;
+            self.store.tenant(tenant).move_delivery(delivery, &unit.tenant).await?;
         }
         let tenant = &unit.tenant;
         let tx = parsed.antrag.control.transaction_id.clone();
@@ -480,14 +485,14 @@ impl Intake {
         let mut vorgang = new_vorgang(received_at, (self.nummern)(received_at.date()), parsed.antrag);
         vorgang.unit = Some(unit.id);
         // A repeated delivery costs no document writes.
-        if self.store.find_by_transaction(tenant, &vorgang.transaction_id).await?.is_some() {
-            let outcome = self.store.complete_intake(tenant, delivery, vorgang).await?;
+        if self.store.tenant(tenant).find_by_transaction(&vorgang.transaction_id).await?.is_some() {
+            let outcome = self.store.tenant(tenant).complete_intake(delivery, vorgang).await?;
             return Ok(receipt(outcome));
         }
         vorgang.documents = self.store_files(tenant, vorgang.id, parsed.representations, parsed.attachments).await?;
         let mut attempts = 0;
         loop {
-            match self.store.complete_intake(tenant, delivery, vorgang.clone()).await {
+            match self.store.tenant(tenant).complete_intake(delivery, vorgang.clone()).await {
                 Ok(outcome @ IntakeOutcome::Created(_)) => {
                     tracing::debug!(%delivery, vorgang = %outcome.head().id, "intake: Vorgang created");
                     return Ok(receipt(outcome));

@@ -470,12 +470,12 @@ pub const DEMO_UNITS: [(&str, &str); 5] = [
 pub async fn ensure_units(state: &AppState, tenant: &TenantId) -> Result<Vec<UnitId>, SetupError> {
     let mut ids = Vec::new();
     for (kennung, name) in DEMO_UNITS {
-        let existing = state.store.list_units(tenant).await?.into_iter().find(|u| u.kennung == kennung);
+        let existing = state.store.tenant(tenant).list_units().await?.into_iter().find(|u| u.kennung == kennung);
         let id = match existing {
             Some(u) => u.id,
             None => {
                 let unit = NewUnit { id: UnitId::new(), name: name.to_owned(), kennung: kennung.to_owned() };
-                state.store.create_unit(tenant, unit).await?.id
+                state.store.tenant(tenant).create_unit(unit).await?.id
             }
         };
         ids.push(id);
@@ -493,7 +493,7 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
         .default_tenant
         .clone()
         .ok_or_else(|| SetupError::Other("Demodaten brauchen einen Standard-Mandanten".into()))?;
-    if state.store.status_counts(&tenant, &Visibility::Tenant, &View::Alle).await?.total() > 0 {
+    if state.store.tenant(&tenant).status_counts(&Visibility::Tenant, &View::Alle).await?.total() > 0 {
         return Ok(0);
     }
     let units = ensure_units(state, &tenant).await?;
@@ -507,7 +507,7 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
     ];
     for (username, name, roles, their_units) in people {
         let clerk = roles.contains(&Role::Sachbearbeitung);
-        let id = match state.store.find_user_by_username(&tenant, username).await? {
+        let id = match state.store.tenant(&tenant).find_user_by_username(username).await? {
             Some(u) => u.id,
             None => crate::add_user(state, &tenant, username, name, roles, their_units, DEMO_PASSWORD).await?,
         };
@@ -540,7 +540,7 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
             let mut head = r.vorgang;
             if assign {
                 let change = VorgangChange::Assign { to: Some(clerk.0) };
-                head = state.store.apply_change(&tenant, head.id, head.version, change, &actor).await?;
+                head = state.store.tenant(&tenant).apply_change(head.id, head.version, change, &actor).await?;
             }
             for command in path {
                 let reason =
@@ -548,7 +548,7 @@ pub async fn seed(state: &AppState, count: usize) -> Result<usize, SetupError> {
                 let to = decide_status_move(*command, head.status, None, reason.as_deref())
                     .map_err(|e| SetupError::Other(e.to_string()))?;
                 let change = VorgangChange::Status { command: *command, from: head.status, to, reason };
-                head = state.store.apply_change(&tenant, head.id, head.version, change, &actor).await?;
+                head = state.store.tenant(&tenant).apply_change(head.id, head.version, change, &actor).await?;
             }
             Ok::<(), SetupError>(())
         });

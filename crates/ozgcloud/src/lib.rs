@@ -110,6 +110,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
     let store = open_store(config).await?;
     let blobs = Arc::new(LocalDir::open(&config.documents_dir())?);
     store
+        .installation()
         .ensure_tenant(NewTenant {
             id: TenantId::platform(),
             name: "Plattformbetrieb".into(),
@@ -119,6 +120,7 @@ pub async fn open_state(config: &Config) -> Result<AppState, SetupError> {
         .await?;
     if let Some(tenant) = &config.default_tenant {
         store
+            .installation()
             .ensure_tenant(NewTenant {
                 id: tenant.clone(),
                 name: "Standard-Mandant".into(),
@@ -160,7 +162,7 @@ pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Op
         accounts.push((t.clone(), "admin", "Administrator:in", vec![Role::Admin]));
     }
     for (tenant, username, name, roles) in accounts {
-        if state.store.count_users(&tenant).await? > 0 {
+        if state.store.tenant(&tenant).count_users().await? > 0 {
             continue;
         }
         match add_user(state, &tenant, username, name, roles, vec![], &pw).await {
@@ -169,7 +171,7 @@ pub async fn ensure_admin(state: &AppState, password: Option<&str>) -> Result<Op
                 // A generated password is shown once on the console: one-time. One the
                 // operator chose (`--admin-password`) is theirs.
                 if generated.is_some() {
-                    state.store.require_password_change(&tenant, id).await?;
+                    state.store.tenant(&tenant).require_password_change(id).await?;
                 }
             }
             // Another instance on the same database created it a moment ago.
@@ -195,9 +197,9 @@ pub async fn add_user(
     let hash = app::passwords::hash_password(password).map_err(|e| SetupError::Other(e.to_string()))?;
     let user = state
         .store
+        .tenant(tenant)
         .create_user(NewUser {
             id: UserId::new(),
-            tenant: tenant.clone(),
             username: username.as_str().to_owned(),
             display_name: name.to_owned(),
             email: None,

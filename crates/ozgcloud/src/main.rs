@@ -300,7 +300,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::Tenant(TenantCommand::List) => {
             let state = ozgcloud::open_state(&config).await?;
-            for t in state.store.list_tenants().await? {
+            for t in state.store.installation().list_tenants().await? {
                 println!("{}\t{}\t{}\t{}", t.id, t.name, t.kind.label(), t.host.unwrap_or_default());
             }
             Ok(())
@@ -310,13 +310,13 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
                 .ok_or_else(|| other(format!("ungültige Kennung „{kennung}“")))?;
             let state = ozgcloud::open_state(&config).await?;
             let unit = store::NewUnit { id: domain::UnitId::new(), name: name.trim().to_owned(), kennung };
-            let u = state.store.create_unit(&tenant, unit).await?;
+            let u = state.store.tenant(&tenant).create_unit(unit).await?;
             println!("Organisationseinheit „{}“ (Kennung {}) angelegt.", u.name, u.kennung);
             Ok(())
         }
         Command::Unit(UnitCommand::List) => {
             let state = ozgcloud::open_state(&config).await?;
-            for u in state.store.list_units(&tenant).await? {
+            for u in state.store.tenant(&tenant).list_units().await? {
                 println!("{}\t{}", u.kennung, u.name);
             }
             Ok(())
@@ -332,7 +332,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password).map_err(|e| SetupError::Other(e.to_string()))?;
             let state = ozgcloud::open_state(&config).await?;
-            let all_units = state.store.list_units(&tenant).await?;
+            let all_units = state.store.tenant(&tenant).list_units().await?;
             let units = units
                 .iter()
                 .map(|k| {
@@ -358,7 +358,7 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
         }
         Command::User(UserCommand::List) => {
             let state = ozgcloud::open_state(&config).await?;
-            for u in state.store.list_users(&tenant).await? {
+            for u in state.store.tenant(&tenant).list_users().await? {
                 let roles: Vec<&str> = u.roles.iter().map(|r| r.label()).collect();
                 println!(
                     "{}\t{}\t{}{}",
@@ -379,9 +379,9 @@ async fn run(cli: Cli) -> Result<(), SetupError> {
             let token = format!("{}{}", web::auth::API_TOKEN_PREFIX, app::passwords::new_token());
             state
                 .store
+                .tenant(&tenant)
                 .create_api_token(store::NewApiToken {
                     id: domain::ApiTokenId::new(),
-                    tenant: tenant.clone(),
                     name,
                     scopes,
                     token_hash: app::passwords::token_hash(&token),

@@ -215,7 +215,7 @@ async fn write_export(
     progress: bool,
 ) -> Result<ExportSummary, SetupError> {
     let store = &state.store;
-    let counts = store.count_for_export(tenant).await?;
+    let counts = store.tenant(tenant).count_for_export().await?;
     let header = Header {
         format: FORMAT.to_owned(),
         version: VERSION,
@@ -231,7 +231,7 @@ async fn write_export(
         let mut bar = Bar::new(progress, section, counts.of(section));
         let mut after: Option<String> = None;
         loop {
-            let (page, next) = store.export_page(tenant, section, after.as_deref(), PAGE).await?;
+            let (page, next) = store.tenant(tenant).export_page(section, after.as_deref(), PAGE).await?;
             for record in &page {
                 match record {
                     ExportRecord::Tenant(_) => {}
@@ -390,10 +390,10 @@ impl Importer<'_> {
         let n = batch.len() as u64;
         self.batch_bytes = 0;
         let tenant = &self.to;
-        match self.state.store.import_records(tenant, batch).await {
+        match self.state.store.tenant(tenant).import_records(batch).await {
             Ok(()) => {}
             Err(StorageError::Duplicate("tenant")) => {
-                return Err(refused(tenant, &self.state.store.count_for_export(tenant).await?))
+                return Err(refused(tenant, &self.state.store.tenant(tenant).count_for_export().await?))
             }
             Err(e) => return Err(e.into()),
         }
@@ -434,7 +434,7 @@ pub async fn import(
         Err(e) => return Err(broken(input, 1, format!("Kopfzeile unlesbar: {e}"))),
     };
     let end = read_end(&mut File::open(input).map_err(|e| io(input, e))?, input)?;
-    let existing = state.store.count_for_export(tenant).await?;
+    let existing = state.store.tenant(tenant).count_for_export().await?;
     if existing.vorgaenge > 0 || existing.deliveries > 0 {
         return Err(refused(tenant, &existing));
     }

@@ -219,7 +219,7 @@ pub(crate) async fn purge_vorgang(
         for key in &blob_keys {
             crate::jobs::insert(&mut tx, &NewJob::blob_deletion(tenant, key)).await?;
         }
-        append_audit(&mut *tx, tombstone).await?;
+        append_audit(&mut *tx, tenant, tombstone).await?;
         let event = VorgangEvent::Geloescht { vorgang_nummer: nummer };
         append_event(&mut tx, tenant, id, ms(tombstone.at), actor, &event).await?;
         Ok(Purged { blob_keys })
@@ -229,32 +229,30 @@ pub(crate) async fn purge_vorgang(
 }
 
 #[async_trait]
-impl store::DocumentStore for crate::PostgresStore {
-    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()> {
+impl store::DocumentStore for crate::Tenant<'_> {
+    async fn add_clerk_document(&self, doc: ClerkDocumentRecord) -> Result<()> {
+        let tenant = &self.tenant;
         crate::documents::add_clerk_document(&self.pool, tenant, &doc).await
     }
 
-    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+    async fn list_clerk_documents(&self, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+        let tenant = &self.tenant;
         crate::documents::list_clerk_documents(&self.pool, tenant, vorgang).await
     }
 
-    async fn remove_clerk_document(
-        &self,
-        tenant: &TenantId,
-        id: DocumentId,
-        actor: &Actor,
-    ) -> Result<ClerkDocumentRecord> {
+    async fn remove_clerk_document(&self, id: DocumentId, actor: &Actor) -> Result<ClerkDocumentRecord> {
+        let tenant = &self.tenant;
         crate::documents::remove_clerk_document(&self.pool, tenant, id, actor).await
     }
 
     async fn purge_vorgang(
         &self,
-        tenant: &TenantId,
         id: VorgangId,
         expected_version: i64,
         tombstone: NewAuditEntry,
         actor: &Actor,
     ) -> Result<Purged> {
+        let tenant = &self.tenant;
         crate::documents::purge_vorgang(&self.pool, tenant, id, expected_version, &tombstone, actor).await
     }
 }

@@ -12,12 +12,12 @@ use store::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub(crate) async fn record_delivery(pool: &PgPool, d: &NewDelivery) -> Result<()> {
+pub(crate) async fn record_delivery(pool: &PgPool, tenant: &TenantId, d: &NewDelivery) -> Result<()> {
     sqlx::query(
         "INSERT INTO deliveries (tenant_id, id, received_at, channel, content_type, blob_key, size, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'RECEIVED')",
     )
-    .bind(d.tenant.as_str())
+    .bind(tenant.as_str())
     .bind(d.id.0)
     .bind(ms(d.received_at))
     .bind(&d.channel)
@@ -308,57 +308,48 @@ pub(crate) async fn unfinished(pool: &PgPool, limit: u32) -> Result<Vec<Delivery
 }
 
 #[async_trait]
-impl store::IntakeStore for crate::PostgresStore {
+impl store::IntakeStore for crate::Tenant<'_> {
     async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
-        crate::intake::record_delivery(&self.pool, &delivery).await
+        crate::intake::record_delivery(&self.pool, &self.tenant, &delivery).await
     }
 
-    async fn complete_intake(
-        &self,
-        tenant: &TenantId,
-        delivery: DeliveryId,
-        vorgang: NewVorgang,
-    ) -> Result<IntakeOutcome> {
+    async fn complete_intake(&self, delivery: DeliveryId, vorgang: NewVorgang) -> Result<IntakeOutcome> {
+        let tenant = &self.tenant;
         crate::intake::complete_intake(&self.pool, tenant, delivery, &vorgang).await
     }
 
-    async fn quarantine_delivery(
-        &self,
-        tenant: &TenantId,
-        delivery: DeliveryId,
-        field: &str,
-        message: &str,
-    ) -> Result<()> {
+    async fn quarantine_delivery(&self, delivery: DeliveryId, field: &str, message: &str) -> Result<()> {
+        let tenant = &self.tenant;
         crate::intake::quarantine(&self.pool, tenant, delivery, field, message).await
     }
 
-    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()> {
+    async fn unroutable_delivery(&self, delivery: DeliveryId, message: &str) -> Result<()> {
+        let tenant = &self.tenant;
         crate::intake::unroutable(&self.pool, tenant, delivery, message).await
     }
 
-    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+        let from = &self.tenant;
         crate::intake::move_delivery(&self.pool, from, delivery, to).await
     }
 
-    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
+    async fn get_delivery(&self, delivery: DeliveryId) -> Result<DeliveryRecord> {
+        let tenant = &self.tenant;
         crate::intake::get_delivery(&self.pool, tenant, delivery).await
     }
 
     async fn list_quarantine(
         &self,
-        tenant: &TenantId,
         status: DeliveryStatus,
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<DeliveryRecord>, u64)> {
+        let tenant = &self.tenant;
         crate::intake::list_quarantine(&self.pool, tenant, status, limit, offset).await
     }
 
-    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        crate::intake::unfinished(&self.pool, limit).await
-    }
-
-    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+    async fn find_by_transaction(&self, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+        let tenant = &self.tenant;
         crate::vorgang::find_by_transaction(&self.pool, tenant, tx).await
     }
 }

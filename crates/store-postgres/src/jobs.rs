@@ -313,19 +313,15 @@ impl store::JobStore for crate::PostgresStore {
     async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64> {
         crate::jobs::prune(&self.pool, before).await
     }
+}
 
-    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64> {
-        crate::jobs::cursor(&self.pool, consumer, tenant).await
+#[async_trait]
+impl store::EventCursorStore for crate::Tenant<'_> {
+    async fn event_cursor(&self, consumer: &str) -> Result<i64> {
+        crate::jobs::cursor(&self.pool, consumer, &self.tenant).await
     }
 
-    async fn advance_event_cursor(
-        &self,
-        consumer: &str,
-        tenant: &TenantId,
-        from: i64,
-        to: i64,
-        new_jobs: Vec<NewJob>,
-    ) -> Result<()> {
-        crate::jobs::advance_cursor(&self.pool, consumer, tenant, from, to, &new_jobs).await
+    async fn advance_event_cursor(&self, consumer: &str, from: i64, to: i64, new_jobs: Vec<NewJob>) -> Result<()> {
+        crate::jobs::advance_cursor(&self.pool, consumer, &self.tenant, from, to, &new_jobs).await
     }
 }

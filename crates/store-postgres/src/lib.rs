@@ -45,6 +45,7 @@ use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
 use store::*;
+use time::OffsetDateTime;
 
 /// Connections per process. Several processes share the server's `max_connections` (100 by
 /// default).
@@ -96,9 +97,114 @@ impl PostgresStore {
     }
 }
 
-#[async_trait]
 impl Store for PostgresStore {
+    fn tenant(&self, id: &domain::TenantId) -> Box<dyn TenantScope + '_> {
+        Box::new(Tenant { store: self, tenant: id.clone() })
+    }
+
+    fn installation(&self) -> &dyn Installation {
+        self
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+}
+
+/// The handle on one tenant's data: the area modules implement the contract's area traits on
+/// it, every query bound to `tenant`.
+pub(crate) struct Tenant<'a> {
+    store: &'a PostgresStore,
+    tenant: domain::TenantId,
+}
+
+impl std::ops::Deref for Tenant<'_> {
+    type Target = PostgresStore;
+
+    fn deref(&self) -> &PostgresStore {
+        self.store
+    }
+}
+
+impl TenantScope for Tenant<'_> {
+    fn id(&self) -> &domain::TenantId {
+        &self.tenant
+    }
+}
+
+#[async_trait]
+impl Installation for PostgresStore {
+    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        crate::tenants::ensure_tenant(&self.pool, &tenant).await
+    }
+
+    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
+        crate::tenants::create_tenant(&self.pool, &tenant).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
+        crate::tenants::list_tenants(&self.pool).await
+    }
+
+    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>> {
+        crate::tenants::find_tenant_by_host(&self.pool, host).await
+    }
+
+    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>> {
+        crate::tenants::route_kennung(&self.pool, kennung).await
+    }
+
+    async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
+        let Some(found) = crate::users::find_session(&self.pool, token_hash).await? else { return Ok(None) };
+        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
+        if liveness == domain::session::Liveness::Ended {
+            crate::users::delete_session(&self.pool, token_hash).await?;
+            return Ok(None);
+        }
+        if liveness == (domain::session::Liveness::Alive { touch: true }) {
+            crate::users::touch_session(&self.pool, token_hash, now).await?;
+        }
+        Ok(Some(found.record))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        crate::users::delete_session(&self.pool, token_hash).await
+    }
+
+    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
+        crate::tenants::find_api_token(&self.pool, token_hash, now).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
+        Ok(crate::users::delete_expired_sessions(&self.pool, now).await?
+            + crate::portal::delete_expired(&self.pool, now).await?)
+    }
+
+    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
+        let Some((record, times)) = crate::portal::find(&self.pool, token_hash).await? else { return Ok(None) };
+        match domain::session::liveness(&times, false, now) {
+            domain::session::Liveness::Ended => {
+                crate::portal::delete(&self.pool, token_hash).await?;
+                Ok(None)
+            }
+            domain::session::Liveness::Alive { touch } => {
+                if touch {
+                    crate::portal::touch(&self.pool, token_hash, now).await?;
+                }
+                Ok(Some(record))
+            }
+        }
+    }
+
+    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
+        crate::portal::delete(&self.pool, token_hash).await
+    }
+
+    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        crate::intake::unfinished(&self.pool, limit).await
+    }
+
+    async fn index_unindexed(&self) -> Result<u64> {
+        crate::search::backfill(&self.pool).await
     }
 }

@@ -379,59 +379,56 @@ pub(crate) async fn count_due_wiedervorlagen(
 }
 
 #[async_trait]
-impl store::NoteStore for crate::PostgresStore {
+impl store::NoteStore for crate::Tenant<'_> {
     async fn add_kommentar(
         &self,
-        tenant: &TenantId,
         vorgang: VorgangId,
         id: KommentarId,
         text: &str,
         author: &Actor,
     ) -> Result<KommentarRecord> {
+        let tenant = &self.tenant;
         crate::notes::add_kommentar(&self.pool, tenant, vorgang, id, text, author).await
     }
 
-    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+    async fn list_kommentare(&self, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+        let tenant = &self.tenant;
         crate::notes::list_kommentare(&self.pool, tenant, vorgang).await
     }
 
-    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+    async fn add_wiedervorlage(&self, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+        let tenant = &self.tenant;
         crate::notes::add_wiedervorlage(&self.pool, tenant, &w).await
     }
 
     async fn update_wiedervorlage(
         &self,
-        tenant: &TenantId,
         id: WiedervorlageId,
         expected_version: i64,
         update: WiedervorlageUpdate,
         actor: &Actor,
     ) -> Result<WiedervorlageRecord> {
+        let tenant = &self.tenant;
         crate::notes::update_wiedervorlage(&self.pool, tenant, id, expected_version, &update, actor).await
     }
 
-    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+    async fn get_wiedervorlage(&self, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+        let tenant = &self.tenant;
         crate::notes::get_wiedervorlage(&self.pool, tenant, id).await
     }
 
-    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+    async fn list_wiedervorlagen(&self, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+        let tenant = &self.tenant;
         crate::notes::list_wiedervorlagen(&self.pool, tenant, vorgang).await
     }
 
-    async fn wiedervorlagen(
-        &self,
-        tenant: &TenantId,
-        query: &WiedervorlagenQuery,
-    ) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+    async fn wiedervorlagen(&self, query: &WiedervorlagenQuery) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+        let tenant = &self.tenant;
         crate::notes::wiedervorlagen(&self.pool, tenant, query).await
     }
 
-    async fn count_due_wiedervorlagen(
-        &self,
-        tenant: &TenantId,
-        visibility: &Visibility,
-        day: time::Date,
-    ) -> Result<u64> {
+    async fn count_due_wiedervorlagen(&self, visibility: &Visibility, day: time::Date) -> Result<u64> {
+        let tenant = &self.tenant;
         crate::notes::count_due_wiedervorlagen(&self.pool, tenant, visibility, day).await
     }
 }

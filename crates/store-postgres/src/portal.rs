@@ -8,14 +8,14 @@ use sqlx::PgPool;
 use store::{NewPortalSession, PortalSessionRecord, Result};
 use time::OffsetDateTime;
 
-pub(crate) async fn create(pool: &PgPool, s: &NewPortalSession) -> Result<()> {
+pub(crate) async fn create(pool: &PgPool, tenant: &TenantId, s: &NewPortalSession) -> Result<()> {
     sqlx::query(
         "INSERT INTO portal_sessions (token_hash, tenant_id, kind, subject, csrf_token, created_at, last_seen,
                                       idle_timeout_secs, absolute_expiry)
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
     )
     .bind(&s.token_hash)
-    .bind(s.tenant.as_str())
+    .bind(tenant.as_str())
     .bind(s.kind.as_str())
     .bind(&s.subject)
     .bind(&s.csrf_token)
@@ -96,32 +96,13 @@ pub(crate) async fn delete_expired(pool: &PgPool, now: OffsetDateTime) -> Result
 }
 
 #[async_trait]
-impl store::PortalSessionStore for crate::PostgresStore {
+impl store::PortalSessionStore for crate::Tenant<'_> {
     async fn create_portal_session(&self, session: NewPortalSession) -> Result<()> {
-        crate::portal::create(&self.pool, &session).await
+        crate::portal::create(&self.pool, &self.tenant, &session).await
     }
 
-    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
-        let Some((record, times)) = crate::portal::find(&self.pool, token_hash).await? else { return Ok(None) };
-        match domain::session::liveness(&times, false, now) {
-            domain::session::Liveness::Ended => {
-                crate::portal::delete(&self.pool, token_hash).await?;
-                Ok(None)
-            }
-            domain::session::Liveness::Alive { touch } => {
-                if touch {
-                    crate::portal::touch(&self.pool, token_hash, now).await?;
-                }
-                Ok(Some(record))
-            }
-        }
-    }
-
-    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
-        crate::portal::delete(&self.pool, token_hash).await
-    }
-
-    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64> {
+    async fn delete_portal_sessions_of(&self, subject: &str) -> Result<u64> {
+        let tenant = &self.tenant;
         crate::portal::delete_of(&self.pool, tenant, subject).await
     }
 }

@@ -301,12 +301,9 @@ async fn filter_page(
 }
 
 #[async_trait]
-impl store::SearchStore for crate::PostgresStore {
-    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>> {
+impl store::SearchStore for crate::Tenant<'_> {
+    async fn forms(&self) -> Result<Vec<String>> {
+        let tenant = &self.tenant;
         crate::search::forms(&self.pool, tenant).await
-    }
-
-    async fn index_unindexed(&self) -> Result<u64> {
-        crate::search::backfill(&self.pool).await
     }
 }

@@ -207,12 +207,12 @@ fn token_row(r: &PgRow) -> Result<ApiTokenRecord> {
     })
 }
 
-pub(crate) async fn create_api_token(pool: &PgPool, t: &NewApiToken) -> Result<ApiTokenRecord> {
+pub(crate) async fn create_api_token(pool: &PgPool, tenant: &TenantId, t: &NewApiToken) -> Result<ApiTokenRecord> {
     let row = sqlx::query(&format!(
         "INSERT INTO api_tokens (tenant_id, id, name, scopes, token_hash, created_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TOKEN_COLUMNS}"
     ))
-    .bind(t.tenant.as_str())
+    .bind(tenant.as_str())
     .bind(t.id.0)
     .bind(&t.name)
     .bind(scopes_to_text(&t.scopes))
@@ -297,7 +297,6 @@ pub(crate) fn audit_row(r: &PgRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: get(r, 0)?,
         entry: NewAuditEntry {
-            tenant: parsed(r, 1, TenantId::parse)?,
             at: get(r, 2)?,
             actor: Actor { user: get::<Option<Uuid>>(r, 3)?.map(UserId), name: get(r, 4)? },
             action: get(r, 5)?,
@@ -309,7 +308,11 @@ pub(crate) fn audit_row(r: &PgRow) -> Result<AuditRecord> {
 }
 
 /// On the pool, or inside a transaction (the tombstone of a final deletion).
-pub(crate) async fn append_audit<'c>(exec: impl sqlx::PgExecutor<'c>, e: &NewAuditEntry) -> Result<()> {
+pub(crate) async fn append_audit<'c>(
+    exec: impl sqlx::PgExecutor<'c>,
+    tenant: &TenantId,
+    e: &NewAuditEntry,
+) -> Result<()> {
     // The tenant's counter row stays locked until commit: numbers follow commit order.
     sqlx::query(&format!(
         "{}
@@ -317,7 +320,7 @@ pub(crate) async fn append_audit<'c>(exec: impl sqlx::PgExecutor<'c>, e: &NewAud
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, s.value FROM s",
         crate::convert::take_tenant_numbers("audit", "1")
     ))
-    .bind(e.tenant.as_str())
+    .bind(tenant.as_str())
     .bind(ms(e.at))
     .bind(e.actor.user.map(|u| u.0))
     .bind(&e.actor.name)
@@ -379,55 +382,40 @@ pub(crate) async fn audit_after(pool: &PgPool, tenant: &TenantId, after: i64, li
 }
 
 #[async_trait]
-impl store::TenantStore for crate::PostgresStore {
-    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
-        crate::tenants::ensure_tenant(&self.pool, &tenant).await
-    }
-
-    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
-        crate::tenants::create_tenant(&self.pool, &tenant).await
-    }
-
-    async fn get_tenant(&self, tenant: &TenantId) -> Result<TenantRecord> {
+impl store::TenantStore for crate::Tenant<'_> {
+    async fn get_tenant(&self) -> Result<TenantRecord> {
+        let tenant = &self.tenant;
         crate::tenants::get_tenant(&self.pool, tenant).await
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
-        crate::tenants::list_tenants(&self.pool).await
-    }
-
-    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>> {
-        crate::tenants::find_tenant_by_host(&self.pool, host).await
-    }
-
-    async fn update_tenant(&self, tenant: &TenantId, settings: TenantSettings) -> Result<TenantRecord> {
+    async fn update_tenant(&self, settings: TenantSettings) -> Result<TenantRecord> {
+        let tenant = &self.tenant;
         crate::tenants::update_tenant(&self.pool, tenant, &settings).await
     }
 
-    async fn create_unit(&self, tenant: &TenantId, unit: NewUnit) -> Result<UnitRecord> {
+    async fn create_unit(&self, unit: NewUnit) -> Result<UnitRecord> {
+        let tenant = &self.tenant;
         crate::tenants::create_unit(&self.pool, tenant, &unit).await
     }
 
-    async fn update_unit(&self, tenant: &TenantId, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
+    async fn update_unit(&self, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
+        let tenant = &self.tenant;
         crate::tenants::update_unit(&self.pool, tenant, id, name, kennung).await
     }
 
-    async fn list_units(&self, tenant: &TenantId) -> Result<Vec<UnitRecord>> {
+    async fn list_units(&self) -> Result<Vec<UnitRecord>> {
+        let tenant = &self.tenant;
         crate::tenants::list_units(&self.pool, tenant).await
-    }
-
-    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>> {
-        crate::tenants::route_kennung(&self.pool, kennung).await
     }
 }
 
 #[async_trait]
-impl store::AuditStore for crate::PostgresStore {
+impl store::AuditStore for crate::Tenant<'_> {
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
-        crate::tenants::append_audit(&self.pool, &entry).await
+        crate::tenants::append_audit(&self.pool, &self.tenant, &entry).await
     }
 
-    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        crate::tenants::list_audit(&self.pool, tenant, query).await
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        crate::tenants::list_audit(&self.pool, &self.tenant, query).await
     }
 }

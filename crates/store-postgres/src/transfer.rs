@@ -827,22 +827,24 @@ async fn import_notes(conn: &mut PgConnection, tenant: &TenantId, run: &[ExportR
 }
 
 #[async_trait]
-impl store::TransferStore for crate::PostgresStore {
-    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {
+impl store::TransferStore for crate::Tenant<'_> {
+    async fn count_for_export(&self) -> Result<ExportCounts> {
+        let tenant = &self.tenant;
         crate::transfer::count_for_export(&self.pool, tenant).await
     }
 
     async fn export_page(
         &self,
-        tenant: &TenantId,
         section: ExportSection,
         after: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<ExportRecord>, Option<String>)> {
+        let tenant = &self.tenant;
         crate::transfer::export_page(&self.pool, tenant, section, after, limit).await
     }
 
-    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
+    async fn import_records(&self, records: Vec<ExportRecord>) -> Result<()> {
+        let tenant = &self.tenant;
         crate::transfer::import_records(&self.pool, tenant, &records).await
     }
 }

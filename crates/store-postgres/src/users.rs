@@ -85,7 +85,7 @@ async fn user_in(conn: &mut PgConnection, tenant: &TenantId, id: UserId) -> Resu
 
 /// A taken username is [`StorageError::Duplicate`], also when a concurrent insert of the same
 /// name commits first (the insert waits for it, then inserts nothing).
-pub(crate) async fn create_user(pool: &PgPool, u: &NewUser) -> Result<UserRecord> {
+pub(crate) async fn create_user(pool: &PgPool, tenant: &TenantId, u: &NewUser) -> Result<UserRecord> {
     let mut tx = pool.begin().await.map_err(map_err)?;
     let inserted = sqlx::query(
         "INSERT INTO users (tenant_id, id, username, display_name, email, roles, password_hash, oidc_subject,
@@ -93,7 +93,7 @@ pub(crate) async fn create_user(pool: &PgPool, u: &NewUser) -> Result<UserRecord
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
          ON CONFLICT (tenant_id, username) DO NOTHING",
     )
-    .bind(u.tenant.as_str())
+    .bind(tenant.as_str())
     .bind(u.id.0)
     .bind(&u.username)
     .bind(&u.display_name)
@@ -108,8 +108,8 @@ pub(crate) async fn create_user(pool: &PgPool, u: &NewUser) -> Result<UserRecord
         return Err(StorageError::Duplicate("username"));
     }
     let user = async {
-        set_units(&mut tx, &u.tenant, u.id, &u.units).await?;
-        user_in(&mut tx, &u.tenant, u.id).await
+        set_units(&mut tx, tenant, u.id, &u.units).await?;
+        user_in(&mut tx, tenant, u.id).await
     }
     .await;
     finish(tx, user).await
@@ -298,14 +298,14 @@ pub(crate) async fn record_login_success(pool: &PgPool, tenant: &TenantId, id: U
     Ok(())
 }
 
-pub(crate) async fn create_session(pool: &PgPool, s: &NewSession) -> Result<()> {
+pub(crate) async fn create_session(pool: &PgPool, tenant: &TenantId, s: &NewSession) -> Result<()> {
     sqlx::query(
         "INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, created_at, last_seen, idle_timeout_secs,
                                absolute_expiry)
          VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
     )
     .bind(&s.token_hash)
-    .bind(s.tenant.as_str())
+    .bind(tenant.as_str())
     .bind(s.user.0)
     .bind(&s.csrf_token)
     .bind(ms(s.created_at))
@@ -379,94 +379,81 @@ pub(crate) async fn delete_expired_sessions(pool: &PgPool, now: OffsetDateTime) 
 }
 
 #[async_trait]
-impl store::UserStore for crate::PostgresStore {
+impl store::UserStore for crate::Tenant<'_> {
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
-        crate::users::create_user(&self.pool, &user).await
+        crate::users::create_user(&self.pool, &self.tenant, &user).await
     }
 
-    async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        let tenant = &self.tenant;
         crate::users::find_user_by_username(&self.pool, tenant, username).await
     }
 
-    async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord> {
+    async fn get_user(&self, id: UserId) -> Result<UserRecord> {
+        let tenant = &self.tenant;
         crate::users::get_user(&self.pool, tenant, id).await
     }
 
-    async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>> {
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let tenant = &self.tenant;
         crate::users::list_users(&self.pool, tenant).await
     }
 
-    async fn count_users(&self, tenant: &TenantId) -> Result<u64> {
+    async fn count_users(&self) -> Result<u64> {
+        let tenant = &self.tenant;
         crate::users::count_users(&self.pool, tenant).await
     }
 
-    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>> {
+    async fn find_user_by_oidc_subject(&self, subject: &str) -> Result<Option<UserRecord>> {
+        let tenant = &self.tenant;
         crate::users::find_user_by_oidc_subject(&self.pool, tenant, subject).await
     }
 
-    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()> {
+    async fn link_oidc_subject(&self, id: UserId, subject: &str) -> Result<()> {
+        let tenant = &self.tenant;
         crate::users::link_oidc_subject(&self.pool, tenant, id, subject).await
     }
 
-    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+        let tenant = &self.tenant;
         crate::users::update_user(&self.pool, tenant, id, &update).await
     }
 
-    async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let tenant = &self.tenant;
         crate::users::set_password(&self.pool, tenant, id, password_hash).await
     }
 
-    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+    async fn require_password_change(&self, id: UserId) -> Result<()> {
+        let tenant = &self.tenant;
         crate::users::require_password_change(&self.pool, tenant, id).await
     }
 
-    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+    async fn record_login_failure(&self, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+        let tenant = &self.tenant;
         crate::users::record_login_failure(&self.pool, tenant, id, now).await
     }
 
-    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()> {
+    async fn record_login_success(&self, id: UserId) -> Result<()> {
+        let tenant = &self.tenant;
         crate::users::record_login_success(&self.pool, tenant, id).await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<()> {
-        crate::users::create_session(&self.pool, &session).await
-    }
-
-    async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
-        let Some(found) = crate::users::find_session(&self.pool, token_hash).await? else { return Ok(None) };
-        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
-        if liveness == domain::session::Liveness::Ended {
-            crate::users::delete_session(&self.pool, token_hash).await?;
-            return Ok(None);
-        }
-        if liveness == (domain::session::Liveness::Alive { touch: true }) {
-            crate::users::touch_session(&self.pool, token_hash, now).await?;
-        }
-        Ok(Some(found.record))
-    }
-
-    async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        crate::users::delete_session(&self.pool, token_hash).await
-    }
-
-    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
-        Ok(crate::users::delete_expired_sessions(&self.pool, now).await?
-            + crate::portal::delete_expired(&self.pool, now).await?)
+        crate::users::create_session(&self.pool, &self.tenant, &session).await
     }
 
     async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
-        crate::tenants::create_api_token(&self.pool, &token).await
+        crate::tenants::create_api_token(&self.pool, &self.tenant, &token).await
     }
 
-    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
+    async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>> {
+        let tenant = &self.tenant;
         crate::tenants::list_api_tokens(&self.pool, tenant).await
     }
 
-    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+    async fn revoke_api_token(&self, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+        let tenant = &self.tenant;
         crate::tenants::revoke_api_token(&self.pool, tenant, id, now).await
-    }
-
-    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
-        crate::tenants::find_api_token(&self.pool, token_hash, now).await
     }
 }

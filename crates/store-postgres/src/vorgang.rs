@@ -639,49 +639,50 @@ pub(crate) async fn claim_next(
 }
 
 #[async_trait]
-impl store::VorgangStore for crate::PostgresStore {
-    async fn worklist(&self, tenant: &TenantId, query: &WorklistQuery) -> Result<WorklistPage> {
+impl store::VorgangStore for crate::Tenant<'_> {
+    async fn worklist(&self, query: &WorklistQuery) -> Result<WorklistPage> {
+        let tenant = &self.tenant;
         crate::vorgang::worklist(&self.pool, tenant, query).await
     }
 
-    async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
+    async fn status_counts(&self, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
+        let tenant = &self.tenant;
         crate::vorgang::status_counts(&self.pool, tenant, visibility, view).await
     }
 
-    async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
+    async fn get_vorgang(&self, id: VorgangId) -> Result<VorgangRecord> {
+        let tenant = &self.tenant;
         crate::vorgang::get_vorgang(&self.pool, tenant, id).await
     }
 
-    async fn history(&self, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
+    async fn history(&self, id: VorgangId) -> Result<Vec<EventRecord>> {
+        let tenant = &self.tenant;
         crate::vorgang::history(&self.pool, tenant, id).await
     }
 
-    async fn get_document(&self, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
+    async fn get_document(&self, id: DocumentId) -> Result<DocumentRecord> {
+        let tenant = &self.tenant;
         crate::vorgang::get_document(&self.pool, tenant, id).await
     }
 
-    async fn events_after(&self, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        let tenant = &self.tenant;
         crate::vorgang::events_after(&self.pool, tenant, after, limit).await
     }
 
     async fn apply_change(
         &self,
-        tenant: &TenantId,
         id: VorgangId,
         expected_version: i64,
         change: VorgangChange,
         actor: &Actor,
     ) -> Result<VorgangHead> {
+        let tenant = &self.tenant;
         crate::vorgang::apply_change(&self.pool, tenant, id, expected_version, &change, actor).await
     }
 
-    async fn claim_next(
-        &self,
-        tenant: &TenantId,
-        visibility: &Visibility,
-        user: UserId,
-        actor: &Actor,
-    ) -> Result<Option<VorgangHead>> {
+    async fn claim_next(&self, visibility: &Visibility, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>> {
+        let tenant = &self.tenant;
         crate::vorgang::claim_next(&self.pool, tenant, visibility, user, actor).await
     }
 }

@@ -16,8 +16,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use store::{
     Actor, DeliveryId, IntakeOutcome, NewDelivery, NewTenant, NewUser, NewVorgang, NewWiedervorlage, SortKey,
-    StorageError, Store, TenantStore, UserRecord, UserStore, View, VorgangChange, VorgangHead, VorgangStore,
-    WiedervorlageUpdate, WorklistQuery,
+    StorageError, Store, UserRecord, View, VorgangChange, VorgangHead, WiedervorlageUpdate, WorklistQuery,
 };
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -121,16 +120,28 @@ async fn migration_3_upgrades_existing_data() {
     }
     let store = PostgresStore::connect(&db.url).await.expect("migration 3 applies to existing data");
     let kiel = TenantId::parse("kiel").expect("slug");
-    let kinds: Vec<(String, TenantKind)> =
-        store.list_tenants().await.expect("list_tenants").into_iter().map(|t| (t.id.to_string(), t.kind)).collect();
+    let kinds: Vec<(String, TenantKind)> = store
+        .installation()
+        .list_tenants()
+        .await
+        .expect("list_tenants")
+        .into_iter()
+        .map(|t| (t.id.to_string(), t.kind))
+        .collect();
     assert_eq!(kinds, vec![("kiel".into(), TenantKind::Stadt), ("plattform".into(), TenantKind::Plattform)]);
-    let roles: Vec<(String, Vec<Role>)> =
-        store.list_users(&kiel).await.expect("list_users").into_iter().map(|u| (u.username, u.roles)).collect();
+    let roles: Vec<(String, Vec<Role>)> = store
+        .tenant(&kiel)
+        .list_users()
+        .await
+        .expect("list_users")
+        .into_iter()
+        .map(|u| (u.username, u.roles))
+        .collect();
     assert_eq!(roles, vec![("admin".into(), vec![Role::Admin]), ("anna".into(), vec![Role::Sachbearbeitung])]);
-    let counts = store.status_counts(&kiel, &Visibility::Tenant, &View::Alle).await.expect("status_counts");
+    let counts = store.tenant(&kiel).status_counts(&Visibility::Tenant, &View::Alle).await.expect("status_counts");
     assert_eq!((counts.get(VorgangStatus::Neu), counts.get(VorgangStatus::InBearbeitung)), (2, 1));
     let anna = Visibility::Restricted { units: vec![], user: Some(UserId(Uuid::from_u128(0xb))), all_new: false };
-    let counts = store.status_counts(&kiel, &anna, &View::Alle).await.expect("status_counts");
+    let counts = store.tenant(&kiel).status_counts(&anna, &View::Alle).await.expect("status_counts");
     assert_eq!(counts.total(), 1, "the counts were rebuilt with their new key");
     store.close().await;
     db.drop_db().await;
@@ -147,7 +158,7 @@ fn at(minutes: i64) -> OffsetDateTime {
 async fn tenant(db: &Arc<dyn Store>) -> TenantId {
     let t = TenantId::parse(&format!("t-{}", &Uuid::new_v4().simple().to_string()[..12])).expect("slug");
     let new = NewTenant { id: t.clone(), name: "Nebenläufigkeit".into(), kind: TenantKind::Stadt, host: None };
-    db.ensure_tenant(new).await.expect("ensure_tenant");
+    db.installation().ensure_tenant(new).await.expect("ensure_tenant");
     t
 }
 
@@ -171,42 +182,42 @@ fn vorgang(eingang_at: OffsetDateTime) -> NewVorgang {
 
 async fn delivery(db: &Arc<dyn Store>, t: &TenantId) -> DeliveryId {
     let id = DeliveryId::new();
-    db.record_delivery(NewDelivery {
-        id,
-        tenant: t.clone(),
-        received_at: at(0),
-        channel: "api-json".into(),
-        content_type: "application/json".into(),
-        blob_key: format!("eingang/{id}"),
-        size: 10,
-    })
-    .await
-    .expect("record_delivery");
+    db.tenant(t)
+        .record_delivery(NewDelivery {
+            id,
+            received_at: at(0),
+            channel: "api-json".into(),
+            content_type: "application/json".into(),
+            blob_key: format!("eingang/{id}"),
+            size: 10,
+        })
+        .await
+        .expect("record_delivery");
     id
 }
 
 async fn intake(db: &Arc<dyn Store>, t: &TenantId, v: NewVorgang) -> VorgangHead {
     let d = delivery(db, t).await;
-    match db.complete_intake(t, d, v).await.expect("complete_intake") {
+    match db.tenant(t).complete_intake(d, v).await.expect("complete_intake") {
         IntakeOutcome::Created(h) => h,
         other => panic!("expected Created, got {other:?}"),
     }
 }
 
 async fn user(db: &Arc<dyn Store>, t: &TenantId, i: usize) -> UserRecord {
-    db.create_user(NewUser {
-        id: UserId::new(),
-        tenant: t.clone(),
-        username: format!("user{i}"),
-        display_name: format!("Sachbearbeitung {i:02}"),
-        email: None,
-        roles: vec![Role::Sachbearbeitung],
-        units: vec![],
-        password_hash: "$argon2id$v=19$x".into(),
-        oidc_subject: None,
-    })
-    .await
-    .expect("create_user")
+    db.tenant(t)
+        .create_user(NewUser {
+            id: UserId::new(),
+            username: format!("user{i}"),
+            display_name: format!("Sachbearbeitung {i:02}"),
+            email: None,
+            roles: vec![Role::Sachbearbeitung],
+            units: vec![],
+            password_hash: "$argon2id$v=19$x".into(),
+            oidc_subject: None,
+        })
+        .await
+        .expect("create_user")
 }
 
 fn actor(u: &UserRecord) -> Actor {
@@ -233,7 +244,7 @@ async fn concurrent_duplicate_intake_is_duplicate_not_error(stores: &[Arc<dyn St
         let v = NewVorgang { transaction_id: original.transaction_id.clone(), ..v };
         tasks.spawn(async move {
             let d = delivery(&db, &t).await;
-            db.complete_intake(&t, d, v).await
+            db.tenant(&t).complete_intake(d, v).await
         });
     }
     let mut created = Vec::new();
@@ -248,9 +259,13 @@ async fn concurrent_duplicate_intake_is_duplicate_not_error(stores: &[Arc<dyn St
     assert_eq!(created.len(), 1, "exactly one concurrent intake creates the Vorgang");
     assert_eq!(duplicates.len(), 15);
     assert!(duplicates.iter().all(|h| *h == created[0]), "every duplicate returns the created head");
-    let found = stores[1].find_by_transaction(&t, &original.transaction_id).await.expect("find_by_transaction");
+    let found = stores[1].tenant(&t).find_by_transaction(&original.transaction_id).await.expect("find_by_transaction");
     assert_eq!(found, Some(created[0].clone()));
-    assert_eq!(stores[2].events_after(&t, 0, 100).await.expect("events_after").len(), 1, "one EINGEGANGEN event");
+    assert_eq!(
+        stores[2].tenant(&t).events_after(0, 100).await.expect("events_after").len(),
+        1,
+        "one EINGEGANGEN event"
+    );
 }
 
 async fn concurrent_nummer_collision_is_nummer_taken(stores: &[Arc<dyn Store>]) {
@@ -263,7 +278,7 @@ async fn concurrent_nummer_collision_is_nummer_taken(stores: &[Arc<dyn Store>]) 
         let v = NewVorgang { nummer: nummer.clone(), ..vorgang(at(i as i64)) };
         tasks.spawn(async move {
             let d = delivery(&db, &t).await;
-            db.complete_intake(&t, d, v).await
+            db.tenant(&t).complete_intake(d, v).await
         });
     }
     let (mut created, mut taken) = (0, 0);
@@ -295,7 +310,7 @@ async fn concurrent_changes_at_one_version_let_one_win(stores: &[Arc<dyn Store>]
             1 => VorgangChange::Assign { to: Some(u.id) },
             _ => VorgangChange::Aktenzeichen(domain::Aktenzeichen::parse(&format!("AZ-{i}")).expect("valid")),
         };
-        tasks.spawn(async move { db.apply_change(&t, head.id, head.version, change, &by).await });
+        tasks.spawn(async move { db.tenant(&t).apply_change(head.id, head.version, change, &by).await });
     }
     let (mut won, mut conflicts) = (Vec::new(), 0);
     while let Some(done) = tasks.join_next().await {
@@ -309,9 +324,9 @@ async fn concurrent_changes_at_one_version_let_one_win(stores: &[Arc<dyn Store>]
         }
     }
     assert_eq!((won.len(), conflicts), (1, 11), "exactly one change at version 1 wins");
-    let rec = stores[1].get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = stores[1].tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, won[0]);
-    assert_eq!(stores[2].history(&t, head.id).await.expect("history").len(), 2, "one event for the winner");
+    assert_eq!(stores[2].tenant(&t).history(head.id).await.expect("history").len(), 2, "one event for the winner");
 }
 
 async fn concurrent_claims_across_processes_take_each_vorgang_once(stores: &[Arc<dyn Store>]) {
@@ -329,7 +344,7 @@ async fn concurrent_claims_across_processes_take_each_vorgang_once(stores: &[Arc
         let db = store(stores, i);
         let t = t.clone();
         tasks.spawn(async move {
-            let got = db.claim_next(&t, &Visibility::Tenant, u.id, &actor(&u)).await;
+            let got = db.tenant(&t).claim_next(&Visibility::Tenant, u.id, &actor(&u)).await;
             (u, got)
         });
     }
@@ -347,7 +362,7 @@ async fn concurrent_claims_across_processes_take_each_vorgang_once(stores: &[Arc
     assert_eq!(ids, pile, "every Vorgang claimed exactly once");
     for (u, h) in &claimed {
         assert_eq!(h.version, 2);
-        let rec = stores[0].get_vorgang(&t, h.id).await.expect("get_vorgang");
+        let rec = stores[0].tenant(&t).get_vorgang(h.id).await.expect("get_vorgang");
         assert_eq!(rec.assignee, Some(u.as_ref()));
     }
 }
@@ -359,18 +374,18 @@ async fn concurrent_create_user_reports_duplicate(stores: &[Arc<dyn Store>]) {
         let db = store(stores, i);
         let t = t.clone();
         tasks.spawn(async move {
-            db.create_user(NewUser {
-                id: UserId::new(),
-                tenant: t,
-                username: "anna".into(),
-                display_name: format!("Anna {i}"),
-                email: None,
-                roles: vec![Role::Admin],
-                units: vec![],
-                password_hash: "$argon2id$v=19$x".into(),
-                oidc_subject: None,
-            })
-            .await
+            db.tenant(&t)
+                .create_user(NewUser {
+                    id: UserId::new(),
+                    username: "anna".into(),
+                    display_name: format!("Anna {i}"),
+                    email: None,
+                    roles: vec![Role::Admin],
+                    units: vec![],
+                    password_hash: "$argon2id$v=19$x".into(),
+                    oidc_subject: None,
+                })
+                .await
         });
     }
     let (mut ok, mut dup) = (0, 0);
@@ -401,7 +416,8 @@ async fn event_log_reader_never_skips_a_late_commit(stores: &[Arc<dyn Store>]) {
             for r in 0..ROUNDS {
                 let head = intake(&db, &t, vorgang(at((w * ROUNDS + r) as i64))).await;
                 let az = domain::Aktenzeichen::parse(&format!("AZ-{w}-{r}")).expect("valid");
-                db.apply_change(&t, head.id, head.version, VorgangChange::Aktenzeichen(az), &actor(&u))
+                db.tenant(&t)
+                    .apply_change(head.id, head.version, VorgangChange::Aktenzeichen(az), &actor(&u))
                     .await
                     .expect("apply_change");
             }
@@ -414,7 +430,7 @@ async fn event_log_reader_never_skips_a_late_commit(stores: &[Arc<dyn Store>]) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut writers_done = false;
     loop {
-        let page = reader.events_after(&t, cursor, 7).await.expect("events_after");
+        let page = reader.tenant(&t).events_after(cursor, 7).await.expect("events_after");
         if let Some(last) = page.last() {
             cursor = last.seq;
         }
@@ -434,7 +450,8 @@ async fn event_log_reader_never_skips_a_late_commit(stores: &[Arc<dyn Store>]) {
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
     }
-    let all: Vec<i64> = reader.events_after(&t, 0, 10_000).await.expect("events_after").iter().map(|e| e.seq).collect();
+    let all: Vec<i64> =
+        reader.tenant(&t).events_after(0, 10_000).await.expect("events_after").iter().map(|e| e.seq).collect();
     assert_eq!(all.len(), expected, "every append is in the log");
     assert_eq!(seen, all, "a reader paging by seq saw every event, in order, none skipped");
 }
@@ -448,7 +465,8 @@ async fn worklist_sorts_text_byte_wise_whatever_the_locale(db: &Arc<dyn Store>) 
     for (i, name) in names.iter().enumerate() {
         let head = intake(db, &t, NewVorgang { form_name: (*name).to_owned(), ..vorgang(at(i as i64)) }).await;
         let az = (i % 4 != 0).then(|| domain::Aktenzeichen::parse(name).expect("valid").expect("non-empty"));
-        db.apply_change(&t, head.id, head.version, VorgangChange::Aktenzeichen(az), &actor(&u))
+        db.tenant(&t)
+            .apply_change(head.id, head.version, VorgangChange::Aktenzeichen(az), &actor(&u))
             .await
             .expect("apply_change");
     }
@@ -465,7 +483,7 @@ async fn worklist_sorts_text_byte_wise_whatever_the_locale(db: &Arc<dyn Store>) 
                 per_page: 100,
                 filter: Default::default(),
             };
-            db.worklist(&t, &q).await.expect("worklist").items
+            db.tenant(&t).worklist(&q).await.expect("worklist").items
         }
     };
     let forms: Vec<String> = listed(SortKey::FormName, false).await.into_iter().map(|i| i.form_name).collect();
@@ -494,7 +512,7 @@ async fn concurrent_login_failures_all_count(stores: &[Arc<dyn Store>]) {
     for i in 0..tries {
         let db = store(stores, i);
         let t = t.clone();
-        tasks.spawn(async move { db.record_login_failure(&t, u.id, now).await });
+        tasks.spawn(async move { db.tenant(&t).record_login_failure(u.id, now).await });
     }
     let mut locked = 0;
     while let Some(done) = tasks.join_next().await {
@@ -504,7 +522,7 @@ async fn concurrent_login_failures_all_count(stores: &[Arc<dyn Store>]) {
         }
     }
     assert_eq!(locked, 1, "exactly the failure that reaches the limit locks the account");
-    let rec = stores[1].get_user(&t, u.id).await.expect("get_user");
+    let rec = stores[1].tenant(&t).get_user(u.id).await.expect("get_user");
     assert_eq!((rec.failed_logins, rec.locked_until), (0, Some(now + domain::user::LOCK_DURATION)));
 }
 
@@ -515,7 +533,7 @@ async fn concurrent_units_with_one_kennung_let_one_win(stores: &[Arc<dyn Store>]
         let db = store(stores, i);
         let t = tenant(&db).await;
         let unit = store::NewUnit { id: domain::UnitId::new(), name: format!("Amt {i}"), kennung: kennung.clone() };
-        tasks.spawn(async move { db.create_unit(&t, unit).await });
+        tasks.spawn(async move { db.tenant(&t).create_unit(unit).await });
     }
     let (mut ok, mut dup) = (0, 0);
     while let Some(done) = tasks.join_next().await {
@@ -526,7 +544,7 @@ async fn concurrent_units_with_one_kennung_let_one_win(stores: &[Arc<dyn Store>]
         }
     }
     assert_eq!((ok, dup), (1, 7));
-    assert!(stores[0].route_kennung(&kennung).await.expect("route_kennung").is_some());
+    assert!(stores[0].installation().route_kennung(&kennung).await.expect("route_kennung").is_some());
 }
 
 /// Vorgänge moved between units and assigned concurrently, in several processes: the counts
@@ -541,7 +559,7 @@ async fn concurrent_distribution_keeps_unit_counts_exact(stores: &[Arc<dyn Store
             name: format!("Einheit {i}"),
             kennung: format!("k-{}", Uuid::new_v4().simple()),
         };
-        units.push(stores[0].create_unit(&t, unit).await.expect("create_unit").id);
+        units.push(stores[0].tenant(&t).create_unit(unit).await.expect("create_unit").id);
     }
     let mut heads = Vec::new();
     for i in 0..24 {
@@ -554,9 +572,10 @@ async fn concurrent_distribution_keeps_unit_counts_exact(stores: &[Arc<dyn Store
         let (t, by, units) = (t.clone(), actor(&u), units.clone());
         tasks.spawn(async move {
             let to = (i % 4 != 0).then(|| units[(i + 1) % 3]);
-            let h = db.apply_change(&t, head.id, head.version, VorgangChange::Unit { to }, &by).await?;
+            let h = db.tenant(&t).apply_change(head.id, head.version, VorgangChange::Unit { to }, &by).await?;
             if i % 2 == 0 {
-                db.apply_change(&t, h.id, h.version, VorgangChange::Assign { to: Some(by.user.expect("user")) }, &by)
+                db.tenant(&t)
+                    .apply_change(h.id, h.version, VorgangChange::Assign { to: Some(by.user.expect("user")) }, &by)
                     .await?;
             }
             Ok::<_, StorageError>(())
@@ -583,9 +602,9 @@ async fn concurrent_distribution_keeps_unit_counts_exact(stores: &[Arc<dyn Store
                 per_page: 100,
                 filter: Default::default(),
             };
-            let page = stores[1].worklist(&t, &q).await.expect("worklist");
+            let page = stores[1].tenant(&t).worklist(&q).await.expect("worklist");
             assert_eq!(page.total, page.items.len() as u64, "counts match the list for {vis:?} / {view:?}");
-            let counts = stores[2].status_counts(&t, &vis, &view).await.expect("status_counts");
+            let counts = stores[2].tenant(&t).status_counts(&vis, &view).await.expect("status_counts");
             assert_eq!(counts, page.counts);
             let one_unit = matches!(&vis, Visibility::Restricted { units, user: None, .. } if units.len() == 1);
             if one_unit && view == View::Alle {
@@ -618,15 +637,15 @@ async fn concurrent_wiedervorlagen_keep_naechste_frist_exact(stores: &[Arc<dyn S
                 created_at: at(i as i64),
                 created_by: by.clone(),
             };
-            db.add_wiedervorlage(&t, w).await?;
-            db.add_kommentar(&t, head.id, domain::KommentarId::new(), &format!("Kommentar {i}"), &by).await?;
+            db.tenant(&t).add_wiedervorlage(w).await?;
+            db.tenant(&t).add_kommentar(head.id, domain::KommentarId::new(), &format!("Kommentar {i}"), &by).await?;
             Ok::<_, StorageError>(())
         });
     }
     while let Some(done) = tasks.join_next().await {
         done.expect("add task").expect("add_wiedervorlage / add_kommentar");
     }
-    let all = stores[1].list_wiedervorlagen(&t, head.id).await.expect("list_wiedervorlagen");
+    let all = stores[1].tenant(&t).list_wiedervorlagen(head.id).await.expect("list_wiedervorlagen");
     assert_eq!(all.len(), 12);
     // Each Wiedervorlage is changed by three processes at version 1: one wins. The even ones
     // are closed, the odd ones moved to a later Frist; meanwhile the Vorgang gets a command.
@@ -641,13 +660,14 @@ async fn concurrent_wiedervorlagen_keep_naechste_frist_exact(stores: &[Arc<dyn S
                     frist: if i % 2 == 0 { w.frist } else { w.frist + time::Duration::days(30) },
                     erledigt: i % 2 == 0,
                 };
-                db.update_wiedervorlage(&t, w.id, 1, update, &by).await.map(|_| ())
+                db.tenant(&t).update_wiedervorlage(w.id, 1, update, &by).await.map(|_| ())
             });
         }
     }
     let by = actor(&u);
     let changed = stores[2]
-        .apply_change(&t, head.id, head.version, VorgangChange::Assign { to: Some(u.id) }, &by)
+        .tenant(&t)
+        .apply_change(head.id, head.version, VorgangChange::Assign { to: Some(u.id) }, &by)
         .await
         .expect("apply_change while notes change");
     let (mut won, mut conflicts) = (0, 0);
@@ -659,7 +679,7 @@ async fn concurrent_wiedervorlagen_keep_naechste_frist_exact(stores: &[Arc<dyn S
         }
     }
     assert_eq!((won, conflicts), (12, 24), "each version of each Wiedervorlage is won once");
-    let all = stores[0].list_wiedervorlagen(&t, head.id).await.expect("list_wiedervorlagen");
+    let all = stores[0].tenant(&t).list_wiedervorlagen(head.id).await.expect("list_wiedervorlagen");
     let earliest_open = all.iter().filter(|w| !w.erledigt).map(|w| w.frist).min();
     assert_eq!(earliest_open, Some(day(1 + 30)));
     let q = WorklistQuery {
@@ -672,11 +692,12 @@ async fn concurrent_wiedervorlagen_keep_naechste_frist_exact(stores: &[Arc<dyn S
         per_page: 10,
         filter: Default::default(),
     };
-    let item = stores[3].worklist(&t, &q).await.expect("worklist").items.into_iter().next().expect("the Vorgang");
+    let item =
+        stores[3].tenant(&t).worklist(&q).await.expect("worklist").items.into_iter().next().expect("the Vorgang");
     assert_eq!(item.naechste_frist, earliest_open, "naechste_frist is the earliest open Frist");
     assert_eq!(item.version, changed.version, "notes do not change the Vorgang's version");
-    assert_eq!(stores[1].list_kommentare(&t, head.id).await.expect("list_kommentare").len(), 12);
-    let history = stores[0].history(&t, head.id).await.expect("history");
+    assert_eq!(stores[1].tenant(&t).list_kommentare(head.id).await.expect("list_kommentare").len(), 12);
+    let history = stores[0].tenant(&t).history(head.id).await.expect("history");
     assert_eq!(history.len(), 1 + 12 + 12 + 12 + 1, "one event per note and change, none for a conflict");
     let seqs: Vec<i64> = history.iter().map(|e| e.seq).collect();
     assert!(seqs.windows(2).all(|p| p[0] < p[1]), "the history is in seq order");

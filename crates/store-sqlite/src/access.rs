@@ -32,8 +32,8 @@ fn get_token(conn: &Connection, tenant: &TenantId, id: ApiTokenId) -> Result<Api
         .ok_or(StorageError::NotFound)
 }
 
-pub(crate) fn create_api_token(conn: &Connection, t: &NewApiToken) -> Result<ApiTokenRecord> {
-    if !tenant_exists(conn, &t.tenant)? {
+pub(crate) fn create_api_token(conn: &Connection, tenant: &TenantId, t: &NewApiToken) -> Result<ApiTokenRecord> {
+    if !tenant_exists(conn, tenant)? {
         return Err(StorageError::NotFound);
     }
     let taken: bool = conn
@@ -52,7 +52,7 @@ pub(crate) fn create_api_token(conn: &Connection, t: &NewApiToken) -> Result<Api
     )
     .and_then(|mut s| {
         s.execute(params![
-            t.tenant.as_str(),
+            tenant.as_str(),
             t.id.0.to_string(),
             t.name,
             scopes_to_text(&scopes),
@@ -62,7 +62,7 @@ pub(crate) fn create_api_token(conn: &Connection, t: &NewApiToken) -> Result<Api
         ])
     })
     .map_err(map_err)?;
-    get_token(conn, &t.tenant, t.id)
+    get_token(conn, tenant, t.id)
 }
 
 pub(crate) fn list_api_tokens(conn: &Connection, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
@@ -136,7 +136,6 @@ fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
         seq: r.get(0)?,
         entry: NewAuditEntry {
-            tenant: parsed_at(r, 1, TenantId::parse)?,
             at: from_ms(r.get(2)?),
             actor: Actor { user: opt_uuid_at(r, 3)?.map(UserId), name: r.get(4)? },
             action: r.get(5)?,
@@ -177,13 +176,14 @@ pub(crate) fn audit_after(conn: &Connection, tenant: &TenantId, after: i64, limi
 }
 
 #[async_trait]
-impl store::AuditStore for crate::SqliteStore {
+impl store::AuditStore for crate::Tenant<'_> {
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
-        self.engine.write(move |c| crate::access::append_audit(c, &entry.tenant, &entry)).await
+        let tenant = self.tenant.clone();
+        self.engine.write(move |c| crate::access::append_audit(c, &tenant, &entry)).await
     }
 
-    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        let (tenant, query) = (tenant.clone(), query.clone());
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
+        let (tenant, query) = (self.tenant.clone(), query.clone());
         self.engine.read(move |c| crate::access::list_audit(c, &tenant, &query)).await
     }
 }

@@ -186,36 +186,30 @@ pub(crate) fn purge_vorgang(
 }
 
 #[async_trait]
-impl store::DocumentStore for crate::SqliteStore {
-    async fn add_clerk_document(&self, tenant: &TenantId, doc: ClerkDocumentRecord) -> Result<()> {
-        let tenant = tenant.clone();
+impl store::DocumentStore for crate::Tenant<'_> {
+    async fn add_clerk_document(&self, doc: ClerkDocumentRecord) -> Result<()> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::documents::add_clerk_document(c, &tenant, &doc)).await
     }
 
-    async fn list_clerk_documents(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
-        let tenant = tenant.clone();
+    async fn list_clerk_documents(&self, vorgang: VorgangId) -> Result<Vec<ClerkDocumentRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::documents::list_clerk_documents(c, &tenant, vorgang)).await
     }
 
-    async fn remove_clerk_document(
-        &self,
-        tenant: &TenantId,
-        id: DocumentId,
-        actor: &Actor,
-    ) -> Result<ClerkDocumentRecord> {
-        let (tenant, actor) = (tenant.clone(), actor.clone());
+    async fn remove_clerk_document(&self, id: DocumentId, actor: &Actor) -> Result<ClerkDocumentRecord> {
+        let (tenant, actor) = (self.tenant.clone(), actor.clone());
         self.engine.write(move |c| crate::documents::remove_clerk_document(c, &tenant, id, &actor)).await
     }
 
     async fn purge_vorgang(
         &self,
-        tenant: &TenantId,
         id: VorgangId,
         expected_version: i64,
         tombstone: NewAuditEntry,
         actor: &Actor,
     ) -> Result<Purged> {
-        let (tenant, actor) = (tenant.clone(), actor.clone());
+        let (tenant, actor) = (self.tenant.clone(), actor.clone());
         self.engine
             .write(move |c| crate::documents::purge_vorgang(c, &tenant, id, expected_version, &tombstone, &actor))
             .await

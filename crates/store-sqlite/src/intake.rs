@@ -12,14 +12,14 @@ use store::{
 };
 use time::OffsetDateTime;
 
-pub(crate) fn record_delivery(conn: &Connection, d: &NewDelivery) -> Result<()> {
+pub(crate) fn record_delivery(conn: &Connection, tenant: &TenantId, d: &NewDelivery) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO deliveries (tenant_id, id, received_at, channel, content_type, blob_key, size, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'RECEIVED')",
     )
     .and_then(|mut s| {
         s.execute(params![
-            d.tenant.as_str(),
+            tenant.as_str(),
             d.id.0.to_string(),
             ms(d.received_at),
             d.channel,
@@ -282,64 +282,49 @@ pub(crate) fn insert_daten_and_documents(
 }
 
 #[async_trait]
-impl store::IntakeStore for crate::SqliteStore {
+impl store::IntakeStore for crate::Tenant<'_> {
     async fn record_delivery(&self, delivery: NewDelivery) -> Result<()> {
-        self.engine.write(move |c| crate::intake::record_delivery(c, &delivery)).await
+        let tenant = self.tenant.clone();
+        self.engine.write(move |c| crate::intake::record_delivery(c, &tenant, &delivery)).await
     }
 
-    async fn complete_intake(
-        &self,
-        tenant: &TenantId,
-        delivery: DeliveryId,
-        vorgang: NewVorgang,
-    ) -> Result<IntakeOutcome> {
-        let tenant = tenant.clone();
+    async fn complete_intake(&self, delivery: DeliveryId, vorgang: NewVorgang) -> Result<IntakeOutcome> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::intake::complete_intake(c, &tenant, delivery, &vorgang)).await
     }
 
-    async fn quarantine_delivery(
-        &self,
-        tenant: &TenantId,
-        delivery: DeliveryId,
-        field: &str,
-        message: &str,
-    ) -> Result<()> {
-        let (tenant, field, message) = (tenant.clone(), field.to_owned(), message.to_owned());
+    async fn quarantine_delivery(&self, delivery: DeliveryId, field: &str, message: &str) -> Result<()> {
+        let (tenant, field, message) = (self.tenant.clone(), field.to_owned(), message.to_owned());
         self.engine.write(move |c| crate::intake::quarantine(c, &tenant, delivery, &field, &message)).await
     }
 
-    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()> {
-        let (tenant, message) = (tenant.clone(), message.to_owned());
+    async fn unroutable_delivery(&self, delivery: DeliveryId, message: &str) -> Result<()> {
+        let (tenant, message) = (self.tenant.clone(), message.to_owned());
         self.engine.write(move |c| crate::intake::unroutable(c, &tenant, delivery, &message)).await
     }
 
-    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()> {
-        let (from, to) = (from.clone(), to.clone());
+    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+        let (from, to) = (self.tenant.clone(), to.clone());
         self.engine.write(move |c| crate::intake::move_delivery(c, &from, delivery, &to)).await
     }
 
-    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord> {
-        let tenant = tenant.clone();
+    async fn get_delivery(&self, delivery: DeliveryId) -> Result<DeliveryRecord> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::intake::get_delivery(c, &tenant, delivery)).await
     }
 
     async fn list_quarantine(
         &self,
-        tenant: &TenantId,
         status: DeliveryStatus,
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<DeliveryRecord>, u64)> {
-        let tenant = tenant.clone();
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::intake::list_quarantine(c, &tenant, status, limit, offset)).await
     }
 
-    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        self.engine.read(move |c| crate::intake::unfinished(c, limit)).await
-    }
-
-    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>> {
-        let (tenant, tx) = (tenant.clone(), tx.clone());
+    async fn find_by_transaction(&self, tx: &TransactionId) -> Result<Option<VorgangHead>> {
+        let (tenant, tx) = (self.tenant.clone(), tx.clone());
         self.engine.read(move |c| crate::vorgang::find_by_transaction(c, &tenant, &tx)).await
     }
 }

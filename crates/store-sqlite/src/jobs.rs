@@ -253,21 +253,17 @@ impl store::JobStore for crate::SqliteStore {
     async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64> {
         self.engine.write(move |c| crate::jobs::prune(c, before)).await
     }
+}
 
-    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64> {
-        let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
+#[async_trait]
+impl store::EventCursorStore for crate::Tenant<'_> {
+    async fn event_cursor(&self, consumer: &str) -> Result<i64> {
+        let (consumer, tenant) = (consumer.to_owned(), self.tenant.clone());
         self.engine.read(move |c| crate::jobs::cursor(c, &consumer, &tenant)).await
     }
 
-    async fn advance_event_cursor(
-        &self,
-        consumer: &str,
-        tenant: &TenantId,
-        from: i64,
-        to: i64,
-        new_jobs: Vec<NewJob>,
-    ) -> Result<()> {
-        let (consumer, tenant) = (consumer.to_owned(), tenant.clone());
+    async fn advance_event_cursor(&self, consumer: &str, from: i64, to: i64, new_jobs: Vec<NewJob>) -> Result<()> {
+        let (consumer, tenant) = (consumer.to_owned(), self.tenant.clone());
         self.engine.write(move |c| crate::jobs::advance_cursor(c, &consumer, &tenant, from, to, &new_jobs)).await
     }
 }

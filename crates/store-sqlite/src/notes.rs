@@ -326,69 +326,58 @@ pub(crate) fn count_due(conn: &Connection, tenant: &TenantId, vis: &Visibility, 
 }
 
 #[async_trait]
-impl store::NoteStore for crate::SqliteStore {
+impl store::NoteStore for crate::Tenant<'_> {
     async fn add_kommentar(
         &self,
-        tenant: &TenantId,
         vorgang: VorgangId,
         id: KommentarId,
         text: &str,
         author: &Actor,
     ) -> Result<KommentarRecord> {
-        let (tenant, text, author) = (tenant.clone(), text.to_owned(), author.clone());
+        let (tenant, text, author) = (self.tenant.clone(), text.to_owned(), author.clone());
         self.engine.write(move |c| crate::notes::add_kommentar(c, &tenant, vorgang, id, &text, &author)).await
     }
 
-    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
-        let tenant = tenant.clone();
+    async fn list_kommentare(&self, vorgang: VorgangId) -> Result<Vec<KommentarRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::notes::list_kommentare(c, &tenant, vorgang)).await
     }
 
-    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
-        let tenant = tenant.clone();
+    async fn add_wiedervorlage(&self, w: NewWiedervorlage) -> Result<WiedervorlageRecord> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::notes::add_wiedervorlage(c, &tenant, &w)).await
     }
 
     async fn update_wiedervorlage(
         &self,
-        tenant: &TenantId,
         id: WiedervorlageId,
         expected_version: i64,
         update: WiedervorlageUpdate,
         actor: &Actor,
     ) -> Result<WiedervorlageRecord> {
-        let (tenant, actor) = (tenant.clone(), actor.clone());
+        let (tenant, actor) = (self.tenant.clone(), actor.clone());
         self.engine
             .write(move |c| crate::notes::update_wiedervorlage(c, &tenant, id, expected_version, &update, &actor))
             .await
     }
 
-    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
-        let tenant = tenant.clone();
+    async fn get_wiedervorlage(&self, id: WiedervorlageId) -> Result<WiedervorlageRecord> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::notes::get_wiedervorlage(c, &tenant, id)).await
     }
 
-    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
-        let tenant = tenant.clone();
+    async fn list_wiedervorlagen(&self, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::notes::list_wiedervorlagen(c, &tenant, vorgang)).await
     }
 
-    async fn wiedervorlagen(
-        &self,
-        tenant: &TenantId,
-        query: &WiedervorlagenQuery,
-    ) -> Result<(Vec<WiedervorlageRecord>, u64)> {
-        let (tenant, query) = (tenant.clone(), query.clone());
+    async fn wiedervorlagen(&self, query: &WiedervorlagenQuery) -> Result<(Vec<WiedervorlageRecord>, u64)> {
+        let (tenant, query) = (self.tenant.clone(), query.clone());
         self.engine.read(move |c| crate::notes::wiedervorlagen(c, &tenant, &query)).await
     }
 
-    async fn count_due_wiedervorlagen(
-        &self,
-        tenant: &TenantId,
-        visibility: &Visibility,
-        day: time::Date,
-    ) -> Result<u64> {
-        let (tenant, visibility) = (tenant.clone(), visibility.clone());
+    async fn count_due_wiedervorlagen(&self, visibility: &Visibility, day: time::Date) -> Result<u64> {
+        let (tenant, visibility) = (self.tenant.clone(), visibility.clone());
         self.engine.read(move |c| crate::notes::count_due(c, &tenant, &visibility, day)).await
     }
 }

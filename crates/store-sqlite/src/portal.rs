@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use store::{NewPortalSession, PortalSessionRecord, Result};
 use time::OffsetDateTime;
 
-pub(crate) fn create(conn: &Connection, s: &NewPortalSession) -> Result<()> {
+pub(crate) fn create(conn: &Connection, tenant: &TenantId, s: &NewPortalSession) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO portal_sessions (token_hash, tenant_id, kind, subject, csrf_token, created_at, last_seen,
                                       idle_timeout_secs, absolute_expiry)
@@ -18,7 +18,7 @@ pub(crate) fn create(conn: &Connection, s: &NewPortalSession) -> Result<()> {
     .and_then(|mut st| {
         st.execute(params![
             s.token_hash,
-            s.tenant.as_str(),
+            tenant.as_str(),
             s.kind.as_str(),
             s.subject,
             s.csrf_token,
@@ -89,38 +89,14 @@ pub(crate) fn delete_expired(conn: &Connection, now: OffsetDateTime) -> Result<u
 }
 
 #[async_trait]
-impl store::PortalSessionStore for crate::SqliteStore {
+impl store::PortalSessionStore for crate::Tenant<'_> {
     async fn create_portal_session(&self, session: NewPortalSession) -> Result<()> {
-        self.engine.write(move |c| crate::portal::create(c, &session)).await
+        let tenant = self.tenant.clone();
+        self.engine.write(move |c| crate::portal::create(c, &tenant, &session)).await
     }
 
-    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>> {
-        let hash = token_hash.to_owned();
-        let Some((record, times)) = self.engine.read(move |c| crate::portal::find(c, &hash)).await? else {
-            return Ok(None);
-        };
-        let hash = token_hash.to_owned();
-        match domain::session::liveness(&times, false, now) {
-            domain::session::Liveness::Ended => {
-                self.engine.write(move |c| crate::portal::delete(c, &hash)).await?;
-                Ok(None)
-            }
-            domain::session::Liveness::Alive { touch } => {
-                if touch {
-                    self.engine.write(move |c| crate::portal::touch(c, &hash, now)).await?;
-                }
-                Ok(Some(record))
-            }
-        }
-    }
-
-    async fn delete_portal_session(&self, token_hash: &str) -> Result<()> {
-        let hash = token_hash.to_owned();
-        self.engine.write(move |c| crate::portal::delete(c, &hash)).await
-    }
-
-    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64> {
-        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+    async fn delete_portal_sessions_of(&self, subject: &str) -> Result<u64> {
+        let (tenant, subject) = (self.tenant.clone(), subject.to_owned());
         self.engine.write(move |c| crate::portal::delete_of(c, &tenant, &subject)).await
     }
 }

@@ -382,15 +382,9 @@ fn filter_page(
 }
 
 #[async_trait]
-impl store::SearchStore for crate::SqliteStore {
-    async fn forms(&self, tenant: &TenantId) -> Result<Vec<String>> {
-        let tenant = tenant.clone();
+impl store::SearchStore for crate::Tenant<'_> {
+    async fn forms(&self) -> Result<Vec<String>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::search::forms(c, &tenant)).await
-    }
-
-    async fn index_unindexed(&self) -> Result<u64> {
-        // One process owns the file: everything written is indexed at once, and whatever an
-        // older version wrote was indexed at open (see `open`).
-        Ok(0)
     }
 }

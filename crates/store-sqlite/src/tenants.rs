@@ -216,51 +216,29 @@ pub(crate) fn route_kennung(conn: &Connection, kennung: &str) -> Result<Option<U
 }
 
 #[async_trait]
-impl store::TenantStore for crate::SqliteStore {
-    async fn ensure_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
-        self.engine.write(move |c| crate::tenants::ensure_tenant(c, &tenant)).await
-    }
-
-    async fn create_tenant(&self, tenant: NewTenant) -> Result<TenantRecord> {
-        self.engine.write(move |c| crate::tenants::create_tenant(c, &tenant)).await
-    }
-
-    async fn get_tenant(&self, tenant: &TenantId) -> Result<TenantRecord> {
-        let tenant = tenant.clone();
+impl store::TenantStore for crate::Tenant<'_> {
+    async fn get_tenant(&self) -> Result<TenantRecord> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::tenants::get_tenant(c, &tenant)).await
     }
 
-    async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
-        self.engine.read(crate::tenants::list_tenants).await
-    }
-
-    async fn find_tenant_by_host(&self, host: &str) -> Result<Option<TenantRecord>> {
-        let host = host.to_owned();
-        self.engine.read(move |c| crate::tenants::find_tenant_by_host(c, &host)).await
-    }
-
-    async fn update_tenant(&self, tenant: &TenantId, settings: TenantSettings) -> Result<TenantRecord> {
-        let tenant = tenant.clone();
+    async fn update_tenant(&self, settings: TenantSettings) -> Result<TenantRecord> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::tenants::update_tenant(c, &tenant, &settings)).await
     }
 
-    async fn create_unit(&self, tenant: &TenantId, unit: NewUnit) -> Result<UnitRecord> {
-        let tenant = tenant.clone();
+    async fn create_unit(&self, unit: NewUnit) -> Result<UnitRecord> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::tenants::create_unit(c, &tenant, &unit)).await
     }
 
-    async fn update_unit(&self, tenant: &TenantId, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
-        let (tenant, name, kennung) = (tenant.clone(), name.to_owned(), kennung.to_owned());
+    async fn update_unit(&self, id: UnitId, name: &str, kennung: &str) -> Result<UnitRecord> {
+        let (tenant, name, kennung) = (self.tenant.clone(), name.to_owned(), kennung.to_owned());
         self.engine.write(move |c| crate::tenants::update_unit(c, &tenant, id, &name, &kennung)).await
     }
 
-    async fn list_units(&self, tenant: &TenantId) -> Result<Vec<UnitRecord>> {
-        let tenant = tenant.clone();
+    async fn list_units(&self) -> Result<Vec<UnitRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::tenants::list_units(c, &tenant)).await
-    }
-
-    async fn route_kennung(&self, kennung: &str) -> Result<Option<UnitRecord>> {
-        let kennung = kennung.to_owned();
-        self.engine.read(move |c| crate::tenants::route_kennung(c, &kennung)).await
     }
 }

@@ -405,25 +405,24 @@ fn import_event(conn: &Connection, tenant: &TenantId, e: &EventRecord) -> Result
 }
 
 #[async_trait]
-impl store::TransferStore for crate::SqliteStore {
-    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts> {
-        let tenant = tenant.clone();
+impl store::TransferStore for crate::Tenant<'_> {
+    async fn count_for_export(&self) -> Result<ExportCounts> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::transfer::count_for_export(c, &tenant)).await
     }
 
     async fn export_page(
         &self,
-        tenant: &TenantId,
         section: ExportSection,
         after: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<ExportRecord>, Option<String>)> {
-        let (tenant, after) = (tenant.clone(), after.map(str::to_owned));
+        let (tenant, after) = (self.tenant.clone(), after.map(str::to_owned));
         self.engine.read(move |c| crate::transfer::export_page(c, &tenant, section, after.as_deref(), limit)).await
     }
 
-    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()> {
-        let tenant = tenant.clone();
+    async fn import_records(&self, records: Vec<ExportRecord>) -> Result<()> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::transfer::import_records(c, &tenant, &records)).await
     }
 }

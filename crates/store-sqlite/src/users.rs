@@ -85,8 +85,7 @@ pub(crate) fn delete_sessions_of(conn: &Connection, tenant: &TenantId, user: Use
     Ok(())
 }
 
-pub(crate) fn create_user(conn: &Connection, u: &NewUser) -> Result<UserRecord> {
-    let t = &u.tenant;
+pub(crate) fn create_user(conn: &Connection, t: &TenantId, u: &NewUser) -> Result<UserRecord> {
     if exists(conn, "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND username = ?2)", t, &u.username)? {
         return Err(StorageError::Duplicate("username"));
     }
@@ -247,7 +246,7 @@ pub(crate) fn record_login_success(conn: &Connection, tenant: &TenantId, id: Use
     Ok(())
 }
 
-pub(crate) fn create_session(conn: &Connection, s: &NewSession) -> Result<()> {
+pub(crate) fn create_session(conn: &Connection, tenant: &TenantId, s: &NewSession) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, created_at, last_seen, idle_timeout_secs, absolute_expiry)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
@@ -255,7 +254,7 @@ pub(crate) fn create_session(conn: &Connection, s: &NewSession) -> Result<()> {
     .and_then(|mut st| {
         st.execute(params![
             s.token_hash,
-            s.tenant.as_str(),
+            tenant.as_str(),
             s.user.0.to_string(),
             s.csrf_token,
             ms(s.created_at),
@@ -324,120 +323,84 @@ pub(crate) fn delete_expired_sessions(conn: &Connection, now: OffsetDateTime) ->
 }
 
 #[async_trait]
-impl store::UserStore for crate::SqliteStore {
+impl store::UserStore for crate::Tenant<'_> {
     async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
-        self.engine.write(move |c| crate::users::create_user(c, &user)).await
+        let tenant = self.tenant.clone();
+        self.engine.write(move |c| crate::users::create_user(c, &tenant, &user)).await
     }
 
-    async fn find_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
-        let (tenant, username) = (tenant.clone(), username.to_owned());
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        let (tenant, username) = (self.tenant.clone(), username.to_owned());
         self.engine.read(move |c| crate::users::find_user_by_username(c, &tenant, &username)).await
     }
 
-    async fn get_user(&self, tenant: &TenantId, id: UserId) -> Result<UserRecord> {
-        let tenant = tenant.clone();
+    async fn get_user(&self, id: UserId) -> Result<UserRecord> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::users::get_user(c, &tenant, id)).await
     }
 
-    async fn list_users(&self, tenant: &TenantId) -> Result<Vec<UserRecord>> {
-        let tenant = tenant.clone();
+    async fn list_users(&self) -> Result<Vec<UserRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::users::list_users(c, &tenant)).await
     }
 
-    async fn count_users(&self, tenant: &TenantId) -> Result<u64> {
-        let tenant = tenant.clone();
+    async fn count_users(&self) -> Result<u64> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::users::count_users(c, &tenant)).await
     }
 
-    async fn find_user_by_oidc_subject(&self, tenant: &TenantId, subject: &str) -> Result<Option<UserRecord>> {
-        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+    async fn find_user_by_oidc_subject(&self, subject: &str) -> Result<Option<UserRecord>> {
+        let (tenant, subject) = (self.tenant.clone(), subject.to_owned());
         self.engine.read(move |c| crate::users::find_user_by_oidc_subject(c, &tenant, &subject)).await
     }
 
-    async fn link_oidc_subject(&self, tenant: &TenantId, id: UserId, subject: &str) -> Result<()> {
-        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+    async fn link_oidc_subject(&self, id: UserId, subject: &str) -> Result<()> {
+        let (tenant, subject) = (self.tenant.clone(), subject.to_owned());
         self.engine.write(move |c| crate::users::link_oidc_subject(c, &tenant, id, &subject)).await
     }
 
-    async fn update_user(&self, tenant: &TenantId, id: UserId, update: UserUpdate) -> Result<UserRecord> {
-        let tenant = tenant.clone();
+    async fn update_user(&self, id: UserId, update: UserUpdate) -> Result<UserRecord> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::users::update_user(c, &tenant, id, &update)).await
     }
 
-    async fn set_password(&self, tenant: &TenantId, id: UserId, password_hash: &str) -> Result<()> {
-        let (tenant, hash) = (tenant.clone(), password_hash.to_owned());
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let (tenant, hash) = (self.tenant.clone(), password_hash.to_owned());
         self.engine.write(move |c| crate::users::set_password(c, &tenant, id, &hash)).await
     }
 
-    async fn require_password_change(&self, tenant: &TenantId, id: UserId) -> Result<()> {
-        let tenant = tenant.clone();
+    async fn require_password_change(&self, id: UserId) -> Result<()> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::users::require_password_change(c, &tenant, id)).await
     }
 
-    async fn record_login_failure(&self, tenant: &TenantId, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
-        let tenant = tenant.clone();
+    async fn record_login_failure(&self, id: UserId, now: OffsetDateTime) -> Result<UserRecord> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::users::record_login_failure(c, &tenant, id, now)).await
     }
 
-    async fn record_login_success(&self, tenant: &TenantId, id: UserId) -> Result<()> {
-        let tenant = tenant.clone();
+    async fn record_login_success(&self, id: UserId) -> Result<()> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::users::record_login_success(c, &tenant, id)).await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<()> {
-        self.engine.write(move |c| crate::users::create_session(c, &session)).await
-    }
-
-    async fn get_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>> {
-        let hash = token_hash.to_owned();
-        let found = self.engine.read(move |c| crate::users::find_session(c, &hash)).await?;
-        let Some(found) = found else { return Ok(None) };
-        let hash = token_hash.to_owned();
-        let liveness = domain::session::liveness(&found.times, found.record.user.disabled, now);
-        if liveness == domain::session::Liveness::Ended {
-            self.engine.write(move |c| crate::users::delete_session(c, &hash)).await?;
-            return Ok(None);
-        }
-        if liveness == (domain::session::Liveness::Alive { touch: true }) {
-            self.engine.write(move |c| crate::users::touch_session(c, &hash, now)).await?;
-        }
-        Ok(Some(found.record))
-    }
-
-    async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        let hash = token_hash.to_owned();
-        self.engine.write(move |c| crate::users::delete_session(c, &hash)).await
-    }
-
-    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64> {
-        self.engine
-            .write(move |c| Ok(crate::users::delete_expired_sessions(c, now)? + crate::portal::delete_expired(c, now)?))
-            .await
+        let tenant = self.tenant.clone();
+        self.engine.write(move |c| crate::users::create_session(c, &tenant, &session)).await
     }
 
     async fn create_api_token(&self, token: NewApiToken) -> Result<ApiTokenRecord> {
-        self.engine.write(move |c| crate::access::create_api_token(c, &token)).await
+        let tenant = self.tenant.clone();
+        self.engine.write(move |c| crate::access::create_api_token(c, &tenant, &token)).await
     }
 
-    async fn list_api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiTokenRecord>> {
-        let tenant = tenant.clone();
+    async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::access::list_api_tokens(c, &tenant)).await
     }
 
-    async fn revoke_api_token(&self, tenant: &TenantId, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
-        let tenant = tenant.clone();
+    async fn revoke_api_token(&self, id: ApiTokenId, now: OffsetDateTime) -> Result<()> {
+        let tenant = self.tenant.clone();
         self.engine.write(move |c| crate::access::revoke_api_token(c, &tenant, id, now)).await
-    }
-
-    async fn find_api_token(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<ApiTokenRecord>> {
-        let hash = token_hash.to_owned();
-        let found = self.engine.read(move |c| crate::access::find_api_token(c, &hash)).await?;
-        let Some(mut token) = found else { return Ok(None) };
-        if domain::session::token_use_recorded(token.last_used_at, now) {
-            let hash = token_hash.to_owned();
-            self.engine.write(move |c| crate::access::touch_api_token(c, &hash, now)).await?;
-            token.last_used_at = Some(token.last_used_at.map_or(now, |last| last.max(now)));
-        }
-        Ok(Some(token))
     }
 }

@@ -527,59 +527,52 @@ pub(crate) fn claim_next(
 }
 
 #[async_trait]
-impl store::VorgangStore for crate::SqliteStore {
-    async fn worklist(&self, tenant: &TenantId, query: &WorklistQuery) -> Result<WorklistPage> {
-        let (tenant, query) = (tenant.clone(), query.clone());
+impl store::VorgangStore for crate::Tenant<'_> {
+    async fn worklist(&self, query: &WorklistQuery) -> Result<WorklistPage> {
+        let (tenant, query) = (self.tenant.clone(), query.clone());
         self.engine.read(move |c| crate::vorgang::worklist(c, &tenant, &query)).await
     }
 
-    async fn status_counts(&self, tenant: &TenantId, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
-        let (tenant, visibility, view) = (tenant.clone(), visibility.clone(), view.clone());
+    async fn status_counts(&self, visibility: &Visibility, view: &View) -> Result<StatusCounts> {
+        let (tenant, visibility, view) = (self.tenant.clone(), visibility.clone(), view.clone());
         self.engine.read(move |c| crate::vorgang::status_counts(c, &tenant, &visibility, &view)).await
     }
 
-    async fn get_vorgang(&self, tenant: &TenantId, id: VorgangId) -> Result<VorgangRecord> {
-        let tenant = tenant.clone();
+    async fn get_vorgang(&self, id: VorgangId) -> Result<VorgangRecord> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::vorgang::get_vorgang(c, &tenant, id)).await
     }
 
-    async fn history(&self, tenant: &TenantId, id: VorgangId) -> Result<Vec<EventRecord>> {
-        let tenant = tenant.clone();
+    async fn history(&self, id: VorgangId) -> Result<Vec<EventRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::vorgang::history(c, &tenant, id)).await
     }
 
-    async fn get_document(&self, tenant: &TenantId, id: DocumentId) -> Result<DocumentRecord> {
-        let tenant = tenant.clone();
+    async fn get_document(&self, id: DocumentId) -> Result<DocumentRecord> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::vorgang::get_document(c, &tenant, id)).await
     }
 
-    async fn events_after(&self, tenant: &TenantId, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
-        let tenant = tenant.clone();
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<EventRecord>> {
+        let tenant = self.tenant.clone();
         self.engine.read(move |c| crate::vorgang::events_after(c, &tenant, after, limit)).await
     }
 
     async fn apply_change(
         &self,
-        tenant: &TenantId,
         id: VorgangId,
         expected_version: i64,
         change: VorgangChange,
         actor: &Actor,
     ) -> Result<VorgangHead> {
-        let (tenant, actor) = (tenant.clone(), actor.clone());
+        let (tenant, actor) = (self.tenant.clone(), actor.clone());
         self.engine
             .write(move |c| crate::vorgang::apply_change(c, &tenant, id, expected_version, &change, &actor))
             .await
     }
 
-    async fn claim_next(
-        &self,
-        tenant: &TenantId,
-        visibility: &Visibility,
-        user: UserId,
-        actor: &Actor,
-    ) -> Result<Option<VorgangHead>> {
-        let (tenant, visibility, actor) = (tenant.clone(), visibility.clone(), actor.clone());
+    async fn claim_next(&self, visibility: &Visibility, user: UserId, actor: &Actor) -> Result<Option<VorgangHead>> {
+        let (tenant, visibility, actor) = (self.tenant.clone(), visibility.clone(), actor.clone());
         self.engine.write(move |c| crate::vorgang::claim_next(c, &tenant, &visibility, user, &actor)).await
     }
 }

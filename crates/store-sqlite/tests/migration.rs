@@ -4,7 +4,7 @@
 use domain::{Role, TenantId, TenantKind, UserId, Visibility, VorgangId, VorgangStatus};
 use ozgcloud_store_sqlite::SqliteStore;
 use rusqlite::{params, Connection};
-use store::{Actor, SortKey, TenantStore, UserStore, View, VorgangChange, VorgangStore, WorklistQuery};
+use store::{Actor, SortKey, Store, View, VorgangChange, WorklistQuery};
 
 const V1: &str = include_str!("../migrations/0001_init.sql");
 
@@ -61,17 +61,17 @@ async fn version_1_data_is_carried_over() {
     let store = SqliteStore::open(&path).expect("open migrates");
     let kiel = TenantId::parse("kiel").expect("slug");
 
-    assert_eq!(store.get_tenant(&TenantId::platform()).await.expect("platform").kind, TenantKind::Plattform);
-    let tenant = store.get_tenant(&kiel).await.expect("kiel");
+    assert_eq!(store.tenant(&TenantId::platform()).get_tenant().await.expect("platform").kind, TenantKind::Plattform);
+    let tenant = store.tenant(&kiel).get_tenant().await.expect("kiel");
     assert_eq!((tenant.kind, tenant.host, tenant.ip_allowlist), (TenantKind::Stadt, None, vec![]));
-    let admin = store.get_user(&kiel, old.admin).await.expect("admin");
+    let admin = store.tenant(&kiel).get_user(old.admin).await.expect("admin");
     assert_eq!((admin.roles, admin.units, admin.failed_logins), (vec![Role::Admin], vec![], 0));
-    let clerk = store.get_user(&kiel, old.clerk).await.expect("clerk");
+    let clerk = store.tenant(&kiel).get_user(old.clerk).await.expect("clerk");
     assert_eq!(clerk.roles, vec![Role::Sachbearbeitung]);
 
-    let counts = store.status_counts(&kiel, &Visibility::Tenant, &View::Alle).await.expect("counts");
+    let counts = store.tenant(&kiel).status_counts(&Visibility::Tenant, &View::Alle).await.expect("counts");
     assert_eq!((counts.get(VorgangStatus::Neu), counts.get(VorgangStatus::Angenommen)), (2, 1), "counts rebuilt");
-    let mine = store.status_counts(&kiel, &Visibility::Tenant, &View::Meine(old.clerk)).await.expect("counts");
+    let mine = store.tenant(&kiel).status_counts(&Visibility::Tenant, &View::Meine(old.clerk)).await.expect("counts");
     assert_eq!(mine.total(), 1);
     let q = WorklistQuery {
         visibility: Visibility::Restricted { units: vec![], user: Some(old.clerk), all_new: false },
@@ -83,19 +83,24 @@ async fn version_1_data_is_carried_over() {
         per_page: 50,
         filter: Default::default(),
     };
-    assert_eq!(store.worklist(&kiel, &q).await.expect("worklist").total, 1, "visibility on migrated rows");
+    assert_eq!(store.tenant(&kiel).worklist(&q).await.expect("worklist").total, 1, "visibility on migrated rows");
 
     // The recreated triggers keep counting.
     let by = Actor { user: Some(old.clerk), name: "clerk".into() };
-    store.apply_change(&kiel, old.neu[1], 1, VorgangChange::Assign { to: Some(old.clerk) }, &by).await.expect("assign");
-    let mine = store.status_counts(&kiel, &Visibility::Tenant, &View::Meine(old.clerk)).await.expect("counts");
+    store
+        .tenant(&kiel)
+        .apply_change(old.neu[1], 1, VorgangChange::Assign { to: Some(old.clerk) }, &by)
+        .await
+        .expect("assign");
+    let mine = store.tenant(&kiel).status_counts(&Visibility::Tenant, &View::Meine(old.clerk)).await.expect("counts");
     assert_eq!(mine.total(), 2);
-    let claimed = store.claim_next(&kiel, &Visibility::Tenant, old.clerk, &by).await.expect("claim").expect("one");
+    let claimed =
+        store.tenant(&kiel).claim_next(&Visibility::Tenant, old.clerk, &by).await.expect("claim").expect("one");
     assert_eq!(claimed.id, old.neu[0]);
     drop(store);
 
     // Opening again applies nothing twice.
     let store = SqliteStore::open(&path).expect("open again");
-    let counts = store.status_counts(&kiel, &Visibility::Tenant, &View::Meine(old.clerk)).await.expect("counts");
+    let counts = store.tenant(&kiel).status_counts(&Visibility::Tenant, &View::Meine(old.clerk)).await.expect("counts");
     assert_eq!(counts.total(), 3);
 }

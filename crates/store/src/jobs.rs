@@ -148,20 +148,17 @@ pub trait JobStore: Send + Sync {
     async fn discard_job(&self, id: JobId, reason: &str) -> Result<JobRecord>;
     /// Removes completed jobs finished before `before`; returns how many.
     async fn prune_jobs(&self, before: OffsetDateTime) -> Result<u64>;
+}
 
-    /// Where `consumer` stands in `tenant`'s event log: the last sequence number it handled
+/// Per-consumer cursors over a tenant's event log.
+#[async_trait]
+pub trait EventCursorStore: Send + Sync {
+    /// Where `consumer` stands in the tenant's event log: the last sequence number it handled
     /// (0 before the first).
-    async fn event_cursor(&self, consumer: &str, tenant: &TenantId) -> Result<i64>;
+    async fn event_cursor(&self, consumer: &str) -> Result<i64>;
     /// Moves the cursor from `from` to `to` and enqueues `jobs` (the consumer's effects of
     /// the events in between), in one transaction; if the cursor is no longer at `from`
     /// (another process moved it), [`crate::StorageError::Conflict`] with its position and
     /// nothing is written. So every event's effects are enqueued once, in order.
-    async fn advance_event_cursor(
-        &self,
-        consumer: &str,
-        tenant: &TenantId,
-        from: i64,
-        to: i64,
-        jobs: Vec<NewJob>,
-    ) -> Result<()>;
+    async fn advance_event_cursor(&self, consumer: &str, from: i64, to: i64, jobs: Vec<NewJob>) -> Result<()>;
 }

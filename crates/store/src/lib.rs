@@ -2,8 +2,11 @@
 //! one error type. Backends (SQLite now, PostgreSQL next) implement [`Store`]; the domain and
 //! web layers only ever see `Arc<dyn Store>`.
 //!
-//! Tenant scoping: every operation on tenant data takes the [`TenantId`] and every backend
-//! query filters by it, so a caller cannot reach another tenant's rows by id.
+//! Tenant scoping by construction: tenant data is reached only through a tenant's handle,
+//! `store.tenant(&id)`, whose methods take no tenant id (every backend query filters by the
+//! handle's tenant), so a caller cannot mix tenants or reach another tenant's rows by id. What
+//! spans tenants (the tenant list, routing, credential lookups, sweeps, jobs) sits on a
+//! separate handle, `store.installation()`.
 
 mod contract;
 mod error;
@@ -19,14 +22,26 @@ pub use jobs::*;
 pub use portal::*;
 pub use records::*;
 
-use async_trait::async_trait;
-
 pub type Result<T> = std::result::Result<T, StorageError>;
 
-/// The whole storage contract: one trait per area, each implemented in the area's module of
-/// each backend. Callers hold `Arc<dyn Store>` and call any area's operations on it.
-#[async_trait]
-pub trait Store:
+use domain::TenantId;
+
+/// The whole storage contract. Callers hold `Arc<dyn Store>` and reach a tenant's data through
+/// [`Store::tenant`], the installation-wide operations through [`Store::installation`].
+pub trait Store: Send + Sync + 'static {
+    /// The handle on one tenant's data. Obtaining it checks nothing (the tenant may not even
+    /// exist: its reads are then empty or NotFound); who may act for the tenant is decided
+    /// before, by the caller's session or token.
+    fn tenant(&self, id: &TenantId) -> Box<dyn TenantScope + '_>;
+    /// The operations that span tenants.
+    fn installation(&self) -> &dyn Installation;
+    /// Which engine runs, for logs and the health endpoint.
+    fn backend(&self) -> &'static str;
+}
+
+/// One tenant's part of the store: every area of the contract, none of whose methods takes a
+/// tenant id. A backend implements the area traits on its own handle type.
+pub trait TenantScope:
     TenantStore
     + IntakeStore
     + VorgangStore
@@ -36,12 +51,11 @@ pub trait Store:
     + UserStore
     + AuditStore
     + TransferStore
-    + JobStore
+    + EventCursorStore
     + PortalSessionStore
     + Send
     + Sync
-    + 'static
 {
-    /// Which engine runs, for logs and the health endpoint.
-    fn backend(&self) -> &'static str;
+    /// The tenant this handle works for.
+    fn id(&self) -> &TenantId;
 }

@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 pub struct NewPortalSession {
     /// SHA-256 of the cookie token.
     pub token_hash: String,
-    pub tenant: TenantId,
     pub kind: PortalKind,
     /// Who it is, as the kind names people (e.g. the applicant's Postfach identifier).
     pub subject: String,
@@ -37,12 +36,8 @@ pub struct PortalSessionRecord {
 #[async_trait]
 pub trait PortalSessionStore: Send + Sync {
     async fn create_portal_session(&self, session: NewPortalSession) -> Result<()>;
-    /// The live portal session with this token hash, touched (idle time restarts); an expired
-    /// one is deleted and `None`.
-    async fn get_portal_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<PortalSessionRecord>>;
-    /// Idempotent.
-    async fn delete_portal_session(&self, token_hash: &str) -> Result<()>;
-    /// Ends every session of `subject` in `tenant` (e.g. after the applicant's access was
-    /// withdrawn); returns how many.
-    async fn delete_portal_sessions_of(&self, tenant: &TenantId, subject: &str) -> Result<u64>;
+    /// Ends every session of `subject` in the tenant (e.g. after the applicant's access was
+    /// withdrawn); returns how many. (Finding and ending one session by its token hash is
+    /// installation-wide: [`crate::Installation`].)
+    async fn delete_portal_sessions_of(&self, subject: &str) -> Result<u64>;
 }

@@ -202,7 +202,7 @@ fn new_tenant(id: &TenantId, name: &str) -> NewTenant {
 
 async fn fresh_tenant(db: &Db) -> TenantId {
     let t = TenantId::parse(&format!("t-{}", short())).expect("valid tenant slug");
-    db.ensure_tenant(new_tenant(&t, "Testmandant")).await.expect("ensure_tenant");
+    db.installation().ensure_tenant(new_tenant(&t, "Testmandant")).await.expect("ensure_tenant");
     t
 }
 
@@ -318,11 +318,10 @@ fn new_vorgang(eingang_at: OffsetDateTime, form_name: &str) -> NewVorgang {
     }
 }
 
-fn new_delivery(tenant: &TenantId, received_at: OffsetDateTime) -> NewDelivery {
+fn new_delivery(received_at: OffsetDateTime) -> NewDelivery {
     let id = DeliveryId::new();
     NewDelivery {
         id,
-        tenant: tenant.clone(),
         received_at,
         channel: "antrag-multipart".into(),
         content_type: "multipart/form-data; boundary=xyz".into(),
@@ -332,15 +331,15 @@ fn new_delivery(tenant: &TenantId, received_at: OffsetDateTime) -> NewDelivery {
 }
 
 async fn record(db: &Db, tenant: &TenantId, received_at: OffsetDateTime) -> NewDelivery {
-    let d = new_delivery(tenant, received_at);
-    db.record_delivery(d.clone()).await.expect("record_delivery");
+    let d = new_delivery(received_at);
+    db.tenant(tenant).record_delivery(d.clone()).await.expect("record_delivery");
     d
 }
 
 /// Records a delivery and completes it into `v`; panics unless a Vorgang is created.
 async fn intake(db: &Db, tenant: &TenantId, v: NewVorgang) -> VorgangHead {
     let d = record(db, tenant, v.eingang_at).await;
-    match db.complete_intake(tenant, d.id, v).await.expect("complete_intake") {
+    match db.tenant(tenant).complete_intake(d.id, v).await.expect("complete_intake") {
         IntakeOutcome::Created(head) => head,
         other => {
             panic!("complete_intake of a new transaction id must create a Vorgang, got {other:?}")
@@ -352,7 +351,6 @@ async fn new_user(db: &Db, tenant: &TenantId, prefix: &str, display_name: &str) 
     let username = format!("{prefix}-{}", short());
     let user = NewUser {
         id: UserId::new(),
-        tenant: tenant.clone(),
         email: Some(format!("{username}@example.org")),
         username,
         display_name: display_name.to_owned(),
@@ -361,7 +359,7 @@ async fn new_user(db: &Db, tenant: &TenantId, prefix: &str, display_name: &str) 
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1${}", short()),
         oidc_subject: None,
     };
-    db.create_user(user).await.expect("create_user")
+    db.tenant(tenant).create_user(user).await.expect("create_user")
 }
 
 /// Moves the Vorgang by `command` as the web layer does: read, decide by the domain, apply.
@@ -373,7 +371,7 @@ async fn move_status(
     reason: Option<&str>,
     actor: &Actor,
 ) -> VorgangHead {
-    let current = db.get_vorgang(tenant, id).await.expect("get_vorgang before a status move");
+    let current = db.tenant(tenant).get_vorgang(id).await.expect("get_vorgang before a status move");
     let to = domain::vorgang::decide_status_move(
         command,
         current.head.status,
@@ -382,14 +380,16 @@ async fn move_status(
     )
     .expect("legal status move");
     let change = VorgangChange::Status { command, from: current.head.status, to, reason: reason.map(str::to_owned) };
-    let head = db.apply_change(tenant, id, current.head.version, change, actor).await.expect("apply_change status");
+    let head =
+        db.tenant(tenant).apply_change(id, current.head.version, change, actor).await.expect("apply_change status");
     assert_eq!(head.status, to, "apply_change returns the new status");
     assert_eq!(head.version, current.head.version + 1, "every change increments the version by one");
     head
 }
 
 async fn assign(db: &Db, tenant: &TenantId, head: &VorgangHead, to: Option<UserId>, actor: &Actor) -> VorgangHead {
-    db.apply_change(tenant, head.id, head.version, VorgangChange::Assign { to }, actor)
+    db.tenant(tenant)
+        .apply_change(head.id, head.version, VorgangChange::Assign { to }, actor)
         .await
         .expect("apply_change assign")
 }
@@ -402,7 +402,8 @@ async fn set_aktenzeichen(
     actor: &Actor,
 ) -> VorgangHead {
     let az = az.map(|a| Aktenzeichen::parse(a).expect("valid Aktenzeichen").expect("non-empty Aktenzeichen"));
-    db.apply_change(tenant, head.id, head.version, VorgangChange::Aktenzeichen(az), actor)
+    db.tenant(tenant)
+        .apply_change(head.id, head.version, VorgangChange::Aktenzeichen(az), actor)
         .await
         .expect("apply_change aktenzeichen")
 }
@@ -457,7 +458,7 @@ fn query(
 }
 
 async fn all_of(db: &Db, tenant: &TenantId, view: View) -> WorklistPage {
-    db.worklist(tenant, &query(view, None, SortKey::EingangAt, false, 0, 1000)).await.expect("worklist")
+    db.tenant(tenant).worklist(&query(view, None, SortKey::EingangAt, false, 0, 1000)).await.expect("worklist")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -595,7 +596,7 @@ fn views(fx: &Fixture) -> Vec<View> {
 async fn claim_with_retry(db: &Db, tenant: &TenantId, user: &UserRecord) -> Option<VorgangHead> {
     let mut attempts = 0;
     loop {
-        match db.claim_next(tenant, &Visibility::Tenant, user.id, &actor(user)).await {
+        match db.tenant(tenant).claim_next(&Visibility::Tenant, user.id, &actor(user)).await {
             Ok(got) => return got,
             Err(StorageError::Retryable(e)) if attempts < 100 => {
                 attempts += 1;
@@ -621,7 +622,7 @@ fn kennung() -> String {
 
 async fn new_unit(db: &Db, tenant: &TenantId, name: &str) -> UnitRecord {
     let unit = NewUnit { id: UnitId::new(), name: name.to_owned(), kennung: kennung() };
-    db.create_unit(tenant, unit).await.expect("create_unit")
+    db.tenant(tenant).create_unit(unit).await.expect("create_unit")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -635,7 +636,6 @@ async fn new_unit(db: &Db, tenant: &TenantId, name: &str) -> UnitRecord {
 fn session_for(user: &UserRecord, start: OffsetDateTime, idle_timeout_secs: i64, absolute: Duration) -> NewSession {
     NewSession {
         token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
-        tenant: user.tenant.clone(),
         user: user.id,
         csrf_token: short(),
         created_at: start,
@@ -647,7 +647,7 @@ fn session_for(user: &UserRecord, start: OffsetDateTime, idle_timeout_secs: i64,
 async fn login_failure_with_retry(db: &Db, tenant: &TenantId, user: UserId, now: OffsetDateTime) -> UserRecord {
     let mut attempts = 0;
     loop {
-        match db.record_login_failure(tenant, user, now).await {
+        match db.tenant(tenant).record_login_failure(user, now).await {
             Ok(got) => return got,
             Err(StorageError::Retryable(e)) if attempts < 100 => {
                 attempts += 1;
@@ -663,10 +663,9 @@ async fn login_failure_with_retry(db: &Db, tenant: &TenantId, user: UserId, now:
 // API tokens and audit log
 // ---------------------------------------------------------------------------------------
 
-fn new_token(tenant: &TenantId, name: &str, scopes: &[TokenScope], created_at: OffsetDateTime) -> NewApiToken {
+fn new_token(name: &str, scopes: &[TokenScope], created_at: OffsetDateTime) -> NewApiToken {
     NewApiToken {
         id: ApiTokenId::new(),
-        tenant: tenant.clone(),
         name: name.to_owned(),
         scopes: scopes.to_vec(),
         token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
@@ -689,7 +688,8 @@ async fn export_all(db: &Db, tenant: &TenantId, limit: u32) -> Vec<ExportRecord>
     for section in ExportSection::ALL {
         let mut after: Option<String> = None;
         loop {
-            let (page, next) = db.export_page(tenant, section, after.as_deref(), limit).await.expect("export_page");
+            let (page, next) =
+                db.tenant(tenant).export_page(section, after.as_deref(), limit).await.expect("export_page");
             assert!(page.len() <= limit.max(1) as usize, "export_page returns at most `limit` records");
             assert!(page.iter().all(|r| r.section() == section), "export_page returns records of its section only");
             all.extend(page);
@@ -720,8 +720,9 @@ async fn export_fixture(db: &Db) -> (Fixture, Vec<UnitRecord>) {
     let units = vec![new_unit(db, &t, "Ordnungsamt").await, new_unit(db, &t, "Bauamt").await];
     let by = actor(&fx.users[1]);
     for (item, unit) in fx.items.iter().take(2).zip(&units) {
-        let head = db.get_vorgang(&t, item.id).await.expect("get_vorgang").head;
-        db.apply_change(&t, head.id, head.version, VorgangChange::Unit { to: Some(unit.id) }, &by)
+        let head = db.tenant(&t).get_vorgang(item.id).await.expect("get_vorgang").head;
+        db.tenant(&t)
+            .apply_change(head.id, head.version, VorgangChange::Unit { to: Some(unit.id) }, &by)
             .await
             .expect("apply_change unit");
     }
@@ -730,16 +731,19 @@ async fn export_fixture(db: &Db) -> (Fixture, Vec<UnitRecord>) {
     move_status(db, &t, head.id, C::Verwerfen, Some("Dublette"), &by).await;
     move_status(db, &t, head.id, C::LoeschenAnfordern, Some("Dublette"), &by).await;
     let q = record(db, &t, at(80)).await;
-    db.quarantine_delivery(&t, q.id, "formData[2].value", "ungültiges Datum „31.02.“").await.expect("quarantine");
+    db.tenant(&t)
+        .quarantine_delivery(q.id, "formData[2].value", "ungültiges Datum „31.02.“")
+        .await
+        .expect("quarantine");
     record(db, &t, at(81)).await;
     let dup = record(db, &t, at(82)).await;
     let mut repeated = new_vorgang(at(82), "Sondernutzung");
     repeated.transaction_id = doomed.transaction_id.clone();
-    db.complete_intake(&t, dup.id, repeated).await.expect("complete_intake duplicate");
+    db.tenant(&t).complete_intake(dup.id, repeated).await.expect("complete_intake duplicate");
     let carla = db
+        .tenant(&t)
         .create_user(NewUser {
             id: UserId::new(),
-            tenant: t.clone(),
             username: format!("carla-{}", short()),
             display_name: "Carla Chamäleon".into(),
             email: None,
@@ -750,39 +754,41 @@ async fn export_fixture(db: &Db) -> (Fixture, Vec<UnitRecord>) {
         })
         .await
         .expect("create_user");
-    let carla = db.record_login_failure(&t, carla.id, now_s()).await.expect("record_login_failure");
+    let carla = db.tenant(&t).record_login_failure(carla.id, now_s()).await.expect("record_login_failure");
     fx.users.push(carla);
     let settings = TenantSettings {
         name: "Testmandant".into(),
         host: Some(format!("{t}.example")),
         ip_allowlist: vec!["10.0.0.0/8".into(), "2001:db8::/32".into()],
     };
-    db.update_tenant(&t, settings).await.expect("update_tenant");
+    db.tenant(&t).update_tenant(settings).await.expect("update_tenant");
     for (i, action) in ["anmeldung", "benutzer_angelegt", "vorgang_gelesen"].into_iter().enumerate() {
-        db.append_audit(audit_entry(&t, &fx.users[0], i as i64, action)).await.expect("append_audit");
+        db.tenant(&t).append_audit(audit_entry(&fx.users[0], i as i64, action)).await.expect("append_audit");
     }
     // Kommentare and Wiedervorlagen: open, done, changed.
     let v: Vec<VorgangId> = fx.items.iter().take(4).map(|i| i.id).collect();
     for (i, text) in [(0, "Erster Kommentar"), (0, "Zweiter Kommentar\nmit Zeilen"), (3, "Anderswo")] {
-        db.add_kommentar(&t, v[i], KommentarId::new(), text, &by).await.expect("add_kommentar");
+        db.tenant(&t).add_kommentar(v[i], KommentarId::new(), text, &by).await.expect("add_kommentar");
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
-    db.add_wiedervorlage(&t, new_wiedervorlage(v[0], "Offen", day(4), &by)).await.expect("add_wiedervorlage");
-    let done = db.add_wiedervorlage(&t, new_wiedervorlage(v[1], "Erledigt", day(2), &system())).await.expect("add");
-    db.update_wiedervorlage(&t, done.id, 1, WiedervorlageUpdate { erledigt: true, ..update_of(&done) }, &by)
+    db.tenant(&t).add_wiedervorlage(new_wiedervorlage(v[0], "Offen", day(4), &by)).await.expect("add_wiedervorlage");
+    let done =
+        db.tenant(&t).add_wiedervorlage(new_wiedervorlage(v[1], "Erledigt", day(2), &system())).await.expect("add");
+    db.tenant(&t)
+        .update_wiedervorlage(done.id, 1, WiedervorlageUpdate { erledigt: true, ..update_of(&done) }, &by)
         .await
         .expect("done");
-    let changed = db.add_wiedervorlage(&t, new_wiedervorlage(v[2], "Geändert", day(1), &by)).await.expect("add");
-    db.update_wiedervorlage(&t, changed.id, 1, WiedervorlageUpdate { frist: day(6), ..update_of(&changed) }, &by)
+    let changed = db.tenant(&t).add_wiedervorlage(new_wiedervorlage(v[2], "Geändert", day(1), &by)).await.expect("add");
+    db.tenant(&t)
+        .update_wiedervorlage(changed.id, 1, WiedervorlageUpdate { frist: day(6), ..update_of(&changed) }, &by)
         .await
         .expect("change");
-    db.add_wiedervorlage(&t, new_wiedervorlage(v[3], "Überfällig", day(-1), &by)).await.expect("add");
+    db.tenant(&t).add_wiedervorlage(new_wiedervorlage(v[3], "Überfällig", day(-1), &by)).await.expect("add");
     (fx, units)
 }
 
-fn audit_entry(tenant: &TenantId, user: &UserRecord, minutes: i64, action: &str) -> NewAuditEntry {
+fn audit_entry(user: &UserRecord, minutes: i64, action: &str) -> NewAuditEntry {
     NewAuditEntry {
-        tenant: tenant.clone(),
         at: at(minutes),
         actor: actor(user),
         action: action.to_owned(),
@@ -794,7 +800,7 @@ fn audit_entry(tenant: &TenantId, user: &UserRecord, minutes: i64, action: &str)
 
 async fn all_audit(db: &Db, tenant: &TenantId) -> Vec<AuditRecord> {
     let q = AuditQuery { before: None, action: None, limit: 10_000 };
-    db.list_audit(tenant, &q).await.expect("list_audit")
+    db.tenant(tenant).list_audit(&q).await.expect("list_audit")
 }
 
 /// The units as an import with `suffix` appended to every kennung writes them (kennungen are
@@ -820,7 +826,7 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
     for r in &records {
         match r {
             ExportRecord::Tenant(t) => {
-                let got = db.get_tenant(dst).await.expect("get_tenant dst");
+                let got = db.tenant(dst).get_tenant().await.expect("get_tenant dst");
                 assert_eq!(
                     (got.name.as_str(), got.kind, &got.ip_allowlist, &got.host),
                     (t.name.as_str(), t.kind, &t.ip_allowlist, &None),
@@ -829,77 +835,82 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
             }
             ExportRecord::Unit(_) | ExportRecord::Event(_) | ExportRecord::Audit(_) => {}
             ExportRecord::Kommentar(k) => {
-                let got = db.list_kommentare(dst, k.vorgang_id).await.expect("list_kommentare of an imported Vorgang");
+                let got =
+                    db.tenant(dst).list_kommentare(k.vorgang_id).await.expect("list_kommentare of an imported Vorgang");
                 assert!(got.contains(k), "Kommentare move completely: {k:?}");
             }
             ExportRecord::Wiedervorlage(w) => {
-                let got = db.get_wiedervorlage(dst, w.id).await.expect("get_wiedervorlage of an imported one");
+                let got = db.tenant(dst).get_wiedervorlage(w.id).await.expect("get_wiedervorlage of an imported one");
                 assert_eq!(got, *w, "Wiedervorlagen move completely, with id, version and erledigt");
             }
             ExportRecord::ClerkDocument(d) => {
-                let got = db.list_clerk_documents(dst, d.document.vorgang_id).await.expect("list_clerk_documents");
+                let got =
+                    db.tenant(dst).list_clerk_documents(d.document.vorgang_id).await.expect("list_clerk_documents");
                 assert!(got.contains(d), "clerks' documents move completely: {d:?}");
             }
             ExportRecord::User(u) => {
                 user_ids.push(u.id);
-                let got = db.get_user(dst, u.id).await.expect("get_user of an imported user");
+                let got = db.tenant(dst).get_user(u.id).await.expect("get_user of an imported user");
                 assert_eq!(got, UserRecord { tenant: dst.clone(), ..u.clone() }, "users move completely");
-                assert_eq!(db.find_user_by_username(dst, &u.username).await.expect("find"), Some(got.clone()));
+                assert_eq!(db.tenant(dst).find_user_by_username(&u.username).await.expect("find"), Some(got.clone()));
                 if let Some(subject) = &u.oidc_subject {
-                    assert_eq!(db.find_user_by_oidc_subject(dst, subject).await.expect("find by subject"), Some(got));
+                    assert_eq!(
+                        db.tenant(dst).find_user_by_oidc_subject(subject).await.expect("find by subject"),
+                        Some(got)
+                    );
                 }
             }
             ExportRecord::Delivery(d) => {
-                let got = db.get_delivery(dst, d.id).await.expect("get_delivery of an imported delivery");
+                let got = db.tenant(dst).get_delivery(d.id).await.expect("get_delivery of an imported delivery");
                 assert_eq!(got, DeliveryRecord { tenant: dst.clone(), ..d.clone() }, "deliveries move completely");
             }
             ExportRecord::Vorgang(v) => {
                 let id = v.head.id;
-                let got = db.get_vorgang(dst, id).await.expect("get_vorgang of an imported Vorgang");
+                let got = db.tenant(dst).get_vorgang(id).await.expect("get_vorgang of an imported Vorgang");
                 let want = crate::VorgangRecord { tenant: dst.clone(), ..(**v).clone() };
                 assert_eq!(got, want, "Vorgänge move completely");
                 assert_eq!(
                     got,
-                    crate::VorgangRecord { tenant: dst.clone(), ..db.get_vorgang(src, id).await.expect("src") }
+                    crate::VorgangRecord { tenant: dst.clone(), ..db.tenant(src).get_vorgang(id).await.expect("src") }
                 );
                 for doc in &v.documents {
-                    assert_eq!(db.get_document(dst, doc.id).await.expect("get_document"), *doc);
+                    assert_eq!(db.tenant(dst).get_document(doc.id).await.expect("get_document"), *doc);
                 }
                 assert_eq!(
-                    db.find_by_transaction(dst, &v.transaction_id).await.expect("find_by_transaction"),
+                    db.tenant(dst).find_by_transaction(&v.transaction_id).await.expect("find_by_transaction"),
                     Some(v.head.clone())
                 );
                 assert_eq!(
-                    without_seq(db.history(dst, id).await.expect("history dst")),
-                    without_seq(db.history(src, id).await.expect("history src")),
+                    without_seq(db.tenant(dst).history(id).await.expect("history dst")),
+                    without_seq(db.tenant(src).history(id).await.expect("history src")),
                     "the history moves, in order"
                 );
                 assert_eq!(
-                    db.list_kommentare(dst, id).await.expect("list_kommentare dst"),
-                    db.list_kommentare(src, id).await.expect("list_kommentare src"),
+                    db.tenant(dst).list_kommentare(id).await.expect("list_kommentare dst"),
+                    db.tenant(src).list_kommentare(id).await.expect("list_kommentare src"),
                     "the Kommentare move"
                 );
                 assert_eq!(
-                    db.list_wiedervorlagen(dst, id).await.expect("list_wiedervorlagen dst"),
-                    db.list_wiedervorlagen(src, id).await.expect("list_wiedervorlagen src"),
+                    db.tenant(dst).list_wiedervorlagen(id).await.expect("list_wiedervorlagen dst"),
+                    db.tenant(src).list_wiedervorlagen(id).await.expect("list_wiedervorlagen src"),
                     "the Wiedervorlagen move"
                 );
             }
         }
     }
-    let src_log = db.events_after(src, 0, 100_000).await.expect("events_after src");
-    let dst_log = db.events_after(dst, 0, 100_000).await.expect("events_after dst");
+    let src_log = db.tenant(src).events_after(0, 100_000).await.expect("events_after src");
+    let dst_log = db.tenant(dst).events_after(0, 100_000).await.expect("events_after dst");
     assert_seq_increasing(&dst_log, "imported event log");
     assert_eq!(without_seq(dst_log), without_seq(src_log), "the event log moves, in order, with its content");
 
-    let src_units = db.list_units(src).await.expect("list_units src");
+    let src_units = db.tenant(src).list_units().await.expect("list_units src");
     let want_units: Vec<UnitRecord> = src_units
         .iter()
         .map(|u| UnitRecord { tenant: dst.clone(), kennung: format!("{}{suffix}", u.kennung), ..u.clone() })
         .collect();
-    assert_eq!(db.list_units(dst).await.expect("list_units dst"), want_units, "the units move");
+    assert_eq!(db.tenant(dst).list_units().await.expect("list_units dst"), want_units, "the units move");
     let retenant_audit = |a: Vec<AuditRecord>| -> Vec<AuditRecord> {
-        a.into_iter().map(|r| AuditRecord { seq: 0, entry: NewAuditEntry { tenant: dst.clone(), ..r.entry } }).collect()
+        a.into_iter().map(|r| AuditRecord { seq: 0, entry: NewAuditEntry { ..r.entry } }).collect()
     };
     let dst_audit = all_audit(db, dst).await;
     for pair in dst_audit.windows(2) {
@@ -920,20 +931,20 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
         for include_done in [false, true] {
             let q = WiedervorlagenQuery { visibility: visibility.clone(), include_done, limit: 1000, offset: 0 };
             assert_eq!(
-                db.wiedervorlagen(dst, &q).await.expect("wiedervorlagen dst"),
-                db.wiedervorlagen(src, &q).await.expect("wiedervorlagen src"),
+                db.tenant(dst).wiedervorlagen(&q).await.expect("wiedervorlagen dst"),
+                db.tenant(src).wiedervorlagen(&q).await.expect("wiedervorlagen src"),
                 "the Wiedervorlagen view {visibility:?}, include_done {include_done}"
             );
         }
         assert_eq!(
-            db.count_due_wiedervorlagen(dst, visibility, day(3)).await.expect("count_due dst"),
-            db.count_due_wiedervorlagen(src, visibility, day(3)).await.expect("count_due src"),
+            db.tenant(dst).count_due_wiedervorlagen(visibility, day(3)).await.expect("count_due dst"),
+            db.tenant(src).count_due_wiedervorlagen(visibility, day(3)).await.expect("count_due src"),
             "due Wiedervorlagen {visibility:?}"
         );
         for view in &views {
             assert_eq!(
-                db.status_counts(dst, visibility, view).await.expect("status_counts dst"),
-                db.status_counts(src, visibility, view).await.expect("status_counts src"),
+                db.tenant(dst).status_counts(visibility, view).await.expect("status_counts dst"),
+                db.tenant(src).status_counts(visibility, view).await.expect("status_counts src"),
                 "status counts {visibility:?} {view:?}"
             );
             for sort in SortKey::ALL {
@@ -943,8 +954,8 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
                         ..query(view.clone(), None, sort, descending, 0, 1000)
                     };
                     assert_eq!(
-                        db.worklist(dst, &q).await.expect("worklist dst"),
-                        db.worklist(src, &q).await.expect("worklist src"),
+                        db.tenant(dst).worklist(&q).await.expect("worklist dst"),
+                        db.tenant(src).worklist(&q).await.expect("worklist src"),
                         "worklist {visibility:?} {view:?} by {sort:?}, descending {descending}"
                     );
                 }
@@ -955,12 +966,15 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
         (items.into_iter().map(|d| DeliveryRecord { tenant: dst.clone(), ..d }).collect::<Vec<_>>(), total)
     };
     assert_eq!(
-        db.list_quarantine(dst, DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine dst"),
-        retenant(db.list_quarantine(src, DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine src")),
+        db.tenant(dst).list_quarantine(DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine dst"),
+        retenant(
+            db.tenant(src).list_quarantine(DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine src")
+        ),
         "the quarantine moves"
     );
     let mut want: Vec<UserRecord> = db
-        .list_users(src)
+        .tenant(src)
+        .list_users()
         .await
         .expect("list_users src")
         .into_iter()
@@ -968,11 +982,13 @@ async fn assert_same_tenant(db: &Db, src: &TenantId, dst: &TenantId, extra_users
         .chain(extra_users.iter().cloned())
         .collect();
     want.sort_by_key(|u| u.id);
-    let mut got = db.list_users(dst).await.expect("list_users dst");
+    let mut got = db.tenant(dst).list_users().await.expect("list_users dst");
     got.sort_by_key(|u| u.id);
     assert_eq!(got, want, "the users move; the target's other users stay");
-    let (s, d) =
-        (db.count_for_export(src).await.expect("count src"), db.count_for_export(dst).await.expect("count dst"));
+    let (s, d) = (
+        db.tenant(src).count_for_export().await.expect("count src"),
+        db.tenant(dst).count_for_export().await.expect("count dst"),
+    );
     assert_eq!(ExportCounts { users: s.users + extra_users.len() as u64, ..s }, d, "count_for_export agrees");
 }
 
@@ -1021,5 +1037,5 @@ async fn naechste_frist(db: &Db, tenant: &TenantId, id: VorgangId) -> Option<tim
 }
 
 async fn last_event(db: &Db, tenant: &TenantId, id: VorgangId) -> EventRecord {
-    db.history(tenant, id).await.expect("history").pop().expect("an event")
+    db.tenant(tenant).history(id).await.expect("history").pop().expect("an event")
 }

@@ -124,7 +124,7 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     let now = OffsetDateTime::now_utc();
     if let Some(token) = bearer(req.headers()).map(str::to_owned) {
         if token.starts_with(API_TOKEN_PREFIX) {
-            let found = match state.store.find_api_token(&token_hash(&token), now).await {
+            let found = match state.store.installation().find_api_token(&token_hash(&token), now).await {
                 Ok(t) => t,
                 Err(e) => return reject(e.into()),
             };
@@ -138,7 +138,7 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
                 None => reject(AppError::Unauthenticated),
             };
         }
-        let session = match state.store.get_session(&token_hash(&token), now).await {
+        let session = match state.store.installation().get_session(&token_hash(&token), now).await {
             Ok(s) => s.filter(|s| Some(&s.tenant) == tenant.as_ref()),
             Err(e) => return reject(e.into()),
         };
@@ -152,7 +152,7 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     }
     let mut found = None;
     for token in cookies(req.headers(), session_cookie_name(&state.config)) {
-        match state.store.get_session(&token_hash(&token), now).await {
+        match state.store.installation().get_session(&token_hash(&token), now).await {
             Ok(Some(s)) if Some(&s.tenant) == tenant.as_ref() => {
                 found = Some(s);
                 break;

@@ -148,7 +148,7 @@ pub fn openapi_json() -> String {
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.count_users(&TenantId::platform()).await {
+    match state.store.tenant(&TenantId::platform()).count_users().await {
         Ok(_) => Json(serde_json::json!({"status": "ok", "store": state.store.backend()})).into_response(),
         Err(e) => error::AppError::from(e).into_response(),
     }

@@ -235,8 +235,8 @@ pub async fn audit_login(
     };
     state
         .store
+        .tenant(ctx.id())
         .append_audit(NewAuditEntry {
-            tenant: ctx.id().clone(),
             at: OffsetDateTime::now_utc(),
             actor,
             action: action.to_owned(),
@@ -261,7 +261,7 @@ pub async fn login(
 ) -> Result<LoginOutcome, AppError> {
     let tenant = ctx.id();
     let user = match Username::parse(username) {
-        Some(u) => state.store.find_user_by_username(tenant, u.as_str()).await?,
+        Some(u) => state.store.tenant(tenant).find_user_by_username(u.as_str()).await?,
         None => None,
     };
     let now = login_now(state);
@@ -283,7 +283,7 @@ pub async fn login(
     let Some(user) = user.clone().filter(|u| ok && !u.disabled) else {
         tracing::info!("login failed");
         if let Some(u) = &user {
-            let after = state.store.record_login_failure(tenant, u.id, now).await?;
+            let after = state.store.tenant(tenant).record_login_failure(u.id, now).await?;
             audit_login(state, ctx, Some(u), "anmeldung_fehlgeschlagen", None, ip).await?;
             if let Some(until) = after.locked_until.filter(|until| *until > now) {
                 audit_login(state, ctx, Some(u), "konto_gesperrt", None, ip).await?;
@@ -301,13 +301,13 @@ pub async fn login(
     };
     // Concurrent guesses were checked against the state before any of them failed: whether
     // the account got locked meanwhile is decided now, after the (slow) verification.
-    let current = state.store.get_user(tenant, user.id).await?;
+    let current = state.store.tenant(tenant).get_user(user.id).await?;
     if let Some(until) = current.locked_until.filter(|until| *until > login_now(state)) {
         audit_login(state, ctx, Some(&user), "anmeldung_gesperrt", None, ip).await?;
         return Ok(LoginOutcome::Locked(until));
     }
     if current.failed_logins > 0 || current.locked_until.is_some() {
-        state.store.record_login_success(tenant, user.id).await?;
+        state.store.tenant(tenant).record_login_success(user.id).await?;
     }
     let token = open_session(state, ctx, &user).await?;
     audit_login(state, ctx, Some(&user), "anmeldung", None, ip).await?;
@@ -320,9 +320,9 @@ pub async fn open_session(state: &AppState, ctx: &TenantContext, user: &UserReco
     let now = OffsetDateTime::now_utc();
     state
         .store
+        .tenant(ctx.id())
         .create_session(NewSession {
             token_hash: auth::token_hash(&token),
-            tenant: ctx.id().clone(),
             user: user.id,
             csrf_token: auth::new_token(),
             created_at: now,

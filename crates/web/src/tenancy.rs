@@ -115,7 +115,7 @@ async fn intake_secret_caller(state: &AppState, secret: &str) -> Result<crate::a
         return Err(AppError::Unauthenticated);
     }
     let now = time::OffsetDateTime::now_utc();
-    let Some(token) = state.store.find_api_token(&crate::auth::token_hash(secret), now).await? else {
+    let Some(token) = state.store.installation().find_api_token(&crate::auth::token_hash(secret), now).await? else {
         tracing::info!("intake: unknown or revoked token in an intake address");
         return Err(AppError::Unauthenticated);
     };
@@ -204,7 +204,7 @@ async fn resolve(
         let Some(id) = TenantId::parse(&slug) else {
             return Ok(None);
         };
-        return match state.store.get_tenant(&id).await {
+        return match state.store.tenant(&id).get_tenant().await {
             Ok(tenant) => Ok(Some(TenantContext { base: app::links::Links::path_prefix(&tenant.id), tenant })),
             Err(store::StorageError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -212,13 +212,13 @@ async fn resolve(
     }
     if config.routing == TenantRouting::Host {
         if let Some(host) = host {
-            if let Some(tenant) = state.store.find_tenant_by_host(&host).await? {
+            if let Some(tenant) = state.store.installation().find_tenant_by_host(&host).await? {
                 return Ok(Some(TenantContext { tenant, base: String::new() }));
             }
         }
     }
     match &config.default_tenant {
-        Some(id) => match state.store.get_tenant(id).await {
+        Some(id) => match state.store.tenant(id).get_tenant().await {
             Ok(tenant) => Ok(Some(TenantContext { tenant, base: String::new() })),
             Err(store::StorageError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),

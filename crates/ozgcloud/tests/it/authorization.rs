@@ -82,7 +82,8 @@ async fn person(app: &TestApp, label: &'static str, prefix: &str, username: &str
     let csrf = csrf_in(&page);
     let api = app.api_at(prefix, username, PASSWORD).await;
     let tenant = TenantId::parse(prefix.strip_prefix("/t/").unwrap_or(TenantId::DEFAULT)).expect("tenant");
-    let user = app.server.state.store.find_user_by_username(&tenant, username).await.expect("find").expect("user");
+    let user =
+        app.server.state.store.tenant(&tenant).find_user_by_username(username).await.expect("find").expect("user");
     Caller {
         label,
         principal: Some(user.principal()),
@@ -136,10 +137,11 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
     let receipt: Value =
         deliver(antrag_for(kennung, &unique("matrix")).to_string()).await.expect("deliver").json().await.expect("json");
     let vorgang = receipt["vorgang"]["vorgangId"].as_str().expect("vorgang").to_owned();
-    let record = state.store.get_vorgang(tenant, domain::VorgangId::parse(&vorgang).expect("id")).await.expect("get");
+    let record =
+        state.store.tenant(tenant).get_vorgang(domain::VorgangId::parse(&vorgang).expect("id")).await.expect("get");
     let bad: Value = deliver("{kaputt".into()).await.expect("deliver").json().await.expect("json");
-    let users = state.store.list_users(tenant).await.expect("users");
-    let units = state.store.list_units(tenant).await.expect("units");
+    let users = state.store.tenant(tenant).list_users().await.expect("users");
+    let units = state.store.tenant(tenant).list_units().await.expect("units");
     let victim = users.iter().find(|u| u.username == "erika" || u.username == "anna").expect("a clerk");
     let wiedervorlage = store::NewWiedervorlage {
         id: domain::WiedervorlageId::new(),
@@ -150,7 +152,7 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
         created_at: time::OffsetDateTime::now_utc(),
         created_by: store::Actor::system("Test"),
     };
-    let wiedervorlage = state.store.add_wiedervorlage(tenant, wiedervorlage).await.expect("wiedervorlage");
+    let wiedervorlage = state.store.tenant(tenant).add_wiedervorlage(wiedervorlage).await.expect("wiedervorlage");
     // A job that stays pending (due in a day): retry and discard find it.
     let job = app::work::probe_job(0, 0, 1).at(time::OffsetDateTime::now_utc() + time::Duration::days(1));
     let job = state.app.jobs.enqueue(job).await.expect("job").expect("new");
@@ -160,7 +162,7 @@ async fn objects_of(app: &TestApp, tenant: &TenantId, token_for_intake: &str, ke
         delivery: bad["deliveryId"].as_str().expect("delivery").to_owned(),
         user: victim.id.to_string(),
         unit: units[0].id.to_string(),
-        token: state.store.list_api_tokens(tenant).await.expect("tokens")[0].id.to_string(),
+        token: state.store.tenant(tenant).list_api_tokens().await.expect("tokens")[0].id.to_string(),
         tenant: tenant.to_string(),
         wiedervorlage: wiedervorlage.id.to_string(),
         job: job.to_string(),
@@ -172,7 +174,7 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
     let state = &app.server.state;
     let own = TenantId::default_tenant();
     let fremd = app.other_tenant("fremd", "fremd-1").await;
-    let gewerbe = state.store.list_units(&own).await.expect("units")[0].id;
+    let gewerbe = state.store.tenant(&own).list_units().await.expect("units")[0].id;
     for (name, roles) in [("paula", vec![Role::Poststelle]), ("lena", vec![Role::Loeschberechtigt])] {
         ozgcloud::add_user(state, &own, name, name, roles, vec![gewerbe], PASSWORD).await.expect("user");
     }
@@ -187,7 +189,7 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
         document: domain::DocumentId::new().to_string(),
         delivery: uuid::Uuid::now_v7().to_string(),
         user: UserId::new().to_string(),
-        unit: state.store.create_unit(&platform, platform_unit).await.expect("unit").id.to_string(),
+        unit: state.store.tenant(&platform).create_unit(platform_unit).await.expect("unit").id.to_string(),
         token: uuid::Uuid::now_v7().to_string(),
         tenant: fremd.id.to_string(),
         wiedervorlage: domain::WiedervorlageId::new().to_string(),
@@ -229,7 +231,8 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
     assert!(rules.len() >= 40, "all routes enumerated: {}", rules.len());
     let foreign_before = state
         .store
-        .get_vorgang(&fremd.id, domain::VorgangId::parse(&foreign_objects.vorgang).expect("id"))
+        .tenant(&fremd.id)
+        .get_vorgang(domain::VorgangId::parse(&foreign_objects.vorgang).expect("id"))
         .await
         .expect("get");
     let mut failures = Vec::new();
@@ -292,7 +295,7 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
         }
     }
     assert!(failures.is_empty(), "{} violations:\n{}", failures.len(), failures.join("\n"));
-    let foreign_after = state.store.get_vorgang(&fremd.id, foreign_before.head.id).await.expect("get");
+    let foreign_after = state.store.tenant(&fremd.id).get_vorgang(foreign_before.head.id).await.expect("get");
     assert_eq!(foreign_after.head, foreign_before.head, "the other tenant's Vorgang is untouched");
     assert_eq!(checked.len(), callers.len());
     println!("authorization matrix: {} routes × {} callers, both tenants", rules.len(), callers.len());

@@ -116,7 +116,8 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     // history; the applicant's documents cannot be removed.
     let state = &app.server.state;
     let vid = domain::VorgangId::parse(&id).expect("id");
-    let docs = state.store.list_clerk_documents(&state.config.default_tenant.clone().expect("tenant"), vid).await;
+    let docs =
+        state.store.tenant(&state.config.default_tenant.clone().expect("tenant")).list_clerk_documents(vid).await;
     let wrong = docs.expect("docs").into_iter().find(|d| d.document.filename == "liste.pdf").expect("liste.pdf");
     let res = max.post_form(&format!("/dokumente/{}/entfernen", wrong.document.id), &[("_csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -153,10 +154,8 @@ async fn clerks_attach_documents_and_preview_them(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK, "over the API");
     let audit = state
         .store
-        .list_audit(
-            &state.config.default_tenant.clone().expect("tenant"),
-            &store::AuditQuery { before: None, action: Some("dokument_entfernt".into()), limit: 10 },
-        )
+        .tenant(&state.config.default_tenant.clone().expect("tenant"))
+        .list_audit(&store::AuditQuery { before: None, action: Some("dokument_entfernt".into()), limit: 10 })
         .await
         .expect("audit");
     assert_eq!(audit.len(), 2, "both removals are audited");
@@ -226,7 +225,7 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let state = &app.server.state;
     let tenant = TenantId::default_tenant();
-    let unit = state.store.list_units(&tenant).await.expect("units")[0].id;
+    let unit = state.store.tenant(&tenant).list_units().await.expect("units")[0].id;
     ozgcloud::add_user(state, &tenant, "lena", "Lena Löscher", vec![Role::Loeschberechtigt], vec![unit], PASSWORD)
         .await
         .expect("user");
@@ -270,10 +269,17 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     let version = 3;
 
-    let record = state.store.get_vorgang(&tenant, vid).await.expect("vorgang");
+    let record = state.store.tenant(&tenant).get_vorgang(vid).await.expect("vorgang");
     let mut blob_keys: Vec<String> = record.documents.iter().map(|d| d.blob_key.clone()).collect();
     blob_keys.extend(
-        state.store.list_clerk_documents(&tenant, vid).await.expect("docs").into_iter().map(|d| d.document.blob_key),
+        state
+            .store
+            .tenant(&tenant)
+            .list_clerk_documents(vid)
+            .await
+            .expect("docs")
+            .into_iter()
+            .map(|d| d.document.blob_key),
     );
     assert_eq!(blob_keys.len(), 2, "the applicant's representation and the clerk's note file");
     for key in &blob_keys {
@@ -312,7 +318,7 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CONFLICT, "a stale page deletes nothing");
     let page = lena.page(&format!("/vorgaenge/{kept}")).await;
     assert!(!page.contains("id=\"h-loeschen\""), "no button for a Vorgang that awaits no deletion");
-    assert!(state.store.get_vorgang(&tenant, vid).await.is_ok(), "refusals deleted nothing");
+    assert!(state.store.tenant(&tenant).get_vorgang(vid).await.is_ok(), "refusals deleted nothing");
 
     let res = lena
         .post_form(
@@ -334,6 +340,7 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     }
     let pending = state
         .store
+        .installation()
         .list_jobs(&store::JobQuery { state: None, kind: Some(domain::jobs::kinds::BLOB_LOESCHEN.into()), limit: 1000 })
         .await
         .expect("jobs");
@@ -346,7 +353,8 @@ async fn final_deletion_needs_a_second_person(backend: Backend) {
     // The tombstone: in the audit log, without personal data; the outbox says GELOESCHT.
     let audit = state
         .store
-        .list_audit(&tenant, &store::AuditQuery { before: None, action: Some("vorgang_geloescht".into()), limit: 5 })
+        .tenant(&tenant)
+        .list_audit(&store::AuditQuery { before: None, action: Some("vorgang_geloescht".into()), limit: 5 })
         .await
         .expect("audit");
     assert_eq!(audit.len(), 1);
@@ -437,19 +445,18 @@ on_both_backends!(
 async fn session_cookie(app: &TestApp, username: &str) -> String {
     let state = &app.server.state;
     let tenant = TenantId::default_tenant();
-    let user = state.store.find_user_by_username(&tenant, username).await.expect("lookup").expect("user");
+    let user = state.store.tenant(&tenant).find_user_by_username(username).await.expect("lookup").expect("user");
     let token = web::auth::new_token();
     let now = time::OffsetDateTime::now_utc();
     let session = store::NewSession {
         token_hash: web::auth::token_hash(&token),
-        tenant,
         user: user.id,
         csrf_token: web::auth::new_token(),
         created_at: now,
         idle_timeout_secs: 3600,
         absolute_expiry: now + time::Duration::hours(1),
     };
-    state.store.create_session(session).await.expect("session");
+    state.store.tenant(&tenant).create_session(session).await.expect("session");
     format!("{}={token}", web::auth::SESSION_COOKIE)
 }
 

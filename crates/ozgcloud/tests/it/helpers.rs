@@ -124,7 +124,8 @@ impl TestApp {
             // The unit the test forms name as zustaendigeStelle, and two clerks working it.
             let unit = match state
                 .store
-                .list_units(&tenant)
+                .tenant(&tenant)
+                .list_units()
                 .await
                 .expect("units")
                 .into_iter()
@@ -133,11 +134,11 @@ impl TestApp {
                 Some(u) => u.id,
                 None => {
                     let unit = store::NewUnit { id: UnitId::new(), name: "Gewerbeamt".into(), kennung: KENNUNG.into() };
-                    state.store.create_unit(&tenant, unit).await.expect("unit").id
+                    state.store.tenant(&tenant).create_unit(unit).await.expect("unit").id
                 }
             };
             for (u, n) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
-                if state.store.find_user_by_username(&tenant, u).await.expect("lookup").is_none() {
+                if state.store.tenant(&tenant).find_user_by_username(u).await.expect("lookup").is_none() {
                     ozgcloud::add_user(&state, &tenant, u, n, vec![Role::Sachbearbeitung], vec![unit], PASSWORD)
                         .await
                         .expect("user");
@@ -154,9 +155,9 @@ impl TestApp {
         self.server
             .state
             .store
+            .tenant(tenant)
             .create_api_token(store::NewApiToken {
                 id: domain::ApiTokenId::new(),
-                tenant: tenant.clone(),
                 name: format!("Test {scopes:?}"),
                 scopes: scopes.to_vec(),
                 token_hash: web::auth::token_hash(&token),
@@ -406,7 +407,7 @@ impl TestApp {
         .await
         .expect("provision");
         let unit = store::NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: kennung.into() };
-        let unit = state.store.create_unit(&id, unit).await.expect("unit").id;
+        let unit = state.store.tenant(&id).create_unit(unit).await.expect("unit").id;
         ozgcloud::add_user(state, &id, "anna", "Anna Andersen", vec![Role::Sachbearbeitung], vec![unit], PASSWORD)
             .await
             .expect("anna");

@@ -268,9 +268,9 @@ async fn a_delivery_interrupted_before_parsing_is_finished_on_restart(backend: B
     state.blobs.put(&key, body.clone().into()).await.expect("put");
     state
         .store
+        .tenant(&domain::TenantId::platform())
         .record_delivery(store::NewDelivery {
             id: store::DeliveryId::new(),
-            tenant: domain::TenantId::platform(),
             received_at: time::OffsetDateTime::now_utc(),
             channel: "api-json".into(),
             content_type: "application/json".into(),
@@ -353,7 +353,7 @@ async fn raw_deliveries_are_readable_only_while_in_quarantine(backend: Backend) 
     }
     // The unit appears; the delivery is processed into a Vorgang and leaves the list.
     let unit = store::NewUnit { id: domain::UnitId::new(), name: "Bauamt".into(), kennung: "bau-0815".into() };
-    app.server.state.store.create_unit(&tenant, unit).await.expect("unit");
+    app.server.state.store.tenant(&tenant).create_unit(unit).await.expect("unit");
     let res = app.api("admin").await.post(&format!("/api/v1/quarantaene/{waiting}/verarbeiten"), json!({})).await;
     assert_eq!(res.status(), StatusCode::OK, "processed");
     let res = admin.get(&format!("/admin/quarantaene/{waiting}/roh")).await;
@@ -439,14 +439,13 @@ async fn unsupported_content_types_are_415_and_quarantined(backend: Backend) {
     let id = store::DeliveryId::new();
     let delivery = store::NewDelivery {
         id,
-        tenant: domain::TenantId::platform(),
         received_at: time::OffsetDateTime::now_utc(),
         channel: "fax".into(),
         content_type: "multipart/form-data; boundary=b".into(),
         blob_key: key,
         size: json.len() as u64,
     };
-    state.store.record_delivery(delivery).await.expect("record");
+    state.store.tenant(&domain::TenantId::platform()).record_delivery(delivery).await.expect("record");
     let res = admin.post(&format!("/api/v1/quarantaene/{id}/verarbeiten"), json!({})).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let p: Value = res.json().await.expect("problem");
@@ -635,13 +634,15 @@ async fn a_per_token_intake_address_needs_no_header_and_is_rotatable() {
     // Rotation: a revoked token's address is dead at once.
     let store = &app.server.state.store;
     let record = store
-        .list_api_tokens(&other.id)
+        .tenant(&other.id)
+        .list_api_tokens()
         .await
         .expect("tokens")
         .into_iter()
         .find(|t| t.scopes == [domain::TokenScope::Eingang]);
     store
-        .revoke_api_token(&other.id, record.expect("token").id, time::OffsetDateTime::now_utc())
+        .tenant(&other.id)
+        .revoke_api_token(record.expect("token").id, time::OffsetDateTime::now_utc())
         .await
         .expect("revoke");
     let res = send(format!("/antrag/{token}"), antrag_for(&other.kennung, &unique("tx"))).await.expect("send");

@@ -71,7 +71,8 @@ async fn failed_jobs_land_in_the_dead_letter_list_and_a_retry_runs_them(backend:
         .server
         .state
         .store
-        .list_audit(&domain::TenantId::platform(), &store::AuditQuery { before: None, action: None, limit: 50 })
+        .tenant(&domain::TenantId::platform())
+        .list_audit(&store::AuditQuery { before: None, action: None, limit: 50 })
         .await
         .expect("audit");
     for action in ["auftrag_wiederholt", "auftrag_probe"] {
@@ -111,14 +112,13 @@ async fn the_intake_rescan_respects_the_recovery_age(backend: Backend) {
         state.blobs.put(&key, body.clone().into()).await.expect("put");
         let delivery = store::NewDelivery {
             id,
-            tenant: domain::TenantId::platform(),
             received_at: time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago),
             channel: "api-json".into(),
             content_type: "application/json".into(),
             blob_key: key,
             size: body.len() as u64,
         };
-        state.store.record_delivery(delivery).await.expect("record");
+        state.store.tenant(&domain::TenantId::platform()).record_delivery(delivery).await.expect("record");
         id
     };
     let old = stored(3, unique("alt")).await;
@@ -127,7 +127,7 @@ async fn the_intake_rescan_respects_the_recovery_age(backend: Backend) {
     let id = rescan.id;
     state.app.jobs.enqueue(rescan).await.expect("enqueue");
     until_state(&app, id, JobState::Completed).await;
-    let unfinished = state.store.unfinished_deliveries(100).await.expect("unfinished");
+    let unfinished = state.store.installation().unfinished_deliveries(100).await.expect("unfinished");
     assert!(!unfinished.iter().any(|d| d.id == old), "the old delivery was finished");
     assert!(unfinished.iter().any(|d| d.id == young), "the young one is left to whoever works on it");
     assert_eq!(app.api("max").await.get_json("/api/v1/vorgaenge").await["total"], 1, "one Vorgang from the old one");

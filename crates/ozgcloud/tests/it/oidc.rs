@@ -35,7 +35,7 @@ async fn login_with_a_real_openid_provider() {
     // The admin entered Max's address; the provider asserts the same one (`<login>@example.org`).
     let tenant = TenantId::default_tenant();
     let state = &app.server.state;
-    let max = state.store.find_user_by_username(&tenant, "max").await.expect("find").expect("max");
+    let max = state.store.tenant(&tenant).find_user_by_username("max").await.expect("find").expect("max");
     let update = store::UserUpdate {
         display_name: max.display_name.clone(),
         email: Some("max@example.org".into()),
@@ -43,7 +43,7 @@ async fn login_with_a_real_openid_provider() {
         units: max.units.clone(),
         disabled: false,
     };
-    state.store.update_user(&tenant, max.id, update).await.expect("e-mail");
+    state.store.tenant(&tenant).update_user(max.id, update).await.expect("e-mail");
     // `fremder` is also the name of a local account, but with another address: not linked.
     ozgcloud::add_user(state, &tenant, "fremder", "Franz Fremder", vec![Role::Admin], vec![], PASSWORD)
         .await
@@ -62,11 +62,11 @@ async fn login_with_a_real_openid_provider() {
     assert_eq!(worklist.status(), StatusCode::OK);
     assert!(worklist.text().await.expect("html").contains("Max Schröder"));
     // Roles and units came with the token; the identity is linked to the account.
-    let max = app.server.state.store.find_user_by_username(&tenant, "max").await.expect("find").expect("max");
+    let max = app.server.state.store.tenant(&tenant).find_user_by_username("max").await.expect("find").expect("max");
     assert_eq!(max.roles, vec![Role::Sachbearbeitung, Role::Poststelle]);
     assert!(max.oidc_subject.as_deref().is_some_and(|s| s.ends_with("|max")), "{:?}", max.oidc_subject);
     let q = store::AuditQuery { before: None, action: Some("anmeldung_oidc".into()), limit: 10 };
-    assert_eq!(app.server.state.store.list_audit(&tenant, &q).await.expect("audit").len(), 1);
+    assert_eq!(app.server.state.store.tenant(&tenant).list_audit(&q).await.expect("audit").len(), 1);
 
     // Same name, unconfirmed address (and an ADMIN claim): no account, no access.
     let stranger = app.anonymous_browser("");

@@ -74,7 +74,7 @@ async fn two_server_processes_on_one_database_are_one_system() {
         let state = ozgcloud::open_state(&config).await.expect("state");
         let tenant = domain::TenantId::default_tenant();
         let unit = store::NewUnit { id: domain::UnitId::new(), name: "Gewerbeamt".into(), kennung: KENNUNG.into() };
-        let unit = state.store.create_unit(&tenant, unit).await.expect("unit").id;
+        let unit = state.store.tenant(&tenant).create_unit(unit).await.expect("unit").id;
         for (u, n) in [("max", "Max Schröder"), ("erika", "Erika Mustermann")] {
             ozgcloud::add_user(&state, &tenant, u, n, vec![Role::Sachbearbeitung], vec![unit], PASSWORD)
                 .await

@@ -87,9 +87,9 @@ async fn filters_combine_and_stay_in_the_url(backend: Backend) {
     let api = app.api("max").await;
     // Max takes the oldest new one (a).
     assert_eq!(api.claim_next().await["vorgang"]["vorgangId"], a.as_str());
-    let max = app.server.state.store.find_user_by_username(&domain::TenantId::default_tenant(), "max").await;
+    let max = app.server.state.store.tenant(&domain::TenantId::default_tenant()).find_user_by_username("max").await;
     let max = max.expect("lookup").expect("max");
-    let units = app.server.state.store.list_units(&domain::TenantId::default_tenant()).await.expect("units");
+    let units = app.server.state.store.tenant(&domain::TenantId::default_tenant()).list_units().await.expect("units");
     let unit = units.iter().find(|u| u.kennung == KENNUNG).expect("Gewerbeamt").id;
     // The filters take German calendar days (Europe/Berlin), as the product computes them; the
     // UTC date is a day behind from 22:00 or 23:00 UTC on. Taken after the deliveries, so they
@@ -161,14 +161,15 @@ async fn search_respects_visibility_and_tenants(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let tenant = domain::TenantId::default_tenant();
     let bauamt = store::NewUnit { id: domain::UnitId::new(), name: "Bauamt".into(), kennung: "bau-4711".into() };
-    app.server.state.store.create_unit(&tenant, bauamt).await.expect("unit");
+    app.server.state.store.tenant(&tenant).create_unit(bauamt).await.expect("unit");
     let (mine, _) = deliver(&app, &antrag("Klara", "Zwölfling", "Keramik", KENNUNG)).await;
     let (bau, bau_nummer) = deliver(&app, &antrag("Otto", "Zwölfling", "Keramik", "bau-4711")).await;
     let api = app.api("max").await;
     // A NEU Vorgang of another unit is not Max's; once accepted by someone there, never.
     let found = api.get_json("/api/v1/vorgaenge?suche=zwolfling").await;
     assert!(ids(&found).contains(&mine));
-    let bau_vorgang = app.server.state.store.get_vorgang(&tenant, domain::VorgangId(bau.parse().expect("uuid"))).await;
+    let bau_vorgang =
+        app.server.state.store.tenant(&tenant).get_vorgang(domain::VorgangId(bau.parse().expect("uuid"))).await;
     let bau_vorgang = bau_vorgang.expect("bau");
     let actor = store::Actor::system("Test");
     let change = store::VorgangChange::Status {
@@ -180,7 +181,8 @@ async fn search_respects_visibility_and_tenants(backend: Backend) {
     app.server
         .state
         .store
-        .apply_change(&tenant, bau_vorgang.head.id, bau_vorgang.head.version, change, &actor)
+        .tenant(&tenant)
+        .apply_change(bau_vorgang.head.id, bau_vorgang.head.version, change, &actor)
         .await
         .expect("annehmen");
     for q in ["zwolfling", "otto", bau_nummer.as_str()] {

@@ -10,7 +10,7 @@ use store::{AuditQuery, TenantSettings};
 
 async fn audit(app: &TestApp, action: &str) -> Vec<store::AuditRecord> {
     let q = AuditQuery { before: None, action: Some(action.into()), limit: 100 };
-    app.server.state.store.list_audit(&TenantId::default_tenant(), &q).await.expect("audit")
+    app.server.state.store.tenant(&TenantId::default_tenant()).list_audit(&q).await.expect("audit")
 }
 
 async fn five_failed_logins_lock_the_account(backend: Backend) {
@@ -36,9 +36,10 @@ async fn five_failed_logins_lock_the_account(backend: Backend) {
     assert_eq!(audit(&app, "konto_gesperrt").await.len(), 1);
     // An admin's password reset lifts the lock.
     let state = &app.server.state;
-    let max = state.store.find_user_by_username(&TenantId::default_tenant(), "max").await.expect("find").expect("max");
+    let max =
+        state.store.tenant(&TenantId::default_tenant()).find_user_by_username("max").await.expect("find").expect("max");
     let hash = web::hash_password(PASSWORD).expect("hash");
-    state.store.set_password(&TenantId::default_tenant(), max.id, &hash).await.expect("reset");
+    state.store.tenant(&TenantId::default_tenant()).set_password(max.id, &hash).await.expect("reset");
     assert_eq!(b.login("max", PASSWORD).await.status(), StatusCode::SEE_OTHER);
 }
 
@@ -109,7 +110,14 @@ async fn idle_sessions_expire(backend: Backend) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/login");
     assert_eq!(api.get("/api/v1/vorgaenge").await.status(), StatusCode::UNAUTHORIZED);
-    let swept = app.server.state.store.delete_expired_sessions(time::OffsetDateTime::now_utc()).await.expect("sweep");
+    let swept = app
+        .server
+        .state
+        .store
+        .installation()
+        .delete_expired_sessions(time::OffsetDateTime::now_utc())
+        .await
+        .expect("sweep");
     assert_eq!(swept, 0, "expired sessions were already removed when they were presented");
 }
 
@@ -125,7 +133,7 @@ async fn state_changing_forms_need_the_csrf_token(backend: Backend) {
     let csrf = csrf_in(&page);
     let res = admin.post_form("/admin/einheiten", &[("_csrf", &csrf), form[0], form[1]]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "with the page's token");
-    let units = app.server.state.store.list_units(&TenantId::default_tenant()).await.expect("units");
+    let units = app.server.state.store.tenant(&TenantId::default_tenant()).list_units().await.expect("units");
     assert!(units.iter().any(|u| u.kennung == "bau-1"));
     assert_eq!(audit(&app, "einheit_angelegt").await.len(), 1, "admin actions are audited");
 }
@@ -135,9 +143,9 @@ async fn ip_allowlist_keeps_clerks_in_their_network_but_not_intake(backend: Back
     let Some(app) = TestApp::spawn_with(backend, |c| c.trusted_proxies = vec![proxy]).await else { return };
     let b = app.browser("max").await; // before the list is set
     let state = &app.server.state;
-    let tenant = state.store.get_tenant(&TenantId::default_tenant()).await.expect("tenant");
+    let tenant = state.store.tenant(&TenantId::default_tenant()).get_tenant().await.expect("tenant");
     let settings = TenantSettings { name: tenant.name, host: None, ip_allowlist: vec!["10.20.0.0/16".into()] };
-    state.store.update_tenant(&tenant.id, settings).await.expect("allowlist");
+    state.store.tenant(&tenant.id).update_tenant(settings).await.expect("allowlist");
 
     let from = |ip: &'static str| app.http.get(app.url("/login")).header("x-forwarded-for", ip).send();
     assert_eq!(from("192.0.2.7").await.expect("get").status(), StatusCode::FORBIDDEN);
@@ -181,7 +189,7 @@ async fn api_tokens_act_within_their_scopes_until_revoked(backend: Backend) {
     assert!(history.to_string().contains("API-Token"), "the token is named as actor: {history}");
     // The admin page lists and revokes it.
     let state = &app.server.state;
-    let tokens = state.store.list_api_tokens(&TenantId::default_tenant()).await.expect("tokens");
+    let tokens = state.store.tenant(&TenantId::default_tenant()).list_api_tokens().await.expect("tokens");
     let mut revoked = 0;
     for t in tokens.iter().filter(|t| t.scopes == vec![TokenScope::Lesen]) {
         let admin = app.browser("admin").await;
@@ -230,9 +238,9 @@ async fn forwarded_for_from_an_untrusted_client_is_ignored(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let state = &app.server.state;
     let allow = |list: &'static str| async move {
-        let tenant = state.store.get_tenant(&TenantId::default_tenant()).await.expect("tenant");
+        let tenant = state.store.tenant(&TenantId::default_tenant()).get_tenant().await.expect("tenant");
         let settings = TenantSettings { name: tenant.name, host: None, ip_allowlist: vec![list.into()] };
-        state.store.update_tenant(&tenant.id, settings).await.expect("allowlist");
+        state.store.tenant(&tenant.id).update_tenant(settings).await.expect("allowlist");
     };
     allow("10.20.0.0/16").await;
     let page = app.http.get(app.url("/login")).header("x-forwarded-for", "10.20.3.4").send().await.expect("get");
@@ -399,13 +407,14 @@ async fn passwords_set_by_an_admin_must_be_changed(backend: Backend) {
     let tenant = TenantId::default_tenant();
     let audit = state
         .store
-        .list_audit(&tenant, &AuditQuery { before: None, action: Some("passwort_geaendert".into()), limit: 5 })
+        .tenant(&tenant)
+        .list_audit(&AuditQuery { before: None, action: Some("passwort_geaendert".into()), limit: 5 })
         .await
         .expect("audit");
     assert_eq!(audit.len(), 1, "the change is in the audit log");
 
     // A reset by the admin: one-time again.
-    let id = state.store.find_user_by_username(&tenant, "greta").await.expect("find").expect("greta").id;
+    let id = state.store.tenant(&tenant).find_user_by_username("greta").await.expect("find").expect("greta").id;
     let page = admin.page(&format!("/admin/benutzer/{id}")).await;
     let res = admin.post_form(&format!("/admin/benutzer/{id}/passwort"), &[("_csrf", &csrf_in(&page))]).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -123,7 +123,7 @@ async fn assignment_and_aktenzeichen_are_recorded(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let max = app.api("max").await;
     let (id, version) = vorgang_in(&app, &max, VorgangStatus::Neu).await;
-    let users = app.server.state.store.list_users(&domain::TenantId::default_tenant()).await.expect("users");
+    let users = app.server.state.store.tenant(&domain::TenantId::default_tenant()).list_users().await.expect("users");
     let erika = users.iter().find(|u| u.username == "erika").expect("erika");
     let res = max
         .send(

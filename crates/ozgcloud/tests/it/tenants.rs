@@ -94,7 +94,7 @@ async fn tenant_create_on_the_command_line_gives_a_working_tenant() {
     assert!(users.contains("it@musterstadt.example"), "the admin is listed");
     // The tenant is not reachable as the default tenant, and an unknown tenant is a 404.
     assert_eq!(app.anonymous_browser("/t/gibt-es-nicht").get("/login").await.status(), StatusCode::NOT_FOUND);
-    let listed = app.server.state.store.list_tenants().await.expect("tenants");
+    let listed = app.server.state.store.installation().list_tenants().await.expect("tenants");
     assert!(listed.iter().any(|t| t.id.as_str() == "stadt-musterstadt" && t.kind == domain::TenantKind::Stadt));
 }
 
@@ -122,7 +122,7 @@ async fn intake_routes_each_delivery_to_the_unit_owning_its_stelle(backend: Back
     assert!(list.contains("kiel-bauamt"));
     // Kiel creates the unit; the operator processes the delivery again: it reaches Kiel.
     let unit = store::NewUnit { id: domain::UnitId::new(), name: "Bauamt".into(), kennung: "kiel-bauamt".into() };
-    app.server.state.store.create_unit(&kiel.id, unit).await.expect("unit");
+    app.server.state.store.tenant(&kiel.id).create_unit(unit).await.expect("unit");
     let page = operator.page("/admin/quarantaene?liste=nicht-zuordenbar").await;
     let res =
         operator.post_form(&format!("/admin/quarantaene/{delivery}/verarbeiten"), &[("_csrf", &csrf_in(&page))]).await;
@@ -134,7 +134,7 @@ async fn intake_routes_each_delivery_to_the_unit_owning_its_stelle(backend: Back
         StatusCode::FORBIDDEN,
         "admins do not read Vorgänge"
     );
-    let total = app.server.state.store.count_for_export(&kiel.id).await.expect("count").vorgaenge;
+    let total = app.server.state.store.tenant(&kiel.id).count_for_export().await.expect("count").vorgaenge;
     assert_eq!(total, 2, "both deliveries are Vorgänge of Kiel now");
     assert!(!operator.page("/admin/quarantaene?liste=nicht-zuordenbar").await.contains(&delivery));
 
@@ -144,7 +144,7 @@ async fn intake_routes_each_delivery_to_the_unit_owning_its_stelle(backend: Back
         reqwest::multipart::Form::new().text("formData", antrag_for("kiel-ordnung", &unique("fremd")).to_string());
     let res = app.http.post(app.url("/antrag")).bearer_auth(token).multipart(form).send().await.expect("send");
     assert_eq!(res.status(), StatusCode::ACCEPTED, "kept as not routable for its own tenant");
-    assert_eq!(app.server.state.store.count_for_export(&kiel.id).await.expect("count").vorgaenge, 2);
+    assert_eq!(app.server.state.store.tenant(&kiel.id).count_for_export().await.expect("count").vorgaenge, 2);
 }
 
 async fn tenants_cannot_reach_each_other(backend: Backend) {
@@ -186,7 +186,7 @@ async fn roles_and_units_decide_what_is_seen_and_done(backend: Backend) {
     let state = &app.server.state;
     let tenant = TenantId::default_tenant();
     let steuer = store::NewUnit { id: domain::UnitId::new(), name: "Steueramt".into(), kennung: "steuer-1".into() };
-    let steuer = state.store.create_unit(&tenant, steuer).await.expect("unit").id;
+    let steuer = state.store.tenant(&tenant).create_unit(steuer).await.expect("unit").id;
     for (name, roles) in
         [("paula", vec![Role::Poststelle]), ("lena", vec![Role::Loeschberechtigt]), ("ada", vec![Role::Admin])]
     {
@@ -203,7 +203,8 @@ async fn roles_and_units_decide_what_is_seen_and_done(backend: Backend) {
     let paula = app.api_at("", "paula", PASSWORD).await;
     assert_eq!(paula.get_json("/api/v1/vorgaenge").await["total"], 2);
     let version = paula.vorgang(&steuer_v).await["version"].as_i64().expect("version");
-    let gewerbeamt = state.store.list_units(&tenant).await.expect("units").into_iter().find(|u| u.kennung == KENNUNG);
+    let gewerbeamt =
+        state.store.tenant(&tenant).list_units().await.expect("units").into_iter().find(|u| u.kennung == KENNUNG);
     let res = paula
         .send(
             Method::PUT,
@@ -253,7 +254,7 @@ async fn tenants_by_host_name() {
         host: Some("kiel.ozg.test".into()),
         ip_allowlist: vec![],
     };
-    state.store.update_tenant(&kiel.id, settings).await.expect("host");
+    state.store.tenant(&kiel.id).update_tenant(settings).await.expect("host");
     let page = |host: &'static str| app.http.get(app.url("/login")).header("host", host).send();
     let kiel_login = page("kiel.ozg.test:8080").await.expect("get").text().await.expect("html");
     assert!(kiel_login.contains("Landeshauptstadt Kiel"), "the tenant by its host");

@@ -179,7 +179,7 @@ async fn sqlite_to_postgres() {
     let Some(dst) = TestApp::spawn_bare(Backend::Postgres).await else { return };
     let imported = ozgcloud::transfer::import(&dst.server.state, &tenant, &file, false).await.expect("import");
     assert_eq!(imported.counts, exported.counts, "the import reads what the export wrote");
-    assert_eq!(dst.server.state.store.count_for_export(&tenant).await.expect("count"), exported.counts);
+    assert_eq!(dst.server.state.store.tenant(&tenant).count_for_export().await.expect("count"), exported.counts);
     assert_same(&src, &dst).await;
 
     // The moved store works on.
@@ -205,7 +205,7 @@ async fn sqlite_to_postgres() {
     let err = ozgcloud::transfer::import(&empty.server.state, &tenant, &other, false).await.expect_err("not an export");
     assert!(err.to_string().contains("keine ozgcloud-Exportdatei"), "{err}");
     let state = &empty.server.state;
-    assert_eq!(state.store.count_for_export(&tenant).await.expect("count").vorgaenge, 0);
+    assert_eq!(state.store.tenant(&tenant).count_for_export().await.expect("count").vorgaenge, 0);
 }
 
 /// The other direction, through the command line: `ozgcloud export` on PostgreSQL,
@@ -328,6 +328,6 @@ async fn import_refuses_a_bad_checksum_and_an_unknown_version() {
     assert!(err.to_string().contains("beschädigt (Prüfsumme)"), "{err}");
     let err = ozgcloud::transfer::import(&dst.server.state, &tenant, &newer, false).await.expect_err("version");
     assert!(err.to_string().contains("Version 2 wird nicht unterstützt"), "{err}");
-    let counts = dst.server.state.store.count_for_export(&tenant).await.expect("count");
+    let counts = dst.server.state.store.tenant(&tenant).count_for_export().await.expect("count");
     assert_eq!((counts.vorgaenge, counts.deliveries), (0, 0), "nothing of the refused files is in the store");
 }

@@ -8,8 +8,9 @@ async fn worklist_sorts_pages_and_filters(backend: Backend) {
     // Max works all five demo units here, so his worklist holds every Vorgang.
     let state = &app.server.state;
     let tenant = domain::TenantId::default_tenant();
-    let units: Vec<_> = state.store.list_units(&tenant).await.expect("units").into_iter().map(|u| u.id).collect();
-    let max = state.store.find_user_by_username(&tenant, "max").await.expect("find").expect("max");
+    let units: Vec<_> =
+        state.store.tenant(&tenant).list_units().await.expect("units").into_iter().map(|u| u.id).collect();
+    let max = state.store.tenant(&tenant).find_user_by_username("max").await.expect("find").expect("max");
     let update = store::UserUpdate {
         display_name: max.display_name.clone(),
         email: None,
@@ -17,7 +18,7 @@ async fn worklist_sorts_pages_and_filters(backend: Backend) {
         units,
         disabled: false,
     };
-    state.store.update_user(&tenant, max.id, update).await.expect("units for max");
+    state.store.tenant(&tenant).update_user(max.id, update).await.expect("units for max");
     let api = app.api("max").await;
     let all = api.get_json("/api/v1/vorgaenge?proSeite=50").await;
     assert_eq!(all["total"], 120);

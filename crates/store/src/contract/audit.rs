@@ -2,11 +2,10 @@
 
 use crate::*;
 use async_trait::async_trait;
-use domain::TenantId;
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     // --- audit log ---
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<()>;
-    async fn list_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
 }

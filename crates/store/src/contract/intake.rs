@@ -12,34 +12,20 @@ pub trait IntakeStore: Send + Sync {
     /// Creates the Vorgang of a parsed delivery, or links the delivery to the Vorgang that
     /// already carries its transaction id. Atomic and idempotent on `transaction_id`.
     /// A taken Vorgangsnummer is [`StorageError::NummerTaken`]: draw another and retry.
-    async fn complete_intake(
-        &self,
-        tenant: &TenantId,
-        delivery: DeliveryId,
-        vorgang: NewVorgang,
-    ) -> Result<IntakeOutcome>;
+    async fn complete_intake(&self, delivery: DeliveryId, vorgang: NewVorgang) -> Result<IntakeOutcome>;
     /// Marks a delivery as unparseable; it stays listed for an admin until re-processed.
-    async fn quarantine_delivery(
-        &self,
-        tenant: &TenantId,
-        delivery: DeliveryId,
-        field: &str,
-        message: &str,
-    ) -> Result<()>;
+    async fn quarantine_delivery(&self, delivery: DeliveryId, field: &str, message: &str) -> Result<()>;
     /// Marks a parsed delivery as "nicht zuordenbar": no unit carries its `zustaendigeStelle`.
-    async fn unroutable_delivery(&self, tenant: &TenantId, delivery: DeliveryId, message: &str) -> Result<()>;
-    /// Hands a delivery (and its raw payload's record) to the tenant intake routed it to.
-    async fn move_delivery(&self, from: &TenantId, delivery: DeliveryId, to: &TenantId) -> Result<()>;
-    async fn get_delivery(&self, tenant: &TenantId, delivery: DeliveryId) -> Result<DeliveryRecord>;
+    async fn unroutable_delivery(&self, delivery: DeliveryId, message: &str) -> Result<()>;
+    /// Hands a delivery of this tenant (and its raw payload's record) to the tenant intake routed it to.
+    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId) -> Result<()>;
+    async fn get_delivery(&self, delivery: DeliveryId) -> Result<DeliveryRecord>;
     /// Deliveries in `status` (Quarantined or Unroutable), newest first, and how many there are.
     async fn list_quarantine(
         &self,
-        tenant: &TenantId,
         status: DeliveryStatus,
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<DeliveryRecord>, u64)>;
-    /// Deliveries stored but never completed (a crash between storing and parsing), all tenants.
-    async fn unfinished_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>>;
-    async fn find_by_transaction(&self, tenant: &TenantId, tx: &TransactionId) -> Result<Option<VorgangHead>>;
+    async fn find_by_transaction(&self, tx: &TransactionId) -> Result<Option<VorgangHead>>;
 }

@@ -2,7 +2,7 @@
 
 use crate::*;
 use async_trait::async_trait;
-use domain::{KommentarId, TenantId, Visibility, VorgangId, WiedervorlageId};
+use domain::{KommentarId, Visibility, VorgangId, WiedervorlageId};
 
 #[async_trait]
 pub trait NoteStore: Send + Sync {
@@ -12,43 +12,32 @@ pub trait NoteStore: Send + Sync {
     /// version (notes never conflict with commands).
     async fn add_kommentar(
         &self,
-        tenant: &TenantId,
         vorgang: VorgangId,
         id: KommentarId,
         text: &str,
         author: &Actor,
     ) -> Result<KommentarRecord>;
     /// Oldest first.
-    async fn list_kommentare(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<KommentarRecord>>;
+    async fn list_kommentare(&self, vorgang: VorgangId) -> Result<Vec<KommentarRecord>>;
     /// Creates a Wiedervorlage (version 1, not done) and records `WiedervorlageAngelegt`.
     /// NotFound if the tenant has no such Vorgang.
-    async fn add_wiedervorlage(&self, tenant: &TenantId, w: NewWiedervorlage) -> Result<WiedervorlageRecord>;
+    async fn add_wiedervorlage(&self, w: NewWiedervorlage) -> Result<WiedervorlageRecord>;
     /// Applies `update` if the Wiedervorlage is still at `expected_version`, else Conflict.
     /// Records `WiedervorlageErledigt` / `WiedervorlageWiedereroeffnet` when `erledigt`
     /// changes, else `WiedervorlageGeaendert` (one event per call).
     async fn update_wiedervorlage(
         &self,
-        tenant: &TenantId,
         id: WiedervorlageId,
         expected_version: i64,
         update: WiedervorlageUpdate,
         actor: &Actor,
     ) -> Result<WiedervorlageRecord>;
-    async fn get_wiedervorlage(&self, tenant: &TenantId, id: WiedervorlageId) -> Result<WiedervorlageRecord>;
+    async fn get_wiedervorlage(&self, id: WiedervorlageId) -> Result<WiedervorlageRecord>;
     /// Of one Vorgang: open ones by Frist, then done ones.
-    async fn list_wiedervorlagen(&self, tenant: &TenantId, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>>;
+    async fn list_wiedervorlagen(&self, vorgang: VorgangId) -> Result<Vec<WiedervorlageRecord>>;
     /// Across the Vorgänge within the query's visibility, by Frist (earliest first), and the
     /// total. `VorgangListItem::naechste_frist` in the worklist is the earliest open Frist.
-    async fn wiedervorlagen(
-        &self,
-        tenant: &TenantId,
-        query: &WiedervorlagenQuery,
-    ) -> Result<(Vec<WiedervorlageRecord>, u64)>;
+    async fn wiedervorlagen(&self, query: &WiedervorlagenQuery) -> Result<(Vec<WiedervorlageRecord>, u64)>;
     /// How many open Wiedervorlagen within `visibility` are due on or before `day`.
-    async fn count_due_wiedervorlagen(
-        &self,
-        tenant: &TenantId,
-        visibility: &Visibility,
-        day: time::Date,
-    ) -> Result<u64>;
+    async fn count_due_wiedervorlagen(&self, visibility: &Visibility, day: time::Date) -> Result<u64>;
 }

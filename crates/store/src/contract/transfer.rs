@@ -2,20 +2,18 @@
 
 use crate::*;
 use async_trait::async_trait;
-use domain::TenantId;
 
 #[async_trait]
 pub trait TransferStore: Send + Sync {
     // --- export and import of a whole tenant (moving between backends) ---
     /// How many records each section of the tenant's export holds (and how many documents).
-    async fn count_for_export(&self, tenant: &TenantId) -> Result<ExportCounts>;
+    async fn count_for_export(&self) -> Result<ExportCounts>;
     /// One page of a section of the tenant's export, at most `limit` records, in a stable
     /// order: start with `after = None`, then pass the returned cursor until it is `None`.
     /// Cursors are opaque and belong to their section. Memory stays bounded by `limit`,
     /// however large the tenant. The pages are separate reads: export from a quiet store.
     async fn export_page(
         &self,
-        tenant: &TenantId,
         section: ExportSection,
         after: Option<&str>,
         limit: u32,
@@ -32,5 +30,5 @@ pub trait TransferStore: Send + Sync {
     /// imported id wins, so assignees and actors still match; the replaced user's sessions end.
     /// An assignee that is no user of the tenant, or an event of a Vorgang the tenant does not
     /// hold, is [`StorageError::InvalidReference`].
-    async fn import_records(&self, tenant: &TenantId, records: Vec<ExportRecord>) -> Result<()>;
+    async fn import_records(&self, records: Vec<ExportRecord>) -> Result<()>;
 }

@@ -53,7 +53,6 @@ pub struct UnitRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewApiToken {
     pub id: ApiTokenId,
-    pub tenant: TenantId,
     pub name: String,
     pub scopes: Vec<TokenScope>,
     /// SHA-256 of the token; the token itself is shown once and never stored.
@@ -88,7 +87,6 @@ impl ApiTokenRecord {
 /// data. `detail` never holds secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAuditEntry {
-    pub tenant: TenantId,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: Actor,

@@ -44,7 +44,7 @@ impl ExportSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportRecord {
-    /// Starts an import: see [`crate::Store::import_records`].
+    /// Starts an import: see [`crate::TransferStore::import_records`].
     Tenant(TenantRecord),
     Unit(UnitRecord),
     /// The complete user, password hash and disabled flag included.

@@ -81,7 +81,6 @@ impl DeliveryStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewDelivery {
     pub id: DeliveryId,
-    pub tenant: TenantId,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
     /// How it came in: `antrag-multipart`, `api-json`.
@@ -300,7 +299,7 @@ pub struct WorklistFilter {
     /// other). Each must be the prefix of a folded word of the Vorgangsnummer, Aktenzeichen,
     /// applicant name, form name or a form-data value. Empty: no text search.
     pub terms: Vec<String>,
-    /// Only Vorgänge of this form (exact form name, as [`crate::Store::forms`] lists it).
+    /// Only Vorgänge of this form (exact form name, as [`crate::SearchStore::forms`] lists it).
     pub form_name: Option<String>,
     /// Only those of this Organisationseinheit.
     pub unit: Option<UnitId>,
@@ -370,7 +369,6 @@ fn first_event_schema() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewUser {
     pub id: UserId,
-    pub tenant: TenantId,
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
@@ -402,7 +400,7 @@ pub struct UserRecord {
     #[serde(with = "time::serde::rfc3339::option")]
     pub locked_until: Option<OffsetDateTime>,
     /// The password was set by someone else (a one-time password): the user must choose a
-    /// new one before doing anything else. Cleared by [`crate::Store::set_password`].
+    /// new one before doing anything else. Cleared by [`crate::UserStore::set_password`].
     #[serde(default)]
     pub password_change_required: bool,
 }
@@ -435,7 +433,6 @@ pub struct UserUpdate {
 pub struct NewSession {
     /// SHA-256 of the cookie token: a stolen database does not yield live sessions.
     pub token_hash: String,
-    pub tenant: TenantId,
     pub user: UserId,
     pub csrf_token: String,
     #[serde(with = "time::serde::rfc3339")]

@@ -13,7 +13,8 @@ use domain::jobs::{kinds, JobState};
 /// The blob keys whose deletion is enqueued and not yet done.
 async fn queued_blob_deletions(db: &Db) -> Vec<String> {
     let query = JobQuery { state: Some(JobState::Available), kind: Some(kinds::BLOB_LOESCHEN.into()), limit: 100_000 };
-    db.list_jobs(&query)
+    db.installation()
+        .list_jobs(&query)
         .await
         .expect("list_jobs")
         .into_iter()
@@ -41,9 +42,8 @@ fn clerk_document(vorgang: VorgangId, to: AttachedTo, by: &Actor, filename: &str
 }
 
 async fn wiedervorlage(db: &Db, t: &TenantId, vorgang: VorgangId, by: &Actor) -> WiedervorlageRecord {
-    db.add_wiedervorlage(
-        t,
-        NewWiedervorlage {
+    db.tenant(t)
+        .add_wiedervorlage(NewWiedervorlage {
             id: WiedervorlageId::new(),
             vorgang_id: vorgang,
             betreff: "Ausweis nachfordern".into(),
@@ -51,10 +51,9 @@ async fn wiedervorlage(db: &Db, t: &TenantId, vorgang: VorgangId, by: &Actor) ->
             frist: time::macros::date!(2024 - 03 - 15),
             created_at: at(5),
             created_by: by.clone(),
-        },
-    )
-    .await
-    .expect("add_wiedervorlage")
+        })
+        .await
+        .expect("add_wiedervorlage")
 }
 
 pub async fn clerk_documents_are_kept_apart(db: &Db) {
@@ -63,28 +62,29 @@ pub async fn clerk_documents_are_kept_apart(db: &Db) {
     let by = actor(&max);
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     let other = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
-    let applicant_docs = db.get_vorgang(&t, head.id).await.expect("get_vorgang").documents;
-    let events_before = db.history(&t, head.id).await.expect("history").len();
-    let k = db.add_kommentar(&t, head.id, KommentarId::new(), "Ausweis fehlt", &by).await.expect("add_kommentar");
+    let applicant_docs = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").documents;
+    let events_before = db.tenant(&t).history(head.id).await.expect("history").len();
+    let k =
+        db.tenant(&t).add_kommentar(head.id, KommentarId::new(), "Ausweis fehlt", &by).await.expect("add_kommentar");
     let w = wiedervorlage(db, &t, head.id, &by).await;
 
     let d1 = clerk_document(head.id, AttachedTo::Vorgang, &by, "Vermerk Ortstermin.pdf", 10);
     let d2 = clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "Telefonnotiz.pdf", 11);
     let d3 = clerk_document(head.id, AttachedTo::Wiedervorlage(w.id), &system(), "Frist.pdf", 12);
     for d in [&d1, &d3, &d2] {
-        db.add_clerk_document(&t, d.clone()).await.expect("add_clerk_document");
+        db.tenant(&t).add_clerk_document(d.clone()).await.expect("add_clerk_document");
     }
     assert_eq!(
-        db.list_clerk_documents(&t, head.id).await.expect("list_clerk_documents"),
+        db.tenant(&t).list_clerk_documents(head.id).await.expect("list_clerk_documents"),
         vec![d1.clone(), d2.clone(), d3.clone()],
         "clerks' documents as stored, by time"
     );
-    let vorgang = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let vorgang = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(vorgang.documents, applicant_docs, "the applicant's documents stay apart");
     assert_eq!(vorgang.head, head, "attaching changes neither version nor status");
-    assert_eq!(db.get_document(&t, d2.document.id).await.expect("get_document"), d2.document, "found by id");
+    assert_eq!(db.tenant(&t).get_document(d2.document.id).await.expect("get_document"), d2.document, "found by id");
 
-    let history = db.history(&t, head.id).await.expect("history");
+    let history = db.tenant(&t).history(head.id).await.expect("history");
     let attached: Vec<_> = history[events_before..]
         .iter()
         .filter_map(|e| match &e.event {
@@ -104,32 +104,42 @@ pub async fn clerk_documents_are_kept_apart(db: &Db) {
 
     // A note of another Vorgang, an unknown Vorgang, another tenant: NotFound, nothing stored.
     let wrong_note = clerk_document(other.id, AttachedTo::Kommentar(k.id), &by, "x.pdf", 13);
-    assert_not_found(db.add_clerk_document(&t, wrong_note.clone()).await, "a Kommentar of another Vorgang");
+    assert_not_found(db.tenant(&t).add_clerk_document(wrong_note.clone()).await, "a Kommentar of another Vorgang");
     let wrong_w = clerk_document(other.id, AttachedTo::Wiedervorlage(w.id), &by, "x.pdf", 13);
-    assert_not_found(db.add_clerk_document(&t, wrong_w).await, "a Wiedervorlage of another Vorgang");
+    assert_not_found(db.tenant(&t).add_clerk_document(wrong_w).await, "a Wiedervorlage of another Vorgang");
     let unknown = clerk_document(VorgangId::new(), AttachedTo::Vorgang, &by, "x.pdf", 13);
-    assert_not_found(db.add_clerk_document(&t, unknown).await, "an unknown Vorgang");
+    assert_not_found(db.tenant(&t).add_clerk_document(unknown).await, "an unknown Vorgang");
     let stranger = fresh_tenant(db).await;
     let foreign = clerk_document(head.id, AttachedTo::Vorgang, &by, "x.pdf", 13);
-    assert_not_found(db.add_clerk_document(&stranger, foreign.clone()).await, "another tenant's Vorgang");
-    assert_not_found(db.list_clerk_documents(&stranger, head.id).await, "listing another tenant's Vorgang");
-    assert_not_found(db.get_document(&stranger, d1.document.id).await, "another tenant's document");
-    assert_not_found(db.get_document(&t, foreign.document.id).await, "the refused document was not stored");
-    assert!(db.list_clerk_documents(&t, other.id).await.expect("list").is_empty(), "nothing went to the other Vorgang");
+    assert_not_found(db.tenant(&stranger).add_clerk_document(foreign.clone()).await, "another tenant's Vorgang");
+    assert_not_found(db.tenant(&stranger).list_clerk_documents(head.id).await, "listing another tenant's Vorgang");
+    assert_not_found(db.tenant(&stranger).get_document(d1.document.id).await, "another tenant's document");
+    assert_not_found(db.tenant(&t).get_document(foreign.document.id).await, "the refused document was not stored");
+    assert!(
+        db.tenant(&t).list_clerk_documents(other.id).await.expect("list").is_empty(),
+        "nothing went to the other Vorgang"
+    );
 
     // Removing: clerks' documents only, of the own tenant, once; the blob is queued.
-    assert_not_found(db.remove_clerk_document(&t, applicant_docs[0].id, &by).await, "the applicant's document");
-    assert_not_found(db.remove_clerk_document(&stranger, d1.document.id, &by).await, "another tenant's document");
-    assert_eq!(db.remove_clerk_document(&t, d1.document.id, &by).await.expect("remove"), d1, "returns what it was");
-    assert_eq!(db.list_clerk_documents(&t, head.id).await.expect("list"), vec![d2.clone(), d3.clone()]);
-    assert_not_found(db.get_document(&t, d1.document.id).await, "the removed document");
-    assert_not_found(db.remove_clerk_document(&t, d1.document.id, &by).await, "removing twice");
-    let last = db.history(&t, head.id).await.expect("history").pop().expect("an event");
+    assert_not_found(db.tenant(&t).remove_clerk_document(applicant_docs[0].id, &by).await, "the applicant's document");
+    assert_not_found(
+        db.tenant(&stranger).remove_clerk_document(d1.document.id, &by).await,
+        "another tenant's document",
+    );
+    assert_eq!(
+        db.tenant(&t).remove_clerk_document(d1.document.id, &by).await.expect("remove"),
+        d1,
+        "returns what it was"
+    );
+    assert_eq!(db.tenant(&t).list_clerk_documents(head.id).await.expect("list"), vec![d2.clone(), d3.clone()]);
+    assert_not_found(db.tenant(&t).get_document(d1.document.id).await, "the removed document");
+    assert_not_found(db.tenant(&t).remove_clerk_document(d1.document.id, &by).await, "removing twice");
+    let last = db.tenant(&t).history(head.id).await.expect("history").pop().expect("an event");
     assert_eq!(last.event, VorgangEvent::DokumentEntfernt { document_id: d1.document.id });
     assert_eq!(last.actor, by);
     let pending = queued_blob_deletions(db).await;
     assert!(pending.contains(&d1.document.blob_key), "the removed document's blob is queued");
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("vorgang").head, head, "removing changes no version");
+    assert_eq!(db.tenant(&t).get_vorgang(head.id).await.expect("vorgang").head, head, "removing changes no version");
 }
 
 pub async fn final_deletion_purges_the_vorgang(db: &Db) {
@@ -139,27 +149,26 @@ pub async fn final_deletion_purges_the_vorgang(db: &Db) {
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
     let applicant_keys: Vec<String> = v.documents.iter().map(|d| d.blob_key.clone()).collect();
     let delivery = record(db, &t, v.eingang_at).await;
-    let head = match db.complete_intake(&t, delivery.id, v).await.expect("complete_intake") {
+    let head = match db.tenant(&t).complete_intake(delivery.id, v).await.expect("complete_intake") {
         IntakeOutcome::Created(h) => h,
         other => panic!("expected a new Vorgang, got {other:?}"),
     };
     let kept = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
-    let k = db.add_kommentar(&t, head.id, KommentarId::new(), "Intern", &by).await.expect("add_kommentar");
+    let k = db.tenant(&t).add_kommentar(head.id, KommentarId::new(), "Intern", &by).await.expect("add_kommentar");
     let w = wiedervorlage(db, &t, head.id, &by).await;
     let doc = clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "Notiz.pdf", 3);
-    db.add_clerk_document(&t, doc.clone()).await.expect("add_clerk_document");
-    let counted = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("counts").total();
+    db.tenant(&t).add_clerk_document(doc.clone()).await.expect("add_clerk_document");
+    let counted = db.tenant(&t).status_counts(&Visibility::Tenant, &View::Alle).await.expect("counts").total();
     let search = |terms: &[&str]| {
         let mut q = query(View::Alle, None, SortKey::EingangAt, false, 0, 100);
         q.filter.terms = terms.iter().map(|t| (*t).to_owned()).collect();
         q
     };
-    let found = db.worklist(&t, &search(&["muster"])).await.expect("search").items.len();
+    let found = db.tenant(&t).worklist(&search(&["muster"])).await.expect("search").items.len();
     assert_eq!(found, 2, "both Vorgänge are found by the applicant's name before the deletion");
-    let log_before = db.events_after(&t, 0, 1000).await.expect("events_after").last().map_or(0, |e| e.seq);
+    let log_before = db.tenant(&t).events_after(0, 1000).await.expect("events_after").last().map_or(0, |e| e.seq);
 
     let tombstone = NewAuditEntry {
-        tenant: t.clone(),
         at: at(30),
         actor: by.clone(),
         action: "vorgang_geloescht".into(),
@@ -167,19 +176,19 @@ pub async fn final_deletion_purges_the_vorgang(db: &Db) {
         detail: Some(format!("Vorgang {} endgültig gelöscht", head.nummer)),
         ip: None,
     };
-    match db.purge_vorgang(&t, head.id, head.version + 1, tombstone.clone(), &by).await {
+    match db.tenant(&t).purge_vorgang(head.id, head.version + 1, tombstone.clone(), &by).await {
         Err(StorageError::Conflict { current_version }) => assert_eq!(current_version, head.version),
         other => panic!("a stale version must be a Conflict, got {other:?}"),
     }
     let stranger = fresh_tenant(db).await;
     assert_not_found(
-        db.purge_vorgang(&stranger, head.id, head.version, tombstone.clone(), &by).await,
+        db.tenant(&stranger).purge_vorgang(head.id, head.version, tombstone.clone(), &by).await,
         "purging from another tenant",
     );
-    assert!(db.get_vorgang(&t, head.id).await.is_ok(), "refused purges deleted nothing");
+    assert!(db.tenant(&t).get_vorgang(head.id).await.is_ok(), "refused purges deleted nothing");
 
     let Purged { blob_keys } =
-        db.purge_vorgang(&t, head.id, head.version, tombstone.clone(), &by).await.expect("purge_vorgang");
+        db.tenant(&t).purge_vorgang(head.id, head.version, tombstone.clone(), &by).await.expect("purge_vorgang");
     let mut want: Vec<String> = applicant_keys.clone();
     want.push(doc.document.blob_key.clone());
     want.push(delivery.blob_key.clone());
@@ -188,42 +197,46 @@ pub async fn final_deletion_purges_the_vorgang(db: &Db) {
     want.sort();
     assert_eq!(got, want, "every blob of the Vorgang: documents of both kinds and the raw delivery");
 
-    assert_not_found(db.get_vorgang(&t, head.id).await, "the Vorgang is gone");
-    assert_not_found(db.history(&t, head.id).await, "its history is gone");
-    assert_not_found(db.list_kommentare(&t, head.id).await, "its Kommentare are gone");
-    assert_not_found(db.list_wiedervorlagen(&t, head.id).await, "its Wiedervorlagen are gone");
-    assert_not_found(db.list_clerk_documents(&t, head.id).await, "its clerk documents are gone");
-    assert_not_found(db.get_wiedervorlage(&t, w.id).await, "the Wiedervorlage by id");
-    assert_not_found(db.get_document(&t, doc.document.id).await, "the clerk document by id");
-    assert_not_found(db.get_delivery(&t, delivery.id).await, "the raw delivery");
+    assert_not_found(db.tenant(&t).get_vorgang(head.id).await, "the Vorgang is gone");
+    assert_not_found(db.tenant(&t).history(head.id).await, "its history is gone");
+    assert_not_found(db.tenant(&t).list_kommentare(head.id).await, "its Kommentare are gone");
+    assert_not_found(db.tenant(&t).list_wiedervorlagen(head.id).await, "its Wiedervorlagen are gone");
+    assert_not_found(db.tenant(&t).list_clerk_documents(head.id).await, "its clerk documents are gone");
+    assert_not_found(db.tenant(&t).get_wiedervorlage(w.id).await, "the Wiedervorlage by id");
+    assert_not_found(db.tenant(&t).get_document(doc.document.id).await, "the clerk document by id");
+    assert_not_found(db.tenant(&t).get_delivery(delivery.id).await, "the raw delivery");
     let page = all_of(db, &t, View::Alle).await;
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![kept.id], "only the other Vorgang is listed");
-    let counts = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("counts").total();
+    let counts = db.tenant(&t).status_counts(&Visibility::Tenant, &View::Alle).await.expect("counts").total();
     assert_eq!(counts, counted - 1, "the counts follow");
-    let found = db.worklist(&t, &search(&["muster"])).await.expect("search");
+    let found = db.tenant(&t).worklist(&search(&["muster"])).await.expect("search");
     assert_eq!(found.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![kept.id], "the search index forgot it");
     assert_eq!(found.total, 1);
     let (due, _) = db
-        .wiedervorlagen(
-            &t,
-            &WiedervorlagenQuery { visibility: Visibility::Tenant, include_done: true, limit: 100, offset: 0 },
-        )
+        .tenant(&t)
+        .wiedervorlagen(&WiedervorlagenQuery {
+            visibility: Visibility::Tenant,
+            include_done: true,
+            limit: 100,
+            offset: 0,
+        })
         .await
         .expect("wiedervorlagen");
     assert!(due.is_empty(), "no Wiedervorlage of it is listed");
 
     let log: Vec<EventRecord> =
-        db.events_after(&t, log_before, 1000).await.expect("events_after").into_iter().collect();
+        db.tenant(&t).events_after(log_before, 1000).await.expect("events_after").into_iter().collect();
     assert_eq!(log.len(), 1, "exactly one new event: {log:?}");
     assert_eq!(log[0].vorgang_id, head.id);
     assert_eq!(log[0].event, VorgangEvent::Geloescht { vorgang_nummer: head.nummer.to_string() });
-    let all_log = db.events_after(&t, 0, 1000).await.expect("events_after");
+    let all_log = db.tenant(&t).events_after(0, 1000).await.expect("events_after");
     assert!(
         all_log.iter().filter(|e| e.vorgang_id == head.id).count() == 1,
         "the Vorgang's earlier events went with it"
     );
     let audit = db
-        .list_audit(&t, &AuditQuery { before: None, action: Some("vorgang_geloescht".into()), limit: 10 })
+        .tenant(&t)
+        .list_audit(&AuditQuery { before: None, action: Some("vorgang_geloescht".into()), limit: 10 })
         .await
         .expect("list_audit");
     assert_eq!(audit.len(), 1, "the tombstone is in the audit log");
@@ -233,20 +246,21 @@ pub async fn final_deletion_purges_the_vorgang(db: &Db) {
     for key in &blob_keys {
         assert_eq!(pending.iter().filter(|k| *k == key).count(), 1, "{key} is queued for deletion once");
         assert_eq!(
-            db.enqueue_job(NewJob::blob_deletion(&t, key)).await.expect("enqueue_job"),
+            db.installation().enqueue_job(NewJob::blob_deletion(&t, key)).await.expect("enqueue_job"),
             None,
             "asking again for the same deletion enqueues nothing"
         );
     }
     let jobs = db
+        .installation()
         .list_jobs(&JobQuery { state: None, kind: Some(kinds::BLOB_LOESCHEN.into()), limit: 100_000 })
         .await
         .expect("list_jobs");
     for job in jobs.iter().filter(|j| blob_keys.iter().any(|k| j.payload["key"] == k.as_str())) {
         assert_eq!(job.tenant.as_ref(), Some(&t), "the deletion works for the tenant");
     }
-    assert_not_found(db.purge_vorgang(&t, head.id, head.version, tombstone, &by).await, "purging twice");
-    assert!(db.get_vorgang(&t, kept.id).await.is_ok(), "the other Vorgang stays");
+    assert_not_found(db.tenant(&t).purge_vorgang(head.id, head.version, tombstone, &by).await, "purging twice");
+    assert!(db.tenant(&t).get_vorgang(kept.id).await.is_ok(), "the other Vorgang stays");
 }
 
 pub async fn clerk_documents_and_deletions_move_with_the_tenant(db: &Db) {
@@ -255,17 +269,16 @@ pub async fn clerk_documents_and_deletions_move_with_the_tenant(db: &Db) {
     let by = actor(&max);
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     let gone = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
-    let k = db.add_kommentar(&t, head.id, KommentarId::new(), "Intern", &by).await.expect("add_kommentar");
+    let k = db.tenant(&t).add_kommentar(head.id, KommentarId::new(), "Intern", &by).await.expect("add_kommentar");
     let docs = [
         clerk_document(head.id, AttachedTo::Vorgang, &by, "a.pdf", 2),
         clerk_document(head.id, AttachedTo::Kommentar(k.id), &by, "b.pdf", 3),
         clerk_document(head.id, AttachedTo::Vorgang, &system(), "c.pdf", 4),
     ];
     for d in &docs {
-        db.add_clerk_document(&t, d.clone()).await.expect("add_clerk_document");
+        db.tenant(&t).add_clerk_document(d.clone()).await.expect("add_clerk_document");
     }
     let tombstone = NewAuditEntry {
-        tenant: t.clone(),
         at: at(30),
         actor: by.clone(),
         action: "vorgang_geloescht".into(),
@@ -273,25 +286,25 @@ pub async fn clerk_documents_and_deletions_move_with_the_tenant(db: &Db) {
         detail: None,
         ip: None,
     };
-    db.purge_vorgang(&t, gone.id, gone.version, tombstone, &by).await.expect("purge_vorgang");
+    db.tenant(&t).purge_vorgang(gone.id, gone.version, tombstone, &by).await.expect("purge_vorgang");
 
-    let counts = db.count_for_export(&t).await.expect("count_for_export");
+    let counts = db.tenant(&t).count_for_export().await.expect("count_for_export");
     assert_eq!(counts.notes, 1 + 3, "the Kommentar and the three clerk documents");
     // Small pages, so the Notes cursor crosses from the Kommentare to the documents.
     let records = export_all(db, &t, 2).await;
     let exported = records.iter().filter(|r| matches!(r, ExportRecord::ClerkDocument(_))).count();
     assert_eq!(exported, 3, "every clerk document is exported once");
     let dst = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    db.import_records(&dst, records).await.expect("import_records with a deleted Vorgang's event");
+    db.tenant(&dst).import_records(records).await.expect("import_records with a deleted Vorgang's event");
     assert_eq!(
-        db.list_clerk_documents(&dst, head.id).await.expect("list_clerk_documents"),
-        db.list_clerk_documents(&t, head.id).await.expect("list_clerk_documents"),
+        db.tenant(&dst).list_clerk_documents(head.id).await.expect("list_clerk_documents"),
+        db.tenant(&t).list_clerk_documents(head.id).await.expect("list_clerk_documents"),
         "clerk documents move with the tenant"
     );
     assert_eq!(
-        without_seq(db.events_after(&dst, 0, 1000).await.expect("events_after")),
-        without_seq(db.events_after(&t, 0, 1000).await.expect("events_after")),
+        without_seq(db.tenant(&dst).events_after(0, 1000).await.expect("events_after")),
+        without_seq(db.tenant(&t).events_after(0, 1000).await.expect("events_after")),
         "the log moves, the GELOESCHT event included"
     );
-    assert_not_found(db.get_vorgang(&dst, gone.id).await, "the deleted Vorgang stays deleted");
+    assert_not_found(db.tenant(&dst).get_vorgang(gone.id).await, "the deleted Vorgang stays deleted");
 }

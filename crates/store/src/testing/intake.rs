@@ -4,9 +4,9 @@ use super::*;
 
 pub async fn intake_creates_vorgang(db: &Db) {
     let t = fresh_tenant(db).await;
-    let d = new_delivery(&t, at(0));
-    db.record_delivery(d.clone()).await.expect("record_delivery");
-    let recorded = db.get_delivery(&t, d.id).await.expect("get_delivery after record_delivery");
+    let d = new_delivery(at(0));
+    db.tenant(&t).record_delivery(d.clone()).await.expect("record_delivery");
+    let recorded = db.tenant(&t).get_delivery(d.id).await.expect("get_delivery after record_delivery");
     assert_eq!(
         recorded,
         DeliveryRecord {
@@ -25,26 +25,26 @@ pub async fn intake_creates_vorgang(db: &Db) {
         },
         "a recorded delivery round-trips and is RECEIVED"
     );
-    assert_not_found(db.get_delivery(&t, DeliveryId::new()).await, "get_delivery of an unknown id");
+    assert_not_found(db.tenant(&t).get_delivery(DeliveryId::new()).await, "get_delivery of an unknown id");
 
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
-    let outcome = db.complete_intake(&t, d.id, v.clone()).await.expect("complete_intake");
+    let outcome = db.tenant(&t).complete_intake(d.id, v.clone()).await.expect("complete_intake");
     let IntakeOutcome::Created(head) = outcome else { panic!("first intake must be Created, got {outcome:?}") };
     assert_eq!(head.id, v.id, "the Vorgang gets the id the caller chose");
     assert_eq!(head.nummer, v.nummer);
     assert_eq!(head.status, VorgangStatus::Neu, "a new Vorgang is NEU");
     assert_eq!(head.version, 1, "a new Vorgang is at version 1");
 
-    let delivery = db.get_delivery(&t, d.id).await.expect("get_delivery after intake");
+    let delivery = db.tenant(&t).get_delivery(d.id).await.expect("get_delivery after intake");
     assert_eq!(delivery.status, DeliveryStatus::Processed, "the delivery is PROCESSED");
     assert_eq!(delivery.vorgang_id, Some(v.id), "the delivery links its Vorgang");
     assert_eq!(delivery.attempts, 1);
 
-    let rec = db.get_vorgang(&t, v.id).await.expect("get_vorgang after intake");
+    let rec = db.tenant(&t).get_vorgang(v.id).await.expect("get_vorgang after intake");
     assert_eq!(rec.head, head, "get_vorgang returns the head complete_intake returned");
     assert_eq!(by_id(rec.documents.clone()), by_id(v.documents.clone()), "documents are stored with the Vorgang");
 
-    let history = db.history(&t, v.id).await.expect("history");
+    let history = db.tenant(&t).history(v.id).await.expect("history");
     assert_eq!(history.len(), 1, "intake records exactly one event: {history:?}");
     assert_eq!(history[0].vorgang_id, v.id);
     assert_eq!(history[0].actor.user, None, "intake is done by the system");
@@ -56,9 +56,9 @@ pub async fn intake_creates_vorgang(db: &Db) {
             transaction_id: v.transaction_id.to_string(),
         }
     );
-    let events = db.events_after(&t, 0, 100).await.expect("events_after");
+    let events = db.tenant(&t).events_after(0, 100).await.expect("events_after");
     assert_eq!(events, history, "the tenant's event log holds the EINGEGANGEN event");
-    assert_not_found(db.history(&t, VorgangId::new()).await, "history of an unknown Vorgang");
+    assert_not_found(db.tenant(&t).history(VorgangId::new()).await, "history of an unknown Vorgang");
 
     let page = all_of(db, &t, View::Alle).await;
     assert_eq!(page.total, 1);
@@ -73,38 +73,38 @@ pub async fn intake_is_idempotent_on_transaction_id(db: &Db) {
     let again = record(db, &t, at(5)).await;
     let mut repeated = new_vorgang(at(5), "Gewerbeanmeldung");
     repeated.transaction_id = first.transaction_id.clone();
-    let outcome = db.complete_intake(&t, again.id, repeated.clone()).await.expect("complete_intake, repeated");
+    let outcome = db.tenant(&t).complete_intake(again.id, repeated.clone()).await.expect("complete_intake, repeated");
     assert_eq!(
         outcome,
         IntakeOutcome::Duplicate(head.clone()),
         "a repeated transaction id yields the existing Vorgang"
     );
-    let delivery = db.get_delivery(&t, again.id).await.expect("get_delivery of the repeated delivery");
+    let delivery = db.tenant(&t).get_delivery(again.id).await.expect("get_delivery of the repeated delivery");
     assert_eq!(delivery.status, DeliveryStatus::Duplicate, "the repeated delivery is DUPLICATE");
     assert_eq!(delivery.vorgang_id, Some(head.id), "the repeated delivery links the existing Vorgang");
-    assert_not_found(db.get_vorgang(&t, repeated.id).await, "no second Vorgang for a repeated transaction id");
+    assert_not_found(db.tenant(&t).get_vorgang(repeated.id).await, "no second Vorgang for a repeated transaction id");
     for doc in &repeated.documents {
-        assert_not_found(db.get_document(&t, doc.id).await, "documents of a duplicate are not stored");
+        assert_not_found(db.tenant(&t).get_document(doc.id).await, "documents of a duplicate are not stored");
     }
     assert_eq!(all_of(db, &t, View::Alle).await.total, 1, "still one Vorgang");
-    assert_eq!(db.history(&t, head.id).await.expect("history").len(), 1, "no event for a duplicate");
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, head, "the Vorgang is unchanged");
+    assert_eq!(db.tenant(&t).history(head.id).await.expect("history").len(), 1, "no event for a duplicate");
+    assert_eq!(db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").head, head, "the Vorgang is unchanged");
 
     // A third time, after the Vorgang moved on: the current head comes back.
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let moved = move_status(db, &t, head.id, StatusCommand::Annehmen, None, &actor(&u)).await;
     let third = record(db, &t, at(9)).await;
-    let outcome = db.complete_intake(&t, third.id, repeated).await.expect("complete_intake, third");
+    let outcome = db.tenant(&t).complete_intake(third.id, repeated).await.expect("complete_intake, third");
     assert_eq!(outcome, IntakeOutcome::Duplicate(moved), "a duplicate returns the current head");
 
     // The same delivery processed a second time (a recovery racing the first processing)
     // leaves the delivery that created the Vorgang PROCESSED, not relabelled DUPLICATE.
     let d = record(db, &t, at(11)).await;
     let v = new_vorgang(at(11), "Hundesteuer");
-    let created = db.complete_intake(&t, d.id, v.clone()).await.expect("complete_intake, first processing");
-    let again = db.complete_intake(&t, d.id, v).await.expect("complete_intake, second processing");
+    let created = db.tenant(&t).complete_intake(d.id, v.clone()).await.expect("complete_intake, first processing");
+    let again = db.tenant(&t).complete_intake(d.id, v).await.expect("complete_intake, second processing");
     assert_eq!(again, IntakeOutcome::Duplicate(created.head().clone()));
-    let delivery = db.get_delivery(&t, d.id).await.expect("get_delivery");
+    let delivery = db.tenant(&t).get_delivery(d.id).await.expect("get_delivery");
     assert_eq!(delivery.status, DeliveryStatus::Processed, "the creating delivery stays PROCESSED");
     assert_eq!(delivery.attempts, 1, "the second processing changed nothing");
 }
@@ -117,19 +117,19 @@ pub async fn taken_nummer_is_reported(db: &Db) {
     let d = record(db, &t, at(1)).await;
     let mut clash = new_vorgang(at(1), "Hundesteuer");
     clash.nummer = first.nummer.clone();
-    match db.complete_intake(&t, d.id, clash.clone()).await {
+    match db.tenant(&t).complete_intake(d.id, clash.clone()).await {
         Err(StorageError::NummerTaken) => {}
         other => panic!("a taken Vorgangsnummer must be StorageError::NummerTaken, got {other:?}"),
     }
-    assert_eq!(db.find_by_transaction(&t, &clash.transaction_id).await.expect("find_by_transaction"), None);
-    assert_not_found(db.get_vorgang(&t, clash.id).await, "nothing is created on NummerTaken");
+    assert_eq!(db.tenant(&t).find_by_transaction(&clash.transaction_id).await.expect("find_by_transaction"), None);
+    assert_not_found(db.tenant(&t).get_vorgang(clash.id).await, "nothing is created on NummerTaken");
     for doc in &clash.documents {
-        assert_not_found(db.get_document(&t, doc.id).await, "no documents are stored on NummerTaken");
+        assert_not_found(db.tenant(&t).get_document(doc.id).await, "no documents are stored on NummerTaken");
     }
-    let delivery = db.get_delivery(&t, d.id).await.expect("get_delivery");
+    let delivery = db.tenant(&t).get_delivery(d.id).await.expect("get_delivery");
     assert_eq!(delivery.status, DeliveryStatus::Received, "the delivery stays RECEIVED for the retry");
-    assert_eq!(db.history(&t, first.id).await.expect("history").len(), 1);
-    assert_eq!(db.events_after(&t, 0, 100).await.expect("events_after").len(), 1, "no event on NummerTaken");
+    assert_eq!(db.tenant(&t).history(first.id).await.expect("history").len(), 1);
+    assert_eq!(db.tenant(&t).events_after(0, 100).await.expect("events_after").len(), 1, "no event on NummerTaken");
 
     // The caller draws another number and retries.
     clash.nummer = loop {
@@ -138,7 +138,7 @@ pub async fn taken_nummer_is_reported(db: &Db) {
             break n;
         }
     };
-    let outcome = db.complete_intake(&t, d.id, clash.clone()).await.expect("complete_intake retry");
+    let outcome = db.tenant(&t).complete_intake(d.id, clash.clone()).await.expect("complete_intake retry");
     assert!(matches!(outcome, IntakeOutcome::Created(_)), "the retry creates the Vorgang: {outcome:?}");
     assert_eq!(all_of(db, &t, View::Alle).await.total, 2);
 }
@@ -146,17 +146,21 @@ pub async fn taken_nummer_is_reported(db: &Db) {
 pub async fn quarantine_is_listed_until_reprocessed(db: &Db) {
     let t = fresh_tenant(db).await;
     let (empty, total) =
-        db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine, empty");
+        db.tenant(&t).list_quarantine(DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine, empty");
     assert!(empty.is_empty() && total == 0, "a fresh tenant has an empty quarantine");
 
     let mut ds = Vec::new();
     for i in 0..3 {
         let d = record(db, &t, at(i)).await;
-        db.quarantine_delivery(&t, d.id, &format!("formData[{i}].name"), "fehlt").await.expect("quarantine_delivery");
+        db.tenant(&t)
+            .quarantine_delivery(d.id, &format!("formData[{i}].name"), "fehlt")
+            .await
+            .expect("quarantine_delivery");
         ds.push(d);
     }
     let ok = record(db, &t, at(10)).await; // stays RECEIVED: not in the quarantine
-    let (items, total) = db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine");
+    let (items, total) =
+        db.tenant(&t).list_quarantine(DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine");
     assert_eq!(total, 3);
     let ids: Vec<DeliveryId> = items.iter().map(|d| d.id).collect();
     assert_eq!(
@@ -174,50 +178,57 @@ pub async fn quarantine_is_listed_until_reprocessed(db: &Db) {
         (q0.blob_key.as_str(), q0.size, q0.received_at),
         (ds[0].blob_key.as_str(), ds[0].size, ds[0].received_at)
     );
-    assert_eq!(db.get_delivery(&t, ds[0].id).await.expect("get_delivery"), *q0, "get_delivery agrees with the list");
+    assert_eq!(
+        db.tenant(&t).get_delivery(ds[0].id).await.expect("get_delivery"),
+        *q0,
+        "get_delivery agrees with the list"
+    );
     assert!(!ids.contains(&ok.id));
 
     let (page1, total1) =
-        db.list_quarantine(&t, DeliveryStatus::Quarantined, 2, 0).await.expect("list_quarantine page 1");
+        db.tenant(&t).list_quarantine(DeliveryStatus::Quarantined, 2, 0).await.expect("list_quarantine page 1");
     let (page2, total2) =
-        db.list_quarantine(&t, DeliveryStatus::Quarantined, 2, 2).await.expect("list_quarantine page 2");
+        db.tenant(&t).list_quarantine(DeliveryStatus::Quarantined, 2, 2).await.expect("list_quarantine page 2");
     assert_eq!((total1, total2), (3, 3), "the total ignores limit and offset");
     let paged: Vec<DeliveryId> = page1.iter().chain(page2.iter()).map(|d| d.id).collect();
     assert_eq!(paged, ids, "limit/offset page through the same order");
     assert!(db
-        .list_quarantine(&t, DeliveryStatus::Quarantined, 2, 4)
+        .tenant(&t)
+        .list_quarantine(DeliveryStatus::Quarantined, 2, 4)
         .await
         .expect("list_quarantine past the end")
         .0
         .is_empty());
 
     // Quarantining again (a second failed attempt) updates the error.
-    db.quarantine_delivery(&t, ds[1].id, "control", "muss ein Objekt sein").await.expect("quarantine again");
-    let again = db.get_delivery(&t, ds[1].id).await.expect("get_delivery");
+    db.tenant(&t).quarantine_delivery(ds[1].id, "control", "muss ein Objekt sein").await.expect("quarantine again");
+    let again = db.tenant(&t).get_delivery(ds[1].id).await.expect("get_delivery");
     assert_eq!(again.error_field.as_deref(), Some("control"));
     assert_eq!(again.error_message.as_deref(), Some("muss ein Objekt sein"));
     assert_eq!(again.attempts, 2);
 
     // Re-processed successfully: it leaves the quarantine and its error is cleared.
     let v = new_vorgang(at(20), "Gewerbeanmeldung");
-    let outcome = db.complete_intake(&t, ds[1].id, v.clone()).await.expect("complete_intake of a quarantined delivery");
+    let outcome =
+        db.tenant(&t).complete_intake(ds[1].id, v.clone()).await.expect("complete_intake of a quarantined delivery");
     assert!(matches!(outcome, IntakeOutcome::Created(_)));
-    let fixed = db.get_delivery(&t, ds[1].id).await.expect("get_delivery");
+    let fixed = db.tenant(&t).get_delivery(ds[1].id).await.expect("get_delivery");
     assert_eq!(fixed.status, DeliveryStatus::Processed);
     assert_eq!((fixed.error_field, fixed.error_message), (None, None), "re-processing clears the error");
     assert_eq!(fixed.vorgang_id, Some(v.id));
     assert_eq!(fixed.attempts, 3);
-    let (items, total) = db.list_quarantine(&t, DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine");
+    let (items, total) =
+        db.tenant(&t).list_quarantine(DeliveryStatus::Quarantined, 10, 0).await.expect("list_quarantine");
     assert_eq!(total, 2);
     assert_eq!(items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ds[2].id, ds[0].id]);
 
-    match db.quarantine_delivery(&t, DeliveryId::new(), "x", "y").await {
+    match db.tenant(&t).quarantine_delivery(DeliveryId::new(), "x", "y").await {
         Err(StorageError::NotFound) => {}
         other => {
             panic!("quarantine_delivery of an unknown delivery must be NotFound, got {other:?}")
         }
     }
-    match db.complete_intake(&t, DeliveryId::new(), new_vorgang(at(30), "Hundesteuer")).await {
+    match db.tenant(&t).complete_intake(DeliveryId::new(), new_vorgang(at(30), "Hundesteuer")).await {
         Err(StorageError::NotFound) => {}
         other => panic!("complete_intake of an unknown delivery must be NotFound, got {other:?}"),
     }
@@ -229,16 +240,16 @@ pub async fn unfinished_deliveries_lists_received_only(db: &Db) {
     let late = record(db, &t, at(50)).await; // RECEIVED
     let early = record(db, &t, at(-50)).await; // RECEIVED, older
     let quarantined = record(db, &t, at(-40)).await;
-    db.quarantine_delivery(&t, quarantined.id, "control", "fehlt").await.expect("quarantine_delivery");
+    db.tenant(&t).quarantine_delivery(quarantined.id, "control", "fehlt").await.expect("quarantine_delivery");
     let v = new_vorgang(at(-30), "Gewerbeanmeldung");
     let processed = record(db, &t, at(-30)).await;
-    db.complete_intake(&t, processed.id, v.clone()).await.expect("complete_intake");
+    db.tenant(&t).complete_intake(processed.id, v.clone()).await.expect("complete_intake");
     let dup = record(db, &t, at(-20)).await;
     let mut repeated = new_vorgang(at(-20), "Gewerbeanmeldung");
     repeated.transaction_id = v.transaction_id.clone();
-    db.complete_intake(&t, dup.id, repeated).await.expect("complete_intake duplicate");
+    db.tenant(&t).complete_intake(dup.id, repeated).await.expect("complete_intake duplicate");
 
-    let all = db.unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
+    let all = db.installation().unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
     for pair in all.windows(2) {
         assert!(pair[0].received_at <= pair[1].received_at, "unfinished deliveries come oldest first");
     }
@@ -246,9 +257,9 @@ pub async fn unfinished_deliveries_lists_received_only(db: &Db) {
     let mine: Vec<DeliveryId> = all.iter().filter(|d| d.tenant == t).map(|d| d.id).collect();
     assert_eq!(mine, vec![early.id, late.id], "exactly this tenant's RECEIVED deliveries, oldest first");
     let listed = all.iter().find(|d| d.id == early.id).expect("listed");
-    assert_eq!(*listed, db.get_delivery(&t, early.id).await.expect("get_delivery"), "the record is complete");
+    assert_eq!(*listed, db.tenant(&t).get_delivery(early.id).await.expect("get_delivery"), "the record is complete");
 
-    let one = db.unfinished_deliveries(1).await.expect("unfinished_deliveries(1)");
+    let one = db.installation().unfinished_deliveries(1).await.expect("unfinished_deliveries(1)");
     assert_eq!(one.len(), 1, "the limit is honoured");
     assert_eq!(one[0].received_at, all[0].received_at, "the limit keeps the oldest");
 }
@@ -256,52 +267,55 @@ pub async fn unfinished_deliveries_lists_received_only(db: &Db) {
 pub async fn find_by_transaction_finds_the_head(db: &Db) {
     let t = fresh_tenant(db).await;
     let v = new_vorgang(at(0), "Gewerbeanmeldung");
-    assert_eq!(db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"), None);
+    assert_eq!(db.tenant(&t).find_by_transaction(&v.transaction_id).await.expect("find_by_transaction"), None);
     let head = intake(db, &t, v.clone()).await;
     let other = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
-    assert_eq!(db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"), Some(head.clone()));
+    assert_eq!(
+        db.tenant(&t).find_by_transaction(&v.transaction_id).await.expect("find_by_transaction"),
+        Some(head.clone())
+    );
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let moved = assign(db, &t, &head, Some(u.id), &actor(&u)).await;
     assert_eq!(
-        db.find_by_transaction(&t, &v.transaction_id).await.expect("find_by_transaction"),
+        db.tenant(&t).find_by_transaction(&v.transaction_id).await.expect("find_by_transaction"),
         Some(moved),
         "find_by_transaction returns the current head"
     );
-    assert_eq!(db.find_by_transaction(&t, &tx_id()).await.expect("find_by_transaction unknown"), None);
+    assert_eq!(db.tenant(&t).find_by_transaction(&tx_id()).await.expect("find_by_transaction unknown"), None);
     assert_ne!(other.id, head.id);
 }
 
 pub async fn unroutable_and_moved_deliveries(db: &Db) {
     let platform = fresh_tenant(db).await;
     let target = fresh_tenant(db).await;
-    let (empty, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
+    let (empty, total) = db.tenant(&platform).list_quarantine(DeliveryStatus::Unroutable, 10, 0).await.expect("list");
     assert!(empty.is_empty() && total == 0);
     let d1 = record(db, &platform, at(0)).await;
     let d2 = record(db, &platform, at(1)).await;
     let d3 = record(db, &platform, at(2)).await;
     let message = "Keine Organisationseinheit mit der Kennung „999“";
-    db.unroutable_delivery(&platform, d1.id, message).await.expect("unroutable_delivery");
-    db.unroutable_delivery(&platform, d2.id, message).await.expect("unroutable_delivery");
-    db.quarantine_delivery(&platform, d3.id, "control", "fehlt").await.expect("quarantine_delivery");
-    let got = db.get_delivery(&platform, d1.id).await.expect("get_delivery");
+    db.tenant(&platform).unroutable_delivery(d1.id, message).await.expect("unroutable_delivery");
+    db.tenant(&platform).unroutable_delivery(d2.id, message).await.expect("unroutable_delivery");
+    db.tenant(&platform).quarantine_delivery(d3.id, "control", "fehlt").await.expect("quarantine_delivery");
+    let got = db.tenant(&platform).get_delivery(d1.id).await.expect("get_delivery");
     assert_eq!(
         (got.status, got.error_field.as_deref(), got.error_message.as_deref(), got.vorgang_id, got.attempts),
         (DeliveryStatus::Unroutable, Some("control.zustaendigeStelle"), Some(message), None, 1),
         "an unroutable delivery names the field and the reason"
     );
-    let (items, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
+    let (items, total) = db.tenant(&platform).list_quarantine(DeliveryStatus::Unroutable, 10, 0).await.expect("list");
     assert_eq!(items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![d2.id, d1.id], "unroutable ones, newest first");
     assert_eq!(total, 2);
     assert_eq!(items[1], got);
-    let (items, total) = db.list_quarantine(&platform, DeliveryStatus::Quarantined, 10, 0).await.expect("list");
+    let (items, total) = db.tenant(&platform).list_quarantine(DeliveryStatus::Quarantined, 10, 0).await.expect("list");
     assert_eq!((items.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d3.id], 1), "the lists are separate");
-    let (page, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 1, 1).await.expect("list");
+    let (page, total) = db.tenant(&platform).list_quarantine(DeliveryStatus::Unroutable, 1, 1).await.expect("list");
     assert_eq!((page.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d1.id], 2), "limit and offset");
-    assert_not_found(db.unroutable_delivery(&platform, DeliveryId::new(), message).await, "unknown delivery");
+    assert_not_found(db.tenant(&platform).unroutable_delivery(DeliveryId::new(), message).await, "unknown delivery");
 
-    db.move_delivery(&platform, d1.id, &target).await.expect("move_delivery");
-    assert_not_found(db.get_delivery(&platform, d1.id).await, "a moved delivery leaves its tenant");
-    let moved = db.get_delivery(&target, d1.id).await.expect("get_delivery in the target");
+    db.tenant(&platform).move_delivery(d1.id, &target).await.expect("move_delivery");
+    assert_not_found(db.tenant(&platform).get_delivery(d1.id).await, "a moved delivery leaves its tenant");
+    let moved = db.tenant(&target).get_delivery(d1.id).await.expect("get_delivery in the target");
     assert_eq!(
         moved,
         DeliveryRecord {
@@ -313,35 +327,48 @@ pub async fn unroutable_and_moved_deliveries(db: &Db) {
         },
         "a moved delivery is RECEIVED again in the target, its payload record unchanged"
     );
-    let unfinished = db.unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
+    let unfinished = db.installation().unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
     assert_eq!(unfinished.iter().find(|d| d.id == d1.id).map(|d| &d.tenant), Some(&target), "processed in the target");
-    let (items, total) = db.list_quarantine(&platform, DeliveryStatus::Unroutable, 10, 0).await.expect("list");
+    let (items, total) = db.tenant(&platform).list_quarantine(DeliveryStatus::Unroutable, 10, 0).await.expect("list");
     assert_eq!((items.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d2.id], 1));
 
     let v = new_vorgang(at(3), "Gewerbeanmeldung");
-    let outcome = db.complete_intake(&target, d1.id, v.clone()).await.expect("complete_intake in the target");
+    let outcome = db.tenant(&target).complete_intake(d1.id, v.clone()).await.expect("complete_intake in the target");
     assert!(matches!(outcome, IntakeOutcome::Created(_)));
-    match db.move_delivery(&target, d1.id, &platform).await {
+    match db.tenant(&target).move_delivery(d1.id, &platform).await {
         Err(StorageError::Duplicate("delivery")) => {}
         other => panic!("moving a delivery that has its Vorgang must be Duplicate(\"delivery\"), got {other:?}"),
     }
     // A delivery that has its Vorgang is never relabelled.
-    db.unroutable_delivery(&target, d1.id, message).await.expect("unroutable_delivery of a processed delivery");
-    db.quarantine_delivery(&target, d1.id, "control", "fehlt").await.expect("quarantine of a processed delivery");
-    let done = db.get_delivery(&target, d1.id).await.expect("get_delivery");
+    db.tenant(&target).unroutable_delivery(d1.id, message).await.expect("unroutable_delivery of a processed delivery");
+    db.tenant(&target)
+        .quarantine_delivery(d1.id, "control", "fehlt")
+        .await
+        .expect("quarantine of a processed delivery");
+    let done = db.tenant(&target).get_delivery(d1.id).await.expect("get_delivery");
     assert_eq!((done.status, done.vorgang_id, done.error_field), (DeliveryStatus::Processed, Some(v.id), None));
 
-    assert_not_found(db.move_delivery(&target, d2.id, &platform).await, "move_delivery from a tenant without it");
-    assert_not_found(db.move_delivery(&platform, DeliveryId::new(), &target).await, "move_delivery of an unknown id");
-    assert_eq!(db.get_delivery(&platform, d2.id).await.expect("get_delivery").status, DeliveryStatus::Unroutable);
+    assert_not_found(
+        db.tenant(&target).move_delivery(d2.id, &platform).await,
+        "move_delivery from a tenant without it",
+    );
+    assert_not_found(
+        db.tenant(&platform).move_delivery(DeliveryId::new(), &target).await,
+        "move_delivery of an unknown id",
+    );
+    assert_eq!(
+        db.tenant(&platform).get_delivery(d2.id).await.expect("get_delivery").status,
+        DeliveryStatus::Unroutable
+    );
 
     // Routed again where it is (a unit got the kennung meanwhile): processed like any other.
     let d4 = record(db, &target, at(4)).await;
-    db.unroutable_delivery(&target, d4.id, message).await.expect("unroutable_delivery");
+    db.tenant(&target).unroutable_delivery(d4.id, message).await.expect("unroutable_delivery");
     let v4 = new_vorgang(at(4), "Hundesteuer");
-    let outcome = db.complete_intake(&target, d4.id, v4.clone()).await.expect("complete_intake of an unroutable one");
+    let outcome =
+        db.tenant(&target).complete_intake(d4.id, v4.clone()).await.expect("complete_intake of an unroutable one");
     assert!(matches!(outcome, IntakeOutcome::Created(_)));
-    let done = db.get_delivery(&target, d4.id).await.expect("get_delivery");
+    let done = db.tenant(&target).get_delivery(d4.id).await.expect("get_delivery");
     assert_eq!(
         (done.status, done.vorgang_id, done.error_field, done.error_message, done.attempts),
         (DeliveryStatus::Processed, Some(v4.id), None, None, 2),

@@ -12,15 +12,15 @@ pub async fn tenant_isolation(db: &Db) {
     let ha = intake(db, &a, va.clone()).await;
     let pile = intake(db, &a, new_vorgang(at(1), "Hundesteuer")).await;
     let qa = record(db, &a, at(2)).await;
-    db.quarantine_delivery(&a, qa.id, "control", "fehlt").await.expect("quarantine_delivery");
+    db.tenant(&a).quarantine_delivery(qa.id, "control", "fehlt").await.expect("quarantine_delivery");
     let ra = record(db, &a, at(3)).await;
-    let a_before = db.get_vorgang(&a, ha.id).await.expect("get_vorgang a");
-    let a_events = db.events_after(&a, 0, 1000).await.expect("events_after a");
+    let a_before = db.tenant(&a).get_vorgang(ha.id).await.expect("get_vorgang a");
+    let a_events = db.tenant(&a).events_after(0, 1000).await.expect("events_after a");
     // Tenant b: a user with the same username (usernames are unique per tenant).
     let ub = db
+        .tenant(&b)
         .create_user(NewUser {
             id: UserId::new(),
-            tenant: b.clone(),
             username: ua.username.clone(),
             display_name: "Bernd Bär".into(),
             email: None,
@@ -34,37 +34,41 @@ pub async fn tenant_isolation(db: &Db) {
 
     // Reads from b see nothing of a.
     for id in [qa.id, ra.id] {
-        assert_not_found(db.get_delivery(&b, id).await, "get_delivery of a's delivery from b");
+        assert_not_found(db.tenant(&b).get_delivery(id).await, "get_delivery of a's delivery from b");
     }
-    let (q, total) = db.list_quarantine(&b, DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine b");
+    let (q, total) =
+        db.tenant(&b).list_quarantine(DeliveryStatus::Quarantined, 100, 0).await.expect("list_quarantine b");
     assert!(q.is_empty() && total == 0, "b's quarantine does not show a's deliveries");
-    assert_eq!(db.find_by_transaction(&b, &va.transaction_id).await.expect("find_by_transaction b"), None);
+    assert_eq!(db.tenant(&b).find_by_transaction(&va.transaction_id).await.expect("find_by_transaction b"), None);
     for view in [View::Alle, View::NichtZugewiesen, View::Meine(ua.id)] {
         let page = all_of(db, &b, view.clone()).await;
         assert!(page.items.is_empty(), "worklist {view:?} of b does not list a's Vorgänge");
         assert_eq!((page.total, page.counts.total()), (0, 0), "worklist {view:?} of b does not count a's Vorgänge");
         assert_eq!(
-            db.status_counts(&b, &Visibility::Tenant, &view).await.expect("status_counts b").total(),
+            db.tenant(&b).status_counts(&Visibility::Tenant, &view).await.expect("status_counts b").total(),
             0,
             "status_counts {view:?} of b"
         );
     }
-    assert_not_found(db.get_vorgang(&b, ha.id).await, "get_vorgang of a's Vorgang from b");
-    assert_not_found(db.history(&b, ha.id).await, "history of a's Vorgang from b");
+    assert_not_found(db.tenant(&b).get_vorgang(ha.id).await, "get_vorgang of a's Vorgang from b");
+    assert_not_found(db.tenant(&b).history(ha.id).await, "history of a's Vorgang from b");
     for doc in &va.documents {
-        assert_not_found(db.get_document(&b, doc.id).await, "get_document of a's document from b");
+        assert_not_found(db.tenant(&b).get_document(doc.id).await, "get_document of a's document from b");
     }
-    assert!(db.events_after(&b, 0, 1000).await.expect("events_after b").is_empty(), "b's event log is empty");
-    assert_not_found(db.get_user(&b, ua.id).await, "get_user of a's user from b");
+    assert!(db.tenant(&b).events_after(0, 1000).await.expect("events_after b").is_empty(), "b's event log is empty");
+    assert_not_found(db.tenant(&b).get_user(ua.id).await, "get_user of a's user from b");
     assert_eq!(
-        db.find_user_by_username(&b, &ua.username).await.expect("find_user_by_username b"),
+        db.tenant(&b).find_user_by_username(&ua.username).await.expect("find_user_by_username b"),
         Some(ub.clone()),
         "the username finds b's own user in b"
     );
-    assert_eq!(db.find_user_by_username(&a, &ua.username).await.expect("find_user_by_username a"), Some(ua.clone()));
-    assert_eq!(db.list_users(&b).await.expect("list_users b"), vec![ub.clone()], "b lists only its users");
-    assert_eq!(db.count_users(&b).await.expect("count_users b"), 1, "b counts only its users");
-    assert_eq!(db.count_users(&a).await.expect("count_users a"), 1);
+    assert_eq!(
+        db.tenant(&a).find_user_by_username(&ua.username).await.expect("find_user_by_username a"),
+        Some(ua.clone())
+    );
+    assert_eq!(db.tenant(&b).list_users().await.expect("list_users b"), vec![ub.clone()], "b lists only its users");
+    assert_eq!(db.tenant(&b).count_users().await.expect("count_users b"), 1, "b counts only its users");
+    assert_eq!(db.tenant(&a).count_users().await.expect("count_users a"), 1);
 
     // Commands from b on a's ids fail or find nothing, and leave a unchanged.
     let changes = [
@@ -79,57 +83,59 @@ pub async fn tenant_isolation(db: &Db) {
         VorgangChange::Aktenzeichen(Aktenzeichen::parse("B-1").expect("valid")),
     ];
     for change in changes {
-        let got = db.apply_change(&b, ha.id, 1, change.clone(), &actor(&ub)).await;
+        let got = db.tenant(&b).apply_change(ha.id, 1, change.clone(), &actor(&ub)).await;
         assert!(got.is_err(), "apply_change from b on a's Vorgang must fail ({change:?}), got {got:?}");
     }
     assert_eq!(
-        db.claim_next(&b, &Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b"),
+        db.tenant(&b).claim_next(&Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b"),
         None,
         "b's pile is empty"
     );
-    assert!(db.quarantine_delivery(&b, ra.id, "x", "y").await.is_err(), "quarantine_delivery from b on a's delivery");
+    assert!(
+        db.tenant(&b).quarantine_delivery(ra.id, "x", "y").await.is_err(),
+        "quarantine_delivery from b on a's delivery"
+    );
     let stolen = new_vorgang(at(4), "Gewerbeanmeldung");
-    let got = db.complete_intake(&b, ra.id, stolen.clone()).await;
+    let got = db.tenant(&b).complete_intake(ra.id, stolen.clone()).await;
     assert!(got.is_err(), "complete_intake in b of a's delivery must fail, got {got:?}");
-    assert_eq!(db.find_by_transaction(&b, &stolen.transaction_id).await.expect("find_by_transaction"), None);
-    assert_not_found(db.get_vorgang(&b, stolen.id).await, "a failed intake creates nothing in b");
-    assert_not_found(db.set_password(&b, ua.id, "$gestohlen").await, "set_password from b on a's user");
+    assert_eq!(db.tenant(&b).find_by_transaction(&stolen.transaction_id).await.expect("find_by_transaction"), None);
+    assert_not_found(db.tenant(&b).get_vorgang(stolen.id).await, "a failed intake creates nothing in b");
+    assert_not_found(db.tenant(&b).set_password(ua.id, "$gestohlen").await, "set_password from b on a's user");
     let sb = NewSession {
         token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
-        tenant: b.clone(),
         user: ua.id,
         csrf_token: short(),
         created_at: now_s(),
         idle_timeout_secs: 1800,
         absolute_expiry: now_s() + Duration::hours(8),
     };
-    let created = db.create_session(sb.clone()).await;
+    let created = db.tenant(&b).create_session(sb.clone()).await;
     if created.is_ok() {
         assert_eq!(
-            db.get_session(&sb.token_hash, now_s()).await.expect("get_session"),
+            db.installation().get_session(&sb.token_hash, now_s()).await.expect("get_session"),
             None,
             "a session of tenant b for a's user must not be usable"
         );
     }
     // Cross-tenant references inside a: b's user is no valid assignee or claimer in a.
-    match db.apply_change(&a, ha.id, 1, VorgangChange::Assign { to: Some(ub.id) }, &actor(&ua)).await {
+    match db.tenant(&a).apply_change(ha.id, 1, VorgangChange::Assign { to: Some(ub.id) }, &actor(&ua)).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("assigning b's user in a must be InvalidReference, got {other:?}"),
     }
-    let got = db.claim_next(&a, &Visibility::Tenant, ub.id, &actor(&ub)).await;
+    let got = db.tenant(&a).claim_next(&Visibility::Tenant, ub.id, &actor(&ub)).await;
     assert!(got.is_err(), "claim_next in a for b's user must fail, got {got:?}");
 
     // a is unchanged.
-    let a_after = db.get_vorgang(&a, ha.id).await.expect("get_vorgang a");
+    let a_after = db.tenant(&a).get_vorgang(ha.id).await.expect("get_vorgang a");
     assert_eq!(a_after, a_before, "operations from b leave a's Vorgang unchanged");
-    assert_eq!(db.get_vorgang(&a, pile.id).await.expect("get_vorgang a").head, pile, "a's pile is untouched");
-    assert_eq!(db.events_after(&a, 0, 1000).await.expect("events_after a"), a_events, "a's log is unchanged");
-    assert_eq!(db.get_user(&a, ua.id).await.expect("get_user a"), ua, "a's user is unchanged");
-    assert_eq!(db.get_delivery(&a, ra.id).await.expect("get_delivery a").status, DeliveryStatus::Received);
-    assert_eq!(db.get_delivery(&a, ra.id).await.expect("get_delivery a").attempts, 0);
-    let qa_now = db.get_delivery(&a, qa.id).await.expect("get_delivery a");
+    assert_eq!(db.tenant(&a).get_vorgang(pile.id).await.expect("get_vorgang a").head, pile, "a's pile is untouched");
+    assert_eq!(db.tenant(&a).events_after(0, 1000).await.expect("events_after a"), a_events, "a's log is unchanged");
+    assert_eq!(db.tenant(&a).get_user(ua.id).await.expect("get_user a"), ua, "a's user is unchanged");
+    assert_eq!(db.tenant(&a).get_delivery(ra.id).await.expect("get_delivery a").status, DeliveryStatus::Received);
+    assert_eq!(db.tenant(&a).get_delivery(ra.id).await.expect("get_delivery a").attempts, 0);
+    let qa_now = db.tenant(&a).get_delivery(qa.id).await.expect("get_delivery a");
     assert_eq!((qa_now.status, qa_now.error_field.as_deref()), (DeliveryStatus::Quarantined, Some("control")));
-    let unfinished = db.unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
+    let unfinished = db.installation().unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
     let ra_listed = unfinished.iter().find(|d| d.id == ra.id).expect("a's received delivery is unfinished");
     assert_eq!(ra_listed.tenant, a, "unfinished deliveries carry their tenant");
 
@@ -139,51 +145,69 @@ pub async fn tenant_isolation(db: &Db) {
     vb.nummer = va.nummer.clone();
     let hb = intake(db, &b, vb.clone()).await;
     assert_eq!(hb.id, vb.id);
-    assert_eq!(db.find_by_transaction(&a, &va.transaction_id).await.expect("find a"), Some(ha.clone()));
-    assert_eq!(db.find_by_transaction(&b, &va.transaction_id).await.expect("find b"), Some(hb.clone()));
-    assert_not_found(db.get_vorgang(&a, hb.id).await, "get_vorgang of b's Vorgang from a");
+    assert_eq!(db.tenant(&a).find_by_transaction(&va.transaction_id).await.expect("find a"), Some(ha.clone()));
+    assert_eq!(db.tenant(&b).find_by_transaction(&va.transaction_id).await.expect("find b"), Some(hb.clone()));
+    assert_not_found(db.tenant(&a).get_vorgang(hb.id).await, "get_vorgang of b's Vorgang from a");
     assert_eq!(
-        db.events_after(&b, 0, 1000).await.expect("events_after b").iter().map(|e| e.vorgang_id).collect::<Vec<_>>(),
+        db.tenant(&b)
+            .events_after(0, 1000)
+            .await
+            .expect("events_after b")
+            .iter()
+            .map(|e| e.vorgang_id)
+            .collect::<Vec<_>>(),
         vec![hb.id],
         "b's log holds only b's events"
     );
-    assert_eq!(db.events_after(&a, 0, 1000).await.expect("events_after a"), a_events, "a's log holds only a's events");
+    assert_eq!(
+        db.tenant(&a).events_after(0, 1000).await.expect("events_after a"),
+        a_events,
+        "a's log holds only a's events"
+    );
     let ids_a: Vec<VorgangId> = all_of(db, &a, View::Alle).await.items.iter().map(|i| i.id).collect();
     assert_eq!(ids_a, vec![ha.id, pile.id], "a's worklist holds only a's Vorgänge");
     // b claims its own Vorgang, never a's.
-    let claimed =
-        db.claim_next(&b, &Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b").expect("b's Vorgang");
+    let claimed = db
+        .tenant(&b)
+        .claim_next(&Visibility::Tenant, ub.id, &actor(&ub))
+        .await
+        .expect("claim_next b")
+        .expect("b's Vorgang");
     assert_eq!(claimed.id, hb.id);
-    assert_eq!(db.claim_next(&b, &Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b"), None);
-    assert_eq!(db.get_vorgang(&a, pile.id).await.expect("get_vorgang a").assignee, None);
+    assert_eq!(db.tenant(&b).claim_next(&Visibility::Tenant, ub.id, &actor(&ub)).await.expect("claim_next b"), None);
+    assert_eq!(db.tenant(&a).get_vorgang(pile.id).await.expect("get_vorgang a").assignee, None);
 
     // Units: each tenant sees and changes only its own.
     let unit_a = new_unit(db, &a, "Ordnungsamt").await;
     let unit_b = new_unit(db, &b, "Bauamt").await;
-    assert_eq!(db.list_units(&b).await.expect("list_units b"), vec![unit_b.clone()], "b lists only its units");
-    assert_not_found(db.update_unit(&b, unit_a.id, "Gestohlen", &kennung()).await, "update_unit from b on a's unit");
-    assert_eq!(db.list_units(&a).await.expect("list_units a"), vec![unit_a.clone()], "a's unit is unchanged");
+    assert_eq!(db.tenant(&b).list_units().await.expect("list_units b"), vec![unit_b.clone()], "b lists only its units");
+    assert_not_found(
+        db.tenant(&b).update_unit(unit_a.id, "Gestohlen", &kennung()).await,
+        "update_unit from b on a's unit",
+    );
+    assert_eq!(db.tenant(&a).list_units().await.expect("list_units a"), vec![unit_a.clone()], "a's unit is unchanged");
     let d = record(db, &b, at(6)).await;
     let foreign = NewVorgang { unit: Some(unit_a.id), ..new_vorgang(at(6), "Gewerbeanmeldung") };
-    match db.complete_intake(&b, d.id, foreign).await {
+    match db.tenant(&b).complete_intake(d.id, foreign).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("intake in b into a's unit must be InvalidReference, got {other:?}"),
     }
-    let cur = db.get_vorgang(&a, ha.id).await.expect("get_vorgang a").head;
-    match db.apply_change(&a, ha.id, cur.version, VorgangChange::Unit { to: Some(unit_b.id) }, &actor(&ua)).await {
+    let cur = db.tenant(&a).get_vorgang(ha.id).await.expect("get_vorgang a").head;
+    match db.tenant(&a).apply_change(ha.id, cur.version, VorgangChange::Unit { to: Some(unit_b.id) }, &actor(&ua)).await
+    {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("distributing a's Vorgang to b's unit must be InvalidReference, got {other:?}"),
     }
-    let got = db.apply_change(&b, ha.id, cur.version, VorgangChange::Unit { to: Some(unit_b.id) }, &actor(&ub)).await;
+    let got =
+        db.tenant(&b).apply_change(ha.id, cur.version, VorgangChange::Unit { to: Some(unit_b.id) }, &actor(&ub)).await;
     assert!(got.is_err(), "distributing a's Vorgang from b must fail, got {got:?}");
-    assert_eq!(db.get_vorgang(&a, ha.id).await.expect("get_vorgang a").unit, None);
+    assert_eq!(db.tenant(&a).get_vorgang(ha.id).await.expect("get_vorgang a").unit, None);
     let into_a = Visibility::Restricted { units: vec![unit_a.id], user: Some(ua.id), all_new: false };
-    assert_eq!(db.status_counts(&b, &into_a, &View::Alle).await.expect("status_counts b").total(), 0);
+    assert_eq!(db.tenant(&b).status_counts(&into_a, &View::Alle).await.expect("status_counts b").total(), 0);
 
     // Users: no unit, link, update or login bookkeeping across tenants.
     let stray = NewUser {
         id: UserId::new(),
-        tenant: b.clone(),
         username: format!("stray-{}", short()),
         display_name: "Streuner".into(),
         email: None,
@@ -192,7 +216,7 @@ pub async fn tenant_isolation(db: &Db) {
         password_hash: String::new(),
         oidc_subject: None,
     };
-    match db.create_user(stray).await {
+    match db.tenant(&b).create_user(stray).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("a user of b in a's unit must be InvalidReference, got {other:?}"),
     }
@@ -203,28 +227,33 @@ pub async fn tenant_isolation(db: &Db) {
         units: vec![],
         disabled: true,
     };
-    assert_not_found(db.update_user(&b, ua.id, update.clone()).await, "update_user from b on a's user");
-    match db.update_user(&b, ub.id, UserUpdate { units: vec![unit_a.id], disabled: false, ..update }).await {
+    assert_not_found(db.tenant(&b).update_user(ua.id, update.clone()).await, "update_user from b on a's user");
+    match db.tenant(&b).update_user(ub.id, UserUpdate { units: vec![unit_a.id], disabled: false, ..update }).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("putting b's user into a's unit must be InvalidReference, got {other:?}"),
     }
-    assert_not_found(db.link_oidc_subject(&b, ua.id, "https://idp.example|b").await, "link from b on a's user");
+    assert_not_found(db.tenant(&b).link_oidc_subject(ua.id, "https://idp.example|b").await, "link from b on a's user");
     let subject = format!("https://idp.example|{}", short());
-    db.link_oidc_subject(&a, ua.id, &subject).await.expect("link_oidc_subject a");
-    assert_eq!(db.find_user_by_oidc_subject(&b, &subject).await.expect("find b"), None, "b finds no a's identity");
-    assert_not_found(db.record_login_failure(&b, ua.id, now_s()).await, "record_login_failure from b");
-    assert_not_found(db.record_login_success(&b, ua.id).await, "record_login_success from b");
-    let ua_now = db.get_user(&a, ua.id).await.expect("get_user a");
+    db.tenant(&a).link_oidc_subject(ua.id, &subject).await.expect("link_oidc_subject a");
+    assert_eq!(
+        db.tenant(&b).find_user_by_oidc_subject(&subject).await.expect("find b"),
+        None,
+        "b finds no a's identity"
+    );
+    assert_not_found(db.tenant(&b).record_login_failure(ua.id, now_s()).await, "record_login_failure from b");
+    assert_not_found(db.tenant(&b).record_login_success(ua.id).await, "record_login_success from b");
+    let ua_now = db.tenant(&a).get_user(ua.id).await.expect("get_user a");
     assert_eq!(ua_now, UserRecord { oidc_subject: Some(subject), ..ua.clone() }, "a's user is unchanged otherwise");
 
     // Deliveries: b can neither label nor take a's.
     let da = record(db, &a, at(7)).await;
-    assert_not_found(db.unroutable_delivery(&b, da.id, "x").await, "unroutable_delivery from b on a's delivery");
-    assert_not_found(db.move_delivery(&b, da.id, &b).await, "move_delivery from b of a's delivery");
-    let (q, total) = db.list_quarantine(&b, DeliveryStatus::Unroutable, 100, 0).await.expect("list_quarantine b");
+    assert_not_found(db.tenant(&b).unroutable_delivery(da.id, "x").await, "unroutable_delivery from b on a's delivery");
+    assert_not_found(db.tenant(&b).move_delivery(da.id, &b).await, "move_delivery from b of a's delivery");
+    let (q, total) =
+        db.tenant(&b).list_quarantine(DeliveryStatus::Unroutable, 100, 0).await.expect("list_quarantine b");
     assert!(q.is_empty() && total == 0);
     assert_eq!(
-        db.get_delivery(&a, da.id).await.expect("get_delivery a"),
+        db.tenant(&a).get_delivery(da.id).await.expect("get_delivery a"),
         DeliveryRecord {
             id: da.id,
             tenant: a.clone(),
@@ -242,19 +271,24 @@ pub async fn tenant_isolation(db: &Db) {
     );
 
     // API tokens and the audit log.
-    let token = new_token(&a, "Formularserver", &[TokenScope::Eingang], now_s());
-    db.create_api_token(token.clone()).await.expect("create_api_token a");
-    assert!(db.list_api_tokens(&b).await.expect("list_api_tokens b").is_empty(), "b lists no a's tokens");
-    assert_not_found(db.revoke_api_token(&b, token.id, now_s()).await, "revoke_api_token from b");
-    let found = db.find_api_token(&token.token_hash, now_s()).await.expect("find_api_token").expect("still live");
+    let token = new_token("Formularserver", &[TokenScope::Eingang], now_s());
+    db.tenant(&a).create_api_token(token.clone()).await.expect("create_api_token a");
+    assert!(db.tenant(&b).list_api_tokens().await.expect("list_api_tokens b").is_empty(), "b lists no a's tokens");
+    assert_not_found(db.tenant(&b).revoke_api_token(token.id, now_s()).await, "revoke_api_token from b");
+    let found = db
+        .installation()
+        .find_api_token(&token.token_hash, now_s())
+        .await
+        .expect("find_api_token")
+        .expect("still live");
     assert_eq!(found.tenant, a, "a token names its tenant");
-    db.append_audit(audit_entry(&a, &ua, 0, "anmeldung")).await.expect("append_audit a");
+    db.tenant(&a).append_audit(audit_entry(&ua, 0, "anmeldung")).await.expect("append_audit a");
     assert!(all_audit(db, &b).await.is_empty(), "b's audit log does not show a's entries");
     assert_eq!(all_audit(db, &a).await.len(), 1);
 
     // Tenant settings are per tenant.
-    let a_tenant = db.get_tenant(&a).await.expect("get_tenant a");
+    let a_tenant = db.tenant(&a).get_tenant().await.expect("get_tenant a");
     let settings = TenantSettings { name: "Umbenannt".into(), host: None, ip_allowlist: vec!["10.0.0.0/8".into()] };
-    db.update_tenant(&b, settings).await.expect("update_tenant b");
-    assert_eq!(db.get_tenant(&a).await.expect("get_tenant a"), a_tenant, "updating b leaves a alone");
+    db.tenant(&b).update_tenant(settings).await.expect("update_tenant b");
+    assert_eq!(db.tenant(&a).get_tenant().await.expect("get_tenant a"), a_tenant, "updating b leaves a alone");
 }

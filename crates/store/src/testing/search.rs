@@ -27,7 +27,8 @@ fn search_query(vis: &Visibility, view: View, status: Option<VorgangStatus>, fil
 
 /// The ids the worklist finds for `filter` (whole tenant, all views), in Eingang order.
 async fn found(db: &Db, t: &TenantId, filter: WorklistFilter) -> Vec<VorgangId> {
-    let page = db.worklist(t, &search_query(&Visibility::Tenant, View::Alle, None, filter)).await.expect("worklist");
+    let page =
+        db.tenant(t).worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter)).await.expect("worklist");
     let ids: Vec<VorgangId> = page.items.iter().map(|i| i.id).collect();
     assert_eq!(page.total, ids.len() as u64, "total is the number of matches");
     assert_eq!(page.counts.total(), ids.len() as u64, "counts are those of the matches");
@@ -90,7 +91,8 @@ pub async fn search_matches_german_spellings(db: &Db) {
     {
         let terms = search::terms(q);
         let page = db
-            .worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms(q)))
+            .tenant(&t)
+            .worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter_terms(q)))
             .await
             .unwrap_or_else(|e| panic!("search {q:?} ({terms:?}) must not fail: {e}"));
         if !terms.is_empty() {
@@ -134,20 +136,24 @@ pub async fn search_ands_terms_over_all_fields(db: &Db) {
 
     // Snippets: from the form data when it holds a hit.
     let page = db
-        .worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms("keramik")))
+        .tenant(&t)
+        .worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter_terms("keramik")))
         .await
         .expect("worklist");
     let treffer = page.items[0].treffer.clone().expect("a snippet for a form-data hit");
     assert!(treffer.contains("Keramik"), "the snippet shows the hit as written: {treffer}");
     let page = db
-        .worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms("baumfällung")))
+        .tenant(&t)
+        .worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter_terms("baumfällung")))
         .await
         .expect("worklist");
     assert_eq!(page.items[0].treffer, None, "a hit in the form name only has no snippet");
-    let plain = db.worklist(&t, &query(View::Alle, None, SortKey::EingangAt, false, 0, 50)).await.expect("worklist");
+    let plain =
+        db.tenant(&t).worklist(&query(View::Alle, None, SortKey::EingangAt, false, 0, 50)).await.expect("worklist");
     assert!(plain.items.iter().all(|i| i.treffer.is_none()), "no snippets without a search");
     let items = db
-        .worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms("klara")))
+        .tenant(&t)
+        .worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter_terms("klara")))
         .await
         .expect("worklist")
         .items;
@@ -160,7 +166,7 @@ pub async fn search_ands_terms_over_all_fields(db: &Db) {
     let mut pages = Vec::new();
     for page in 0..3 {
         q.page = page;
-        let p = db.worklist(&t, &q).await.expect("worklist page");
+        let p = db.tenant(&t).worklist(&q).await.expect("worklist page");
         assert_eq!(p.total, 2);
         pages.extend(p.items.into_iter().map(|i| i.nummer));
     }
@@ -246,7 +252,8 @@ pub async fn search_respects_view_status_and_visibility(db: &Db) {
                     .collect();
                 let what = format!("{vis:?} {view:?} {status:?}");
                 let page = db
-                    .worklist(&t, &search_query(vis, view.clone(), status, filter_terms("müller klara")))
+                    .tenant(&t)
+                    .worklist(&search_query(vis, view.clone(), status, filter_terms("müller klara")))
                     .await
                     .expect("worklist");
                 assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), want, "search within {what}");
@@ -262,10 +269,11 @@ pub async fn search_respects_view_status_and_visibility(db: &Db) {
     }
     // The restricted clerk never finds what is outside her units, even by its number.
     let outside = all[3].0;
-    let rec = db.get_vorgang(&t, outside).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(outside).await.expect("get_vorgang");
     let vis = Visibility::Restricted { units: vec![ua.id], user: Some(anna.id), all_new: false };
     let page = db
-        .worklist(&t, &search_query(&vis, View::Alle, None, filter_terms(rec.head.nummer.as_str())))
+        .tenant(&t)
+        .worklist(&search_query(&vis, View::Alle, None, filter_terms(rec.head.nummer.as_str())))
         .await
         .expect("worklist");
     assert!(page.items.is_empty() && page.total == 0 && page.counts.total() == 0, "nothing outside the visibility");
@@ -281,7 +289,7 @@ pub async fn search_is_tenant_isolated(db: &Db) {
     assert!(find(db, &a, in_b.nummer.as_str()).await.iter().all(|id| *id != in_b.id), "never another tenant's");
     let c = fresh_tenant(db).await;
     assert!(find(db, &c, "zwolfling").await.is_empty());
-    assert!(db.forms(&c).await.expect("forms").is_empty(), "no forms in an empty tenant");
+    assert!(db.tenant(&c).forms().await.expect("forms").is_empty(), "no forms in an empty tenant");
 }
 
 /// id, minute of Eingang, form, unit, assignee.
@@ -313,7 +321,7 @@ pub async fn worklist_filters(db: &Db) {
         all.push((head.id, minute, form, unit, assignee.map(|u| u.id)));
     }
     assert_eq!(
-        db.forms(&t).await.expect("forms"),
+        db.tenant(&t).forms().await.expect("forms"),
         vec!["Antrag auf Straßensperrung".to_owned(), "Gewerbeanmeldung".into(), "Hundesteuer".into()],
         "forms: distinct, byte-wise"
     );
@@ -349,25 +357,25 @@ pub async fn worklist_filters(db: &Db) {
         sort: SortKey::FormName,
         ..search_query(&Visibility::Tenant, View::NichtZugewiesen, None, unit_b)
     };
-    assert!(db.worklist(&t, &q).await.expect("worklist").items.is_empty(), "unit B has no unassigned one");
+    assert!(db.tenant(&t).worklist(&q).await.expect("worklist").items.is_empty(), "unit B has no unassigned one");
     let q = search_query(&Visibility::Tenant, View::Meine(anna.id), None, gewerbe.clone());
     assert_eq!(
-        db.worklist(&t, &q).await.expect("worklist").items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        db.tenant(&t).worklist(&q).await.expect("worklist").items.iter().map(|i| i.id).collect::<Vec<_>>(),
         vec![all[0].0]
     );
     let q = search_query(&Visibility::Tenant, View::NichtZugewiesen, None, of_anna);
-    assert!(db.worklist(&t, &q).await.expect("worklist").items.is_empty(), "unassigned and Anna's: none");
-    let head = db.get_vorgang(&t, all[2].0).await.expect("get_vorgang").head;
+    assert!(db.tenant(&t).worklist(&q).await.expect("worklist").items.is_empty(), "unassigned and Anna's: none");
+    let head = db.tenant(&t).get_vorgang(all[2].0).await.expect("get_vorgang").head;
     move_status(db, &t, head.id, StatusCommand::Annehmen, None, &by).await;
     let q = search_query(&Visibility::Tenant, View::Alle, Some(VorgangStatus::Neu), gewerbe.clone());
-    let page = db.worklist(&t, &q).await.expect("worklist");
+    let page = db.tenant(&t).worklist(&q).await.expect("worklist");
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![all[0].0, all[4].0]);
     assert_eq!(page.total, 2);
     assert_eq!((page.counts.get(VorgangStatus::Neu), page.counts.get(VorgangStatus::Angenommen)), (2, 1));
     let vis = Visibility::Restricted { units: vec![ua.id], user: None, all_new: false };
-    let page = db.worklist(&t, &search_query(&vis, View::Alle, None, gewerbe)).await.expect("worklist");
+    let page = db.tenant(&t).worklist(&search_query(&vis, View::Alle, None, gewerbe)).await.expect("worklist");
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![all[0].0], "filters within the visibility");
-    let page = db.worklist(&t, &search_query(&vis, View::Alle, None, range)).await.expect("worklist");
+    let page = db.tenant(&t).worklist(&search_query(&vis, View::Alle, None, range)).await.expect("worklist");
     assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![all[1].0]);
 }
 
@@ -383,18 +391,19 @@ pub async fn search_survives_export_and_import(db: &Db) {
     let head = set_aktenzeichen(db, &src, &head, Some("AZ-Umzug-7"), &actor(&anna)).await;
     let records = export_all(db, &src, 100).await;
     let dst = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    db.import_records(&dst, with_kennung_suffix(&records, "-s")).await.expect("import_records");
+    db.tenant(&dst).import_records(with_kennung_suffix(&records, "-s")).await.expect("import_records");
     for q in ["mueller jurgen", "topferei", "umzug 7", head.nummer.as_str(), "gewerbeanm"] {
         assert_eq!(find(db, &dst, q).await, vec![head.id], "search {q:?} after the import");
     }
     let page = db
-        .worklist(&dst, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms("töpf")))
+        .tenant(&dst)
+        .worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter_terms("töpf")))
         .await
         .expect("worklist");
     assert!(page.items[0].treffer.as_deref().is_some_and(|s| s.contains("Töpferei")), "snippets after the import");
     let unit_filter = WorklistFilter { unit: Some(unit.id), ..Default::default() };
     assert_eq!(found(db, &dst, unit_filter).await, vec![head.id], "unit filter after the import");
-    assert_eq!(db.forms(&dst).await.expect("forms"), vec!["Gewerbeanmeldung".to_owned()]);
+    assert_eq!(db.tenant(&dst).forms().await.expect("forms"), vec!["Gewerbeanmeldung".to_owned()]);
 }
 
 pub async fn search_forgets_deleted_vorgaenge(db: &Db) {
@@ -404,7 +413,6 @@ pub async fn search_forgets_deleted_vorgaenge(db: &Db) {
     let gone = intake(db, &t, vorgang_of(1, "Gewerbeanmeldung", person("Otto", "Quappendorf"), &["Geheimnis"])).await;
     assert_eq!(find(db, &t, "quappendorf").await, vec![kept.id, gone.id]);
     let tombstone = NewAuditEntry {
-        tenant: t.clone(),
         at: now_s(),
         actor: actor(&max),
         action: "vorgang_geloescht".into(),
@@ -412,7 +420,7 @@ pub async fn search_forgets_deleted_vorgaenge(db: &Db) {
         detail: None,
         ip: None,
     };
-    db.purge_vorgang(&t, gone.id, gone.version, tombstone, &actor(&max)).await.expect("purge_vorgang");
+    db.tenant(&t).purge_vorgang(gone.id, gone.version, tombstone, &actor(&max)).await.expect("purge_vorgang");
     assert_eq!(find(db, &t, "quappendorf").await, vec![kept.id], "a deleted Vorgang is never found again");
     assert_eq!(find(db, &t, "otto").await, vec![], "none of its words");
     // A Vorgang stored afterwards (which may get the deleted one's row) has only its own words.
@@ -430,8 +438,9 @@ pub async fn control_characters_do_not_break_the_index(db: &Db) {
     let head = intake(db, &t, v).await;
     assert_eq!(find(db, &t, "werkstatt").await, vec![head.id], "the other words are found");
     assert_eq!(find(db, &t, "mik").await, vec![head.id], "the control character separates words");
-    let page = db.worklist(&t, &search_query(&Visibility::Tenant, View::Alle, None, filter_terms("werkstatt"))).await;
+    let page =
+        db.tenant(&t).worklist(&search_query(&Visibility::Tenant, View::Alle, None, filter_terms("werkstatt"))).await;
     let treffer = page.expect("worklist").items[0].treffer.clone().expect("a snippet");
     assert!(!treffer.chars().any(char::is_control), "{treffer:?}");
-    assert_eq!(db.index_unindexed().await.expect("index_unindexed"), 0, "everything written is indexed");
+    assert_eq!(db.installation().index_unindexed().await.expect("index_unindexed"), 0, "everything written is indexed");
 }

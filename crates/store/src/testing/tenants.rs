@@ -8,29 +8,31 @@ pub async fn backend_names_itself(db: &Db) {
 
 pub async fn tenant_creation_is_idempotent(db: &Db) {
     let t = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    let first = db.ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant, first");
+    let first = db.installation().ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant, first");
     assert_eq!(
         (&first.id, first.name.as_str(), first.kind, &first.host, first.ip_allowlist.is_empty()),
         (&t, "Stadt Kiel", TenantKind::Stadt, &None, true),
         "ensure_tenant creates the tenant as given"
     );
-    assert_eq!(db.get_tenant(&t).await.expect("get_tenant"), first, "ensure_tenant returns the stored tenant");
-    let again = db.ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant again must succeed");
+    assert_eq!(db.tenant(&t).get_tenant().await.expect("get_tenant"), first, "ensure_tenant returns the stored tenant");
+    let again =
+        db.installation().ensure_tenant(new_tenant(&t, "Stadt Kiel")).await.expect("ensure_tenant again must succeed");
     assert_eq!(again, first);
     let renamed = NewTenant { kind: TenantKind::Landkreis, ..new_tenant(&t, "Landeshauptstadt Kiel") };
-    let existing = db.ensure_tenant(renamed).await.expect("ensure_tenant with another name must succeed");
+    let existing =
+        db.installation().ensure_tenant(renamed).await.expect("ensure_tenant with another name must succeed");
     assert_eq!(existing, first, "ensure_tenant returns an existing tenant unchanged");
     // The tenant is usable.
     let d = record(db, &t, at(0)).await;
-    let got = db.get_delivery(&t, d.id).await.expect("get_delivery in the ensured tenant");
+    let got = db.tenant(&t).get_delivery(d.id).await.expect("get_delivery in the ensured tenant");
     assert_eq!(got.tenant, t);
     let head = intake(db, &t, new_vorgang(at(1), "Gewerbeanmeldung")).await;
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
-    assert_eq!(db.count_users(&t).await.expect("count_users"), 1, "tenant re-ensured, data intact");
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, head);
-    db.ensure_tenant(new_tenant(&t, "Kiel")).await.expect("ensure_tenant on a tenant with data");
-    assert_eq!(db.get_user(&t, u.id).await.expect("get_user"), u, "ensure_tenant keeps the tenant's data");
-    assert_eq!(db.get_tenant(&t).await.expect("get_tenant").name, "Stadt Kiel");
+    assert_eq!(db.tenant(&t).count_users().await.expect("count_users"), 1, "tenant re-ensured, data intact");
+    assert_eq!(db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").head, head);
+    db.installation().ensure_tenant(new_tenant(&t, "Kiel")).await.expect("ensure_tenant on a tenant with data");
+    assert_eq!(db.tenant(&t).get_user(u.id).await.expect("get_user"), u, "ensure_tenant keeps the tenant's data");
+    assert_eq!(db.tenant(&t).get_tenant().await.expect("get_tenant").name, "Stadt Kiel");
 }
 
 pub async fn tenants_lifecycle(db: &Db) {
@@ -38,18 +40,25 @@ pub async fn tenants_lifecycle(db: &Db) {
     let host = format!("{id}.ozg.example");
     let new =
         NewTenant { id: id.clone(), name: "Zentrales Amt".into(), kind: TenantKind::Amt, host: Some(host.clone()) };
-    let created = db.create_tenant(new.clone()).await.expect("create_tenant");
+    let created = db.installation().create_tenant(new.clone()).await.expect("create_tenant");
     assert_eq!(
         (&created.id, created.name.as_str(), created.kind, created.host.as_deref(), created.ip_allowlist.len()),
         (&id, "Zentrales Amt", TenantKind::Amt, Some(host.as_str()), 0),
         "create_tenant stores the tenant as given, with an empty allowlist"
     );
     assert!((OffsetDateTime::now_utc() - created.created_at).abs() < Duration::minutes(10), "created_at is now");
-    assert_eq!(db.get_tenant(&id).await.expect("get_tenant"), created, "create_tenant returns the stored tenant");
-    assert_not_found(db.get_tenant(&TenantId::parse(&format!("t-{}", short())).expect("slug")).await, "get_tenant");
+    assert_eq!(
+        db.tenant(&id).get_tenant().await.expect("get_tenant"),
+        created,
+        "create_tenant returns the stored tenant"
+    );
+    assert_not_found(
+        db.tenant(&TenantId::parse(&format!("t-{}", short())).expect("slug")).get_tenant().await,
+        "get_tenant",
+    );
 
     let again = NewTenant { host: Some(format!("andere.{host}")), ..new.clone() };
-    match db.create_tenant(again).await {
+    match db.installation().create_tenant(again).await {
         Err(StorageError::Duplicate("tenant")) => {}
         other => panic!("create_tenant of an existing id must be Duplicate(\"tenant\"), got {other:?}"),
     }
@@ -60,17 +69,21 @@ pub async fn tenants_lifecycle(db: &Db) {
         kind: TenantKind::Gemeinde,
         host: Some(host.clone()),
     };
-    match db.create_tenant(clash.clone()).await {
+    match db.installation().create_tenant(clash.clone()).await {
         Err(StorageError::Duplicate("host")) => {}
         other => panic!("create_tenant with a taken host must be Duplicate(\"host\"), got {other:?}"),
     }
-    assert_not_found(db.get_tenant(&other_id).await, "a refused tenant is not stored");
-    assert_eq!(db.get_tenant(&id).await.expect("get_tenant"), created, "the refusals changed nothing");
+    assert_not_found(db.tenant(&other_id).get_tenant().await, "a refused tenant is not stored");
+    assert_eq!(db.tenant(&id).get_tenant().await.expect("get_tenant"), created, "the refusals changed nothing");
 
-    assert_eq!(db.find_tenant_by_host(&host).await.expect("find_tenant_by_host"), Some(created.clone()));
-    assert_eq!(db.find_tenant_by_host(&format!("nirgends.{host}")).await.expect("find_tenant_by_host"), None);
+    assert_eq!(db.installation().find_tenant_by_host(&host).await.expect("find_tenant_by_host"), Some(created.clone()));
+    assert_eq!(
+        db.installation().find_tenant_by_host(&format!("nirgends.{host}")).await.expect("find_tenant_by_host"),
+        None
+    );
 
     let other = db
+        .installation()
         .create_tenant(NewTenant { host: None, name: "Aachen Gemeinde".into(), ..clash })
         .await
         .expect("create_tenant without host");
@@ -82,7 +95,7 @@ pub async fn tenants_lifecycle(db: &Db) {
         host: Some(host2.clone()),
         ip_allowlist: vec!["10.1.0.0/16".into(), "192.0.2.7/32".into(), "2001:db8::/32".into()],
     };
-    let updated = db.update_tenant(&id, settings.clone()).await.expect("update_tenant");
+    let updated = db.tenant(&id).update_tenant(settings.clone()).await.expect("update_tenant");
     assert_eq!(
         updated,
         crate::TenantRecord {
@@ -93,29 +106,37 @@ pub async fn tenants_lifecycle(db: &Db) {
         },
         "update_tenant changes name, host and allowlist (in order), not kind or created_at"
     );
-    assert_eq!(db.get_tenant(&id).await.expect("get_tenant"), updated);
-    assert_eq!(db.find_tenant_by_host(&host).await.expect("find_tenant_by_host"), None, "the old host is free");
-    assert_eq!(db.find_tenant_by_host(&host2).await.expect("find_tenant_by_host"), Some(updated.clone()));
+    assert_eq!(db.tenant(&id).get_tenant().await.expect("get_tenant"), updated);
+    assert_eq!(
+        db.installation().find_tenant_by_host(&host).await.expect("find_tenant_by_host"),
+        None,
+        "the old host is free"
+    );
+    assert_eq!(
+        db.installation().find_tenant_by_host(&host2).await.expect("find_tenant_by_host"),
+        Some(updated.clone())
+    );
 
     let steal = TenantSettings { name: "Aachen Gemeinde".into(), host: Some(host2.clone()), ip_allowlist: vec![] };
-    match db.update_tenant(&other_id, steal).await {
+    match db.tenant(&other_id).update_tenant(steal).await {
         Err(StorageError::Duplicate("host")) => {}
         other => panic!("update_tenant to a taken host must be Duplicate(\"host\"), got {other:?}"),
     }
-    assert_eq!(db.get_tenant(&other_id).await.expect("get_tenant"), other, "a refused update changes nothing");
+    assert_eq!(db.tenant(&other_id).get_tenant().await.expect("get_tenant"), other, "a refused update changes nothing");
     let freed = TenantSettings { name: "Aachen Gemeinde".into(), host: Some(host.clone()), ip_allowlist: vec![] };
-    let other = db.update_tenant(&other_id, freed).await.expect("update_tenant to a freed host");
-    assert_eq!(db.find_tenant_by_host(&host).await.expect("find_tenant_by_host"), Some(other.clone()));
+    let other = db.tenant(&other_id).update_tenant(freed).await.expect("update_tenant to a freed host");
+    assert_eq!(db.installation().find_tenant_by_host(&host).await.expect("find_tenant_by_host"), Some(other.clone()));
     let unknown = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    assert_not_found(db.update_tenant(&unknown, settings.clone()).await, "update_tenant of an unknown tenant");
+    assert_not_found(db.tenant(&unknown).update_tenant(settings.clone()).await, "update_tenant of an unknown tenant");
     let cleared = db
-        .update_tenant(&id, TenantSettings { host: None, ip_allowlist: vec![], ..settings })
+        .tenant(&id)
+        .update_tenant(TenantSettings { host: None, ip_allowlist: vec![], ..settings })
         .await
         .expect("update_tenant clearing the host");
     assert_eq!((cleared.host, cleared.ip_allowlist), (None, vec![]));
-    assert_eq!(db.find_tenant_by_host(&host2).await.expect("find_tenant_by_host"), None);
+    assert_eq!(db.installation().find_tenant_by_host(&host2).await.expect("find_tenant_by_host"), None);
 
-    let list = db.list_tenants().await.expect("list_tenants");
+    let list = db.installation().list_tenants().await.expect("list_tenants");
     for pair in list.windows(2) {
         assert!(
             pair[0].name <= pair[1].name,
@@ -132,49 +153,67 @@ pub async fn tenants_lifecycle(db: &Db) {
 pub async fn units_lifecycle(db: &Db) {
     let a = fresh_tenant(db).await;
     let b = fresh_tenant(db).await;
-    assert!(db.list_units(&a).await.expect("list_units").is_empty());
+    assert!(db.tenant(&a).list_units().await.expect("list_units").is_empty());
     let (k1, k2, k3) = (kennung(), kennung(), kennung());
     let new1 = NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: k1.clone() };
-    let u1 = db.create_unit(&a, new1.clone()).await.expect("create_unit");
+    let u1 = db.tenant(&a).create_unit(new1.clone()).await.expect("create_unit");
     assert_eq!(u1, UnitRecord { id: new1.id, tenant: a.clone(), name: "Ordnungsamt".into(), kennung: k1.clone() });
     let u2 = db
-        .create_unit(&a, NewUnit { id: UnitId::new(), name: "Bauamt".into(), kennung: k2.clone() })
+        .tenant(&a)
+        .create_unit(NewUnit { id: UnitId::new(), name: "Bauamt".into(), kennung: k2.clone() })
         .await
         .expect("create_unit");
     for (tenant, what) in [(&a, "in the same tenant"), (&b, "in another tenant")] {
-        match db.create_unit(tenant, NewUnit { id: UnitId::new(), name: "Kopie".into(), kennung: k1.clone() }).await {
+        match db
+            .tenant(tenant)
+            .create_unit(NewUnit { id: UnitId::new(), name: "Kopie".into(), kennung: k1.clone() })
+            .await
+        {
             Err(StorageError::Duplicate("kennung")) => {}
             other => panic!("a taken kennung {what} must be Duplicate(\"kennung\"), got {other:?}"),
         }
     }
     let u3 = db
-        .create_unit(&b, NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: k3.clone() })
+        .tenant(&b)
+        .create_unit(NewUnit { id: UnitId::new(), name: "Ordnungsamt".into(), kennung: k3.clone() })
         .await
         .expect("the same name in another tenant is allowed");
-    assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2.clone(), u1.clone()], "sorted by name");
-    assert_eq!(db.list_units(&b).await.expect("list_units"), vec![u3.clone()]);
+    assert_eq!(db.tenant(&a).list_units().await.expect("list_units"), vec![u2.clone(), u1.clone()], "sorted by name");
+    assert_eq!(db.tenant(&b).list_units().await.expect("list_units"), vec![u3.clone()]);
 
-    assert_eq!(db.route_kennung(&k1).await.expect("route_kennung"), Some(u1.clone()));
-    assert_eq!(db.route_kennung(&k3).await.expect("route_kennung"), Some(u3.clone()), "routing spans tenants");
-    assert_eq!(db.route_kennung(&kennung()).await.expect("route_kennung unknown"), None);
+    assert_eq!(db.installation().route_kennung(&k1).await.expect("route_kennung"), Some(u1.clone()));
+    assert_eq!(
+        db.installation().route_kennung(&k3).await.expect("route_kennung"),
+        Some(u3.clone()),
+        "routing spans tenants"
+    );
+    assert_eq!(db.installation().route_kennung(&kennung()).await.expect("route_kennung unknown"), None);
 
-    let renamed = db.update_unit(&a, u1.id, "Standesamt", &k1).await.expect("update_unit keeping the kennung");
+    let renamed = db.tenant(&a).update_unit(u1.id, "Standesamt", &k1).await.expect("update_unit keeping the kennung");
     assert_eq!(renamed, UnitRecord { name: "Standesamt".into(), ..u1.clone() });
     for taken in [&k2, &k3] {
-        match db.update_unit(&a, u1.id, "Standesamt", taken).await {
+        match db.tenant(&a).update_unit(u1.id, "Standesamt", taken).await {
             Err(StorageError::Duplicate("kennung")) => {}
             other => panic!("update_unit to a taken kennung must be Duplicate(\"kennung\"), got {other:?}"),
         }
     }
     let k4 = kennung();
-    let moved = db.update_unit(&a, u1.id, "Standesamt", &k4).await.expect("update_unit to a new kennung");
+    let moved = db.tenant(&a).update_unit(u1.id, "Standesamt", &k4).await.expect("update_unit to a new kennung");
     assert_eq!(moved.kennung, k4);
-    assert_eq!(db.route_kennung(&k1).await.expect("route_kennung"), None, "the old kennung routes nowhere");
-    assert_eq!(db.route_kennung(&k4).await.expect("route_kennung"), Some(moved.clone()));
-    assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2.clone(), moved.clone()]);
-    assert_not_found(db.update_unit(&a, UnitId::new(), "X", &kennung()).await, "update_unit of an unknown unit");
-    assert_not_found(db.update_unit(&b, u1.id, "X", &kennung()).await, "update_unit of another tenant's unit");
-    assert_eq!(db.list_units(&a).await.expect("list_units"), vec![u2, moved], "refused updates change nothing");
+    assert_eq!(
+        db.installation().route_kennung(&k1).await.expect("route_kennung"),
+        None,
+        "the old kennung routes nowhere"
+    );
+    assert_eq!(db.installation().route_kennung(&k4).await.expect("route_kennung"), Some(moved.clone()));
+    assert_eq!(db.tenant(&a).list_units().await.expect("list_units"), vec![u2.clone(), moved.clone()]);
+    assert_not_found(db.tenant(&a).update_unit(UnitId::new(), "X", &kennung()).await, "update_unit of an unknown unit");
+    assert_not_found(db.tenant(&b).update_unit(u1.id, "X", &kennung()).await, "update_unit of another tenant's unit");
+    assert_eq!(
+        db.tenant(&a).list_units().await.expect("list_units"),
+        vec![u2, moved],
+        "refused updates change nothing"
+    );
 }
 
 pub async fn vorgang_units(db: &Db) {
@@ -188,51 +227,58 @@ pub async fn vorgang_units(db: &Db) {
 
     let v = NewVorgang { unit: Some(ua.id), ..new_vorgang(at(0), "Gewerbeanmeldung") };
     let head = intake(db, &t, v.clone()).await;
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").unit, Some(ua.id), "intake stores the unit");
+    assert_eq!(
+        db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").unit,
+        Some(ua.id),
+        "intake stores the unit"
+    );
     for bad_unit in [foreign.id, UnitId::new()] {
         let d = record(db, &t, at(1)).await;
         let bad = NewVorgang { unit: Some(bad_unit), ..new_vorgang(at(1), "Gewerbeanmeldung") };
-        match db.complete_intake(&t, d.id, bad.clone()).await {
+        match db.tenant(&t).complete_intake(d.id, bad.clone()).await {
             Err(StorageError::InvalidReference(_)) => {}
             other => panic!("a unit not of the tenant must be InvalidReference, got {other:?}"),
         }
-        assert_not_found(db.get_vorgang(&t, bad.id).await, "nothing is created for a foreign unit");
-        assert_eq!(db.get_delivery(&t, d.id).await.expect("get_delivery").status, DeliveryStatus::Received);
+        assert_not_found(db.tenant(&t).get_vorgang(bad.id).await, "nothing is created for a foreign unit");
+        assert_eq!(db.tenant(&t).get_delivery(d.id).await.expect("get_delivery").status, DeliveryStatus::Received);
     }
     let plain = intake(db, &t, new_vorgang(at(2), "Hundesteuer")).await;
-    assert_eq!(db.get_vorgang(&t, plain.id).await.expect("get_vorgang").unit, None);
+    assert_eq!(db.tenant(&t).get_vorgang(plain.id).await.expect("get_vorgang").unit, None);
 
     let h = db
-        .apply_change(&t, head.id, head.version, VorgangChange::Unit { to: Some(ub.id) }, &by)
+        .tenant(&t)
+        .apply_change(head.id, head.version, VorgangChange::Unit { to: Some(ub.id) }, &by)
         .await
         .expect("apply_change unit");
     assert_eq!((h.status, h.version), (head.status, head.version + 1), "distributing keeps the status");
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!((rec.head.clone(), rec.unit), (h.clone(), Some(ub.id)));
     for bad_unit in [foreign.id, UnitId::new()] {
-        match db.apply_change(&t, head.id, h.version, VorgangChange::Unit { to: Some(bad_unit) }, &by).await {
+        match db.tenant(&t).apply_change(head.id, h.version, VorgangChange::Unit { to: Some(bad_unit) }, &by).await {
             Err(StorageError::InvalidReference(_)) => {}
             other => panic!("distributing to a unit not of the tenant must be InvalidReference, got {other:?}"),
         }
     }
-    match db.apply_change(&t, head.id, head.version, VorgangChange::Unit { to: Some(ua.id) }, &by).await {
+    match db.tenant(&t).apply_change(head.id, head.version, VorgangChange::Unit { to: Some(ua.id) }, &by).await {
         Err(StorageError::Conflict { current_version }) => assert_eq!(current_version, h.version),
         other => panic!("a stale unit change must conflict, got {other:?}"),
     }
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang"), rec, "refused changes change nothing");
+    assert_eq!(db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang"), rec, "refused changes change nothing");
     let h = db
-        .apply_change(&t, head.id, h.version, VorgangChange::Unit { to: None }, &by)
+        .tenant(&t)
+        .apply_change(head.id, h.version, VorgangChange::Unit { to: None }, &by)
         .await
         .expect("apply_change unit none");
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").unit, None);
-    db.apply_change(&t, plain.id, plain.version, VorgangChange::Unit { to: Some(ua.id) }, &by)
+    assert_eq!(db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").unit, None);
+    db.tenant(&t)
+        .apply_change(plain.id, plain.version, VorgangChange::Unit { to: Some(ua.id) }, &by)
         .await
         .expect("apply_change unit");
     // Events keep the names of their time.
-    db.update_unit(&t, ua.id, "Ordnungsamt (neu)", &ua.kennung).await.expect("update_unit");
+    db.tenant(&t).update_unit(ua.id, "Ordnungsamt (neu)", &ua.kennung).await.expect("update_unit");
 
     let events: Vec<VorgangEvent> =
-        db.history(&t, head.id).await.expect("history").into_iter().skip(1).map(|e| e.event).collect();
+        db.tenant(&t).history(head.id).await.expect("history").into_iter().skip(1).map(|e| e.event).collect();
     assert_eq!(
         events,
         vec![
@@ -242,14 +288,14 @@ pub async fn vorgang_units(db: &Db) {
         "distribution is recorded with unit names"
     );
     assert_eq!(h.version, 3);
-    let last = db.history(&t, plain.id).await.expect("history");
+    let last = db.tenant(&t).history(plain.id).await.expect("history");
     assert_eq!(
         last.last().map(|e| (&e.event, &e.actor)),
         Some((&VorgangEvent::EinheitGeaendert { from: None, to: Some("Ordnungsamt".into()) }, &by))
     );
     let only_a = Visibility::Restricted { units: vec![ua.id], user: None, all_new: false };
-    let counts = db.status_counts(&t, &only_a, &View::Alle).await.expect("status_counts");
+    let counts = db.tenant(&t).status_counts(&only_a, &View::Alle).await.expect("status_counts");
     assert_eq!(counts.total(), 1, "counts follow the unit changes");
     let only_b = Visibility::Restricted { units: vec![ub.id], user: None, all_new: false };
-    assert_eq!(db.status_counts(&t, &only_b, &View::Alle).await.expect("status_counts").total(), 0);
+    assert_eq!(db.tenant(&t).status_counts(&only_b, &View::Alle).await.expect("status_counts").total(), 0);
 }

@@ -5,8 +5,8 @@ use super::*;
 pub async fn export_pages_a_tenant_completely(db: &Db) {
     let (fx, units) = export_fixture(db).await;
     let t = &fx.tenant;
-    let counts = db.count_for_export(t).await.expect("count_for_export");
-    let log = db.events_after(t, 0, 10_000).await.expect("events_after");
+    let counts = db.tenant(t).count_for_export().await.expect("count_for_export");
+    let log = db.tenant(t).events_after(0, 10_000).await.expect("events_after");
     assert_eq!(
         counts,
         ExportCounts {
@@ -24,7 +24,7 @@ pub async fn export_pages_a_tenant_completely(db: &Db) {
     let all = export_all(db, t, 1000).await;
     assert_eq!(export_all(db, t, 3).await, all, "small pages yield the same records in the same order");
     assert_eq!(export_all(db, t, 1).await, all, "pages of one record, too");
-    let tenant = db.get_tenant(t).await.expect("get_tenant");
+    let tenant = db.tenant(t).get_tenant().await.expect("get_tenant");
     assert!(matches!(&all[0], ExportRecord::Tenant(rec) if *rec == tenant), "the tenant comes first, complete");
     assert_eq!(tenant.name, "Testmandant");
     let sections: Vec<ExportSection> = all.iter().map(ExportRecord::section).collect();
@@ -54,20 +54,20 @@ pub async fn export_pages_a_tenant_completely(db: &Db) {
             ExportRecord::Vorgang(v) => {
                 assert_eq!(
                     **v,
-                    db.get_vorgang(t, v.head.id).await.expect("get_vorgang"),
+                    db.tenant(t).get_vorgang(v.head.id).await.expect("get_vorgang"),
                     "a Vorgang is a full snapshot"
                 )
             }
-            ExportRecord::Delivery(d) => assert_eq!(*d, db.get_delivery(t, d.id).await.expect("get_delivery")),
-            ExportRecord::User(u) => assert_eq!(*u, db.get_user(t, u.id).await.expect("get_user")),
+            ExportRecord::Delivery(d) => assert_eq!(*d, db.tenant(t).get_delivery(d.id).await.expect("get_delivery")),
+            ExportRecord::User(u) => assert_eq!(*u, db.tenant(t).get_user(u.id).await.expect("get_user")),
             _ => {}
         }
     }
     let mut kommentare = Vec::new();
     let mut wiedervorlagen = Vec::new();
     for item in all_of(db, t, View::Alle).await.items {
-        kommentare.extend(db.list_kommentare(t, item.id).await.expect("list_kommentare"));
-        wiedervorlagen.extend(db.list_wiedervorlagen(t, item.id).await.expect("list_wiedervorlagen"));
+        kommentare.extend(db.tenant(t).list_kommentare(item.id).await.expect("list_kommentare"));
+        wiedervorlagen.extend(db.tenant(t).list_wiedervorlagen(item.id).await.expect("list_wiedervorlagen"));
     }
     kommentare.sort_by_key(|k| k.id);
     wiedervorlagen.sort_by_key(|w| w.id);
@@ -95,10 +95,13 @@ pub async fn export_pages_a_tenant_completely(db: &Db) {
     );
 
     let empty = fresh_tenant(db).await;
-    assert_eq!(db.count_for_export(&empty).await.expect("count_for_export"), ExportCounts::default());
+    assert_eq!(db.tenant(&empty).count_for_export().await.expect("count_for_export"), ExportCounts::default());
     assert_eq!(export_all(db, &empty, 10).await.len(), 1, "an empty tenant exports itself only");
     let unknown = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    assert_not_found(db.export_page(&unknown, ExportSection::Tenant, None, 10).await, "export of an unknown tenant");
+    assert_not_found(
+        db.tenant(&unknown).export_page(ExportSection::Tenant, None, 10).await,
+        "export of an unknown tenant",
+    );
     for section in [
         ExportSection::Units,
         ExportSection::Users,
@@ -108,7 +111,7 @@ pub async fn export_pages_a_tenant_completely(db: &Db) {
         ExportSection::Audit,
         ExportSection::Notes,
     ] {
-        let got = db.export_page(t, section, Some("kein cursor"), 10).await;
+        let got = db.tenant(t).export_page(section, Some("kein cursor"), 10).await;
         assert!(got.is_err(), "a malformed cursor is an error ({section:?}), got {got:?}");
     }
 }
@@ -120,15 +123,18 @@ pub async fn import_moves_a_tenant(db: &Db) {
 
     // Kennungen are unique in the installation: the same units cannot be imported twice.
     let refused = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    match db.import_records(&refused, records.clone()).await {
+    match db.tenant(&refused).import_records(records.clone()).await {
         Err(StorageError::Duplicate("kennung")) => {}
         other => panic!("importing units whose kennung exists must be Duplicate(\"kennung\"), got {other:?}"),
     }
-    assert_not_found(db.get_tenant(&refused).await, "the refused batch created no tenant");
+    assert_not_found(db.tenant(&refused).get_tenant().await, "the refused batch created no tenant");
 
     // Into a tenant that does not exist yet, in one batch.
     let fresh = TenantId::parse(&format!("t-{}", short())).expect("slug");
-    db.import_records(&fresh, with_kennung_suffix(&records, "-a")).await.expect("import_records into a new tenant");
+    db.tenant(&fresh)
+        .import_records(with_kennung_suffix(&records, "-a"))
+        .await
+        .expect("import_records into a new tenant");
     assert_same_tenant(db, src, &fresh, &[], "-a").await;
     let moved = export_all(db, &fresh, 1000).await;
     assert!(matches!(&moved[0], ExportRecord::Tenant(t) if t.name == "Testmandant"), "the name moves");
@@ -138,9 +144,9 @@ pub async fn import_moves_a_tenant(db: &Db) {
     let dst = fresh_tenant(db).await;
     let anna = &fx.users[0];
     let clash = db
+        .tenant(&dst)
         .create_user(NewUser {
             id: UserId::new(),
-            tenant: dst.clone(),
             username: anna.username.clone(),
             display_name: "Anna vom Ziel".into(),
             email: None,
@@ -154,23 +160,26 @@ pub async fn import_moves_a_tenant(db: &Db) {
     let zoe = new_user(db, &dst, "zoe", "Zoe Zebra").await;
     let session = NewSession {
         token_hash: format!("{:0>64}", Uuid::new_v4().simple()),
-        tenant: dst.clone(),
         user: clash.id,
         csrf_token: short(),
         created_at: now_s(),
         idle_timeout_secs: 1800,
         absolute_expiry: now_s() + Duration::hours(8),
     };
-    db.create_session(session.clone()).await.expect("create_session");
+    db.tenant(&dst).create_session(session.clone()).await.expect("create_session");
     let mut batches = 0;
     for batch in with_kennung_suffix(&records, "-b").chunks(4) {
-        db.import_records(&dst, batch.to_vec()).await.expect("import_records, one batch");
+        db.tenant(&dst).import_records(batch.to_vec()).await.expect("import_records, one batch");
         batches += 1;
     }
     assert!(batches > 5, "the import ran in several batches");
     assert_same_tenant(db, src, &dst, std::slice::from_ref(&zoe), "-b").await;
-    assert_not_found(db.get_user(&dst, clash.id).await, "the replaced user's id is gone");
-    assert_eq!(db.get_session(&session.token_hash, now_s()).await.expect("get_session"), None, "its session ended");
+    assert_not_found(db.tenant(&dst).get_user(clash.id).await, "the replaced user's id is gone");
+    assert_eq!(
+        db.installation().get_session(&session.token_hash, now_s()).await.expect("get_session"),
+        None,
+        "its session ended"
+    );
 
     // The moved tenant works on: the pile, commands at the imported versions.
     let src_claim = claim_with_retry(db, src, &fx.users[2]).await.expect("a Vorgang on the source pile");
@@ -185,11 +194,12 @@ pub async fn import_moves_a_tenant(db: &Db) {
         })
         .expect("a changed Wiedervorlage");
     let done = WiedervorlageUpdate { erledigt: !w.erledigt, ..update_of(&w) };
-    let moved = db.update_wiedervorlage(&dst, w.id, w.version, done, &system()).await.expect("update after import");
+    let moved =
+        db.tenant(&dst).update_wiedervorlage(w.id, w.version, done, &system()).await.expect("update after import");
     assert_eq!(moved.version, w.version + 1, "Wiedervorlagen keep their versions");
     assert_eq!(h.version, src_claim.version + 1);
     assert_eq!(
-        db.history(&dst, h.id).await.expect("history").last().map(|e| e.event.kind()),
+        db.tenant(&dst).history(h.id).await.expect("history").last().map(|e| e.event.kind()),
         Some("AKTENZEICHEN_GEAENDERT"),
         "new events append after the imported ones"
     );
@@ -199,8 +209,11 @@ pub async fn import_moves_a_tenant(db: &Db) {
     let mut with_disabled = records[..1].to_vec();
     let ghost = UserRecord { id: UserId::new(), username: "ehemalig".into(), disabled: true, ..fx.users[0].clone() };
     with_disabled.push(ExportRecord::User(ghost.clone()));
-    db.import_records(&other, with_disabled).await.expect("import_records");
-    assert_eq!(db.get_user(&other, ghost.id).await.expect("get_user"), UserRecord { tenant: other.clone(), ..ghost });
+    db.tenant(&other).import_records(with_disabled).await.expect("import_records");
+    assert_eq!(
+        db.tenant(&other).get_user(ghost.id).await.expect("get_user"),
+        UserRecord { tenant: other.clone(), ..ghost }
+    );
 }
 
 pub async fn import_refuses_a_tenant_in_use(db: &Db) {
@@ -214,16 +227,20 @@ pub async fn import_refuses_a_tenant_in_use(db: &Db) {
     let with_delivery = fresh_tenant(db).await;
     record(db, &with_delivery, at(0)).await;
     for t in [&busy, &with_delivery, &fx.tenant] {
-        let before = db.count_for_export(t).await.expect("count_for_export");
-        match db.import_records(t, with_kennung_suffix(&records, "-x")).await {
+        let before = db.tenant(t).count_for_export().await.expect("count_for_export");
+        match db.tenant(t).import_records(with_kennung_suffix(&records, "-x")).await {
             Err(StorageError::Duplicate("tenant")) => {}
             other => panic!("importing into a tenant in use must be Duplicate(\"tenant\"), got {other:?}"),
         }
-        match db.import_records(t, tenant_only.clone()).await {
+        match db.tenant(t).import_records(tenant_only.clone()).await {
             Err(StorageError::Duplicate("tenant")) => {}
             other => panic!("starting an import in a tenant in use must be refused, got {other:?}"),
         }
-        assert_eq!(db.count_for_export(t).await.expect("count_for_export"), before, "a refused import writes nothing");
+        assert_eq!(
+            db.tenant(t).count_for_export().await.expect("count_for_export"),
+            before,
+            "a refused import writes nothing"
+        );
     }
 
     // A batch fails as a whole: an assignee who is no user of the target.
@@ -233,13 +250,16 @@ pub async fn import_refuses_a_tenant_in_use(db: &Db) {
         .find(|r| matches!(r, ExportRecord::Vorgang(v) if v.assignee.is_some() && v.unit.is_none()))
         .expect("an assigned Vorgang")
         .clone();
-    match db.import_records(&target, vec![tenant_only[0].clone(), assigned.clone()]).await {
+    match db.tenant(&target).import_records(vec![tenant_only[0].clone(), assigned.clone()]).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("an unknown assignee must be InvalidReference, got {other:?}"),
     }
-    assert_not_found(db.export_page(&target, ExportSection::Tenant, None, 1).await, "the failed batch left nothing");
+    assert_not_found(
+        db.tenant(&target).export_page(ExportSection::Tenant, None, 1).await,
+        "the failed batch left nothing",
+    );
     let ExportRecord::Vorgang(v) = &assigned else { unreachable!("a Vorgang") };
-    assert_not_found(db.get_vorgang(&target, v.head.id).await, "no Vorgang from the failed batch");
+    assert_not_found(db.tenant(&target).get_vorgang(v.head.id).await, "no Vorgang from the failed batch");
 
     // A unit the target does not have, on a Vorgang or a user.
     let in_unit = records
@@ -250,30 +270,30 @@ pub async fn import_refuses_a_tenant_in_use(db: &Db) {
     let user_in_units =
         records.iter().find(|r| matches!(r, ExportRecord::User(u) if !u.units.is_empty())).expect("a user").clone();
     for record in [in_unit, user_in_units] {
-        match db.import_records(&target, vec![tenant_only[0].clone(), record.clone()]).await {
+        match db.tenant(&target).import_records(vec![tenant_only[0].clone(), record.clone()]).await {
             Err(StorageError::InvalidReference(_)) => {}
             other => panic!("an unknown unit must be InvalidReference ({record:?}), got {other:?}"),
         }
     }
-    assert_not_found(db.get_tenant(&target).await, "the failed batches left nothing");
+    assert_not_found(db.tenant(&target).get_tenant().await, "the failed batches left nothing");
 
     // An event of a Vorgang the target does not have.
     let event = records.iter().find(|r| matches!(r, ExportRecord::Event(_))).expect("an event").clone();
-    match db.import_records(&target, vec![tenant_only[0].clone(), event]).await {
+    match db.tenant(&target).import_records(vec![tenant_only[0].clone(), event]).await {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("an event of an unknown Vorgang must be InvalidReference, got {other:?}"),
     }
-    assert!(db.events_after(&target, 0, 10).await.expect("events_after").is_empty());
+    assert!(db.tenant(&target).events_after(0, 10).await.expect("events_after").is_empty());
 
     // A note of a Vorgang the target does not have.
     let notes: Vec<ExportRecord> = records.iter().filter(|r| r.section() == ExportSection::Notes).cloned().collect();
     assert!(notes.iter().any(|r| matches!(r, ExportRecord::Kommentar(_))), "the fixture has Kommentare");
     assert!(notes.iter().any(|r| matches!(r, ExportRecord::Wiedervorlage(_))), "and Wiedervorlagen");
     for note in notes {
-        match db.import_records(&target, vec![tenant_only[0].clone(), note.clone()]).await {
+        match db.tenant(&target).import_records(vec![tenant_only[0].clone(), note.clone()]).await {
             Err(StorageError::InvalidReference(_)) => {}
             other => panic!("a note of an unknown Vorgang must be InvalidReference ({note:?}), got {other:?}"),
         }
     }
-    assert_not_found(db.get_tenant(&target).await, "the failed batches left nothing");
+    assert_not_found(db.tenant(&target).get_tenant().await, "the failed batches left nothing");
 }

@@ -7,7 +7,7 @@ pub async fn get_vorgang_round_trips(db: &Db) {
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let v = new_vorgang(at(0), "Gewerbeanmeldung für Ärztinnen");
     let head = intake(db, &t, v.clone()).await;
-    let rec = db.get_vorgang(&t, v.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(v.id).await.expect("get_vorgang");
     assert_eq!(rec.head, head);
     assert_eq!(rec.tenant, t);
     assert_eq!(rec.transaction_id, v.transaction_id);
@@ -32,7 +32,7 @@ pub async fn get_vorgang_round_trips(db: &Db) {
     sparse.form_data = vec![];
     sparse.documents = vec![];
     intake(db, &t, sparse.clone()).await;
-    let rec2 = db.get_vorgang(&t, sparse.id).await.expect("get_vorgang sparse");
+    let rec2 = db.tenant(&t).get_vorgang(sparse.id).await.expect("get_vorgang sparse");
     assert_eq!(
         (rec2.leika_ids, rec2.applicant, rec2.control, rec2.form_data, rec2.documents),
         (vec![], Antragsteller::default(), json!({}), vec![], vec![]),
@@ -42,12 +42,12 @@ pub async fn get_vorgang_round_trips(db: &Db) {
     // After changes, the record shows them.
     let h = assign(db, &t, &head, Some(u.id), &actor(&u)).await;
     let h = set_aktenzeichen(db, &t, &h, Some("32.1-123/24"), &actor(&u)).await;
-    let rec = db.get_vorgang(&t, v.id).await.expect("get_vorgang after changes");
+    let rec = db.tenant(&t).get_vorgang(v.id).await.expect("get_vorgang after changes");
     assert_eq!(rec.head, h);
     assert_eq!(rec.assignee, Some(UserRef { id: u.id, display_name: u.display_name.clone() }));
     assert_eq!(rec.aktenzeichen.as_deref(), Some("32.1-123/24"));
     assert_eq!(rec.form_data, v.form_data, "changes leave the form data alone");
-    assert_not_found(db.get_vorgang(&t, VorgangId::new()).await, "get_vorgang of an unknown id");
+    assert_not_found(db.tenant(&t).get_vorgang(VorgangId::new()).await, "get_vorgang of an unknown id");
 }
 
 pub async fn get_document_returns_stored_documents(db: &Db) {
@@ -57,16 +57,16 @@ pub async fn get_document_returns_stored_documents(db: &Db) {
     let w = new_vorgang(at(1), "Gewerbeanmeldung");
     intake(db, &t, w.clone()).await;
     for doc in v.documents.iter().chain(w.documents.iter()) {
-        assert_eq!(db.get_document(&t, doc.id).await.expect("get_document"), *doc, "document round-trips");
+        assert_eq!(db.tenant(&t).get_document(doc.id).await.expect("get_document"), *doc, "document round-trips");
     }
-    assert_eq!(db.get_document(&t, v.documents[0].id).await.expect("get_document").vorgang_id, v.id);
-    assert_eq!(db.get_document(&t, w.documents[0].id).await.expect("get_document").vorgang_id, w.id);
-    assert_not_found(db.get_document(&t, DocumentId::new()).await, "get_document of an unknown id");
+    assert_eq!(db.tenant(&t).get_document(v.documents[0].id).await.expect("get_document").vorgang_id, v.id);
+    assert_eq!(db.tenant(&t).get_document(w.documents[0].id).await.expect("get_document").vorgang_id, w.id);
+    assert_not_found(db.tenant(&t).get_document(DocumentId::new()).await, "get_document of an unknown id");
 }
 
 pub async fn events_after_pages_the_tenant_log(db: &Db) {
     let t = fresh_tenant(db).await;
-    assert!(db.events_after(&t, 0, 100).await.expect("events_after, empty").is_empty());
+    assert!(db.tenant(&t).events_after(0, 100).await.expect("events_after, empty").is_empty());
     let u = new_user(db, &t, "anna", "Anna Amsel").await;
     let a = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     let b = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
@@ -75,7 +75,7 @@ pub async fn events_after_pages_the_tenant_log(db: &Db) {
     set_aktenzeichen(db, &t, &a, Some("AZ-1"), &actor(&u)).await;
     move_status(db, &t, b.id, StatusCommand::Verwerfen, Some("Dublette"), &actor(&u)).await;
 
-    let all = db.events_after(&t, 0, 100).await.expect("events_after");
+    let all = db.tenant(&t).events_after(0, 100).await.expect("events_after");
     assert_eq!(all.len(), 6, "two intakes and four changes: {all:?}");
     assert_seq_increasing(&all, "events_after");
     assert!(
@@ -94,18 +94,18 @@ pub async fn events_after_pages_the_tenant_log(db: &Db) {
         ],
         "the log is in the order things happened"
     );
-    let mut merged = db.history(&t, a.id).await.expect("history a");
-    merged.extend(db.history(&t, b.id).await.expect("history b"));
+    let mut merged = db.tenant(&t).history(a.id).await.expect("history a");
+    merged.extend(db.tenant(&t).history(b.id).await.expect("history b"));
     merged.sort_by_key(|e| e.seq);
     assert_eq!(merged, all, "the log is the union of the histories");
 
-    let first = db.events_after(&t, 0, 2).await.expect("events_after limit 2");
+    let first = db.tenant(&t).events_after(0, 2).await.expect("events_after limit 2");
     assert_eq!(first, all[..2].to_vec(), "limit keeps the oldest");
-    let next = db.events_after(&t, first[1].seq, 3).await.expect("events_after next page");
+    let next = db.tenant(&t).events_after(first[1].seq, 3).await.expect("events_after next page");
     assert_eq!(next, all[2..5].to_vec(), "after is exclusive");
-    let rest = db.events_after(&t, next[2].seq, 100).await.expect("events_after rest");
+    let rest = db.tenant(&t).events_after(next[2].seq, 100).await.expect("events_after rest");
     assert_eq!(rest, all[5..].to_vec());
-    assert!(db.events_after(&t, all[5].seq, 100).await.expect("events_after end").is_empty());
+    assert!(db.tenant(&t).events_after(all[5].seq, 100).await.expect("events_after end").is_empty());
     let changes: Vec<&EventRecord> = all.iter().filter(|e| e.event.kind() != "EINGEGANGEN").collect();
     assert!(changes.iter().all(|e| e.actor == actor(&u)), "changes record their actor");
 }
@@ -114,7 +114,8 @@ pub async fn worklist_views(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
         let page = db
-            .worklist(&fx.tenant, &query(view.clone(), None, SortKey::EingangAt, false, 0, 100))
+            .tenant(&fx.tenant)
+            .worklist(&query(view.clone(), None, SortKey::EingangAt, false, 0, 100))
             .await
             .expect("worklist");
         let want = expected(&fx, &view, None, SortKey::EingangAt, false);
@@ -133,7 +134,8 @@ pub async fn worklist_status_filter(db: &Db) {
     for view in views(&fx) {
         for status in VorgangStatus::ALL {
             let page = db
-                .worklist(&fx.tenant, &query(view.clone(), Some(status), SortKey::EingangAt, true, 0, 100))
+                .tenant(&fx.tenant)
+                .worklist(&query(view.clone(), Some(status), SortKey::EingangAt, true, 0, 100))
                 .await
                 .expect("worklist with status filter");
             let want = expected(&fx, &view, Some(status), SortKey::EingangAt, true);
@@ -154,7 +156,8 @@ pub async fn worklist_sorting(db: &Db) {
         for sort in SortKey::ALL {
             for descending in [false, true] {
                 let page = db
-                    .worklist(&fx.tenant, &query(view.clone(), None, sort, descending, 0, 100))
+                    .tenant(&fx.tenant)
+                    .worklist(&query(view.clone(), None, sort, descending, 0, 100))
                     .await
                     .expect("worklist sorted");
                 let want = expected(&fx, &view, None, sort, descending);
@@ -177,7 +180,8 @@ pub async fn worklist_sorting(db: &Db) {
     }
     // Sorting within a status filter.
     let page = db
-        .worklist(&fx.tenant, &query(View::Alle, Some(VorgangStatus::Neu), SortKey::FormName, true, 0, 100))
+        .tenant(&fx.tenant)
+        .worklist(&query(View::Alle, Some(VorgangStatus::Neu), SortKey::FormName, true, 0, 100))
         .await
         .expect("worklist");
     assert_eq!(page.items, expected(&fx, &View::Alle, Some(VorgangStatus::Neu), SortKey::FormName, true));
@@ -190,7 +194,8 @@ pub async fn worklist_paging(db: &Db) {
         let mut seen = Vec::new();
         for page_no in 0..3 {
             let page = db
-                .worklist(&fx.tenant, &query(View::Alle, None, sort, descending, page_no, 3))
+                .tenant(&fx.tenant)
+                .worklist(&query(View::Alle, None, sort, descending, page_no, 3))
                 .await
                 .expect("worklist page");
             assert_eq!(page.total, 8, "total is all matches, not the page size");
@@ -202,7 +207,8 @@ pub async fn worklist_paging(db: &Db) {
         }
         assert_eq!(seen, want, "the pages together are the whole list");
         let beyond = db
-            .worklist(&fx.tenant, &query(View::Alle, None, sort, descending, 3, 3))
+            .tenant(&fx.tenant)
+            .worklist(&query(View::Alle, None, sort, descending, 3, 3))
             .await
             .expect("worklist page past the end");
         assert!(beyond.items.is_empty(), "a page past the end is empty");
@@ -211,8 +217,11 @@ pub async fn worklist_paging(db: &Db) {
     // Paging inside a view with a filter.
     let view = View::Meine(fx.users[0].id);
     let want = expected(&fx, &view, None, SortKey::FormName, false);
-    let p1 =
-        db.worklist(&fx.tenant, &query(view.clone(), None, SortKey::FormName, false, 1, 2)).await.expect("worklist");
+    let p1 = db
+        .tenant(&fx.tenant)
+        .worklist(&query(view.clone(), None, SortKey::FormName, false, 1, 2))
+        .await
+        .expect("worklist");
     assert_eq!(p1.items, want[2..].to_vec());
     assert_eq!(p1.total, want.len() as u64);
 }
@@ -220,17 +229,20 @@ pub async fn worklist_paging(db: &Db) {
 pub async fn status_counts_per_view(db: &Db) {
     let fx = worklist_fixture(db).await;
     for view in views(&fx) {
-        let counts = db.status_counts(&fx.tenant, &Visibility::Tenant, &view).await.expect("status_counts");
+        let counts = db.tenant(&fx.tenant).status_counts(&Visibility::Tenant, &view).await.expect("status_counts");
         assert_counts(&counts, &expected_counts(&fx, &view), &format!("status_counts {view:?}"));
         let page = all_of(db, &fx.tenant, view.clone()).await;
         assert_counts(&page.counts, &expected_counts(&fx, &view), "worklist counts agree with status_counts");
     }
-    let counts = db.status_counts(&fx.tenant, &Visibility::Tenant, &View::Alle).await.expect("status_counts");
+    let counts = db.tenant(&fx.tenant).status_counts(&Visibility::Tenant, &View::Alle).await.expect("status_counts");
     assert_eq!(counts.get(VorgangStatus::Neu), 3);
     assert_eq!(counts.get(VorgangStatus::Weitergeleitet), 0);
     assert_eq!(counts.total(), 8);
     let empty = fresh_tenant(db).await;
-    assert_eq!(db.status_counts(&empty, &Visibility::Tenant, &View::Alle).await.expect("status_counts").total(), 0);
+    assert_eq!(
+        db.tenant(&empty).status_counts(&Visibility::Tenant, &View::Alle).await.expect("status_counts").total(),
+        0
+    );
 }
 
 pub async fn status_changes_and_deletion_request(db: &Db) {
@@ -246,8 +258,12 @@ pub async fn status_changes_and_deletion_request(db: &Db) {
         (head.id, head.nummer.clone(), VorgangStatus::Angenommen, 2)
     );
     assert!(h.status_since >= head.status_since, "status_since moves with the status");
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").head, h, "apply_change returns the stored head");
-    let history = db.history(&t, head.id).await.expect("history");
+    assert_eq!(
+        db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").head,
+        h,
+        "apply_change returns the stored head"
+    );
+    let history = db.tenant(&t).history(head.id).await.expect("history");
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].actor, by, "the event records the actor");
     assert_eq!(
@@ -264,13 +280,13 @@ pub async fn status_changes_and_deletion_request(db: &Db) {
     move_status(db, &t, head.id, C::Abschliessen, None, &by).await;
     let h = move_status(db, &t, head.id, C::LoeschenAnfordern, Some("Aufbewahrungsfrist abgelaufen"), &by).await;
     assert_eq!((h.status, h.version), (VorgangStatus::ZuLoeschen, 5));
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(
         rec.status_before_deletion_request,
         Some(VorgangStatus::Abgeschlossen),
         "a Löschanforderung remembers the status before it"
     );
-    let history = db.history(&t, head.id).await.expect("history");
+    let history = db.tenant(&t).history(head.id).await.expect("history");
     assert_eq!(
         history.last().map(|e| &e.event),
         Some(&VorgangEvent::StatusGeaendert {
@@ -283,7 +299,7 @@ pub async fn status_changes_and_deletion_request(db: &Db) {
     );
     let h = move_status(db, &t, head.id, C::LoeschanforderungZuruecknehmen, None, &by).await;
     assert_eq!(h.status, VorgangStatus::Abgeschlossen, "withdrawing returns to the status before");
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, h);
     assert_eq!(rec.status_before_deletion_request, None, "withdrawing clears status_before_deletion_request");
 
@@ -291,14 +307,14 @@ pub async fn status_changes_and_deletion_request(db: &Db) {
     let other = intake(db, &t, new_vorgang(at(1), "Hundesteuer")).await;
     move_status(db, &t, other.id, C::Verwerfen, Some("Dublette"), &by).await;
     move_status(db, &t, other.id, C::LoeschenAnfordern, Some("Dublette"), &by).await;
-    let rec = db.get_vorgang(&t, other.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(other.id).await.expect("get_vorgang");
     assert_eq!(rec.status_before_deletion_request, Some(VorgangStatus::Verworfen));
     let h = move_status(db, &t, other.id, C::LoeschanforderungZuruecknehmen, None, &by).await;
     assert_eq!((h.status, h.version), (VorgangStatus::Verworfen, 4), "withdrawing returns to VERWORFEN");
     let h = move_status(db, &t, other.id, C::Zurueckholen, None, &by).await;
     assert_eq!(h.status, VorgangStatus::Neu);
 
-    let history = db.history(&t, head.id).await.expect("history");
+    let history = db.tenant(&t).history(head.id).await.expect("history");
     assert_eq!(
         kinds(&history),
         vec![
@@ -315,7 +331,7 @@ pub async fn status_changes_and_deletion_request(db: &Db) {
     for pair in history.windows(2) {
         assert!(pair[0].at <= pair[1].at, "history is in time order");
     }
-    let counts = db.status_counts(&t, &Visibility::Tenant, &View::Alle).await.expect("status_counts");
+    let counts = db.tenant(&t).status_counts(&Visibility::Tenant, &View::Alle).await.expect("status_counts");
     assert_eq!((counts.get(VorgangStatus::Abgeschlossen), counts.get(VorgangStatus::Neu)), (1, 1));
 }
 
@@ -327,7 +343,7 @@ pub async fn assign_changes(db: &Db) {
 
     let h = assign(db, &t, &head, Some(anna.id), &actor(&bernd)).await;
     assert_eq!((h.version, h.status), (2, VorgangStatus::Neu), "assigning keeps the status, increments the version");
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, h);
     assert_eq!(rec.assignee, Some(anna.as_ref()));
     let page = all_of(db, &t, View::Meine(anna.id)).await;
@@ -335,13 +351,17 @@ pub async fn assign_changes(db: &Db) {
     assert_eq!(page.items[0].assignee, Some(anna.as_ref()));
 
     let h = assign(db, &t, &h, Some(bernd.id), &actor(&bernd)).await;
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").assignee, Some(bernd.as_ref()));
+    assert_eq!(db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").assignee, Some(bernd.as_ref()));
     let h = assign(db, &t, &h, None, &actor(&bernd)).await;
     assert_eq!(h.version, 4);
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").assignee, None, "assigning None unassigns");
+    assert_eq!(
+        db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").assignee,
+        None,
+        "assigning None unassigns"
+    );
     assert_eq!(all_of(db, &t, View::NichtZugewiesen).await.total, 1);
 
-    let history = db.history(&t, head.id).await.expect("history");
+    let history = db.tenant(&t).history(head.id).await.expect("history");
     let events: Vec<VorgangEvent> = history.iter().skip(1).map(|e| e.event.clone()).collect();
     assert_eq!(
         events,
@@ -355,15 +375,20 @@ pub async fn assign_changes(db: &Db) {
     assert!(history.iter().skip(1).all(|e| e.actor == actor(&bernd)));
 
     match db
-        .apply_change(&t, head.id, h.version, VorgangChange::Assign { to: Some(UserId::new()) }, &actor(&anna))
+        .tenant(&t)
+        .apply_change(head.id, h.version, VorgangChange::Assign { to: Some(UserId::new()) }, &actor(&anna))
         .await
     {
         Err(StorageError::InvalidReference(_)) => {}
         other => panic!("assigning an unknown user must be InvalidReference, got {other:?}"),
     }
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!((rec.head.clone(), rec.assignee), (h, None), "a refused assignment changes nothing");
-    assert_eq!(db.history(&t, head.id).await.expect("history").len(), 4, "a refused assignment records no event");
+    assert_eq!(
+        db.tenant(&t).history(head.id).await.expect("history").len(),
+        4,
+        "a refused assignment records no event"
+    );
 }
 
 pub async fn aktenzeichen_set_and_clear(db: &Db) {
@@ -372,17 +397,20 @@ pub async fn aktenzeichen_set_and_clear(db: &Db) {
     let head = intake(db, &t, new_vorgang(at(0), "Gewerbeanmeldung")).await;
     let h = set_aktenzeichen(db, &t, &head, Some("32.1-123/24"), &actor(&u)).await;
     assert_eq!(h.version, 2);
-    assert_eq!(db.get_vorgang(&t, head.id).await.expect("get_vorgang").aktenzeichen.as_deref(), Some("32.1-123/24"));
+    assert_eq!(
+        db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang").aktenzeichen.as_deref(),
+        Some("32.1-123/24")
+    );
     let page = all_of(db, &t, View::Alle).await;
     assert_eq!(page.items[0].aktenzeichen.as_deref(), Some("32.1-123/24"), "the worklist shows the Aktenzeichen");
     let h = set_aktenzeichen(db, &t, &h, Some("Ä-Größe 7"), &actor(&u)).await;
     let h = set_aktenzeichen(db, &t, &h, None, &actor(&u)).await;
     assert_eq!(h.version, 4);
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(rec.aktenzeichen, None, "setting None clears the Aktenzeichen");
     assert_eq!(rec.head, h);
     let events: Vec<VorgangEvent> =
-        db.history(&t, head.id).await.expect("history").into_iter().skip(1).map(|e| e.event).collect();
+        db.tenant(&t).history(head.id).await.expect("history").into_iter().skip(1).map(|e| e.event).collect();
     assert_eq!(
         events,
         vec![
@@ -411,7 +439,7 @@ pub async fn stale_version_conflicts(db: &Db) {
     ];
     for change in stale_changes {
         for stale in [1, 3, 0] {
-            match db.apply_change(&t, head.id, stale, change.clone(), &actor(&u)).await {
+            match db.tenant(&t).apply_change(head.id, stale, change.clone(), &actor(&u)).await {
                 Err(StorageError::Conflict { current_version }) => {
                     assert_eq!(current_version, 2, "Conflict reports the current version")
                 }
@@ -419,14 +447,18 @@ pub async fn stale_version_conflicts(db: &Db) {
             }
         }
     }
-    let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+    let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
     assert_eq!(rec.head, h, "a conflicting change changes nothing");
     assert_eq!((rec.assignee, rec.aktenzeichen), (None, None));
-    assert_eq!(db.history(&t, head.id).await.expect("history").len(), 2, "a conflicting change records no event");
+    assert_eq!(
+        db.tenant(&t).history(head.id).await.expect("history").len(),
+        2,
+        "a conflicting change records no event"
+    );
     // The current version still works.
     let h2 = assign(db, &t, &h, Some(u.id), &actor(&u)).await;
     assert_eq!(h2.version, 3);
-    match db.apply_change(&t, VorgangId::new(), 1, VorgangChange::Assign { to: None }, &actor(&u)).await {
+    match db.tenant(&t).apply_change(VorgangId::new(), 1, VorgangChange::Assign { to: None }, &actor(&u)).await {
         Err(StorageError::NotFound) => {}
         other => panic!("apply_change on an unknown Vorgang must be NotFound, got {other:?}"),
     }
@@ -437,7 +469,10 @@ pub async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     let anna = new_user(db, &t, "anna", "Anna Amsel").await;
     let bernd = new_user(db, &t, "bernd", "Bernd Bär").await;
     assert_eq!(
-        db.claim_next(&t, &Visibility::Tenant, anna.id, &actor(&anna)).await.expect("claim_next on an empty pile"),
+        db.tenant(&t)
+            .claim_next(&Visibility::Tenant, anna.id, &actor(&anna))
+            .await
+            .expect("claim_next on an empty pile"),
         None
     );
 
@@ -451,36 +486,41 @@ pub async fn claim_next_takes_oldest_unassigned_neu(db: &Db) {
     move_status(db, &t, accepted.id, StatusCommand::Annehmen, None, &actor(&bernd)).await;
 
     // An unknown user cannot take anything, and nothing changes.
-    match db.claim_next(&t, &Visibility::Tenant, UserId::new(), &system()).await {
+    match db.tenant(&t).claim_next(&Visibility::Tenant, UserId::new(), &system()).await {
         Err(_) => {}
         Ok(got) => panic!("claim_next for an unknown user must fail, got {got:?}"),
     }
-    assert_eq!(db.get_vorgang(&t, first.id).await.expect("get_vorgang").head, first, "a failed claim changes nothing");
+    assert_eq!(
+        db.tenant(&t).get_vorgang(first.id).await.expect("get_vorgang").head,
+        first,
+        "a failed claim changes nothing"
+    );
 
     let by = actor(&anna);
     for (expected_head, what) in [(&first, "oldest"), (&second, "next"), (&third, "last")] {
         let got = db
-            .claim_next(&t, &Visibility::Tenant, anna.id, &by)
+            .tenant(&t)
+            .claim_next(&Visibility::Tenant, anna.id, &by)
             .await
             .expect("claim_next")
             .expect("a Vorgang on the pile");
         assert_eq!(got.id, expected_head.id, "claim_next takes the {what} unassigned NEU Vorgang");
         assert_eq!((got.status, got.version), (VorgangStatus::Neu, 2), "claiming assigns: status kept, version + 1");
-        let rec = db.get_vorgang(&t, got.id).await.expect("get_vorgang");
+        let rec = db.tenant(&t).get_vorgang(got.id).await.expect("get_vorgang");
         assert_eq!(rec.head, got);
         assert_eq!(rec.assignee, Some(anna.as_ref()), "the claimed Vorgang is assigned to the claimer");
-        let history = db.history(&t, got.id).await.expect("history");
+        let history = db.tenant(&t).history(got.id).await.expect("history");
         let last = history.last().expect("an event");
         assert_eq!(last.event, VorgangEvent::Zugewiesen { from: None, to: Some("Anna Amsel".into()) });
         assert_eq!(last.actor, by);
     }
     assert_eq!(
-        db.claim_next(&t, &Visibility::Tenant, anna.id, &by).await.expect("claim_next"),
+        db.tenant(&t).claim_next(&Visibility::Tenant, anna.id, &by).await.expect("claim_next"),
         None,
         "the pile is empty"
     );
     assert_eq!(all_of(db, &t, View::Meine(anna.id)).await.total, 3);
-    let accepted_now = db.get_vorgang(&t, accepted.id).await.expect("get_vorgang");
+    let accepted_now = db.tenant(&t).get_vorgang(accepted.id).await.expect("get_vorgang");
     assert_eq!(accepted_now.assignee, None, "a non-NEU Vorgang is never claimed");
 }
 
@@ -516,9 +556,9 @@ pub async fn claim_next_is_atomic_under_concurrency(db: &Db) {
     assert_eq!(distinct, pile, "every Vorgang is claimed exactly once");
     for (user, head) in &claimed {
         assert_eq!(head.version, 2, "each Vorgang was assigned once");
-        let rec = db.get_vorgang(&t, head.id).await.expect("get_vorgang");
+        let rec = db.tenant(&t).get_vorgang(head.id).await.expect("get_vorgang");
         assert_eq!(rec.assignee, Some(user.as_ref()), "the Vorgang belongs to the user whose claim returned it");
-        assert_eq!(db.history(&t, head.id).await.expect("history").len(), 2, "one assignment event each");
+        assert_eq!(db.tenant(&t).history(head.id).await.expect("history").len(), 2, "one assignment event each");
     }
     assert_eq!(all_of(db, &t, View::NichtZugewiesen).await.total, 0);
 }
@@ -586,16 +626,16 @@ pub async fn visibility_restricts_worklist_counts_and_claims(db: &Db) {
                 visibility: vis.clone(),
                 ..query(view.clone(), None, SortKey::EingangAt, false, 0, 100)
             };
-            let page = db.worklist(&t, &q).await.expect("worklist");
+            let page = db.tenant(&t).worklist(&q).await.expect("worklist");
             assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), want_ids, "worklist {what}");
             assert_eq!(page.total, want_ids.len() as u64, "worklist total {what}");
             assert_counts(&page.counts, &want_counts, &format!("worklist counts {what}"));
-            let counts = db.status_counts(&t, vis, view).await.expect("status_counts");
+            let counts = db.tenant(&t).status_counts(vis, view).await.expect("status_counts");
             assert_counts(&counts, &want_counts, &format!("status_counts {what}"));
             for sort in SortKey::ALL {
                 let q = WorklistQuery { visibility: vis.clone(), ..query(view.clone(), None, sort, true, 0, 100) };
                 let mut got: Vec<VorgangId> =
-                    db.worklist(&t, &q).await.expect("worklist").items.iter().map(|i| i.id).collect();
+                    db.tenant(&t).worklist(&q).await.expect("worklist").items.iter().map(|i| i.id).collect();
                 got.sort();
                 let mut want = want_ids.clone();
                 want.sort();
@@ -605,7 +645,7 @@ pub async fn visibility_restricts_worklist_counts_and_claims(db: &Db) {
                 visibility: vis.clone(),
                 ..query(view.clone(), Some(VorgangStatus::Neu), SortKey::EingangAt, false, 0, 100)
             };
-            let page = db.worklist(&t, &q).await.expect("worklist");
+            let page = db.tenant(&t).worklist(&q).await.expect("worklist");
             let want_neu: Vec<VorgangId> = covered.iter().filter(|c| c.4 == VorgangStatus::Neu).map(|c| c.0).collect();
             assert_eq!(page.items.iter().map(|i| i.id).collect::<Vec<_>>(), want_neu, "worklist {what} NEU only");
             assert_eq!(page.total, want_neu.len() as u64);
@@ -614,20 +654,25 @@ pub async fn visibility_restricts_worklist_counts_and_claims(db: &Db) {
 
     // The pile within the visibility.
     let nothing = Visibility::Restricted { units: vec![], user: None, all_new: false };
-    assert_eq!(db.claim_next(&t, &nothing, anna.id, &by).await.expect("claim_next"), None, "nothing to see");
+    assert_eq!(db.tenant(&t).claim_next(&nothing, anna.id, &by).await.expect("claim_next"), None, "nothing to see");
     let unknown = Visibility::Restricted { units: vec![UnitId::new()], user: Some(anna.id), all_new: false };
-    assert_eq!(db.claim_next(&t, &unknown, anna.id, &by).await.expect("claim_next"), None);
+    assert_eq!(db.tenant(&t).claim_next(&unknown, anna.id, &by).await.expect("claim_next"), None);
     let bauamt = Visibility::Restricted { units: vec![ub.id], user: Some(bernd.id), all_new: false };
-    let got = db.claim_next(&t, &bauamt, bernd.id, &actor(&bernd)).await.expect("claim_next").expect("one in B");
+    let got = db.tenant(&t).claim_next(&bauamt, bernd.id, &actor(&bernd)).await.expect("claim_next").expect("one in B");
     assert_eq!(got.id, all[1].0, "claim_next takes the oldest unassigned NEU Vorgang of the unit");
-    assert_eq!(db.claim_next(&t, &bauamt, bernd.id, &actor(&bernd)).await.expect("claim_next"), None);
+    assert_eq!(db.tenant(&t).claim_next(&bauamt, bernd.id, &actor(&bernd)).await.expect("claim_next"), None);
     let ordnungsamt = Visibility::Restricted { units: vec![ua.id], user: Some(anna.id), all_new: false };
-    let got = db.claim_next(&t, &ordnungsamt, anna.id, &by).await.expect("claim_next").expect("one in A");
+    let got = db.tenant(&t).claim_next(&ordnungsamt, anna.id, &by).await.expect("claim_next").expect("one in A");
     assert_eq!(got.id, all[0].0);
-    assert_eq!(db.claim_next(&t, &ordnungsamt, anna.id, &by).await.expect("claim_next"), None, "none without unit");
+    assert_eq!(
+        db.tenant(&t).claim_next(&ordnungsamt, anna.id, &by).await.expect("claim_next"),
+        None,
+        "none without unit"
+    );
     let poststelle = Visibility::Restricted { units: vec![], user: None, all_new: true };
-    let got = db.claim_next(&t, &poststelle, anna.id, &by).await.expect("claim_next").expect("the one without unit");
+    let got =
+        db.tenant(&t).claim_next(&poststelle, anna.id, &by).await.expect("claim_next").expect("the one without unit");
     assert_eq!(got.id, all[3].0, "the Poststelle sees every NEU one");
-    assert_eq!(db.claim_next(&t, &poststelle, anna.id, &by).await.expect("claim_next"), None);
-    assert_eq!(db.claim_next(&t, &Visibility::Tenant, anna.id, &by).await.expect("claim_next"), None);
+    assert_eq!(db.tenant(&t).claim_next(&poststelle, anna.id, &by).await.expect("claim_next"), None);
+    assert_eq!(db.tenant(&t).claim_next(&Visibility::Tenant, anna.id, &by).await.expect("claim_next"), None);
 }

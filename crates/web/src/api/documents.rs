@@ -94,7 +94,7 @@ pub(super) async fn clerk_documents(
 ) -> ApiResult<Vec<ClerkDocumentDto>> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::load_visible(&state.app, &caller, id).await?;
-    let list = state.store.list_clerk_documents(&caller.tenant, id).await?;
+    let list = state.store.tenant(&caller.tenant).list_clerk_documents(id).await?;
     Ok(Json(list.iter().map(ClerkDocumentDto::from).collect()))
 }
 

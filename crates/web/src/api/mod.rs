@@ -145,7 +145,7 @@ async fn worklist(
     ApiQuery(p): ApiQuery<ApiWorklistParams>,
 ) -> ApiResult<Worklist> {
     let q = WorklistParams::from(p).to_query(caller.user, caller.visibility());
-    let page = state.store.worklist(&caller.tenant, &q).await?;
+    let page = state.store.tenant(&caller.tenant).worklist(&q).await?;
     Ok(Json(Worklist {
         counts: counts_json(&page.counts),
         items: page.items.into_iter().map(VorgangListEntry::from).collect(),
@@ -186,7 +186,7 @@ async fn history(
 ) -> ApiResult<Vec<EventDto>> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::load_visible(&state.app, &caller, id).await?;
-    let events = state.store.history(&caller.tenant, id).await?;
+    let events = state.store.tenant(&caller.tenant).history(id).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
 
@@ -291,7 +291,7 @@ async fn events(
     ApiCaller(caller): ApiCaller,
     ApiQuery(p): ApiQuery<EventParams>,
 ) -> ApiResult<Vec<EventDto>> {
-    let events = state.store.events_after(&caller.tenant, p.after.unwrap_or(0), p.limit.unwrap_or(100)).await?;
+    let events = state.store.tenant(&caller.tenant).events_after(p.after.unwrap_or(0), p.limit.unwrap_or(100)).await?;
     Ok(Json(events.into_iter().map(EventDto::from).collect()))
 }
 
@@ -321,8 +321,11 @@ async fn quarantine(
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Quarantine> {
     let page = p.seite.unwrap_or(1);
-    let (items, total) =
-        state.store.list_quarantine(&auth.tenant, store::DeliveryStatus::Quarantined, 100, (page - 1) * 100).await?;
+    let (items, total) = state
+        .store
+        .tenant(&auth.tenant)
+        .list_quarantine(store::DeliveryStatus::Quarantined, 100, (page - 1) * 100)
+        .await?;
     Ok(Json(Quarantine { items: items.into_iter().map(QuarantineEntry::from).collect(), total }))
 }
 
@@ -349,7 +352,7 @@ async fn kommentare(
 ) -> ApiResult<Vec<KommentarDto>> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::load_visible(&state.app, &caller, id).await?;
-    let list = state.store.list_kommentare(&caller.tenant, id).await?;
+    let list = state.store.tenant(&caller.tenant).list_kommentare(id).await?;
     Ok(Json(list.iter().map(KommentarDto::from).collect()))
 }
 
@@ -377,7 +380,7 @@ async fn wiedervorlagen_of(
 ) -> ApiResult<Vec<WiedervorlageDto>> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::load_visible(&state.app, &caller, id).await?;
-    let list = state.store.list_wiedervorlagen(&caller.tenant, id).await?;
+    let list = state.store.tenant(&caller.tenant).list_wiedervorlagen(id).await?;
     Ok(Json(list.iter().map(WiedervorlageDto::from).collect()))
 }
 
@@ -426,7 +429,7 @@ async fn wiedervorlagen(
         limit: 100,
         offset: (page - 1) * 100,
     };
-    let (items, _) = state.store.wiedervorlagen(&caller.tenant, &query).await?;
+    let (items, _) = state.store.tenant(&caller.tenant).wiedervorlagen(&query).await?;
     Ok(Json(items.iter().map(WiedervorlageDto::from).collect()))
 }
 

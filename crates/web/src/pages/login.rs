@@ -146,7 +146,7 @@ pub async fn logout(
 ) -> Result<Response, PageError> {
     let name = auth::session_cookie_name(&state.config);
     for token in auth::cookies(&headers, name) {
-        state.store.delete_session(&auth::token_hash(&token)).await?;
+        state.store.installation().delete_session(&auth::token_hash(&token)).await?;
     }
     let clear = auth::set_cookie(name, "", 0, state.config.secure_cookies);
     let mut res = see_other("/login?meldung=abgemeldet");

@@ -116,8 +116,8 @@ async fn callback(
         // Signed in through the identity provider: the one-time password is not needed, and
         // stops working (a random one replaces it) instead of being forced to change.
         let hash = app::provisioning::hash_password_blocking(crate::auth::new_token()).await?;
-        state.store.set_password(ctx.id(), user.id, &hash).await?;
-        user = state.store.get_user(ctx.id(), user.id).await?;
+        state.store.tenant(ctx.id()).set_password(user.id, &hash).await?;
+        user = state.store.tenant(ctx.id()).get_user(user.id).await?;
     }
     let token = crate::session::open_session(&state, &ctx, &user).await?;
     let caller = Caller {
@@ -143,11 +143,11 @@ async fn account_for(
 ) -> Result<Option<UserRecord>, PageError> {
     let tenant = ctx.id();
     let subject = format!("{}|{}", id.issuer, id.subject);
-    if let Some(user) = state.store.find_user_by_oidc_subject(tenant, &subject).await? {
+    if let Some(user) = state.store.tenant(tenant).find_user_by_oidc_subject(&subject).await? {
         return Ok(Some(user));
     }
     let by_name = match id.username.as_deref().and_then(domain::Username::parse) {
-        Some(name) => state.store.find_user_by_username(tenant, name.as_str()).await?,
+        Some(name) => state.store.tenant(tenant).find_user_by_username(name.as_str()).await?,
         None => None,
     };
     let same_address = |u: &UserRecord| match (&u.email, &id.email) {
@@ -158,7 +158,7 @@ async fn account_for(
     let Some(user) = by_name.filter(|u| u.oidc_subject.is_none() && same_address(u)) else {
         return Ok(None);
     };
-    state.store.link_oidc_subject(tenant, user.id, &subject).await?;
+    state.store.tenant(tenant).link_oidc_subject(user.id, &subject).await?;
     Ok(Some(user))
 }
 
@@ -172,7 +172,7 @@ async fn apply_claims(
     const FROM_CLAIMS: [Role; 3] = [Role::Sachbearbeitung, Role::Poststelle, Role::Loeschberechtigt];
     let claimed: Vec<Role> =
         id.roles.iter().filter_map(|r| FROM_CLAIMS.into_iter().find(|role| role.as_str() == r.trim())).collect();
-    let known = state.store.list_units(ctx.id()).await?;
+    let known = state.store.tenant(ctx.id()).list_units().await?;
     let units: Vec<domain::UnitId> =
         id.units.iter().filter_map(|k| known.iter().find(|u| &u.kennung == k).map(|u| u.id)).collect();
     if claimed.is_empty() && units.is_empty() {
@@ -192,5 +192,5 @@ async fn apply_claims(
         units: if units.is_empty() { user.units.clone() } else { units },
         disabled: user.disabled,
     };
-    Ok(state.store.update_user(ctx.id(), user.id, update).await?)
+    Ok(state.store.tenant(ctx.id()).update_user(user.id, update).await?)
 }

@@ -62,7 +62,7 @@ pub async fn change(
     let refuse = |message: &str| Ok(page(&auth, StatusCode::BAD_REQUEST, Some(message.to_owned())));
     let now = time::OffsetDateTime::now_utc();
     // Guessing the current password in a borrowed session counts like failed logins.
-    let user = state.store.get_user(&auth.tenant, auth.user.id).await?;
+    let user = state.store.tenant(&auth.tenant).get_user(auth.user.id).await?;
     if user.locked_until.is_some_and(|until| until > now) {
         return Ok(page(
             &auth,
@@ -71,7 +71,7 @@ pub async fn change(
         ));
     }
     if !crate::session::verify_password(&f.aktuell, &user.password_hash).await? {
-        state.store.record_login_failure(&auth.tenant, user.id, now).await?;
+        state.store.tenant(&auth.tenant).record_login_failure(user.id, now).await?;
         let caller = auth.caller();
         commands::audit(
             &state.app,
@@ -95,7 +95,7 @@ pub async fn change(
     }
     let hash = app::provisioning::hash_password_blocking(f.neu).await?;
     // Ends every session of the user, this one included: the new password opens the next.
-    state.store.set_password(&auth.tenant, auth.user.id, &hash).await?;
+    state.store.tenant(&auth.tenant).set_password(auth.user.id, &hash).await?;
     let caller = auth.caller();
     commands::audit(&state.app, &caller, "passwort_geaendert", Some(auth.user.id.to_string()), None, ip.0).await?;
     Ok(see_other("/login?meldung=passwort-geaendert"))

@@ -56,7 +56,8 @@ pub async fn page(
     let page = p.seite.unwrap_or(1).clamp(1, 100_000);
     let unroutable = p.liste.as_deref() == Some("nicht-zuordenbar");
     let status = if unroutable { DeliveryStatus::Unroutable } else { DeliveryStatus::Quarantined };
-    let (items, total) = state.store.list_quarantine(&auth.tenant, status, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    let (items, total) =
+        state.store.tenant(&auth.tenant).list_quarantine(status, PER_PAGE, (page - 1) * PER_PAGE).await?;
     let liste = if unroutable { "&liste=nicht-zuordenbar" } else { "" };
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let t = QuarantinePage {
@@ -96,7 +97,7 @@ pub async fn raw(
     axum::Extension(ip): axum::Extension<crate::tenancy::ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let d = state.store.get_delivery(&auth.tenant, parse_delivery_id(&id)?).await?;
+    let d = state.store.tenant(&auth.tenant).get_delivery(parse_delivery_id(&id)?).await?;
     // Only while it is on one of the two lists: once a delivery became a Vorgang (or a
     // duplicate of one), its data is read there, under the Vorgang's visibility and audit.
     if !on_the_lists(d.status) {

@@ -242,7 +242,8 @@ pub async fn page(
         v.wiedervorlagen(&state.app),
         v.clerk_documents(&state.app),
     )?;
-    let (users, units) = tokio::try_join!(state.store.list_users(&auth.tenant), state.store.list_units(&auth.tenant))?;
+    let tenant = state.store.tenant(&auth.tenant);
+    let (users, units) = tokio::try_join!(tenant.list_users(), tenant.list_units())?;
     let attached = |to: store::AttachedTo| -> Vec<DocumentLink> {
         clerk_documents.iter().filter(|d| d.attached_to == to).map(|d| DocumentLink::new(&d.document)).collect()
     };

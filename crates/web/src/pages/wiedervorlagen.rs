@@ -52,8 +52,8 @@ pub async fn list(
         limit: PER_PAGE,
         offset: (page - 1) * PER_PAGE,
     };
-    let (items, total) = state.store.wiedervorlagen(&auth.tenant, &query).await?;
-    let due = state.store.count_due_wiedervorlagen(&auth.tenant, &visibility, today).await?;
+    let (items, total) = state.store.tenant(&auth.tenant).wiedervorlagen(&query).await?;
+    let due = state.store.tenant(&auth.tenant).count_due_wiedervorlagen(&visibility, today).await?;
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let alle = if include_done { "&alle=1" } else { "" };
     let t = ListPage {

@@ -93,12 +93,13 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let query = params.to_query(Some(auth.user.id), auth.user.principal().visibility());
     let today = fmt::today();
+    let tenant = state.store.tenant(&auth.tenant);
     let (result, due, forms, units, users) = tokio::try_join!(
-        state.store.worklist(&auth.tenant, &query),
-        state.store.count_due_wiedervorlagen(&auth.tenant, &query.visibility, today),
-        state.store.forms(&auth.tenant),
-        state.store.list_units(&auth.tenant),
-        state.store.list_users(&auth.tenant),
+        tenant.worklist(&query),
+        tenant.count_due_wiedervorlagen(&query.visibility, today),
+        tenant.forms(),
+        tenant.list_units(),
+        tenant.list_users(),
     )?;
     let current = params.normalized(&query);
     let terms = params.terms();

@@ -124,7 +124,7 @@ pub async fn page(
     let before = p.vor.filter(|b| *b > 0);
     audit(&state.app, &auth.caller(), "protokoll_gelesen", None, Some(filter_detail(action.as_deref())), ip.0).await?;
     let query = AuditQuery { before, action: action.clone(), limit: PER_PAGE + 1 };
-    let mut entries = state.store.list_audit(&auth.tenant, &query).await?;
+    let mut entries = state.store.tenant(&auth.tenant).list_audit(&query).await?;
     let more = entries.len() > PER_PAGE as usize;
     entries.truncate(PER_PAGE as usize);
     let older_href = entries
@@ -184,7 +184,7 @@ pub async fn csv(
     let mut before = None;
     loop {
         let query = AuditQuery { before, action: action.clone(), limit: EXPORT_BATCH };
-        let batch = state.store.list_audit(&auth.tenant, &query).await?;
+        let batch = state.store.tenant(&auth.tenant).list_audit(&query).await?;
         for r in &batch {
             let e = &r.entry;
             out.push_str(&csv_line(&[

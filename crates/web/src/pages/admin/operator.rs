@@ -80,7 +80,7 @@ async fn tenants_page(
     created: Option<Created>,
     flash_text: Option<String>,
 ) -> Result<TenantsPage, AppError> {
-    let tenants = state.store.list_tenants().await?;
+    let tenants = state.store.installation().list_tenants().await?;
     let entered = |form: &str| failed.filter(|(f, _)| *f == form).map(|(_, fields)| fields);
     let create = entered("");
     let value = |name: &str| create.map(|f| f.get(name).to_owned()).unwrap_or_default();
@@ -201,7 +201,7 @@ pub async fn set_host(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let id = TenantId::parse(&id).ok_or(AppError::NotFound)?;
-    let tenant = state.store.get_tenant(&id).await?;
+    let tenant = state.store.tenant(&id).get_tenant().await?;
     let f = Fields::new(pairs);
     let result = async {
         let host = match f.get("host").trim() {
@@ -213,7 +213,7 @@ pub async fn set_host(
         }
         let settings =
             TenantSettings { name: tenant.name.clone(), host: host.clone(), ip_allowlist: tenant.ip_allowlist.clone() };
-        state.store.update_tenant(&tenant.id, settings).await.map_err(|e| match e {
+        state.store.tenant(&tenant.id).update_tenant(settings).await.map_err(|e| match e {
             StorageError::Duplicate(_) => AppError::bad_request(
                 "host",
                 format!(

@@ -68,7 +68,7 @@ pub async fn form(
     Extension(ip): Extension<ClientIp>,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let tenant = state.store.get_tenant(&auth.tenant).await?;
+    let tenant = state.store.tenant(&auth.tenant).get_tenant().await?;
     Ok(render(&settings_page(&auth, &tenant, ip, None, Invalid::default(), flash(p.meldung.as_deref()))))
 }
 
@@ -110,7 +110,7 @@ pub async fn save(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let f = Fields::new(pairs);
-    let tenant = state.store.get_tenant(&auth.tenant).await?;
+    let tenant = state.store.tenant(&auth.tenant).get_tenant().await?;
     let result = async {
         let name = parse_name(f.get("name"), "name", "Name der Verwaltung")?;
         let list = IpAllowlist::parse(f.get("ip_allowlist"))
@@ -125,7 +125,7 @@ pub async fn save(
             changes.push(format!("Freigegebene Netze: {} → {}", describe(&tenant.ip_allowlist), describe(&entries)));
         }
         let settings = TenantSettings { name, host: tenant.host.clone(), ip_allowlist: entries };
-        state.store.update_tenant(&tenant.id, settings).await?;
+        state.store.tenant(&tenant.id).update_tenant(settings).await?;
         let detail = if changes.is_empty() { "keine Änderung".to_owned() } else { changes.join("; ") };
         audit(&state.app, &auth.caller(), "einstellungen_geaendert", Some(tenant.id.to_string()), Some(detail), ip.0)
             .await

@@ -64,7 +64,7 @@ async fn tokens_page(
     issued: Option<IssuedToken>,
     flash_text: Option<String>,
 ) -> Result<TokensPage, AppError> {
-    let tokens = state.store.list_api_tokens(&auth.tenant).await?;
+    let tokens = state.store.tenant(&auth.tenant).list_api_tokens().await?;
     let chosen: Vec<&str> = entered.map(|f| f.all("scopes").collect()).unwrap_or_default();
     Ok(TokensPage {
         nav: Nav::new(auth, "tokens"),
@@ -134,9 +134,9 @@ pub async fn create(
         let token = format!("{API_TOKEN_PREFIX}{}", new_token());
         let record = state
             .store
+            .tenant(&auth.tenant)
             .create_api_token(NewApiToken {
                 id: ApiTokenId::new(),
-                tenant: auth.tenant.clone(),
                 name: name.clone(),
                 scopes: scopes.clone(),
                 token_hash: token_hash(&token),
@@ -170,10 +170,16 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = ApiTokenId::parse(&id).ok_or(AppError::NotFound)?;
-    let token =
-        state.store.list_api_tokens(&auth.tenant).await?.into_iter().find(|t| t.id == id).ok_or(AppError::NotFound)?;
+    let token = state
+        .store
+        .tenant(&auth.tenant)
+        .list_api_tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or(AppError::NotFound)?;
     if token.revoked_at.is_none() {
-        state.store.revoke_api_token(&auth.tenant, id, OffsetDateTime::now_utc()).await?;
+        state.store.tenant(&auth.tenant).revoke_api_token(id, OffsetDateTime::now_utc()).await?;
         audit(&state.app, &auth.caller(), "token_widerrufen", Some(id.to_string()), Some(token.name), ip.0).await?;
     }
     Ok(see_other("/admin/tokens?meldung=token-widerrufen"))

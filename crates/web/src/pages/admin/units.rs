@@ -49,7 +49,7 @@ async fn units_page(
     error: Invalid,
     flash_text: Option<String>,
 ) -> Result<UnitsPage, AppError> {
-    let units = state.store.list_units(&auth.tenant).await?;
+    let units = state.store.tenant(&auth.tenant).list_units().await?;
     let entered = |form: &str| failed.filter(|(f, _)| *f == form).map(|(_, fields)| fields);
     let rows = units
         .into_iter()
@@ -127,7 +127,8 @@ pub async fn create(
         let (name, kennung) = parse_unit(&f)?;
         let unit = state
             .store
-            .create_unit(&auth.tenant, NewUnit { id: UnitId::new(), name: name.clone(), kennung: kennung.clone() })
+            .tenant(&auth.tenant)
+            .create_unit(NewUnit { id: UnitId::new(), name: name.clone(), kennung: kennung.clone() })
             .await
             .map_err(|e| storage_to_form(e, &kennung))?;
         let detail = format!("{name}; Kennung: {kennung}");
@@ -153,9 +154,20 @@ pub async fn update(
     let f = Fields::new(pairs);
     let result = async {
         let (name, kennung) = parse_unit(&f)?;
-        let before =
-            state.store.list_units(&auth.tenant).await?.into_iter().find(|u| u.id == id).ok_or(AppError::NotFound)?;
-        state.store.update_unit(&auth.tenant, id, &name, &kennung).await.map_err(|e| storage_to_form(e, &kennung))?;
+        let before = state
+            .store
+            .tenant(&auth.tenant)
+            .list_units()
+            .await?
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or(AppError::NotFound)?;
+        state
+            .store
+            .tenant(&auth.tenant)
+            .update_unit(id, &name, &kennung)
+            .await
+            .map_err(|e| storage_to_form(e, &kennung))?;
         let detail = format!("{} ({}) → {name} ({kennung})", before.name, before.kennung);
         audit(&state.app, &auth.caller(), "einheit_geaendert", Some(id.to_string()), Some(detail), ip.0)
             .await

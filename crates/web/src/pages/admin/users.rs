@@ -128,8 +128,8 @@ async fn users_page(
     issued: Option<Issued>,
     flash_text: Option<String>,
 ) -> Result<UsersPage, AppError> {
-    let users = state.store.list_users(&auth.tenant).await?;
-    let units = state.store.list_units(&auth.tenant).await?;
+    let users = state.store.tenant(&auth.tenant).list_users().await?;
+    let units = state.store.tenant(&auth.tenant).list_units().await?;
     let names: HashMap<UnitId, String> = units.iter().map(|u| (u.id, u.name.clone())).collect();
     let now = OffsetDateTime::now_utc();
     Ok(UsersPage {
@@ -225,7 +225,7 @@ async fn edit_page(
     new_password: Option<String>,
     flash_text: Option<String>,
 ) -> Result<EditPage, AppError> {
-    let units = state.store.list_units(&auth.tenant).await?;
+    let units = state.store.tenant(&auth.tenant).list_units().await?;
     let (display_name, email, roles, chosen, disabled) = match form {
         Some(f) => (
             f.get("display_name").to_owned(),
@@ -269,7 +269,7 @@ pub async fn edit(
     Path(id): Path<String>,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
+    let user = state.store.tenant(&auth.tenant).get_user(parse_user_id(&id)?).await?;
     let page = edit_page(&state, &auth, &user, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
     Ok(render(&page))
 }
@@ -282,7 +282,7 @@ pub async fn update(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let f = Fields::new(pairs);
-    let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
+    let user = state.store.tenant(&auth.tenant).get_user(parse_user_id(&id)?).await?;
     let updated =
         users::update_user(&state.app, &auth.caller(), &auth.user, &user, &user_input(&f), f.has("disabled"), ip.0)
             .await;
@@ -302,10 +302,10 @@ pub async fn reset_password(
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let user = state.store.get_user(&auth.tenant, parse_user_id(&id)?).await?;
+    let user = state.store.tenant(&auth.tenant).get_user(parse_user_id(&id)?).await?;
     let password = users::reset_password(&state.app, &auth.caller(), &auth.user, &user, ip.0).await?;
     // The lock ended with the new password; show the state as it is now.
-    let user = state.store.get_user(&auth.tenant, user.id).await?;
+    let user = state.store.tenant(&auth.tenant).get_user(user.id).await?;
     let text = Some("Das Passwort wurde zurückgesetzt. Alle Sitzungen des Benutzers wurden beendet.".to_owned());
     // Shown in the response to the POST itself: a redirect would need to keep the password
     // somewhere until the next request.
