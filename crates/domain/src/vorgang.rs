@@ -70,8 +70,10 @@ pub fn decide_status_move(
 /// `GET /api/v1/events`) can rely on the shape: a change that is not purely additive raises it.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
-/// What happened to a Vorgang. Stored in one append-only log per installation: it is the
-/// Vorgang's history for clerks and the durable outbox for every later channel.
+/// What happened in a tenant, almost always to a Vorgang. Stored in one append-only log per
+/// tenant: it is a Vorgang's history for clerks and the durable outbox for every later channel.
+/// The tenant-level events ([`VorgangEvent::concerns_a_vorgang`] is false) are stored without
+/// a Vorgang: they concern deliveries that never became one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VorgangEvent {
@@ -138,6 +140,17 @@ pub enum VorgangEvent {
     Geloescht {
         vorgang_nummer: String,
     },
+    /// Tenant-level: a delivery could not be read and waits in the quarantine for an admin.
+    /// `feld` names what was wrong (a field path, not its value).
+    EingangQuarantaene {
+        delivery_id: uuid::Uuid,
+        feld: String,
+    },
+    /// Tenant-level: a delivery was read but no Organisationseinheit carries its
+    /// `zustaendigeStelle`; it waits in "Nicht zuordenbar".
+    EingangNichtZuordenbar {
+        delivery_id: uuid::Uuid,
+    },
 }
 
 impl VorgangEvent {
@@ -156,7 +169,14 @@ impl VorgangEvent {
             Self::DokumentAngehaengt { .. } => "DOKUMENT_ANGEHAENGT",
             Self::DokumentEntfernt { .. } => "DOKUMENT_ENTFERNT",
             Self::Geloescht { .. } => "GELOESCHT",
+            Self::EingangQuarantaene { .. } => "EINGANG_QUARANTAENE",
+            Self::EingangNichtZuordenbar { .. } => "EINGANG_NICHT_ZUORDENBAR",
         }
+    }
+
+    /// False for the tenant-level events, which are stored without a Vorgang.
+    pub fn concerns_a_vorgang(&self) -> bool {
+        !matches!(self, Self::EingangQuarantaene { .. } | Self::EingangNichtZuordenbar { .. })
     }
 }
 

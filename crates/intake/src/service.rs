@@ -428,13 +428,23 @@ impl Intake {
             .filter(|d| d.received_at <= cutoff)
             .collect();
         let n = pending.len();
+        // A delivery that fails for a reason other than its content (the store, the document
+        // store) fails the whole run after the others were tried, so the job runner retries
+        // it with backoff instead of waiting for the next periodic rescan.
+        let mut first_failure = None;
         for d in pending {
             match self.reprocess(&d.tenant, d.id).await {
                 Ok(_) | Err(IntakeError::Invalid { .. } | IntakeError::UnsupportedMediaType { .. }) => {}
-                Err(e) => tracing::warn!(delivery = %d.id, error = %e, "intake: recovery failed"),
+                Err(e) => {
+                    tracing::warn!(delivery = %d.id, error = %e, "intake: recovery failed");
+                    first_failure.get_or_insert(e);
+                }
             }
         }
-        Ok(n)
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
     }
 
     async fn process(

@@ -252,9 +252,12 @@ pub async fn start_on(listener: TcpListener, config: &Config, state: AppState) -
     // The embedded SQLite belongs to this process alone (the data directory is locked):
     // nothing can be in flight at start.
     let min_age = if state.store.backend() == "sqlite" { time::Duration::ZERO } else { config.recovery_min_age };
-    let recovered = state.intake.recover_unfinished(min_age).await.map_err(|e| SetupError::Other(e.to_string()))?;
-    if recovered > 0 {
-        tracing::warn!(recovered, "intake: finished deliveries interrupted by the last shutdown");
+    // A delivery that cannot be finished now does not keep the server from starting: the
+    // periodic rescan (a job) takes it up again.
+    match state.intake.recover_unfinished(min_age).await {
+        Ok(0) => {}
+        Ok(recovered) => tracing::warn!(recovered, "intake: finished deliveries interrupted by the last shutdown"),
+        Err(e) => tracing::warn!(error = %e, "intake: not every interrupted delivery could be finished at start"),
     }
     // Everything after that (recovery, sweeps, deletions, later the outbound channels) is
     // work of the job runner.

@@ -172,7 +172,7 @@ async fn mark_failed(
     field: &str,
     message: &str,
 ) -> Result<()> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let mut tx = pool.begin().await.map_err(map_err)?;
     let done = sqlx::query(
         "UPDATE deliveries SET status = $3, error_field = $4, error_message = $5, attempts = attempts + 1
          WHERE tenant_id = $1 AND id = $2 AND vorgang_id IS NULL",
@@ -182,12 +182,20 @@ async fn mark_failed(
     .bind(status.as_str())
     .bind(field)
     .bind(message)
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if done.rows_affected() == 0 && crate::transfer::missing(&mut conn, tenant, "deliveries", vec![id.0]).await? > 0 {
+    if done.rows_affected() == 0 && crate::transfer::missing(&mut tx, tenant, "deliveries", vec![id.0]).await? > 0 {
         return Err(StorageError::NotFound);
     }
+    if done.rows_affected() == 0 {
+        return Ok(());
+    }
+    if let Some(event) = status.failure_event(id, field) {
+        let actor = DeliveryStatus::failure_actor();
+        append_event(&mut tx, tenant, None, ms(OffsetDateTime::now_utc()), &actor, &event).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use crate::vorgang::{
 };
 use async_trait::async_trait;
 use domain::user::{normalize_roles, roles_to_text};
-use domain::{TenantId, VorgangEvent, VorgangId};
+use domain::{TenantId, VorgangId};
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use store::{
@@ -567,13 +567,14 @@ async fn import_events(conn: &mut PgConnection, tenant: &TenantId, es: &[&EventR
         return Ok(());
     }
     let t = tenant.as_str();
-    // A deleted Vorgang leaves only its GELOESCHT event.
-    let held: Vec<Uuid> =
-        es.iter().filter(|e| !matches!(e.event, VorgangEvent::Geloescht { .. })).map(|e| e.vorgang_id.0).collect();
+    let mut held = Vec::new();
+    for e in es {
+        held.extend(e.required_vorgang()?.map(|v| v.0));
+    }
     if missing(conn, tenant, "vorgaenge", held).await? > 0 {
         return Err(StorageError::InvalidReference("vorgang"));
     }
-    let vorgaenge: Vec<Uuid> = es.iter().map(|e| e.vorgang_id.0).collect();
+    let vorgaenge: Vec<Option<Uuid>> = es.iter().map(|e| e.vorgang_id.map(|v| v.0)).collect();
     let at: Vec<OffsetDateTime> = es.iter().map(|e| ms(e.at)).collect();
     let actor_ids: Vec<Option<Uuid>> = es.iter().map(|e| e.actor.user.map(|u| u.0)).collect();
     let actor_names: Vec<&str> = es.iter().map(|e| e.actor.name.as_str()).collect();

@@ -69,11 +69,12 @@ pub(crate) async fn find_by_transaction(
 pub(crate) async fn append_event(
     conn: &mut PgConnection,
     tenant: &TenantId,
-    vorgang: VorgangId,
+    vorgang: impl Into<Option<VorgangId>>,
     at: OffsetDateTime,
     actor: &Actor,
     event: &VorgangEvent,
 ) -> Result<()> {
+    let vorgang: Option<VorgangId> = vorgang.into();
     let payload = to_json(event)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
         .bind(EVENT_LOG_LOCK)
@@ -88,7 +89,7 @@ pub(crate) async fn append_event(
         crate::convert::take_tenant_numbers("events", "1")
     ))
     .bind(tenant.as_str())
-    .bind(vorgang.0)
+    .bind(vorgang.map(|v| v.0))
     .bind(at)
     .bind(actor.user.map(|u| u.0))
     .bind(&actor.name)
@@ -420,7 +421,7 @@ pub(crate) const EVENT_COLUMNS: &str =
 pub(crate) fn event_row(r: &PgRow) -> Result<EventRecord> {
     Ok(EventRecord {
         seq: get(r, 0)?,
-        vorgang_id: VorgangId(get(r, 1)?),
+        vorgang_id: get::<Option<Uuid>>(r, 1)?.map(VorgangId),
         at: get(r, 2)?,
         actor: Actor { user: get::<Option<Uuid>>(r, 3)?.map(UserId), name: get(r, 4)? },
         event: json(r, 5)?,

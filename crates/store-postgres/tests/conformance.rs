@@ -60,7 +60,7 @@ async fn processes_sharing_one_database_stay_consistent() {
         stores.push(Arc::new(started.expect("connect task").expect("concurrent start (and migration) succeeds")));
     }
     // One row per migration file (crates/store-postgres/migrations).
-    const MIGRATION_FILES: i64 = 10;
+    const MIGRATION_FILES: i64 = 11;
     let version_rows: i64 = {
         let probe = PostgresStore::connect(&db.url).await.expect("connect");
         let n = sqlx::query_scalar("SELECT count(*) FROM schema_migrations")

@@ -159,6 +159,11 @@ fn mark_failed(
         .map_err(map_err)?;
     if n == 0 {
         get_delivery(conn, tenant, id)?;
+        return Ok(());
+    }
+    if let Some(event) = status.failure_event(id, field) {
+        let actor = DeliveryStatus::failure_actor();
+        crate::vorgang::insert_event(conn, tenant, None, OffsetDateTime::now_utc(), &actor, &event)?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "jobs", include_str!("../migrations/0008_jobs.sql")),
     (9, "tenant_sequences", include_str!("../migrations/0009_tenant_sequences.sql")),
     (10, "portal_sessions", include_str!("../migrations/0010_portal_sessions.sql")),
+    (11, "tenant_events", include_str!("../migrations/0011_tenant_events.sql")),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {

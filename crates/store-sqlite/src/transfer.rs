@@ -16,7 +16,7 @@ use crate::users::{delete_sessions_of, set_units, user_row, USER_SELECT};
 use crate::vorgang::{documents_of, events_after, insert_event, vorgang_row, VORGANG_SELECT};
 use async_trait::async_trait;
 use domain::user::{normalize_roles, roles_to_text};
-use domain::{TenantId, UserId, VorgangEvent};
+use domain::{TenantId, UserId};
 use rusqlite::{params, Connection};
 use store::{
     AuditRecord, DeliveryRecord, EventRecord, ExportCounts, ExportRecord, ExportSection, Result, StorageError,
@@ -393,13 +393,12 @@ fn import_vorgang(conn: &Connection, tenant: &TenantId, v: &VorgangRecord) -> Re
 }
 
 fn import_event(conn: &Connection, tenant: &TenantId, e: &EventRecord) -> Result<()> {
-    let vorgang = e.vorgang_id.0.to_string();
-    // A deleted Vorgang leaves only its GELOESCHT event.
-    let deleted = matches!(e.event, VorgangEvent::Geloescht { .. });
-    if !deleted
-        && !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)?
-    {
-        return Err(StorageError::InvalidReference("vorgang"));
+    if let Some(vorgang) = e.required_vorgang()? {
+        let vorgang = vorgang.0.to_string();
+        if !exists(conn, "SELECT EXISTS (SELECT 1 FROM vorgaenge WHERE tenant_id = ?1 AND id = ?2)", tenant, &vorgang)?
+        {
+            return Err(StorageError::InvalidReference("vorgang"));
+        }
     }
     insert_event(conn, tenant, e.vorgang_id, e.at, &e.actor, &e.event)
 }

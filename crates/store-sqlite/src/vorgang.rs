@@ -59,11 +59,12 @@ pub(crate) fn find_by_transaction(
 pub(crate) fn insert_event(
     conn: &Connection,
     tenant: &TenantId,
-    vorgang: VorgangId,
+    vorgang: impl Into<Option<VorgangId>>,
     at: OffsetDateTime,
     actor: &Actor,
     event: &VorgangEvent,
 ) -> Result<()> {
+    let vorgang = vorgang.into();
     let payload = to_json(event)?;
     let tenant_seq = next_tenant_seq(conn, tenant, "events")?;
     conn.prepare_cached(
@@ -73,7 +74,7 @@ pub(crate) fn insert_event(
     .and_then(|mut s| {
         s.execute(params![
             tenant.as_str(),
-            vorgang.0.to_string(),
+            vorgang.map(|v| v.0.to_string()),
             ms(at),
             actor.user.map(|u| u.0.to_string()),
             actor.name,
@@ -349,7 +350,7 @@ pub(crate) fn get_vorgang(conn: &Connection, tenant: &TenantId, id: VorgangId) -
 pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
     Ok(EventRecord {
         seq: r.get(0)?,
-        vorgang_id: VorgangId(uuid_at(r, 1)?),
+        vorgang_id: opt_uuid_at(r, 1)?.map(VorgangId),
         at: from_ms(r.get(2)?),
         actor: Actor { user: opt_uuid_at(r, 3)?.map(UserId), name: r.get(4)? },
         event: json_at(r, 5)?,

@@ -115,6 +115,7 @@ macro_rules! for_each_conformance_check {
             intake_is_idempotent_on_transaction_id,
             taken_nummer_is_reported,
             quarantine_is_listed_until_reprocessed,
+            failed_deliveries_record_tenant_level_events,
             unfinished_deliveries_lists_received_only,
             find_by_transaction_finds_the_head,
             get_vorgang_round_trips,

@@ -61,6 +61,24 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// The tenant-level event a delivery that failed with this status records (in the same
+    /// transaction as the status), so integrators and admins learn of it without polling the
+    /// quarantine. Only the two failure states have one.
+    pub fn failure_event(self, delivery: DeliveryId, field: &str) -> Option<VorgangEvent> {
+        match self {
+            Self::Quarantined => {
+                Some(VorgangEvent::EingangQuarantaene { delivery_id: delivery.0, feld: field.to_owned() })
+            }
+            Self::Unroutable => Some(VorgangEvent::EingangNichtZuordenbar { delivery_id: delivery.0 }),
+            _ => None,
+        }
+    }
+
+    /// Who records a failed delivery's event.
+    pub fn failure_actor() -> Actor {
+        Actor::system("Eingang")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "RECEIVED",
@@ -352,7 +370,8 @@ pub use domain::vorgang::VorgangChange;
 pub struct EventRecord {
     /// Position in the tenant's event log; strictly increasing.
     pub seq: i64,
-    pub vorgang_id: VorgangId,
+    /// `None` for a tenant-level event (`VorgangEvent::concerns_a_vorgang` is false).
+    pub vorgang_id: Option<VorgangId>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: Actor,
@@ -360,6 +379,20 @@ pub struct EventRecord {
     /// The schema version of `event` ([`domain::vorgang::EVENT_SCHEMA_VERSION`] when written).
     #[serde(default = "first_event_schema")]
     pub schema_version: u32,
+}
+
+impl EventRecord {
+    /// On import: the Vorgang the tenant must hold for this event, if any. A deleted Vorgang
+    /// leaves only its GELOESCHT event, and a tenant-level event has none; an event whose
+    /// Vorgang id does not fit its kind is [`StorageError::InvalidReference`].
+    pub fn required_vorgang(&self) -> crate::Result<Option<VorgangId>> {
+        match (self.event.concerns_a_vorgang(), self.vorgang_id) {
+            (true, Some(_)) if matches!(self.event, VorgangEvent::Geloescht { .. }) => Ok(None),
+            (true, Some(id)) => Ok(Some(id)),
+            (false, None) => Ok(None),
+            _ => Err(crate::StorageError::InvalidReference("vorgang")),
+        }
+    }
 }
 
 fn first_event_schema() -> u32 {

@@ -46,7 +46,7 @@ pub async fn intake_creates_vorgang(db: &Db) {
 
     let history = db.tenant(&t).history(v.id).await.expect("history");
     assert_eq!(history.len(), 1, "intake records exactly one event: {history:?}");
-    assert_eq!(history[0].vorgang_id, v.id);
+    assert_eq!(history[0].vorgang_id, Some(v.id));
     assert_eq!(history[0].actor.user, None, "intake is done by the system");
     assert_eq!(
         history[0].event,
@@ -374,4 +374,39 @@ pub async fn unroutable_and_moved_deliveries(db: &Db) {
         (DeliveryStatus::Processed, Some(v4.id), None, None, 2),
         "an unroutable delivery completed later is PROCESSED, its error cleared"
     );
+}
+
+pub async fn failed_deliveries_record_tenant_level_events(db: &Db) {
+    let t = fresh_tenant(db).await;
+    let q = record(db, &t, at(0)).await;
+    let u = record(db, &t, at(1)).await;
+    let done = record(db, &t, at(2)).await;
+    let v = new_vorgang(at(2), "Gewerbeanmeldung");
+    db.tenant(&t).complete_intake(done.id, v.clone()).await.expect("complete_intake");
+    let before = db.tenant(&t).events_after(0, 100).await.expect("events_after");
+    assert_eq!(before.len(), 1, "only the Vorgang's EINGEGANGEN so far");
+
+    db.tenant(&t).quarantine_delivery(q.id, "control.transactionId", "fehlt").await.expect("quarantine");
+    db.tenant(&t).unroutable_delivery(u.id, "Kennung „999“ unbekannt").await.expect("unroutable");
+    // A late failure report on a delivery that has its Vorgang changes nothing, and says nothing.
+    db.tenant(&t).quarantine_delivery(done.id, "control", "zu spät").await.expect("late quarantine");
+
+    let log = db.tenant(&t).events_after(before[0].seq, 100).await.expect("events_after");
+    assert_eq!(
+        log.iter().map(|e| (e.vorgang_id, e.event.clone(), e.actor.clone())).collect::<Vec<_>>(),
+        vec![
+            (
+                None,
+                VorgangEvent::EingangQuarantaene { delivery_id: q.id.0, feld: "control.transactionId".into() },
+                Actor::system("Eingang")
+            ),
+            (None, VorgangEvent::EingangNichtZuordenbar { delivery_id: u.id.0 }, Actor::system("Eingang")),
+        ],
+        "each failed delivery leaves one tenant-level event, without a Vorgang and without the message"
+    );
+    assert!(log.iter().all(|e| !e.event.concerns_a_vorgang()));
+    assert_seq_increasing(&log, "tenant-level events");
+    assert_eq!(db.tenant(&t).history(v.id).await.expect("history").len(), 1, "no Vorgang's history shows them");
+    let other = fresh_tenant(db).await;
+    assert!(db.tenant(&other).events_after(0, 100).await.expect("events_after").is_empty(), "the tenant's own log");
 }

@@ -156,7 +156,7 @@ pub async fn tenant_isolation(db: &Db) {
             .iter()
             .map(|e| e.vorgang_id)
             .collect::<Vec<_>>(),
-        vec![hb.id],
+        vec![Some(hb.id)],
         "b's log holds only b's events"
     );
     assert_eq!(

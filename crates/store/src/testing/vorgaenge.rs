@@ -327,7 +327,7 @@ pub async fn status_changes_and_deletion_request(db: &Db) {
         ]
     );
     assert_seq_increasing(&history, "history");
-    assert!(history.iter().all(|e| e.vorgang_id == head.id), "history holds only this Vorgang's events");
+    assert!(history.iter().all(|e| e.vorgang_id == Some(head.id)), "history holds only this Vorgang's events");
     for pair in history.windows(2) {
         assert!(pair[0].at <= pair[1].at, "history is in time order");
     }

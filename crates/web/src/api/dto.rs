@@ -235,10 +235,12 @@ fn form_item_json(item: &FormItem) -> Value {
 pub struct EventDto {
     /// Position in the tenant's event log; poll with `?after=` for the next ones.
     pub seq: i64,
-    pub vorgang_id: Uuid,
+    /// `null` for a tenant-level event (EINGANG_QUARANTAENE, EINGANG_NICHT_ZUORDENBAR: a
+    /// delivery that did not become a Vorgang; its `delivery_id` is in `event`).
+    pub vorgang_id: Option<Uuid>,
     pub at: String,
     pub actor: String,
-    /// EINGEGANGEN, STATUS_GEAENDERT, ZUGEWIESEN, AKTENZEICHEN_GEAENDERT and its data.
+    /// EINGEGANGEN, STATUS_GEAENDERT, ZUGEWIESEN, AKTENZEICHEN_GEAENDERT, … and its data.
     #[schema(value_type = Object)]
     pub event: Value,
 }
@@ -247,7 +249,7 @@ impl From<EventRecord> for EventDto {
     fn from(e: EventRecord) -> Self {
         Self {
             seq: e.seq,
-            vorgang_id: e.vorgang_id.0,
+            vorgang_id: e.vorgang_id.map(|v| v.0),
             at: fmt::iso(e.at),
             actor: e.actor.name,
             event: serde_json::to_value(&e.event).unwrap_or(Value::Null),

@@ -199,6 +199,9 @@ fn describe(
         }
         VorgangEvent::DokumentEntfernt { .. } => ("Dokument entfernt".to_owned(), None),
         VorgangEvent::Geloescht { .. } => ("Endgültig gelöscht".to_owned(), None),
+        // Tenant-level: never part of a Vorgang's history.
+        VorgangEvent::EingangQuarantaene { .. } => ("Eingang in Quarantäne".to_owned(), None),
+        VorgangEvent::EingangNichtZuordenbar { .. } => ("Eingang nicht zuordenbar".to_owned(), None),
         VorgangEvent::KommentarHinzugefuegt { kommentar_id } => {
             ("Kommentar".to_owned(), kommentare.iter().find(|k| k.id == *kommentar_id).map(|k| k.text.clone()))
         }
