@@ -952,28 +952,59 @@ async fn send(w: &World<'_>, caller: &Caller, prefix: &str, call: &Call) -> reqw
     rb.send().await.expect("request")
 }
 
-fn location(res: &reqwest::Response) -> &str {
-    res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("")
+/// What a cell was answered: read once, judged below, shown in the report.
+struct Answer {
+    status: StatusCode,
+    location: String,
+    text: String,
+}
+
+impl Answer {
+    async fn of(res: reqwest::Response) -> Self {
+        let status = res.status();
+        let location = res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_owned();
+        let bytes = res.bytes().await.unwrap_or_default();
+        Self { status, location, text: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// Refused for the caller's rights: 401, 403 or the UI's redirect to the login (or the
+    /// password change). A refusal of the CSRF token is none: it would mean the request, not
+    /// the rule, was refused.
+    fn refused(&self) -> bool {
+        let csrf = self.text.contains("Sicherheitstoken des Formulars") || self.text.contains("probleme/csrf");
+        let by_rule = matches!(self.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+            || (self.status == StatusCode::SEE_OTHER && to_refusal(&self.location));
+        by_rule && !csrf
+    }
+
+    fn succeeded(&self, success: Success) -> bool {
+        let status = self.status;
+        match success {
+            Success::Any => status.is_success() || (status == StatusCode::SEE_OTHER && !to_refusal(&self.location)),
+            Success::Download => status == StatusCode::OK,
+            Success::RedirectTo(target) => status == StatusCode::SEE_OTHER && self.location.contains(target),
+        }
+    }
+
+    /// Status, redirect and the page's message, the problem's detail, or the start of the body.
+    fn summary(&self) -> String {
+        let text = &self.text;
+        let alert = "role=\"alert\">";
+        let said = match (text.find(alert), serde_json::from_str::<Value>(text)) {
+            (Some(i), _) => text[i + alert.len()..].split('<').next().unwrap_or_default().to_owned(),
+            (None, Ok(problem)) if problem["detail"].is_string() => {
+                problem["detail"].as_str().unwrap_or_default().to_owned()
+            }
+            _ => text.chars().take(200).collect(),
+        };
+        format!("{} {} {}", self.status, self.location, said.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
 }
 
 /// A redirect to the login or to the password change: the UI's way of refusing.
 fn to_refusal(location: &str) -> bool {
     let path = location.split('?').next().unwrap_or_default();
     path.ends_with("/login") || path.ends_with("/passwort")
-}
-
-fn refused(res: &reqwest::Response) -> bool {
-    matches!(res.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-        || (res.status() == StatusCode::SEE_OTHER && to_refusal(location(res)))
-}
-
-fn succeeded(res: &reqwest::Response, success: Success) -> bool {
-    let status = res.status();
-    match success {
-        Success::Any => status.is_success() || (status == StatusCode::SEE_OTHER && !to_refusal(location(res))),
-        Success::Download => status == StatusCode::OK,
-        Success::RedirectTo(target) => status == StatusCode::SEE_OTHER && location(res).contains(target),
-    }
 }
 
 fn expected(caller: &Caller, permission: Permission, path: &str) -> bool {
@@ -990,23 +1021,6 @@ fn cannot_succeed(rule: &RouteRule, caller: &Caller) -> Option<&'static CannotSu
     CANNOT_SUCCEED
         .iter()
         .find(|c| c.method == rule.method.as_str() && c.path == rule.path && c.caller.is_none_or(|l| l == caller.label))
-}
-
-/// What a failing cell answered, for the report.
-async fn answer(res: reqwest::Response) -> String {
-    let status = res.status();
-    let location = location(&res).to_owned();
-    let text = res.text().await.unwrap_or_default();
-    // The page's message, the problem's detail, or the start of whatever came.
-    let alert = "role=\"alert\">";
-    let said = match (text.find(alert), serde_json::from_str::<Value>(&text)) {
-        (Some(i), _) => text[i + alert.len()..].split('<').next().unwrap_or_default().to_owned(),
-        (None, Ok(problem)) if problem["detail"].is_string() => {
-            problem["detail"].as_str().unwrap_or_default().to_owned()
-        }
-        _ => text.chars().take(200).collect(),
-    };
-    format!("{status} {location} {}", said.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
@@ -1034,32 +1048,31 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
             if !skip_foreign {
                 let prefix = if rule.path.contains("{id}") { &home.prefix } else { &fremd.prefix };
                 let c = call(&world, caller, rule, fremd, false).await;
-                let res = send(&world, caller, prefix, &c).await;
+                let res = Answer::of(send(&world, caller, prefix, &c).await).await;
                 cells += 1;
-                let status = res.status();
-                if status.is_server_error() || !(refused(&res) || status == StatusCode::NOT_FOUND) {
+                if res.status.is_server_error() || !(res.refused() || res.status == StatusCode::NOT_FOUND) {
                     failures.push(format!(
                         "{} {prefix}{} as {} with the other tenant's objects: {} (must be refused or not found)",
                         c.method,
                         c.path,
                         caller.label,
-                        answer(res).await
+                        res.summary()
                     ));
                 }
             }
 
             let c = call(&world, caller, rule, home, true).await;
-            let res = send(&world, caller, &home.prefix, &c).await;
+            let res = Answer::of(send(&world, caller, &home.prefix, &c).await).await;
             cells += 1;
-            let status = res.status();
+            let status = res.status;
             let problem = if status.is_server_error() {
                 Some("a server error".to_owned())
             } else if let Some(x) = cannot_succeed(rule, caller).filter(|_| allowed) {
                 listed += 1;
                 (status.as_u16() != x.status).then(|| format!("listed as answering {}: {}", x.status, x.why))
-            } else if allowed && !succeeded(&res, c.success) {
+            } else if allowed && !res.succeeded(c.success) {
                 Some(format!("allowed: must succeed ({:?})", c.success))
-            } else if !allowed && !refused(&res) {
+            } else if !allowed && !res.refused() {
                 Some("must be refused".to_owned())
             } else {
                 successes += usize::from(allowed);
@@ -1072,7 +1085,7 @@ async fn every_route_for_every_role_in_both_tenants(backend: Backend) {
                     home.prefix,
                     c.path,
                     caller.label,
-                    answer(res).await
+                    res.summary()
                 ));
             }
         }
