@@ -26,6 +26,17 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), DocumentError>;
     async fn get(&self, key: &str) -> Result<Bytes, DocumentError>;
     async fn delete(&self, key: &str) -> Result<(), DocumentError>;
+    /// Makes the blob at `from` available under `to` as well, durably when this returns. A
+    /// `to` that exists already is kept (it holds the same bytes: a retried move copies
+    /// again). Stores that can copy without reading the bytes (a hard link, an S3 server-side
+    /// copy) override this.
+    async fn copy(&self, from: &str, to: &str) -> Result<(), DocumentError> {
+        let bytes = self.get(from).await?;
+        match self.put(to, bytes).await {
+            Err(DocumentError::Io(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    }
 }
 
 /// Keys are `tenant/area/xx/uuid`: the tenant first so a tenant's documents can be listed,

@@ -61,6 +61,26 @@ impl BlobStore for LocalDir {
         blocking(move || std::fs::read(&path).map(Bytes::from).map_err(not_found)).await
     }
 
+    async fn copy(&self, from: &str, to: &str) -> Result<(), DocumentError> {
+        let (from, to) = (self.path(from)?, self.path(to)?);
+        blocking(move || {
+            let dir = to.parent().ok_or(DocumentError::InvalidKey)?;
+            std::fs::create_dir_all(dir)?;
+            // A hard link shares the bytes (blobs are never changed in place); only the new
+            // directory entry has to reach the disk.
+            match std::fs::hard_link(&from, &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+                // Copied before, and the original is gone since: the copy is what counts.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.exists() => return Ok(()),
+                Err(e) => return Err(not_found(e)),
+            }
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), DocumentError> {
         let path = self.path(key)?;
         blocking(move || match std::fs::remove_file(&path) {
@@ -87,5 +107,22 @@ mod tests {
         assert!(matches!(store.get("../etc/passwd").await, Err(DocumentError::InvalidKey)));
         store.delete(&key).await.expect("delete");
         assert!(matches!(store.get(&key).await, Err(DocumentError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn copy_links_the_bytes_and_outlives_the_original() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalDir::open(dir.path()).expect("open");
+        let id = uuid::Uuid::now_v7();
+        let (from, to) = (crate::new_key("plattform", "eingang", id), crate::new_key("kiel", "eingang", id));
+        store.put(&from, Bytes::from_static(b"antrag")).await.expect("put");
+        store.copy(&from, &to).await.expect("copy");
+        store.copy(&from, &to).await.expect("a repeated copy is fine");
+        store.delete(&from).await.expect("delete the original");
+        assert_eq!(store.get(&to).await.expect("get"), Bytes::from_static(b"antrag"));
+        assert!(matches!(store.copy(&from, &to).await, Ok(())), "the copy exists: nothing to do");
+        let missing = crate::new_key("plattform", "eingang", uuid::Uuid::now_v7());
+        let elsewhere = crate::new_key("kiel", "eingang", uuid::Uuid::now_v7());
+        assert!(matches!(store.copy(&missing, &elsewhere).await, Err(DocumentError::NotFound)));
     }
 }

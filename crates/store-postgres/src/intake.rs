@@ -216,26 +216,46 @@ pub(crate) async fn unroutable(pool: &PgPool, tenant: &TenantId, id: DeliveryId,
 
 /// Hands the delivery to another tenant as RECEIVED, so intake processes it there. One that
 /// already has a Vorgang stays where its Vorgang is: [`StorageError::Duplicate`]`("delivery")`.
-pub(crate) async fn move_delivery(pool: &PgPool, from: &TenantId, id: DeliveryId, to: &TenantId) -> Result<()> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    let done = sqlx::query(
-        "UPDATE deliveries SET tenant_id = $3, status = 'RECEIVED', error_field = NULL, error_message = NULL
-         WHERE tenant_id = $1 AND id = $2 AND vorgang_id IS NULL",
+pub(crate) async fn move_delivery(
+    pool: &PgPool,
+    from: &TenantId,
+    id: DeliveryId,
+    to: &TenantId,
+    blob_key: &str,
+) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    // The old key, read under the row lock the UPDATE takes anyway.
+    let old: Option<(String,)> = sqlx::query_as(
+        "SELECT blob_key FROM deliveries WHERE tenant_id = $1 AND id = $2 AND vorgang_id IS NULL FOR UPDATE",
     )
     .bind(from.as_str())
     .bind(id.0)
-    .bind(to.as_str())
-    .execute(&mut *conn)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(if crate::transfer::missing(&mut conn, from, "deliveries", vec![id.0]).await? > 0 {
+    let Some((old_key,)) = old else {
+        return Err(if crate::transfer::missing(&mut tx, from, "deliveries", vec![id.0]).await? > 0 {
             StorageError::NotFound
         } else {
             StorageError::Duplicate("delivery")
         });
+    };
+    sqlx::query(
+        "UPDATE deliveries SET tenant_id = $3, status = 'RECEIVED', error_field = NULL, error_message = NULL,
+                               blob_key = $4
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(from.as_str())
+    .bind(id.0)
+    .bind(to.as_str())
+    .bind(blob_key)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if old_key != blob_key {
+        crate::jobs::insert(&mut tx, &store::NewJob::blob_deletion(from, &old_key)).await?;
     }
-    Ok(())
+    tx.commit().await.map_err(map_err)
 }
 
 pub(crate) const DELIVERY_COLUMNS: &str = "tenant_id, id, received_at, channel, content_type, blob_key, size, status,
@@ -336,9 +356,9 @@ impl store::IntakeStore for crate::Tenant<'_> {
         crate::intake::unroutable(&self.pool, tenant, delivery, message).await
     }
 
-    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId) -> Result<()> {
+    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId, blob_key: &str) -> Result<()> {
         let from = &self.tenant;
-        crate::intake::move_delivery(&self.pool, from, delivery, to).await
+        crate::intake::move_delivery(&self.pool, from, delivery, to, blob_key).await
     }
 
     async fn get_delivery(&self, delivery: DeliveryId) -> Result<DeliveryRecord> {

@@ -169,7 +169,13 @@ fn mark_failed(
 }
 
 /// Hands the delivery to the tenant intake routed it to, to be processed there from the start.
-pub(crate) fn move_delivery(conn: &Connection, from: &TenantId, id: DeliveryId, to: &TenantId) -> Result<()> {
+pub(crate) fn move_delivery(
+    conn: &Connection,
+    from: &TenantId,
+    id: DeliveryId,
+    to: &TenantId,
+    blob_key: &str,
+) -> Result<()> {
     let delivery = get_delivery(conn, from, id)?;
     if delivery.vorgang_id.is_some() {
         return Err(StorageError::Duplicate("delivery"));
@@ -178,11 +184,15 @@ pub(crate) fn move_delivery(conn: &Connection, from: &TenantId, id: DeliveryId, 
         return Err(StorageError::InvalidReference("tenant"));
     }
     conn.prepare_cached(
-        "UPDATE deliveries SET tenant_id = ?3, status = 'RECEIVED', error_field = NULL, error_message = NULL
+        "UPDATE deliveries SET tenant_id = ?3, status = 'RECEIVED', error_field = NULL, error_message = NULL,
+                               blob_key = ?4
          WHERE tenant_id = ?1 AND id = ?2",
     )
-    .and_then(|mut s| s.execute(params![from.as_str(), id.0.to_string(), to.as_str()]))
+    .and_then(|mut s| s.execute(params![from.as_str(), id.0.to_string(), to.as_str(), blob_key]))
     .map_err(map_err)?;
+    if delivery.blob_key != blob_key {
+        crate::jobs::insert(conn, &store::NewJob::blob_deletion(from, &delivery.blob_key))?;
+    }
     Ok(())
 }
 
@@ -308,9 +318,9 @@ impl store::IntakeStore for crate::Tenant<'_> {
         self.engine.write(move |c| crate::intake::unroutable(c, &tenant, delivery, &message)).await
     }
 
-    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId) -> Result<()> {
-        let (from, to) = (self.tenant.clone(), to.clone());
-        self.engine.write(move |c| crate::intake::move_delivery(c, &from, delivery, &to)).await
+    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId, blob_key: &str) -> Result<()> {
+        let (from, to, key) = (self.tenant.clone(), to.clone(), blob_key.to_owned());
+        self.engine.write(move |c| crate::intake::move_delivery(c, &from, delivery, &to, &key)).await
     }
 
     async fn get_delivery(&self, delivery: DeliveryId) -> Result<DeliveryRecord> {

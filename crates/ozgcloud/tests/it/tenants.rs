@@ -137,6 +137,25 @@ async fn intake_routes_each_delivery_to_the_unit_owning_its_stelle(backend: Back
     let total = app.server.state.store.tenant(&kiel.id).count_for_export().await.expect("count").vorgaenge;
     assert_eq!(total, 2, "both deliveries are Vorgänge of Kiel now");
     assert!(!operator.page("/admin/quarantaene?liste=nicht-zuordenbar").await.contains(&delivery));
+    // The routed delivery's raw payload now lives under Kiel's key; the platform's copy goes
+    // by a job. The failed attempt left a tenant-level event in the platform's log.
+    let state = &app.server.state;
+    let delivery_id = store::DeliveryId(uuid::Uuid::parse_str(&delivery).expect("uuid"));
+    let moved = state.store.tenant(&kiel.id).get_delivery(delivery_id).await.expect("delivery in Kiel");
+    assert!(moved.blob_key.starts_with("kiel/eingang/"), "the payload is Kiel's: {}", moved.blob_key);
+    assert!(!state.blobs.get(&moved.blob_key).await.expect("payload").is_empty());
+    assert!(state.app.jobs.wait_idle(std::time::Duration::from_secs(20)).await.expect("jobs"), "the jobs ran");
+    let old_key = documents::new_key("plattform", "eingang", delivery_id.0);
+    assert!(
+        matches!(state.blobs.get(&old_key).await, Err(documents::DocumentError::NotFound)),
+        "the platform's copy is gone"
+    );
+    let platform_log = state.store.tenant(&TenantId::platform()).events_after(0, 1000).await.expect("events");
+    assert!(
+        platform_log.iter().any(|e| e.vorgang_id.is_none()
+            && e.event == domain::VorgangEvent::EingangNichtZuordenbar { delivery_id: delivery_id.0 }),
+        "the unroutable attempt is a tenant-level event of the platform"
+    );
 
     // A form service bound to the default tenant cannot deliver into Kiel.
     let token = app.token(&TenantId::default_tenant(), &[TokenScope::Eingang]).await;

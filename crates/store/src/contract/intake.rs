@@ -17,8 +17,11 @@ pub trait IntakeStore: Send + Sync {
     async fn quarantine_delivery(&self, delivery: DeliveryId, field: &str, message: &str) -> Result<()>;
     /// Marks a parsed delivery as "nicht zuordenbar": no unit carries its `zustaendigeStelle`.
     async fn unroutable_delivery(&self, delivery: DeliveryId, message: &str) -> Result<()>;
-    /// Hands a delivery of this tenant (and its raw payload's record) to the tenant intake routed it to.
-    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId) -> Result<()>;
+    /// Hands a delivery of this tenant to the tenant intake routed it to, as RECEIVED with its
+    /// error cleared. `blob_key` is where the raw payload lives from now on (the caller has
+    /// copied it under the target tenant); the old key's blob is deleted by a
+    /// [`NewJob::blob_deletion`] enqueued in the same transaction, unless the key is unchanged.
+    async fn move_delivery(&self, delivery: DeliveryId, to: &TenantId, blob_key: &str) -> Result<()>;
     async fn get_delivery(&self, delivery: DeliveryId) -> Result<DeliveryRecord>;
     /// Deliveries in `status` (Quarantined or Unroutable), newest first, and how many there are.
     async fn list_quarantine(

@@ -313,7 +313,8 @@ pub async fn unroutable_and_moved_deliveries(db: &Db) {
     assert_eq!((page.iter().map(|d| d.id).collect::<Vec<_>>(), total), (vec![d1.id], 2), "limit and offset");
     assert_not_found(db.tenant(&platform).unroutable_delivery(DeliveryId::new(), message).await, "unknown delivery");
 
-    db.tenant(&platform).move_delivery(d1.id, &target).await.expect("move_delivery");
+    let new_key = format!("{target}/eingang/{}", d1.id);
+    db.tenant(&platform).move_delivery(d1.id, &target, &new_key).await.expect("move_delivery");
     assert_not_found(db.tenant(&platform).get_delivery(d1.id).await, "a moved delivery leaves its tenant");
     let moved = db.tenant(&target).get_delivery(d1.id).await.expect("get_delivery in the target");
     assert_eq!(
@@ -323,10 +324,14 @@ pub async fn unroutable_and_moved_deliveries(db: &Db) {
             status: DeliveryStatus::Received,
             error_field: None,
             error_message: None,
-            ..got
+            blob_key: new_key.clone(),
+            ..got.clone()
         },
-        "a moved delivery is RECEIVED again in the target, its payload record unchanged"
+        "a moved delivery is RECEIVED again in the target, its payload under the target's key"
     );
+    let again =
+        db.installation().enqueue_job(crate::NewJob::blob_deletion(&platform, &got.blob_key)).await.expect("enqueue");
+    assert_eq!(again, None, "the move enqueued the deletion of the old payload key");
     let unfinished = db.installation().unfinished_deliveries(100_000).await.expect("unfinished_deliveries");
     assert_eq!(unfinished.iter().find(|d| d.id == d1.id).map(|d| &d.tenant), Some(&target), "processed in the target");
     let (items, total) = db.tenant(&platform).list_quarantine(DeliveryStatus::Unroutable, 10, 0).await.expect("list");
@@ -335,7 +340,7 @@ pub async fn unroutable_and_moved_deliveries(db: &Db) {
     let v = new_vorgang(at(3), "Gewerbeanmeldung");
     let outcome = db.tenant(&target).complete_intake(d1.id, v.clone()).await.expect("complete_intake in the target");
     assert!(matches!(outcome, IntakeOutcome::Created(_)));
-    match db.tenant(&target).move_delivery(d1.id, &platform).await {
+    match db.tenant(&target).move_delivery(d1.id, &platform, &got.blob_key).await {
         Err(StorageError::Duplicate("delivery")) => {}
         other => panic!("moving a delivery that has its Vorgang must be Duplicate(\"delivery\"), got {other:?}"),
     }
@@ -349,11 +354,11 @@ pub async fn unroutable_and_moved_deliveries(db: &Db) {
     assert_eq!((done.status, done.vorgang_id, done.error_field), (DeliveryStatus::Processed, Some(v.id), None));
 
     assert_not_found(
-        db.tenant(&target).move_delivery(d2.id, &platform).await,
+        db.tenant(&target).move_delivery(d2.id, &platform, "x").await,
         "move_delivery from a tenant without it",
     );
     assert_not_found(
-        db.tenant(&platform).move_delivery(DeliveryId::new(), &target).await,
+        db.tenant(&platform).move_delivery(DeliveryId::new(), &target, "x").await,
         "move_delivery of an unknown id",
     );
     assert_eq!(

@@ -248,7 +248,10 @@ pub async fn tenant_isolation(db: &Db) {
     // Deliveries: b can neither label nor take a's.
     let da = record(db, &a, at(7)).await;
     assert_not_found(db.tenant(&b).unroutable_delivery(da.id, "x").await, "unroutable_delivery from b on a's delivery");
-    assert_not_found(db.tenant(&b).move_delivery(da.id, &b).await, "move_delivery from b of a's delivery");
+    assert_not_found(
+        db.tenant(&b).move_delivery(da.id, &b, "b/eingang/x").await,
+        "move_delivery from b of a's delivery",
+    );
     let (q, total) =
         db.tenant(&b).list_quarantine(DeliveryStatus::Unroutable, 100, 0).await.expect("list_quarantine b");
     assert!(q.is_empty() && total == 0);
