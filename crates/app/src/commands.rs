@@ -55,7 +55,7 @@ impl VisibleVorgang {
 /// The Vorgang if the caller may see it. One that exists but is not visible is reported as
 /// not found: clerks of other units do not learn that it exists.
 pub async fn load_visible(app: &App, caller: &Caller, id: VorgangId) -> Result<VisibleVorgang, Error> {
-    let v = app.store.tenant(&caller.tenant).get_vorgang(id).await?;
+    let v = app.tenant_of(caller).get_vorgang(id).await?;
     if !caller.visibility().covers(v.unit, v.assignee.as_ref().map(|a| a.id), v.head.status) {
         return Err(Error::NotFound);
     }
@@ -81,7 +81,7 @@ pub async fn read_document(
     id: DocumentId,
     ip: Option<std::net::IpAddr>,
 ) -> Result<DocumentRecord, Error> {
-    let doc = app.store.tenant(&caller.tenant).get_document(id).await?;
+    let doc = app.tenant_of(caller).get_document(id).await?;
     load_visible(app, caller, doc.vorgang_id).await?;
     audit(app, caller, "dokument_gelesen", Some(doc.id.to_string()), Some(doc.vorgang_id.to_string()), ip).await?;
     Ok(doc)
@@ -134,7 +134,7 @@ pub async fn change_status(
         decide_status_move(command, current.head.status, current.status_before_deletion_request, reason.as_deref())?;
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     let change = VorgangChange::Status { command, from: current.head.status, to, reason };
-    Ok(app.store.tenant(&caller.tenant).apply_change(id, expected_version, change, &caller.actor).await?)
+    Ok(app.tenant_of(caller).apply_change(id, expected_version, change, &caller.actor).await?)
 }
 
 pub async fn assign(
@@ -146,7 +146,7 @@ pub async fn assign(
 ) -> Result<VorgangHead, Error> {
     load_visible(app, caller, id).await?;
     let change = VorgangChange::Assign { to };
-    Ok(app.store.tenant(&caller.tenant).apply_change(id, expected_version, change, &caller.actor).await?)
+    Ok(app.tenant_of(caller).apply_change(id, expected_version, change, &caller.actor).await?)
 }
 
 /// Distribution (Poststelle): hand the Vorgang to another Organisationseinheit.
@@ -159,7 +159,7 @@ pub async fn set_unit(
 ) -> Result<VorgangHead, Error> {
     load_visible(app, caller, id).await?;
     let change = VorgangChange::Unit { to };
-    Ok(app.store.tenant(&caller.tenant).apply_change(id, expected_version, change, &caller.actor).await?)
+    Ok(app.tenant_of(caller).apply_change(id, expected_version, change, &caller.actor).await?)
 }
 
 pub async fn set_aktenzeichen(
@@ -172,13 +172,13 @@ pub async fn set_aktenzeichen(
     let az = Aktenzeichen::parse(aktenzeichen)?;
     load_visible(app, caller, id).await?;
     let change = VorgangChange::Aktenzeichen(az);
-    Ok(app.store.tenant(&caller.tenant).apply_change(id, expected_version, change, &caller.actor).await?)
+    Ok(app.tenant_of(caller).apply_change(id, expected_version, change, &caller.actor).await?)
 }
 
 pub async fn claim_next(app: &App, caller: &Caller) -> Result<Option<VorgangHead>, Error> {
     let user =
         caller.user.ok_or_else(|| Error::invalid("user", "Nur angemeldete Personen können Vorgänge übernehmen"))?;
-    Ok(app.store.tenant(&caller.tenant).claim_next(&caller.visibility(), user, &caller.actor).await?)
+    Ok(app.tenant_of(caller).claim_next(&caller.visibility(), user, &caller.actor).await?)
 }
 
 pub fn parse_user_id(s: &str) -> Result<Option<UserId>, Error> {
@@ -212,7 +212,7 @@ pub async fn add_kommentar(
     let text = domain::notes::kommentar_text(text)?;
     load_visible(app, caller, vorgang).await?;
     let id = domain::KommentarId::new();
-    Ok(app.store.tenant(&caller.tenant).add_kommentar(vorgang, id, &text, &caller.actor).await?)
+    Ok(app.tenant_of(caller).add_kommentar(vorgang, id, &text, &caller.actor).await?)
 }
 
 pub async fn add_wiedervorlage(
@@ -234,7 +234,7 @@ pub async fn add_wiedervorlage(
         created_at: OffsetDateTime::now_utc(),
         created_by: caller.actor.clone(),
     };
-    Ok(app.store.tenant(&caller.tenant).add_wiedervorlage(w).await?)
+    Ok(app.tenant_of(caller).add_wiedervorlage(w).await?)
 }
 
 /// A Wiedervorlage of a Vorgang the caller sees.
@@ -243,7 +243,7 @@ pub async fn load_wiedervorlage(
     caller: &Caller,
     id: domain::WiedervorlageId,
 ) -> Result<store::WiedervorlageRecord, Error> {
-    let w = app.store.tenant(&caller.tenant).get_wiedervorlage(id).await?;
+    let w = app.tenant_of(caller).get_wiedervorlage(id).await?;
     load_visible(app, caller, w.vorgang_id).await?;
     Ok(w)
 }
@@ -270,7 +270,7 @@ pub async fn update_wiedervorlage(
     };
     let update =
         store::WiedervorlageUpdate { betreff, beschreibung, frist, erledigt: erledigt.unwrap_or(current.erledigt) };
-    Ok(app.store.tenant(&caller.tenant).update_wiedervorlage(id, expected_version, update, &caller.actor).await?)
+    Ok(app.tenant_of(caller).update_wiedervorlage(id, expected_version, update, &caller.actor).await?)
 }
 
 pub fn parse_wiedervorlage_id(s: &str) -> Result<domain::WiedervorlageId, Error> {
@@ -312,7 +312,7 @@ pub async fn attach_documents(
             at: OffsetDateTime::now_utc(),
             by: caller.actor.clone(),
         };
-        if let Err(e) = app.store.tenant(&caller.tenant).add_clerk_document(record.clone()).await {
+        if let Err(e) = app.tenant_of(caller).add_clerk_document(record.clone()).await {
             // Not recorded (say, a note of another Vorgang): the bytes must not stay behind.
             if let Err(d) = app.blobs.delete(&record.document.blob_key).await {
                 tracing::warn!(error = %d, "could not delete the blob of a refused document");
@@ -340,7 +340,7 @@ pub async fn delete_finally(
     if v.head.version != expected_version {
         return Err(Error::Conflict { current_version: v.head.version });
     }
-    let history = app.store.tenant(&caller.tenant).history(id).await?;
+    let history = app.tenant_of(caller).history(id).await?;
     let request = deletion_request(&history);
     let user = caller.user.ok_or(Error::Forbidden)?;
     domain::deletion::check_final_deletion(
@@ -367,7 +367,7 @@ pub async fn delete_finally(
         )),
         ip: ip.map(|ip| ip.to_string()),
     };
-    let purged = app.store.tenant(&caller.tenant).purge_vorgang(id, expected_version, tombstone, &caller.actor).await?;
+    let purged = app.tenant_of(caller).purge_vorgang(id, expected_version, tombstone, &caller.actor).await?;
     tracing::info!(tenant = %caller.tenant, vorgang = %id, blobs = purged.blob_keys.len(), "vorgang deleted for good");
     app.jobs.wake();
     Ok(nummer)
@@ -391,17 +391,17 @@ pub async fn remove_document(
     id: DocumentId,
     ip: Option<std::net::IpAddr>,
 ) -> Result<store::ClerkDocumentRecord, Error> {
-    let doc = app.store.tenant(&caller.tenant).get_document(id).await?;
+    let doc = app.tenant_of(caller).get_document(id).await?;
     if doc.kind != store::DocumentKind::Clerk {
         return Err(Error::NotFound);
     }
     let v = load_visible(app, caller, doc.vorgang_id).await?;
-    let listed = app.store.tenant(&caller.tenant).list_clerk_documents(doc.vorgang_id).await?;
+    let listed = app.tenant_of(caller).list_clerk_documents(doc.vorgang_id).await?;
     let attached = listed.iter().find(|d| d.document.id == id).ok_or(Error::NotFound)?;
     if !domain::deletion::may_remove_attachment(attached.by.user, caller.user) {
         return Err(Error::invalid("dokument", "Entfernen kann ein Dokument nur, wer es angehängt hat."));
     }
-    let removed = app.store.tenant(&caller.tenant).remove_clerk_document(id, &caller.actor).await?;
+    let removed = app.tenant_of(caller).remove_clerk_document(id, &caller.actor).await?;
     let detail = format!("Vorgang {}, SHA-256 {}", v.head.nummer, removed.document.sha256);
     audit(app, caller, "dokument_entfernt", Some(id.to_string()), Some(detail), ip).await?;
     app.jobs.wake();

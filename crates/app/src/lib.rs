@@ -45,4 +45,10 @@ impl App {
         let jobs = Jobs::new(store.clone());
         Self { store, blobs, jobs }
     }
+
+    /// The handle on the caller's tenant: everything a command reads or writes for a caller
+    /// goes through it, so no command can reach another tenant's rows.
+    pub fn tenant_of(&self, caller: &Caller) -> Box<dyn store::TenantScope + '_> {
+        self.store.tenant(&caller.tenant)
+    }
 }

@@ -102,7 +102,7 @@ pub async fn create_user(
         Error::invalid("username", "Benutzername: 2 bis 64 Zeichen aus Buchstaben, Ziffern und . _ - @.")
     })?;
     let username = username.as_str().to_owned();
-    let units = app.store.tenant(&caller.tenant).list_units().await?;
+    let units = app.tenant_of(caller).list_units().await?;
     let profile = parse_profile(input, &units)?;
     let (password, generated) = if password.is_empty() {
         let pw = one_time_password(&username);
@@ -127,7 +127,7 @@ pub async fn create_user(
         })
         .await
         .map_err(storage_to_form)?;
-    app.store.tenant(&caller.tenant).require_password_change(user.id).await?;
+    app.tenant_of(caller).require_password_change(user.id).await?;
     let detail = format!("{}; Rollen: {}", user.username, or_none(&role_labels(&user.roles)));
     audit(app, caller, "benutzer_angelegt", Some(user.id.to_string()), Some(detail), ip).await?;
     Ok((username, generated))
@@ -162,7 +162,7 @@ pub async fn update_user(
     ip: Option<std::net::IpAddr>,
 ) -> Result<()> {
     outranks(admin, user)?;
-    let units = app.store.tenant(&caller.tenant).list_units().await?;
+    let units = app.tenant_of(caller).list_units().await?;
     let profile = parse_profile(input, &units)?;
     let roles = keep_foreign_roles(&user.roles, profile.roles);
     if user.id == admin.id {
@@ -180,7 +180,7 @@ pub async fn update_user(
     let update =
         UserUpdate { display_name: profile.display_name, email: profile.email, roles, units: profile.units, disabled };
     let detail = describe_changes(user, &update, &units);
-    app.store.tenant(&caller.tenant).update_user(user.id, update).await.map_err(storage_to_form)?;
+    app.tenant_of(caller).update_user(user.id, update).await.map_err(storage_to_form)?;
     audit(app, caller, "benutzer_geaendert", Some(user.id.to_string()), Some(detail), ip).await
 }
 
@@ -196,8 +196,8 @@ pub async fn reset_password(
     outranks(admin, user)?;
     let password = one_time_password(&user.username);
     let hash = hash_password_blocking(password.clone()).await?;
-    app.store.tenant(&caller.tenant).set_password(user.id, &hash).await?;
-    app.store.tenant(&caller.tenant).require_password_change(user.id).await?;
+    app.tenant_of(caller).set_password(user.id, &hash).await?;
+    app.tenant_of(caller).require_password_change(user.id).await?;
     let detail = Some(user.username.clone());
     audit(app, caller, "passwort_zurueckgesetzt", Some(user.id.to_string()), detail, ip).await?;
     Ok(password)
