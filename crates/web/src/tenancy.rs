@@ -7,8 +7,8 @@
 
 use crate::error::{AppError, PageError};
 use crate::AppState;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Uri};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::tenant::{normalize_host, IpNet};
@@ -16,7 +16,71 @@ use domain::TenantId;
 use std::net::{IpAddr, SocketAddr};
 use store::TenantRecord;
 
-pub use app::links::TenantRouting;
+pub use app::links::{Links, TenantRouting};
+
+/// What every link of a tenant's page starts with: `""` (host routing, or the default tenant
+/// reached without prefix), `/t/{tenant}` (path routing), or an absolute URL for what is read
+/// outside the browser (a mail, a PDF). A value, not request state: pages take it from the
+/// request (it is an extractor), a background job builds it from configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Base(String);
+
+impl Base {
+    /// Links relative to the host: a tenant reached by its host name, or the default tenant.
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    /// Links of a tenant reached by path prefix (`/t/{tenant}`).
+    pub fn path(tenant: &TenantId) -> Self {
+        Self(Links::path_prefix(tenant))
+    }
+
+    /// The base of `tenant`'s pages as its people reach them under `routing`, for rendering
+    /// without a request.
+    pub fn of(routing: TenantRouting, tenant: &TenantId) -> Self {
+        match routing {
+            TenantRouting::Path => Self::path(tenant),
+            TenantRouting::Host => Self::root(),
+        }
+    }
+
+    /// Absolute links into `tenant` (mails, PDFs), or `None` while it cannot be reached
+    /// (host routing without a host name).
+    pub fn absolute(links: &Links, tenant: &TenantRecord) -> Option<Self> {
+        links.absolute(tenant, "").map(Self)
+    }
+
+    /// `path` (starting with `/`) under this base.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The base of the request's tenant. Every tenant page runs behind [`tenant_layer`]; a
+/// handler asking for it elsewhere is a wiring mistake, answered with an error, not with
+/// links into the wrong place.
+impl<S: Send + Sync> FromRequestParts<S> for Base {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<TenantContext>()
+            .map(TenantContext::base)
+            .ok_or_else(|| PageError(AppError::Internal("no tenant for the links of a page".into())))
+    }
+}
 
 /// The tenant of this request and the prefix its links need.
 #[derive(Debug, Clone)]
@@ -33,6 +97,11 @@ impl TenantContext {
 
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// What this request's links start with.
+    pub fn base(&self) -> Base {
+        Base(self.base.clone())
     }
 }
 
