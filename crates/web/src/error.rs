@@ -245,6 +245,10 @@ impl IntoResponse for AppError {
 }
 
 /// The UI rendering: a German HTML page (or the login page when not signed in).
+///
+/// Where a `PageError` arises (`?` in a handler, an extractor's rejection, a middleware) the
+/// tenant's base is not at hand, so its response is [`Unfinished`]; the tenant layer, which
+/// knows the request's base, completes it through [`finish_page`].
 #[derive(Debug)]
 pub struct PageError(pub AppError);
 
@@ -254,13 +258,50 @@ impl<E: Into<AppError>> From<E> for PageError {
     }
 }
 
+/// An error page still to be written with the request's base (see [`PageError`]).
+#[derive(Debug, Clone)]
+enum Unfinished {
+    /// Not signed in: to the login page.
+    Login,
+    /// The error page with this message, under the response's status.
+    Page(String),
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let e = self.0;
         e.log();
-        if matches!(e, AppError::Unauthenticated) {
-            return axum::response::Redirect::to(&crate::tenancy::link("/login")).into_response();
-        }
-        crate::pages::error_page(e.status(), &e.to_string())
+        let (status, unfinished) = match e {
+            AppError::Unauthenticated => (StatusCode::SEE_OTHER, Unfinished::Login),
+            e => (e.status(), Unfinished::Page(e.to_string())),
+        };
+        // Should the response escape unfinished, it still says what went wrong.
+        let text = match &unfinished {
+            Unfinished::Login => String::new(),
+            Unfinished::Page(message) => message.clone(),
+        };
+        let mut res = (status, text).into_response();
+        res.extensions_mut().insert(unfinished);
+        res
     }
+}
+
+/// Writes the page of an [`Unfinished`] error response with `base`; any other response
+/// passes unchanged.
+pub fn finish_page(mut res: Response, base: &crate::tenancy::Base) -> Response {
+    let Some(unfinished) = res.extensions_mut().remove::<Unfinished>() else {
+        return res;
+    };
+    let finished = match unfinished {
+        Unfinished::Login => axum::response::Redirect::to(&base.link("/login")).into_response(),
+        Unfinished::Page(message) => crate::pages::error_page(base, res.status(), &message),
+    };
+    // Headers set on the way out (by a middleware) stay; the page's own replace the placeholder's.
+    let (mut parts, _) = res.into_parts();
+    let (page, body) = finished.into_parts();
+    parts.status = page.status;
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(page.headers);
+    Response::from_parts(parts, body)
 }

@@ -14,6 +14,7 @@ pub use quarantine::parse_delivery_id;
 
 use crate::auth::{Authenticated, CurrentUser};
 use crate::policy::Routes;
+use crate::tenancy::Base;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -54,16 +55,16 @@ pub fn routes() -> Routes {
 
 /// The start page depends on the role: clerks to their worklist, admins to administration,
 /// operators to the tenants.
-async fn start(CurrentUser(auth): CurrentUser) -> Response {
+async fn start(CurrentUser(auth): CurrentUser, base: Base) -> Response {
     let p = auth.user.principal();
     if p.grants(Permission::ReadVorgaenge) {
-        see_other("/vorgaenge")
+        see_other(&base, "/vorgaenge")
     } else if p.grants(Permission::Operator) {
-        see_other("/betrieb/mandanten")
+        see_other(&base, "/betrieb/mandanten")
     } else if p.grants(Permission::TenantAdmin) {
-        see_other("/admin/benutzer")
+        see_other(&base, "/admin/benutzer")
     } else {
-        error_page(StatusCode::FORBIDDEN, "Ihrem Konto ist noch keine Rolle zugewiesen. Bitte wenden Sie sich an die Administration Ihrer Verwaltung.")
+        error_page(&base, StatusCode::FORBIDDEN, "Ihrem Konto ist noch keine Rolle zugewiesen. Bitte wenden Sie sich an die Administration Ihrer Verwaltung.")
     }
 }
 
@@ -104,13 +105,14 @@ pub fn render(t: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    base: &'a Base,
     nav: Option<Nav>,
     flash: Option<String>,
     heading: &'a str,
     message: &'a str,
 }
 
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+pub fn error_page(base: &Base, status: StatusCode, message: &str) -> Response {
     let heading = match status {
         StatusCode::NOT_FOUND => "Nicht gefunden",
         StatusCode::FORBIDDEN => "Nicht erlaubt",
@@ -118,14 +120,14 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         s if s.is_client_error() => "Aktion nicht möglich",
         _ => "Fehler",
     };
-    let page = ErrorPage { nav: None, flash: None, heading, message };
+    let page = ErrorPage { base, nav: None, flash: None, heading, message };
     (status, render(&page)).into_response()
 }
 
 /// Post/Redirect/Get: after a successful form, back to a page with a short message code.
-/// `location` is a path of the app; the tenant's prefix is added.
-pub fn see_other(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, crate::tenancy::link(location))]).into_response()
+/// `location` is a path of the app, under `base`.
+pub fn see_other(base: &Base, location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, base.link(location))]).into_response()
 }
 
 pub fn flash_text(code: Option<&str>) -> Option<String> {
