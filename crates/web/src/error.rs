@@ -305,3 +305,33 @@ pub fn finish_page(mut res: Response, base: &crate::tenancy::Base) -> Response {
     parts.headers.extend(page.headers);
     Response::from_parts(parts, body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::Base;
+    use domain::TenantId;
+
+    /// An error that arose without the base at hand (`?` in a handler) is written with the
+    /// base of the request it answers.
+    #[tokio::test]
+    async fn error_pages_get_the_links_of_the_request() {
+        let kiel = Base::path(&TenantId::parse("kiel").expect("id"));
+        let res = finish_page(PageError(AppError::NotFound).into_response(), &kiel);
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        assert!(content_type.is_some_and(|ct| ct.starts_with("text/html")), "{content_type:?}");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains(r#"<a href="/t/kiel/vorgaenge">Zur Vorgangsliste</a>"#), "{html}");
+
+        let res = finish_page(PageError(AppError::Unauthenticated).into_response(), &kiel);
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/t/kiel/login"));
+
+        let api = AppError::NotFound.into_response();
+        let passed = finish_page(api, &kiel);
+        let content_type = passed.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        assert_eq!(content_type, Some("application/problem+json"), "other responses pass unchanged");
+    }
+}

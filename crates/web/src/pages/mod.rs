@@ -152,3 +152,77 @@ pub fn flash_text(code: Option<&str>) -> Option<String> {
     };
     Some(text.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::{Links, TenantRouting};
+    use domain::{TenantId, TenantKind};
+
+    /// The targets of a page's links (`href`), then of its forms (`action`), each in order.
+    fn targets(html: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for attr in ["href=\"", "action=\""] {
+            let mut rest = html;
+            while let Some(i) = rest.find(attr) {
+                rest = &rest[i + attr.len()..];
+                let end = rest.find('"').unwrap_or(rest.len());
+                out.push(rest[..end].to_owned());
+            }
+        }
+        out
+    }
+
+    fn page(base: &Base) -> String {
+        let nav = Nav {
+            user_name: "Erika Muster".into(),
+            csrf: "token".into(),
+            is_admin: false,
+            is_clerk: true,
+            is_operator: false,
+            active: "vorgaenge",
+        };
+        let page = ErrorPage {
+            base,
+            nav: Some(nav),
+            flash: None,
+            heading: "Nicht gefunden",
+            message: "Diesen Vorgang gibt es nicht.",
+        };
+        page.render().expect("rendered")
+    }
+
+    /// The error page's links (head, header, navigation, body), then its one form (logout).
+    fn expected(prefix: &str) -> Vec<String> {
+        let paths = ["/static/app.css", "/", "/passwort", "/vorgaenge", "/wiedervorlagen", "/vorgaenge", "/logout"];
+        let mut out: Vec<String> = paths.iter().map(|p| format!("{prefix}{p}")).collect();
+        // The skip link stays on the page.
+        out.insert(1, "#inhalt".to_owned());
+        out
+    }
+
+    /// A page gets its tenant's links from the value it is given: rendered here without a
+    /// request, a task or a server around it, as a background job renders a fragment, a mail
+    /// or a PDF.
+    #[test]
+    fn a_page_links_into_the_tenant_it_is_rendered_for() {
+        let kiel = TenantId::parse("kiel").expect("id");
+        assert_eq!(targets(&page(&Base::of(TenantRouting::Path, &kiel))), expected("/t/kiel"));
+        assert_eq!(targets(&page(&Base::of(TenantRouting::Host, &kiel))), expected(""));
+
+        let tenant = store::TenantRecord {
+            id: kiel,
+            name: "Stadt Kiel".into(),
+            kind: TenantKind::Stadt,
+            host: Some("kiel.ozg.example".into()),
+            ip_allowlist: Vec::new(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let by_path = Links::new("https://ozg.example/", TenantRouting::Path);
+        let base = Base::absolute(&by_path, &tenant).expect("reachable");
+        assert_eq!(targets(&page(&base)), expected("https://ozg.example/t/kiel"));
+        let by_host = Links::new("https://ozg.example", TenantRouting::Host);
+        let base = Base::absolute(&by_host, &tenant).expect("reachable");
+        assert_eq!(targets(&page(&base)), expected("https://kiel.ozg.example"));
+    }
+}
