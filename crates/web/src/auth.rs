@@ -61,10 +61,9 @@ pub fn session_cookie_name(config: &crate::WebConfig) -> &'static str {
     }
 }
 
-/// A cookie for the current tenant only (its path prefix), HttpOnly, SameSite=Lax.
-pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
-    let base = crate::tenancy::base();
-    let path = if base.is_empty() { "/".to_owned() } else { base };
+/// A cookie for the tenant under `base` only (its path prefix), HttpOnly, SameSite=Lax.
+pub fn set_cookie(base: &crate::tenancy::Base, name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    let path = if base.as_str().is_empty() { "/" } else { base.as_str() };
     format!(
         "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
         if secure { "; Secure" } else { "" }

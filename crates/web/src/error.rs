@@ -245,6 +245,10 @@ impl IntoResponse for AppError {
 }
 
 /// The UI rendering: a German HTML page (or the login page when not signed in).
+///
+/// Where a `PageError` arises (`?` in a handler, an extractor's rejection, a middleware) the
+/// tenant's base is not at hand, so its response is [`Unfinished`]; the tenant layer, which
+/// knows the request's base, completes it through [`finish_page`].
 #[derive(Debug)]
 pub struct PageError(pub AppError);
 
@@ -254,13 +258,80 @@ impl<E: Into<AppError>> From<E> for PageError {
     }
 }
 
+/// An error page still to be written with the request's base (see [`PageError`]).
+#[derive(Debug, Clone)]
+enum Unfinished {
+    /// Not signed in: to the login page.
+    Login,
+    /// The error page with this message, under the response's status.
+    Page(String),
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let e = self.0;
         e.log();
-        if matches!(e, AppError::Unauthenticated) {
-            return axum::response::Redirect::to(&crate::tenancy::link("/login")).into_response();
-        }
-        crate::pages::error_page(e.status(), &e.to_string())
+        let (status, unfinished) = match e {
+            AppError::Unauthenticated => (StatusCode::SEE_OTHER, Unfinished::Login),
+            e => (e.status(), Unfinished::Page(e.to_string())),
+        };
+        // Should the response escape unfinished, it still says what went wrong.
+        let text = match &unfinished {
+            Unfinished::Login => String::new(),
+            Unfinished::Page(message) => message.clone(),
+        };
+        let mut res = (status, text).into_response();
+        res.extensions_mut().insert(unfinished);
+        res
+    }
+}
+
+/// Writes the page of an [`Unfinished`] error response with `base`; any other response
+/// passes unchanged.
+pub fn finish_page(mut res: Response, base: &crate::tenancy::Base) -> Response {
+    let Some(unfinished) = res.extensions_mut().remove::<Unfinished>() else {
+        return res;
+    };
+    let finished = match unfinished {
+        Unfinished::Login => axum::response::Redirect::to(&base.link("/login")).into_response(),
+        Unfinished::Page(message) => crate::pages::error_page(base, res.status(), &message),
+    };
+    // Headers set on the way out (by a middleware) stay; the page's own replace the placeholder's.
+    let (mut parts, _) = res.into_parts();
+    let (page, body) = finished.into_parts();
+    parts.status = page.status;
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(page.headers);
+    Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::Base;
+    use domain::TenantId;
+
+    /// An error that arose without the base at hand (`?` in a handler) is written with the
+    /// base of the request it answers.
+    #[tokio::test]
+    async fn error_pages_get_the_links_of_the_request() {
+        let kiel = Base::path(&TenantId::parse("kiel").expect("id"));
+        let res = finish_page(PageError(AppError::NotFound).into_response(), &kiel);
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        assert!(content_type.is_some_and(|ct| ct.starts_with("text/html")), "{content_type:?}");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains(r#"<a href="/t/kiel/vorgaenge">Zur Vorgangsliste</a>"#), "{html}");
+
+        let res = finish_page(PageError(AppError::Unauthenticated).into_response(), &kiel);
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/t/kiel/login"));
+
+        let api = AppError::NotFound.into_response();
+        let passed = finish_page(api, &kiel);
+        let content_type = passed.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        assert_eq!(content_type, Some("application/problem+json"), "other responses pass unchanged");
     }
 }

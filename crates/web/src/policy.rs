@@ -166,7 +166,8 @@ pub async fn authorize(
     // A one-time password opens nothing but the page to change it (and logout).
     let must_change = req.extensions().get::<Authenticated>().is_some_and(|a| a.user.password_change_required);
     if must_change && permission != Permission::Public && !matches!(matched.as_str(), "/passwort" | "/logout") {
-        return crate::pages::password::required_response(is_api);
+        let base = req.extensions().get::<TenantContext>().map(TenantContext::base).unwrap_or_default();
+        return crate::pages::password::required_response(is_api, &base);
     }
     let allowed = match (&who, permission) {
         (_, Permission::Public) => true,

@@ -2,7 +2,7 @@
 
 use crate::auth;
 use crate::error::AppError;
-use crate::tenancy::TenantContext;
+use crate::tenancy::{Base, TenantContext};
 use crate::AppState;
 use domain::{TenantId, Username};
 use std::collections::HashMap;
@@ -144,14 +144,14 @@ pub fn login_csrf_cookie_name(config: &crate::WebConfig) -> &'static str {
     }
 }
 
-/// A new login CSRF token for `tenant`: the value for the form's `_csrf` field and
+/// A new login CSRF token for `tenant`, reached under `base`: the value for the form's `_csrf` field and
 /// the `Set-Cookie` header. The cookie names the tenant it was issued for
 /// (`<tenant>.<token>`), so a pair obtained at one tenant's login does not pass at another's
 /// (in path mode all tenants share one origin, and the default tenant's cookie has `Path=/`).
-pub fn new_login_csrf(config: &crate::WebConfig, tenant: &TenantId) -> (String, String) {
+pub fn new_login_csrf(config: &crate::WebConfig, base: &Base, tenant: &TenantId) -> (String, String) {
     let token = auth::new_token();
     let value = format!("{tenant}.{token}");
-    let cookie = auth::set_cookie(login_csrf_cookie_name(config), &value, 3600, config.secure_cookies);
+    let cookie = auth::set_cookie(base, login_csrf_cookie_name(config), &value, 3600, config.secure_cookies);
     (token, cookie)
 }
 
@@ -170,8 +170,8 @@ pub fn login_csrf_matches(
 }
 
 /// The `Set-Cookie` header that removes the login CSRF cookie (after a login).
-pub fn clear_login_csrf(config: &crate::WebConfig) -> String {
-    auth::set_cookie(login_csrf_cookie_name(config), "", 0, config.secure_cookies)
+pub fn clear_login_csrf(config: &crate::WebConfig, base: &Base) -> String {
+    auth::set_cookie(base, login_csrf_cookie_name(config), "", 0, config.secure_cookies)
 }
 
 pub enum LoginOutcome {
@@ -350,7 +350,7 @@ mod tests {
     fn the_login_csrf_cookie_is_bound_to_its_tenant_and_host_prefixed_in_host_mode() {
         let config = crate::WebConfig { secure_cookies: false, ..Default::default() };
         let (kiel, flensburg) = (TenantId::parse("kiel").expect("id"), TenantId::parse("flensburg").expect("id"));
-        let (token, cookie) = new_login_csrf(&config, &kiel);
+        let (token, cookie) = new_login_csrf(&config, &Base::root(), &kiel);
         assert!(cookie.starts_with(&format!("ozg_login_csrf=kiel.{token};")), "{cookie}");
         let headers = with_cookie(&cookie);
         assert!(login_csrf_matches(&config, &kiel, &headers, &token));
@@ -365,13 +365,13 @@ mod tests {
             routing: crate::tenancy::TenantRouting::Host,
             ..Default::default()
         };
-        let (token, cookie) = new_login_csrf(&host, &kiel);
+        let (token, cookie) = new_login_csrf(&host, &Base::root(), &kiel);
         assert!(cookie.starts_with("__Host-ozg_login_csrf=kiel.") && cookie.contains("Path=/;"), "{cookie}");
         assert!(cookie.contains("; Secure") && !cookie.contains("Domain"), "{cookie}");
         assert!(login_csrf_matches(&host, &kiel, &with_cookie(&cookie), &token));
         let planted = with_cookie(&format!("ozg_login_csrf=kiel.{token}"));
         assert!(!login_csrf_matches(&host, &kiel, &planted, &token), "an unprefixed (plantable) cookie does not count");
-        assert!(clear_login_csrf(&host).starts_with("__Host-ozg_login_csrf=;"));
+        assert!(clear_login_csrf(&host, &Base::root()).starts_with("__Host-ozg_login_csrf=;"));
     }
 
     /// A flood of password checks for one tenant queues in that tenant's line: a check for

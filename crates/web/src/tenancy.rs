@@ -3,12 +3,12 @@
 //! Tenants are addressed by host name (`kiel.ozg.example`) or by path prefix
 //! (`/t/kiel/vorgaenge`), as the operator configures. In path mode the prefix is stripped
 //! before routing ([`strip_tenant_prefix`]), so every route exists once; links and redirects
-//! put it back through [`link`].
+//! put it back through the request's [`Base`], which handlers pass to what they render.
 
-use crate::error::{AppError, PageError};
+use crate::error::{finish_page, AppError, PageError};
 use crate::AppState;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Uri};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::tenant::{normalize_host, IpNet};
@@ -16,7 +16,71 @@ use domain::TenantId;
 use std::net::{IpAddr, SocketAddr};
 use store::TenantRecord;
 
-pub use app::links::TenantRouting;
+pub use app::links::{Links, TenantRouting};
+
+/// What every link of a tenant's page starts with: `""` (host routing, or the default tenant
+/// reached without prefix), `/t/{tenant}` (path routing), or an absolute URL for what is read
+/// outside the browser (a mail, a PDF). A value, not request state: pages take it from the
+/// request (it is an extractor), a background job builds it from configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Base(String);
+
+impl Base {
+    /// Links relative to the host: a tenant reached by its host name, or the default tenant.
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    /// Links of a tenant reached by path prefix (`/t/{tenant}`).
+    pub fn path(tenant: &TenantId) -> Self {
+        Self(Links::path_prefix(tenant))
+    }
+
+    /// The base of `tenant`'s pages as its people reach them under `routing`, for rendering
+    /// without a request.
+    pub fn of(routing: TenantRouting, tenant: &TenantId) -> Self {
+        match routing {
+            TenantRouting::Path => Self::path(tenant),
+            TenantRouting::Host => Self::root(),
+        }
+    }
+
+    /// Absolute links into `tenant` (mails, PDFs), or `None` while it cannot be reached
+    /// (host routing without a host name).
+    pub fn absolute(links: &Links, tenant: &TenantRecord) -> Option<Self> {
+        links.absolute(tenant, "").map(Self)
+    }
+
+    /// `path` (starting with `/`) under this base.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The base of the request's tenant. Every tenant page runs behind [`tenant_layer`]; a
+/// handler asking for it elsewhere is a wiring mistake, answered with an error, not with
+/// links into the wrong place.
+impl<S: Send + Sync> FromRequestParts<S> for Base {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<TenantContext>()
+            .map(TenantContext::base)
+            .ok_or_else(|| PageError(AppError::Internal("no tenant for the links of a page".into())))
+    }
+}
 
 /// The tenant of this request and the prefix its links need.
 #[derive(Debug, Clone)]
@@ -31,8 +95,9 @@ impl TenantContext {
         &self.tenant.id
     }
 
-    pub fn link(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// What this request's links start with.
+    pub fn base(&self) -> Base {
+        Base(self.base.clone())
     }
 }
 
@@ -42,22 +107,6 @@ pub struct ClientIp(pub Option<IpAddr>);
 
 #[derive(Debug, Clone)]
 struct PathTenant(String);
-
-tokio::task_local! {
-    /// The link prefix of the request being handled, so templates and redirects need not
-    /// thread it through every handler.
-    static BASE: String;
-}
-
-/// `path` with the current tenant's prefix.
-pub fn link(path: &str) -> String {
-    BASE.try_with(|b| format!("{b}{path}")).unwrap_or_else(|_| path.to_owned())
-}
-
-/// The current link prefix (`""` in host mode).
-pub fn base() -> String {
-    BASE.try_with(Clone::clone).unwrap_or_default()
-}
 
 /// The secret of a per-token intake address `POST /antrag/<API token>`, taken out of the path
 /// before routing (see [`take_intake_secret`]).
@@ -227,8 +276,8 @@ async fn resolve(
     }
 }
 
-/// Finds the tenant (404 for an unknown one) and the client address, and sets the link prefix
-/// for everything that runs inside the request.
+/// Finds the tenant (404 for an unknown one) and the client address, and writes the error
+/// pages of the request with its base (see [`crate::error::PageError`]).
 pub async fn tenant_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = client_ip(&req, &state.config.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
@@ -243,7 +292,8 @@ pub async fn tenant_layer(State(state): State<AppState>, mut req: Request, next:
                 Err(e) => return e.into_response(),
             }
         }
-        return next.run(req).await;
+        // Installation-wide: links of an error page start at the root.
+        return finish_page(next.run(req).await, &Base::root());
     }
     let is_api = req.uri().path().starts_with("/api/");
     let path_tenant = req.extensions().get::<PathTenant>().cloned();
@@ -251,18 +301,20 @@ pub async fn tenant_layer(State(state): State<AppState>, mut req: Request, next:
     let ctx = match resolve(&state, path_tenant, host).await {
         Ok(ctx) => ctx,
         Err(e) if is_api => return e.into_response(),
-        Err(e) => return PageError(e).into_response(),
+        // No tenant known yet: its error page links from the root.
+        Err(e) => return finish_page(PageError(e).into_response(), &Base::root()),
     };
     let Some(ctx) = ctx else {
         return if is_api {
             AppError::NotFound.into_response()
         } else {
-            crate::pages::error_page(axum::http::StatusCode::NOT_FOUND, "Diesen Mandanten gibt es hier nicht.")
+            let message = "Diesen Mandanten gibt es hier nicht.";
+            crate::pages::error_page(&Base::root(), axum::http::StatusCode::NOT_FOUND, message)
         };
     };
-    let base = ctx.base.clone();
+    let base = ctx.base();
     req.extensions_mut().insert(ctx);
-    BASE.scope(base, next.run(req)).await
+    finish_page(next.run(req).await, &base)
 }
 
 #[cfg(test)]

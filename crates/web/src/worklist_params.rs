@@ -1,6 +1,7 @@
 //! The worklist's URL parameters, shared by the page and the API, so a view can be
 //! bookmarked and the API speaks the same words.
 
+use crate::tenancy::Base;
 use domain::{UnitId, UserId, Visibility, VorgangStatus};
 use serde::Deserialize;
 use store::{SortKey, View, WorklistFilter, WorklistQuery};
@@ -154,7 +155,8 @@ impl WorklistParams {
         Self { seite: Some(zero_based + 1), ..self.clone() }
     }
 
-    pub fn href(&self) -> String {
+    /// The worklist's address with these parameters, under `base`.
+    pub fn href(&self, base: &Base) -> String {
         let mut pairs: Vec<(&str, String)> = Vec::new();
         if let Some(v) = &self.ansicht {
             pairs.push(("ansicht", v.clone()));
@@ -184,7 +186,7 @@ impl WorklistParams {
             pairs.push(("seite", p.to_string()));
         }
         let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        crate::tenancy::link(&format!("/vorgaenge?{qs}"))
+        base.link(&format!("/vorgaenge?{qs}"))
     }
 }
 
@@ -229,8 +231,8 @@ mod tests {
         assert_eq!((q.filter.unit, q.filter.assignee), (Some(unit), Some(me)));
         assert_eq!(q.filter.eingang_von, Some(time::macros::datetime!(2026-01-05 00:00 +1)));
         assert_eq!(q.filter.eingang_bis, Some(time::macros::datetime!(2026-08-01 00:00 +2)), "bis includes its day");
-        let again =
-            params(p.normalized(&q).href().split_once('?').expect("query").1).to_query(Some(me), Visibility::Tenant);
+        let again = params(p.normalized(&q).href(&Base::root()).split_once('?').expect("query").1)
+            .to_query(Some(me), Visibility::Tenant);
         assert_eq!(again, q, "the link of a page reproduces its query");
         assert!(p.is_filtered() && !p.without_filters().is_filtered());
     }
@@ -240,7 +242,7 @@ mod tests {
         let p = params("suche=+&formular=&einheit=kaputt&bearbeiter=&von=gestern&bis=2026-13-01");
         let q = p.to_query(None, Visibility::Tenant);
         assert!(q.filter.is_empty(), "{:?}", q.filter);
-        assert!(!p.normalized(&q).href().contains("suche"));
+        assert!(!p.normalized(&q).href(&Base::root()).contains("suche"));
         let q = params("suche=%22%2A+OR+%27").to_query(None, Visibility::Tenant);
         assert_eq!(q.filter.terms, vec!["or"]);
     }

@@ -2,7 +2,7 @@ use super::{render, see_other, Nav};
 use crate::auth::{self, CurrentUser};
 use crate::error::PageError;
 use crate::session::LoginOutcome;
-use crate::tenancy::{ClientIp, TenantContext};
+use crate::tenancy::{Base, ClientIp, TenantContext};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -43,8 +44,10 @@ fn login_page_with(
 ) -> Response {
     // Double-submit token: the login form has no session to bind a CSRF token to yet. The
     // cookie names the tenant, so a token from one tenant's form does not sign in at another.
-    let (csrf, cookie) = crate::session::new_login_csrf(&state.config, &ctx.tenant.id);
+    let base = ctx.base();
+    let (csrf, cookie) = crate::session::new_login_csrf(&state.config, &base, &ctx.tenant.id);
     let page = LoginPage {
+        base,
         nav: None,
         flash,
         csrf,
@@ -64,11 +67,12 @@ pub struct FormParams {
 pub async fn form(
     State(state): State<AppState>,
     Extension(ctx): Extension<TenantContext>,
+    base: Base,
     signed_in: Option<Extension<auth::Authenticated>>,
     Query(p): Query<FormParams>,
 ) -> Response {
     if signed_in.is_some() {
-        return see_other("/");
+        return see_other(&base, "/");
     }
     let flash = match p.meldung.as_deref() {
         Some("abgemeldet") => Some("Sie wurden abgemeldet.".to_owned()),
@@ -92,6 +96,7 @@ pub async fn submit(
     State(state): State<AppState>,
     Extension(ctx): Extension<TenantContext>,
     Extension(ip): Extension<ClientIp>,
+    base: Base,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -100,7 +105,7 @@ pub async fn submit(
         return Ok(login_page(&state, &ctx, StatusCode::FORBIDDEN, f.username, Some(msg)));
     }
     match crate::session::login(&state, &ctx, &f.username, &f.password, ip.0).await? {
-        LoginOutcome::Success(token) => Ok(signed_in(&state, &token)),
+        LoginOutcome::Success(token) => Ok(signed_in(&state, &base, &token)),
         LoginOutcome::Failed => Ok(login_page(
             &state,
             &ctx,
@@ -121,15 +126,16 @@ pub async fn submit(
 }
 
 /// Sets the session cookie and sends the user to the start page.
-pub fn signed_in(state: &AppState, token: &str) -> Response {
+pub fn signed_in(state: &AppState, base: &Base, token: &str) -> Response {
     let cookie = auth::set_cookie(
+        base,
         auth::session_cookie_name(&state.config),
         token,
         state.config.session_absolute.whole_seconds(),
         state.config.secure_cookies,
     );
-    let clear = crate::session::clear_login_csrf(&state.config);
-    let mut res = see_other("/");
+    let clear = crate::session::clear_login_csrf(&state.config, base);
+    let mut res = see_other(base, "/");
     let h = res.headers_mut();
     for c in [cookie, clear] {
         if let Ok(v) = c.parse() {
@@ -143,13 +149,14 @@ pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     CurrentUser(_): CurrentUser,
+    base: Base,
 ) -> Result<Response, PageError> {
     let name = auth::session_cookie_name(&state.config);
     for token in auth::cookies(&headers, name) {
         state.store.installation().delete_session(&auth::token_hash(&token)).await?;
     }
-    let clear = auth::set_cookie(name, "", 0, state.config.secure_cookies);
-    let mut res = see_other("/login?meldung=abgemeldet");
+    let clear = auth::set_cookie(&base, name, "", 0, state.config.secure_cookies);
+    let mut res = see_other(&base, "/login?meldung=abgemeldet");
     if let Ok(v) = clear.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

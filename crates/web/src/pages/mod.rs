@@ -14,6 +14,7 @@ pub use quarantine::parse_delivery_id;
 
 use crate::auth::{Authenticated, CurrentUser};
 use crate::policy::Routes;
+use crate::tenancy::Base;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -54,16 +55,16 @@ pub fn routes() -> Routes {
 
 /// The start page depends on the role: clerks to their worklist, admins to administration,
 /// operators to the tenants.
-async fn start(CurrentUser(auth): CurrentUser) -> Response {
+async fn start(CurrentUser(auth): CurrentUser, base: Base) -> Response {
     let p = auth.user.principal();
     if p.grants(Permission::ReadVorgaenge) {
-        see_other("/vorgaenge")
+        see_other(&base, "/vorgaenge")
     } else if p.grants(Permission::Operator) {
-        see_other("/betrieb/mandanten")
+        see_other(&base, "/betrieb/mandanten")
     } else if p.grants(Permission::TenantAdmin) {
-        see_other("/admin/benutzer")
+        see_other(&base, "/admin/benutzer")
     } else {
-        error_page(StatusCode::FORBIDDEN, "Ihrem Konto ist noch keine Rolle zugewiesen. Bitte wenden Sie sich an die Administration Ihrer Verwaltung.")
+        error_page(&base, StatusCode::FORBIDDEN, "Ihrem Konto ist noch keine Rolle zugewiesen. Bitte wenden Sie sich an die Administration Ihrer Verwaltung.")
     }
 }
 
@@ -104,13 +105,14 @@ pub fn render(t: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    base: &'a Base,
     nav: Option<Nav>,
     flash: Option<String>,
     heading: &'a str,
     message: &'a str,
 }
 
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+pub fn error_page(base: &Base, status: StatusCode, message: &str) -> Response {
     let heading = match status {
         StatusCode::NOT_FOUND => "Nicht gefunden",
         StatusCode::FORBIDDEN => "Nicht erlaubt",
@@ -118,14 +120,14 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         s if s.is_client_error() => "Aktion nicht möglich",
         _ => "Fehler",
     };
-    let page = ErrorPage { nav: None, flash: None, heading, message };
+    let page = ErrorPage { base, nav: None, flash: None, heading, message };
     (status, render(&page)).into_response()
 }
 
 /// Post/Redirect/Get: after a successful form, back to a page with a short message code.
-/// `location` is a path of the app; the tenant's prefix is added.
-pub fn see_other(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, crate::tenancy::link(location))]).into_response()
+/// `location` is a path of the app, under `base`.
+pub fn see_other(base: &Base, location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, base.link(location))]).into_response()
 }
 
 pub fn flash_text(code: Option<&str>) -> Option<String> {
@@ -149,4 +151,78 @@ pub fn flash_text(code: Option<&str>) -> Option<String> {
         _ => return None,
     };
     Some(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::{Links, TenantRouting};
+    use domain::{TenantId, TenantKind};
+
+    /// The targets of a page's links (`href`), then of its forms (`action`), each in order.
+    fn targets(html: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for attr in ["href=\"", "action=\""] {
+            let mut rest = html;
+            while let Some(i) = rest.find(attr) {
+                rest = &rest[i + attr.len()..];
+                let end = rest.find('"').unwrap_or(rest.len());
+                out.push(rest[..end].to_owned());
+            }
+        }
+        out
+    }
+
+    fn page(base: &Base) -> String {
+        let nav = Nav {
+            user_name: "Erika Muster".into(),
+            csrf: "token".into(),
+            is_admin: false,
+            is_clerk: true,
+            is_operator: false,
+            active: "vorgaenge",
+        };
+        let page = ErrorPage {
+            base,
+            nav: Some(nav),
+            flash: None,
+            heading: "Nicht gefunden",
+            message: "Diesen Vorgang gibt es nicht.",
+        };
+        page.render().expect("rendered")
+    }
+
+    /// The error page's links (head, header, navigation, body), then its one form (logout).
+    fn expected(prefix: &str) -> Vec<String> {
+        let paths = ["/static/app.css", "/", "/passwort", "/vorgaenge", "/wiedervorlagen", "/vorgaenge", "/logout"];
+        let mut out: Vec<String> = paths.iter().map(|p| format!("{prefix}{p}")).collect();
+        // The skip link stays on the page.
+        out.insert(1, "#inhalt".to_owned());
+        out
+    }
+
+    /// A page gets its tenant's links from the value it is given: rendered here without a
+    /// request, a task or a server around it, as a background job renders a fragment, a mail
+    /// or a PDF.
+    #[test]
+    fn a_page_links_into_the_tenant_it_is_rendered_for() {
+        let kiel = TenantId::parse("kiel").expect("id");
+        assert_eq!(targets(&page(&Base::of(TenantRouting::Path, &kiel))), expected("/t/kiel"));
+        assert_eq!(targets(&page(&Base::of(TenantRouting::Host, &kiel))), expected(""));
+
+        let tenant = store::TenantRecord {
+            id: kiel,
+            name: "Stadt Kiel".into(),
+            kind: TenantKind::Stadt,
+            host: Some("kiel.ozg.example".into()),
+            ip_allowlist: Vec::new(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let by_path = Links::new("https://ozg.example/", TenantRouting::Path);
+        let base = Base::absolute(&by_path, &tenant).expect("reachable");
+        assert_eq!(targets(&page(&base)), expected("https://ozg.example/t/kiel"));
+        let by_host = Links::new("https://ozg.example", TenantRouting::Host);
+        let base = Base::absolute(&by_host, &tenant).expect("reachable");
+        assert_eq!(targets(&page(&base)), expected("https://kiel.ozg.example"));
+    }
 }

@@ -14,7 +14,7 @@ use crate::auth::{self, Caller};
 use crate::error::PageError;
 use crate::oidc::{OidcIdentity, PendingLogin};
 use crate::policy::Routes;
-use crate::tenancy::{ClientIp, TenantContext};
+use crate::tenancy::{Base, ClientIp, TenantContext};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -42,15 +42,16 @@ fn redirect_uri(state: &AppState, ctx: &TenantContext) -> String {
     }
 }
 
-async fn start(State(state): State<AppState>, Extension(ctx): Extension<TenantContext>) -> Response {
+async fn start(State(state): State<AppState>, Extension(ctx): Extension<TenantContext>, base: Base) -> Response {
     let Some(client) = &state.oidc else {
         return error_page(
+            &base,
             StatusCode::NOT_FOUND,
             "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet.",
         );
     };
     let (url, pending) = client.start(&redirect_uri(&state, &ctx));
-    let cookie = auth::set_cookie(PENDING_COOKIE, &pending.encode(), 600, state.config.secure_cookies);
+    let cookie = auth::set_cookie(&base, PENDING_COOKIE, &pending.encode(), 600, state.config.secure_cookies);
     (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)]).into_response()
 }
 
@@ -61,32 +62,37 @@ struct Callback {
     error: Option<String>,
 }
 
-fn refused(message: &str) -> Response {
-    error_page(StatusCode::FORBIDDEN, message)
+fn refused(base: &Base, message: &str) -> Response {
+    error_page(base, StatusCode::FORBIDDEN, message)
 }
 
 async fn callback(
     State(state): State<AppState>,
     Extension(ctx): Extension<TenantContext>,
     Extension(ip): Extension<ClientIp>,
+    base: Base,
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Result<Response, PageError> {
     let Some(client) = &state.oidc else {
         return Ok(error_page(
+            &base,
             StatusCode::NOT_FOUND,
             "Die Anmeldung über einen Identitätsanbieter ist nicht eingerichtet.",
         ));
     };
     let pending = auth::cookies(&headers, PENDING_COOKIE).iter().find_map(|c| PendingLogin::decode(c));
     let (Some(pending), Some(code), Some(returned_state), None) = (pending, q.code, q.state, q.error) else {
-        return Ok(refused("Die Anmeldung wurde abgebrochen oder ist abgelaufen. Bitte versuchen Sie es erneut."));
+        return Ok(refused(
+            &base,
+            "Die Anmeldung wurde abgebrochen oder ist abgelaufen. Bitte versuchen Sie es erneut.",
+        ));
     };
     let identity = match client.finish(&pending, &redirect_uri(&state, &ctx), &code, &returned_state).await {
         Ok(identity) => identity,
         Err(e) => {
             tracing::warn!(error = %e, "oidc: login refused");
-            return Ok(refused("Die Anmeldung beim Identitätsanbieter konnte nicht bestätigt werden."));
+            return Ok(refused(&base, "Die Anmeldung beim Identitätsanbieter konnte nicht bestätigt werden."));
         }
     };
     let Some(user) = account_for(&state, &ctx, &identity).await? else {
@@ -100,16 +106,17 @@ async fn callback(
         )
         .await?;
         return Ok(refused(
+            &base,
             "Für Ihr Verwaltungskonto gibt es hier kein Benutzerkonto. Bitte wenden Sie sich an die Administration.",
         ));
     };
     if user.disabled {
         crate::session::audit_login(&state, &ctx, Some(&user), "anmeldung_fehlgeschlagen", None, ip.0).await?;
-        return Ok(refused("Dieses Benutzerkonto ist deaktiviert."));
+        return Ok(refused(&base, "Dieses Benutzerkonto ist deaktiviert."));
     }
     if user.locked_until.is_some_and(|until| until > time::OffsetDateTime::now_utc()) {
         crate::session::audit_login(&state, &ctx, Some(&user), "anmeldung_gesperrt", None, ip.0).await?;
-        return Ok(refused("Dieses Benutzerkonto ist nach zu vielen Fehlversuchen vorübergehend gesperrt."));
+        return Ok(refused(&base, "Dieses Benutzerkonto ist nach zu vielen Fehlversuchen vorübergehend gesperrt."));
     }
     let mut user = apply_claims(&state, &ctx, user, &identity).await?;
     if user.password_change_required {
@@ -127,8 +134,8 @@ async fn callback(
         user: Some(user.id),
     };
     app::commands::audit(&state.app, &caller, "anmeldung_oidc", Some(user.id.to_string()), None, ip.0).await?;
-    let mut res = signed_in(&state, &token);
-    let clear = auth::set_cookie(PENDING_COOKIE, "", 0, state.config.secure_cookies);
+    let mut res = signed_in(&state, &base, &token);
+    let clear = auth::set_cookie(&base, PENDING_COOKIE, "", 0, state.config.secure_cookies);
     if let Ok(v) = clear.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -5,7 +5,7 @@
 use super::{render, see_other, Nav};
 use crate::auth::{self, Authenticated, CurrentUser};
 use crate::error::{AppError, PageError};
-use crate::tenancy::ClientIp;
+use crate::tenancy::{Base, ClientIp};
 use crate::AppState;
 use app::commands;
 use askama::Template;
@@ -18,6 +18,7 @@ use serde::Deserialize;
 #[derive(Template)]
 #[template(path = "passwort.html")]
 struct PasswordPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -26,8 +27,9 @@ struct PasswordPage {
     error: Option<String>,
 }
 
-fn page(auth: &Authenticated, status: StatusCode, error: Option<String>) -> Response {
+fn page(auth: &Authenticated, base: &Base, status: StatusCode, error: Option<String>) -> Response {
     let page = PasswordPage {
+        base: base.clone(),
         // No navigation while the password must be changed: nothing else is reachable.
         nav: if auth.user.password_change_required { None } else { Nav::new(auth, "") },
         flash: None,
@@ -39,8 +41,8 @@ fn page(auth: &Authenticated, status: StatusCode, error: Option<String>) -> Resp
     (status, render(&page)).into_response()
 }
 
-pub async fn form(CurrentUser(auth): CurrentUser) -> Response {
-    page(&auth, StatusCode::OK, None)
+pub async fn form(CurrentUser(auth): CurrentUser, base: Base) -> Response {
+    page(&auth, &base, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -57,15 +59,17 @@ pub async fn change(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
     Extension(ip): Extension<ClientIp>,
+    base: Base,
     Form(f): Form<ChangeForm>,
 ) -> Result<Response, PageError> {
-    let refuse = |message: &str| Ok(page(&auth, StatusCode::BAD_REQUEST, Some(message.to_owned())));
+    let refuse = |message: &str| Ok(page(&auth, &base, StatusCode::BAD_REQUEST, Some(message.to_owned())));
     let now = time::OffsetDateTime::now_utc();
     // Guessing the current password in a borrowed session counts like failed logins.
     let user = state.store.tenant(&auth.tenant).get_user(auth.user.id).await?;
     if user.locked_until.is_some_and(|until| until > now) {
         return Ok(page(
             &auth,
+            &base,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Nach zu vielen Fehlversuchen ist das Konto vorübergehend gesperrt.".to_owned()),
         ));
@@ -98,14 +102,14 @@ pub async fn change(
     state.store.tenant(&auth.tenant).set_password(auth.user.id, &hash).await?;
     let caller = auth.caller();
     commands::audit(&state.app, &caller, "passwort_geaendert", Some(auth.user.id.to_string()), None, ip.0).await?;
-    Ok(see_other("/login?meldung=passwort-geaendert"))
+    Ok(see_other(&base, "/login?meldung=passwort-geaendert"))
 }
 
 /// Where a person with a one-time password is sent instead of the page they asked for.
-pub fn required_response(is_api: bool) -> Response {
+pub fn required_response(is_api: bool, base: &Base) -> Response {
     if is_api {
         AppError::PasswordChangeRequired.into_response()
     } else {
-        see_other("/passwort")
+        see_other(base, "/passwort")
     }
 }

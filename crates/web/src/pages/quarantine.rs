@@ -2,6 +2,7 @@ use super::{flash_text, render, see_other, Nav};
 use crate::auth::AdminUser;
 use crate::error::{AppError, PageError};
 use crate::fmt;
+use crate::tenancy::Base;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -25,6 +26,7 @@ pub struct QuarantineRow {
 #[derive(Template)]
 #[template(path = "quarantine.html")]
 struct QuarantinePage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -50,6 +52,7 @@ pub fn parse_delivery_id(s: &str) -> Result<DeliveryId, AppError> {
 pub async fn page(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
     // Bounded, so the offset cannot overflow whatever the URL says.
@@ -61,6 +64,7 @@ pub async fn page(
     let liste = if unroutable { "&liste=nicht-zuordenbar" } else { "" };
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let t = QuarantinePage {
+        base: base.clone(),
         nav: Nav::new(&auth, "quarantaene"),
         flash: flash_text(p.meldung.as_deref()),
         csrf: auth.csrf.clone(),
@@ -78,9 +82,9 @@ pub async fn page(
             })
             .collect(),
         total,
-        prev_href: (page > 1).then(|| crate::tenancy::link(&format!("/admin/quarantaene?seite={}{liste}", page - 1))),
+        prev_href: (page > 1).then(|| base.link(&format!("/admin/quarantaene?seite={}{liste}", page - 1))),
         next_href: (u64::from(page) < pages)
-            .then(|| crate::tenancy::link(&format!("/admin/quarantaene?seite={}{liste}", page + 1))),
+            .then(|| base.link(&format!("/admin/quarantaene?seite={}{liste}", page + 1))),
         unroutable,
     };
     Ok(render(&t))
@@ -113,12 +117,13 @@ pub async fn raw(
 pub async fn reprocess(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let receipt = state.intake.reprocess(&auth.tenant, parse_delivery_id(&id)?).await?;
     if receipt.tenant != auth.tenant {
         // Routed from the platform to its tenant: nothing to show here.
-        return Ok(see_other("/admin/quarantaene?liste=nicht-zuordenbar&meldung=zugeordnet"));
+        return Ok(see_other(&base, "/admin/quarantaene?liste=nicht-zuordenbar&meldung=zugeordnet"));
     }
-    Ok(see_other(&format!("/vorgaenge/{}?meldung=verarbeitet", receipt.vorgang.id)))
+    Ok(see_other(&base, &format!("/vorgaenge/{}?meldung=verarbeitet", receipt.vorgang.id)))
 }

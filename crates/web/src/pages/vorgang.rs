@@ -2,6 +2,7 @@ use super::{flash_text, render, see_other, Nav};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, PageError};
 use crate::fmt;
+use crate::tenancy::Base;
 use crate::tenancy::ClientIp;
 use crate::upload::Upload;
 use crate::AppState;
@@ -94,6 +95,7 @@ pub struct Colleague {
 #[derive(Template)]
 #[template(path = "vorgang.html")]
 struct VorgangPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -232,6 +234,7 @@ fn describe(
 pub async fn page(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
@@ -257,6 +260,7 @@ pub async fn page(
     let mut applicant_lines: Vec<String> = v.applicant.display_name().into_iter().collect();
     applicant_lines.extend(v.applicant.address_lines());
     let page = VorgangPage {
+        base,
         nav: Nav::new(&auth, "vorgaenge"),
         flash: flash_text(params.meldung.as_deref()),
         csrf: auth.csrf.clone(),
@@ -388,12 +392,13 @@ pub struct StatusForm {
 pub async fn change_status(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::change_status(&state.app, &auth.caller(), id, &f.command, f.version, f.reason).await?;
-    Ok(see_other(&format!("/vorgaenge/{id}?meldung=status")))
+    Ok(see_other(&base, &format!("/vorgaenge/{id}?meldung=status")))
 }
 
 #[derive(Deserialize)]
@@ -406,13 +411,14 @@ pub struct AssignForm {
 pub async fn assign(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     let to = commands::parse_user_id(&f.user_id)?;
     commands::assign(&state.app, &auth.caller(), id, to, f.version).await?;
-    Ok(see_other(&format!("/vorgaenge/{id}?meldung=zugewiesen")))
+    Ok(see_other(&base, &format!("/vorgaenge/{id}?meldung=zugewiesen")))
 }
 
 #[derive(Deserialize)]
@@ -425,12 +431,13 @@ pub struct AktenzeichenForm {
 pub async fn set_aktenzeichen(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Form(f): Form<AktenzeichenForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_vorgang_id(&id)?;
     commands::set_aktenzeichen(&state.app, &auth.caller(), id, &f.aktenzeichen, f.version).await?;
-    Ok(see_other(&format!("/vorgaenge/{id}?meldung=aktenzeichen")))
+    Ok(see_other(&base, &format!("/vorgaenge/{id}?meldung=aktenzeichen")))
 }
 
 #[derive(Deserialize)]
@@ -443,6 +450,7 @@ pub struct UnitForm {
 pub async fn set_unit(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Form(f): Form<UnitForm>,
 ) -> Result<Response, PageError> {
@@ -450,13 +458,17 @@ pub async fn set_unit(
     let to = commands::parse_unit_id(&f.unit_id)?;
     commands::set_unit(&state.app, &auth.caller(), id, to, f.version).await?;
     // After handing it on, the clerk may no longer see it: back to the list.
-    Ok(see_other("/vorgaenge?meldung=weitergegeben"))
+    Ok(see_other(&base, "/vorgaenge?meldung=weitergegeben"))
 }
 
-pub async fn claim_next(State(state): State<AppState>, CurrentUser(auth): CurrentUser) -> Result<Response, PageError> {
+pub async fn claim_next(
+    State(state): State<AppState>,
+    CurrentUser(auth): CurrentUser,
+    base: Base,
+) -> Result<Response, PageError> {
     Ok(match commands::claim_next(&state.app, &auth.caller()).await? {
-        Some(head) => see_other(&format!("/vorgaenge/{}?meldung=uebernommen", head.id)),
-        None => see_other("/vorgaenge?meldung=stapel-leer"),
+        Some(head) => see_other(&base, &format!("/vorgaenge/{}?meldung=uebernommen", head.id)),
+        None => see_other(&base, "/vorgaenge?meldung=stapel-leer"),
     })
 }
 
@@ -503,6 +515,7 @@ pub async fn preview(
 pub async fn add_kommentar(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Upload(form): Upload,
 ) -> Result<Response, PageError> {
@@ -512,12 +525,13 @@ pub async fn add_kommentar(
     if !form.files.is_empty() {
         commands::attach_documents(&state.app, &caller, id, store::AttachedTo::Kommentar(k.id), form.files).await?;
     }
-    Ok(see_other(&format!("/vorgaenge/{id}?meldung=kommentar#kommentare")))
+    Ok(see_other(&base, &format!("/vorgaenge/{id}?meldung=kommentar#kommentare")))
 }
 
 pub async fn add_wiedervorlage(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Upload(form): Upload,
 ) -> Result<Response, PageError> {
@@ -528,13 +542,14 @@ pub async fn add_wiedervorlage(
     if !form.files.is_empty() {
         commands::attach_documents(&state.app, &caller, id, store::AttachedTo::Wiedervorlage(w.id), form.files).await?;
     }
-    Ok(see_other(&format!("/vorgaenge/{id}?meldung=wiedervorlage#wiedervorlagen")))
+    Ok(see_other(&base, &format!("/vorgaenge/{id}?meldung=wiedervorlage#wiedervorlagen")))
 }
 
 /// "Daten anhängen": the clerk's own files on the Vorgang.
 pub async fn attach(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Upload(form): Upload,
 ) -> Result<Response, PageError> {
@@ -543,7 +558,7 @@ pub async fn attach(
         return Err(AppError::bad_request("datei", "Bitte wählen Sie mindestens eine Datei aus.").into());
     }
     commands::attach_documents(&state.app, &auth.caller(), id, store::AttachedTo::Vorgang, form.files).await?;
-    Ok(see_other(&format!("/vorgaenge/{id}?meldung=dokumente#bearbeitungsdokumente")))
+    Ok(see_other(&base, &format!("/vorgaenge/{id}?meldung=dokumente#bearbeitungsdokumente")))
 }
 
 #[derive(Deserialize)]
@@ -557,6 +572,7 @@ pub struct DeleteForm {
 pub async fn delete_finally(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Form(f): Form<DeleteForm>,
@@ -570,13 +586,14 @@ pub async fn delete_finally(
         .into());
     }
     commands::delete_finally(&state.app, &auth.caller(), id, f.version, ip.0).await?;
-    Ok(see_other("/vorgaenge?meldung=geloescht"))
+    Ok(see_other(&base, "/vorgaenge?meldung=geloescht"))
 }
 
 /// Removes a clerk's document; back to where it was listed.
 pub async fn remove_document(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -587,5 +604,5 @@ pub async fn remove_document(
         store::AttachedTo::Kommentar(_) => "kommentare",
         store::AttachedTo::Wiedervorlage(_) => "wiedervorlagen",
     };
-    Ok(see_other(&format!("/vorgaenge/{}?meldung=dokument-entfernt#{anchor}", removed.document.vorgang_id)))
+    Ok(see_other(&base, &format!("/vorgaenge/{}?meldung=dokument-entfernt#{anchor}", removed.document.vorgang_id)))
 }

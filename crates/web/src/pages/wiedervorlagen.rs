@@ -5,6 +5,7 @@ use super::{render, see_other, Nav};
 use crate::auth::CurrentUser;
 use crate::error::PageError;
 use crate::fmt;
+use crate::tenancy::Base;
 use crate::AppState;
 use app::commands;
 use askama::Template;
@@ -19,6 +20,7 @@ const PER_PAGE: u32 = 50;
 #[derive(Template)]
 #[template(path = "wiedervorlagen.html")]
 struct ListPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -40,6 +42,7 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Query(p): Query<ListParams>,
 ) -> Result<Response, PageError> {
     let include_done = p.alle.as_deref() == Some("1");
@@ -57,6 +60,7 @@ pub async fn list(
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let alle = if include_done { "&alle=1" } else { "" };
     let t = ListPage {
+        base: base.clone(),
         nav: Nav::new(&auth, "wiedervorlagen"),
         flash: super::flash_text(p.meldung.as_deref()),
         csrf: auth.csrf.clone(),
@@ -64,9 +68,8 @@ pub async fn list(
         total,
         due,
         include_done,
-        prev_href: (page > 1).then(|| crate::tenancy::link(&format!("/wiedervorlagen?seite={}{alle}", page - 1))),
-        next_href: (u64::from(page) < pages)
-            .then(|| crate::tenancy::link(&format!("/wiedervorlagen?seite={}{alle}", page + 1))),
+        prev_href: (page > 1).then(|| base.link(&format!("/wiedervorlagen?seite={}{alle}", page - 1))),
+        next_href: (u64::from(page) < pages).then(|| base.link(&format!("/wiedervorlagen?seite={}{alle}", page + 1))),
     };
     Ok(render(&t))
 }
@@ -74,6 +77,7 @@ pub async fn list(
 #[derive(Template)]
 #[template(path = "wiedervorlage.html")]
 struct EditPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -83,11 +87,13 @@ struct EditPage {
 pub async fn edit(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_wiedervorlage_id(&id)?;
     let w = commands::load_wiedervorlage(&state.app, &auth.caller(), id).await?;
     let t = EditPage {
+        base,
         nav: Nav::new(&auth, "wiedervorlagen"),
         flash: None,
         csrf: auth.csrf.clone(),
@@ -110,13 +116,14 @@ pub struct EditForm {
 pub async fn save(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Form(f): Form<EditForm>,
 ) -> Result<Response, PageError> {
     let id = commands::parse_wiedervorlage_id(&id)?;
     let content = Some((f.betreff.as_str(), f.beschreibung.as_str(), f.frist.as_str()));
     let w = commands::update_wiedervorlage(&state.app, &auth.caller(), id, f.version, content, None).await?;
-    Ok(see_other(&format!("/vorgaenge/{}?meldung=wiedervorlage-gespeichert#wiedervorlagen", w.vorgang_id)))
+    Ok(see_other(&base, &format!("/vorgaenge/{}?meldung=wiedervorlage-gespeichert#wiedervorlagen", w.vorgang_id)))
 }
 
 #[derive(Deserialize)]
@@ -132,6 +139,7 @@ pub struct DoneForm {
 pub async fn set_done(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Path(id): Path<String>,
     Form(f): Form<DoneForm>,
 ) -> Result<Response, PageError> {
@@ -140,8 +148,8 @@ pub async fn set_done(
     let w = commands::update_wiedervorlage(&state.app, &auth.caller(), id, f.version, None, Some(done)).await?;
     let code = if done { "wiedervorlage-erledigt" } else { "wiedervorlage-offen" };
     Ok(if f.zurueck == "liste" {
-        see_other(&format!("/wiedervorlagen?meldung={code}"))
+        see_other(&base, &format!("/wiedervorlagen?meldung={code}"))
     } else {
-        see_other(&format!("/vorgaenge/{}?meldung={code}#wiedervorlagen", w.vorgang_id))
+        see_other(&base, &format!("/vorgaenge/{}?meldung={code}#wiedervorlagen", w.vorgang_id))
     })
 }

@@ -2,6 +2,7 @@ use super::{flash_text, render, Nav};
 use crate::auth::CurrentUser;
 use crate::error::PageError;
 use crate::fmt;
+use crate::tenancy::Base;
 use crate::worklist_params::{WorklistParams, PER_PAGE};
 use crate::AppState;
 use askama::Template;
@@ -58,6 +59,7 @@ pub struct Row {
 #[derive(Template)]
 #[template(path = "worklist.html")]
 struct WorklistPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -89,6 +91,7 @@ struct WorklistPage {
 pub async fn page(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Query(params): Query<WorklistParams>,
 ) -> Result<Response, PageError> {
     let query = params.to_query(Some(auth.user.id), auth.user.principal().visibility());
@@ -130,7 +133,7 @@ pub async fn page(
         .into_iter()
         .map(|(label, code)| Tab {
             label,
-            href: current.with_view(code).href(),
+            href: current.with_view(code).href(&base),
             active: current.ansicht.as_deref() == Some(code),
         })
         .collect();
@@ -138,13 +141,13 @@ pub async fn page(
     let mut status_filters = vec![StatusFilter {
         label: "Alle Status",
         count: result.counts.total(),
-        href: current.with_status(None).href(),
+        href: current.with_status(None).href(&base),
         active: query.status.is_none(),
     }];
     status_filters.extend(VorgangStatus::WORKLIST.into_iter().map(|s| StatusFilter {
         label: s.label(),
         count: result.counts.get(s),
-        href: current.with_status(Some(s)).href(),
+        href: current.with_status(Some(s)).href(&base),
         active: query.status == Some(s),
     }));
 
@@ -156,7 +159,7 @@ pub async fn page(
             let descending = if active { !query.descending } else { k == SortKey::EingangAt };
             Column {
                 label,
-                href: Some(current.with_sort(k, descending).href()),
+                href: Some(current.with_sort(k, descending).href(&base)),
                 aria_sort: active.then_some(if query.descending { "descending" } else { "ascending" }),
             }
         }
@@ -222,6 +225,7 @@ pub async fn page(
             })
             .or_else(|| flash_text(params.meldung.as_deref())),
         csrf: auth.csrf.clone(),
+        base: base.clone(),
         nav,
         views,
         status_filters,
@@ -231,8 +235,8 @@ pub async fn page(
         page,
         pages,
         total: result.total,
-        prev_href: (page > 1).then(|| current.with_page(query.page - 1).href()),
-        next_href: (page < pages).then(|| current.with_page(query.page + 1).href()),
+        prev_href: (page > 1).then(|| current.with_page(query.page - 1).href(&base)),
+        next_href: (page < pages).then(|| current.with_page(query.page + 1).href(&base)),
         due,
         suche: current.suche.clone().or(ignored.map(str::to_owned)).unwrap_or_default(),
         forms,
@@ -242,7 +246,7 @@ pub async fn page(
         bis: current.bis.clone().unwrap_or_default(),
         hidden,
         filtered: current.is_filtered(),
-        reset_href: current.without_filters().href(),
+        reset_href: current.without_filters().href(&base),
     };
     Ok(render(&t))
 }

@@ -4,7 +4,7 @@
 use crate::auth::AdminUser;
 use crate::error::PageError;
 use crate::pages::{render, Nav};
-use crate::tenancy::{link, ClientIp};
+use crate::tenancy::{Base, ClientIp};
 use crate::{fmt, AppState};
 use app::commands::audit;
 use askama::Template;
@@ -65,6 +65,7 @@ pub struct ActionOption {
 #[derive(Template)]
 #[template(path = "admin_protokoll.html")]
 struct AuditPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     actions: Vec<ActionOption>,
@@ -117,6 +118,7 @@ fn filter_detail(action: Option<&str>) -> String {
 pub async fn page(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
@@ -130,8 +132,9 @@ pub async fn page(
     let older_href = entries
         .last()
         .filter(|_| more)
-        .map(|last| link(&format!("/admin/protokoll{}", query_string(action.as_deref(), Some(last.seq)))));
+        .map(|last| base.link(&format!("/admin/protokoll{}", query_string(action.as_deref(), Some(last.seq)))));
     let t = AuditPage {
+        base: base.clone(),
         nav: Nav::new(&auth, "protokoll"),
         flash: None,
         actions: ACTIONS
@@ -140,8 +143,8 @@ pub async fn page(
             .collect(),
         filtered: action.is_some(),
         rows: entries.into_iter().map(row).collect(),
-        csv_href: link(&format!("/admin/protokoll.csv{}", query_string(action.as_deref(), None))),
-        newest_href: before.map(|_| link(&format!("/admin/protokoll{}", query_string(action.as_deref(), None)))),
+        csv_href: base.link(&format!("/admin/protokoll.csv{}", query_string(action.as_deref(), None))),
+        newest_href: before.map(|_| base.link(&format!("/admin/protokoll{}", query_string(action.as_deref(), None)))),
         older_href,
     };
     Ok(render(&t))

@@ -6,7 +6,7 @@ use super::flash;
 use crate::auth::{Authenticated, CurrentUser};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::tenancy::ClientIp;
+use crate::tenancy::{Base, ClientIp};
 use crate::{fmt, AppState};
 use app::commands::audit;
 use askama::Template;
@@ -50,6 +50,7 @@ pub struct StateTab {
 #[derive(Template)]
 #[template(path = "betrieb_auftraege.html")]
 struct JobsPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -90,6 +91,7 @@ fn row(j: JobRecord) -> JobRow {
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
     let shown = p.status.as_deref().and_then(JobState::parse).unwrap_or(JobState::Discarded);
@@ -109,6 +111,7 @@ pub async fn list(
     }
     let jobs = state.app.jobs.list(&JobQuery { state: Some(shown), kind: None, limit: LIST_LIMIT }).await?;
     let page = JobsPage {
+        base,
         nav: Nav::new(&auth, "auftraege"),
         flash: flash(p.meldung.as_deref()),
         csrf: auth.csrf.clone(),
@@ -156,29 +159,32 @@ async fn record(
 pub async fn retry(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let job = state.app.jobs.retry(job_id(&id)?).await.map_err(moved_on)?;
     record(&state, &auth, "auftrag_wiederholt", &job, ip).await?;
-    Ok(see_other("/betrieb/auftraege?meldung=auftrag-wiederholt"))
+    Ok(see_other(&base, "/betrieb/auftraege?meldung=auftrag-wiederholt"))
 }
 
 pub async fn discard(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let reason = format!("Vom Plattformbetrieb verworfen ({})", auth.user.display_name);
     let job = state.app.jobs.discard(job_id(&id)?, &reason).await.map_err(moved_on)?;
     record(&state, &auth, "auftrag_verworfen", &job, ip).await?;
-    Ok(see_other("/betrieb/auftraege?meldung=auftrag-verworfen"))
+    Ok(see_other(&base, "/betrieb/auftraege?meldung=auftrag-verworfen"))
 }
 
 pub async fn probe(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
 ) -> Result<Response, PageError> {
     let job = app::work::probe_job(0, 0, 1);
@@ -186,5 +192,5 @@ pub async fn probe(
     state.app.jobs.enqueue(job).await?;
     let job = state.app.jobs.get(id).await?;
     record(&state, &auth, "auftrag_probe", &job, ip).await?;
-    Ok(see_other("/betrieb/auftraege?status=COMPLETED&meldung=auftrag-probe"))
+    Ok(see_other(&base, "/betrieb/auftraege?status=COMPLETED&meldung=auftrag-probe"))
 }

@@ -6,7 +6,7 @@ use super::{flash, Fields, Invalid, INVALID};
 use crate::auth::{Authenticated, CurrentUser};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::tenancy::{ClientIp, TenantRouting};
+use crate::tenancy::{Base, ClientIp, TenantRouting};
 use crate::{fmt, AppState, WebConfig};
 use app::commands::audit;
 use app::provisioning::{parse_host, provision_tenant, Provisioned, TenantRequest, DEFAULT_ADMIN_USERNAME};
@@ -45,6 +45,7 @@ pub struct Created {
 #[derive(Template)]
 #[template(path = "betrieb_mandanten.html")]
 struct TenantsPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -75,6 +76,7 @@ fn login_url(config: &WebConfig, tenant: &TenantRecord) -> Option<String> {
 async fn tenants_page(
     state: &AppState,
     auth: &Authenticated,
+    base: &Base,
     failed: Option<(&str, &Fields)>,
     error: Invalid,
     created: Option<Created>,
@@ -86,6 +88,7 @@ async fn tenants_page(
     let value = |name: &str| create.map(|f| f.get(name).to_owned()).unwrap_or_default();
     let kind = value("kind");
     Ok(TenantsPage {
+        base: base.clone(),
         nav: Nav::new(auth, "mandanten"),
         flash: flash_text,
         csrf: auth.csrf.clone(),
@@ -127,9 +130,10 @@ async fn tenants_page(
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let page = tenants_page(&state, &auth, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
+    let page = tenants_page(&state, &auth, &base, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
     Ok(render(&page))
 }
 
@@ -159,6 +163,7 @@ fn parse_request(f: &Fields) -> Result<TenantRequest, AppError> {
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -182,12 +187,12 @@ pub async fn create(
         Ok(created) => {
             let text = Some(format!("Der Mandant „{}“ wurde angelegt.", created.name));
             // Shown in the answer to the POST itself: the password must not outlive this response.
-            let page = tenants_page(&state, &auth, None, Invalid::default(), Some(created), text).await?;
+            let page = tenants_page(&state, &auth, &base, None, Invalid::default(), Some(created), text).await?;
             Ok(render(&page))
         }
         Err(e) => {
             let error = Invalid::from_app("", e)?;
-            let page = tenants_page(&state, &auth, Some(("", &f)), error, None, None).await?;
+            let page = tenants_page(&state, &auth, &base, Some(("", &f)), error, None, None).await?;
             Ok((INVALID, render(&page)).into_response())
         }
     }
@@ -196,6 +201,7 @@ pub async fn create(
 pub async fn set_host(
     State(state): State<AppState>,
     CurrentUser(auth): CurrentUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -231,11 +237,11 @@ pub async fn set_host(
     }
     .await;
     match result {
-        Ok(()) => Ok(see_other("/betrieb/mandanten?meldung=host-gespeichert")),
+        Ok(()) => Ok(see_other(&base, "/betrieb/mandanten?meldung=host-gespeichert")),
         Err(e) => {
             let form = tenant.id.to_string();
             let error = Invalid::from_app(&form, e)?;
-            let page = tenants_page(&state, &auth, Some((&form, &f)), error, None, None).await?;
+            let page = tenants_page(&state, &auth, &base, Some((&form, &f)), error, None, None).await?;
             Ok((INVALID, render(&page)).into_response())
         }
     }

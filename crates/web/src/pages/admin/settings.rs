@@ -5,7 +5,7 @@ use super::{flash, Fields, Invalid, INVALID};
 use crate::auth::{AdminUser, Authenticated};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::tenancy::ClientIp;
+use crate::tenancy::{Base, ClientIp};
 use crate::AppState;
 use app::commands::audit;
 use app::provisioning::parse_name;
@@ -21,6 +21,7 @@ use store::{TenantRecord, TenantSettings};
 #[derive(Template)]
 #[template(path = "admin_einstellungen.html")]
 struct SettingsPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -39,6 +40,7 @@ pub struct Params {
 
 fn settings_page(
     auth: &Authenticated,
+    base: &Base,
     tenant: &TenantRecord,
     ip: ClientIp,
     entered: Option<&Fields>,
@@ -50,6 +52,7 @@ fn settings_page(
         None => (tenant.name.clone(), tenant.ip_allowlist.join("\n")),
     };
     SettingsPage {
+        base: base.clone(),
         nav: Nav::new(auth, "einstellungen"),
         flash: flash_text,
         csrf: auth.csrf.clone(),
@@ -65,11 +68,12 @@ fn settings_page(
 pub async fn form(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
     let tenant = state.store.tenant(&auth.tenant).get_tenant().await?;
-    Ok(render(&settings_page(&auth, &tenant, ip, None, Invalid::default(), flash(p.meldung.as_deref()))))
+    Ok(render(&settings_page(&auth, &base, &tenant, ip, None, Invalid::default(), flash(p.meldung.as_deref()))))
 }
 
 /// Refuses a list the admin saving it could not work under: the next request would be
@@ -106,6 +110,7 @@ fn describe(list: &[String]) -> String {
 pub async fn save(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -133,10 +138,10 @@ pub async fn save(
     }
     .await;
     match result {
-        Ok(()) => Ok(see_other("/admin/einstellungen?meldung=einstellungen-gespeichert")),
+        Ok(()) => Ok(see_other(&base, "/admin/einstellungen?meldung=einstellungen-gespeichert")),
         Err(e) => {
             let error = Invalid::from_app("", e)?;
-            Ok((INVALID, render(&settings_page(&auth, &tenant, ip, Some(&f), error, None))).into_response())
+            Ok((INVALID, render(&settings_page(&auth, &base, &tenant, ip, Some(&f), error, None))).into_response())
         }
     }
 }

@@ -5,7 +5,7 @@ use super::{flash, Choice, Fields, Invalid, INVALID};
 use crate::auth::{new_token, token_hash, AdminUser, Authenticated, API_TOKEN_PREFIX};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::tenancy::ClientIp;
+use crate::tenancy::{Base, ClientIp};
 use crate::{fmt, AppState};
 use app::commands::audit;
 use app::provisioning::parse_name;
@@ -37,6 +37,7 @@ pub struct IssuedToken {
 #[derive(Template)]
 #[template(path = "admin_tokens.html")]
 struct TokensPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -59,6 +60,7 @@ fn scope_labels(scopes: &[TokenScope]) -> String {
 async fn tokens_page(
     state: &AppState,
     auth: &Authenticated,
+    base: &Base,
     entered: Option<&Fields>,
     error: Invalid,
     issued: Option<IssuedToken>,
@@ -67,6 +69,7 @@ async fn tokens_page(
     let tokens = state.store.tenant(&auth.tenant).list_api_tokens().await?;
     let chosen: Vec<&str> = entered.map(|f| f.all("scopes").collect()).unwrap_or_default();
     Ok(TokensPage {
+        base: base.clone(),
         nav: Nav::new(auth, "tokens"),
         flash: flash_text,
         csrf: auth.csrf.clone(),
@@ -100,9 +103,10 @@ async fn tokens_page(
 pub async fn list(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let page = tokens_page(&state, &auth, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
+    let page = tokens_page(&state, &auth, &base, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
     Ok(render(&page))
 }
 
@@ -124,6 +128,7 @@ fn parse_scopes(f: &Fields) -> Result<Vec<TokenScope>, AppError> {
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -152,12 +157,12 @@ pub async fn create(
     match result {
         Ok(issued) => {
             let text = Some("Das API-Token wurde erstellt.".to_owned());
-            let page = tokens_page(&state, &auth, None, Invalid::default(), Some(issued), text).await?;
+            let page = tokens_page(&state, &auth, &base, None, Invalid::default(), Some(issued), text).await?;
             Ok(render(&page))
         }
         Err(e) => {
             let error = Invalid::from_app("", e)?;
-            let page = tokens_page(&state, &auth, Some(&f), error, None, None).await?;
+            let page = tokens_page(&state, &auth, &base, Some(&f), error, None, None).await?;
             Ok((INVALID, render(&page)).into_response())
         }
     }
@@ -166,6 +171,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -182,5 +188,5 @@ pub async fn revoke(
         state.store.tenant(&auth.tenant).revoke_api_token(id, OffsetDateTime::now_utc()).await?;
         audit(&state.app, &auth.caller(), "token_widerrufen", Some(id.to_string()), Some(token.name), ip.0).await?;
     }
-    Ok(see_other("/admin/tokens?meldung=token-widerrufen"))
+    Ok(see_other(&base, "/admin/tokens?meldung=token-widerrufen"))
 }

@@ -5,7 +5,7 @@ use super::{flash, Fields, Invalid, INVALID};
 use crate::auth::{AdminUser, Authenticated};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::tenancy::ClientIp;
+use crate::tenancy::{Base, ClientIp};
 use crate::AppState;
 use app::commands::audit;
 use app::provisioning::parse_name;
@@ -27,6 +27,7 @@ pub struct UnitRow {
 #[derive(Template)]
 #[template(path = "admin_einheiten.html")]
 struct UnitsPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -45,6 +46,7 @@ pub struct Params {
 async fn units_page(
     state: &AppState,
     auth: &Authenticated,
+    base: &Base,
     failed: Option<(&str, &Fields)>,
     error: Invalid,
     flash_text: Option<String>,
@@ -64,6 +66,7 @@ async fn units_page(
     let (name, kennung) =
         entered("").map_or((String::new(), String::new()), |f| (f.get("name").to_owned(), f.get("kennung").to_owned()));
     Ok(UnitsPage {
+        base: base.clone(),
         nav: Nav::new(auth, "einheiten"),
         flash: flash_text,
         csrf: auth.csrf.clone(),
@@ -77,9 +80,10 @@ async fn units_page(
 pub async fn list(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let page = units_page(&state, &auth, None, Invalid::default(), flash(p.meldung.as_deref())).await?;
+    let page = units_page(&state, &auth, &base, None, Invalid::default(), flash(p.meldung.as_deref())).await?;
     Ok(render(&page))
 }
 
@@ -107,18 +111,20 @@ fn storage_to_form(e: StorageError, kennung: &str) -> AppError {
 async fn show_error(
     state: &AppState,
     auth: &Authenticated,
+    base: &Base,
     form: &str,
     f: &Fields,
     e: AppError,
 ) -> Result<Response, PageError> {
     let error = Invalid::from_app(form, e)?;
-    let page = units_page(state, auth, Some((form, f)), error, None).await?;
+    let page = units_page(state, auth, base, Some((form, f)), error, None).await?;
     Ok((INVALID, render(&page)).into_response())
 }
 
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -138,14 +144,15 @@ pub async fn create(
     }
     .await;
     match result {
-        Ok(()) => Ok(see_other("/admin/einheiten?meldung=einheit-angelegt")),
-        Err(e) => show_error(&state, &auth, "", &f, e).await,
+        Ok(()) => Ok(see_other(&base, "/admin/einheiten?meldung=einheit-angelegt")),
+        Err(e) => show_error(&state, &auth, &base, "", &f, e).await,
     }
 }
 
 pub async fn update(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -175,7 +182,7 @@ pub async fn update(
     }
     .await;
     match result {
-        Ok(()) => Ok(see_other("/admin/einheiten?meldung=einheit-gespeichert")),
-        Err(e) => show_error(&state, &auth, &id.to_string(), &f, e).await,
+        Ok(()) => Ok(see_other(&base, "/admin/einheiten?meldung=einheit-gespeichert")),
+        Err(e) => show_error(&state, &auth, &base, &id.to_string(), &f, e).await,
     }
 }

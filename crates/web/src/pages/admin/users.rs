@@ -4,7 +4,7 @@ use super::{flash, Choice, Fields, Invalid, INVALID};
 use crate::auth::{AdminUser, Authenticated};
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other, Nav};
-use crate::tenancy::ClientIp;
+use crate::tenancy::{Base, ClientIp};
 use crate::{fmt, AppState};
 use app::users::{self, role_labels, unit_names};
 use askama::Template;
@@ -48,6 +48,7 @@ pub struct Issued {
 #[derive(Template)]
 #[template(path = "admin_benutzer.html")]
 struct UsersPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -64,6 +65,7 @@ struct UsersPage {
 #[derive(Template)]
 #[template(path = "admin_benutzer_bearbeiten.html")]
 struct EditPage {
+    base: Base,
     nav: Option<Nav>,
     flash: Option<String>,
     csrf: String,
@@ -123,6 +125,7 @@ fn unit_choices(units: &[UnitRecord], selected: &[String]) -> Vec<Choice> {
 async fn users_page(
     state: &AppState,
     auth: &Authenticated,
+    base: &Base,
     form: NewUserForm,
     error: Invalid,
     issued: Option<Issued>,
@@ -133,6 +136,7 @@ async fn users_page(
     let names: HashMap<UnitId, String> = units.iter().map(|u| (u.id, u.name.clone())).collect();
     let now = OffsetDateTime::now_utc();
     Ok(UsersPage {
+        base: base.clone(),
         nav: Nav::new(auth, "benutzer"),
         flash: flash_text,
         csrf: auth.csrf.clone(),
@@ -162,16 +166,19 @@ async fn users_page(
 pub async fn list(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    let page = users_page(&state, &auth, NewUserForm::default(), Invalid::default(), None, flash(p.meldung.as_deref()))
-        .await?;
+    let page =
+        users_page(&state, &auth, &base, NewUserForm::default(), Invalid::default(), None, flash(p.meldung.as_deref()))
+            .await?;
     Ok(render(&page))
 }
 
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -180,11 +187,12 @@ pub async fn create(
         users::create_user(&state.app, &auth.caller(), f.get("username"), f.get("password"), &user_input(&f), ip.0)
             .await;
     match created {
-        Ok((_, None)) => Ok(see_other("/admin/benutzer?meldung=benutzer-angelegt")),
+        Ok((_, None)) => Ok(see_other(&base, "/admin/benutzer?meldung=benutzer-angelegt")),
         Ok((username, Some(password))) => {
             let issued = Some(Issued { username, password });
             let text = Some("Der Benutzer wurde angelegt.".to_owned());
-            let page = users_page(&state, &auth, NewUserForm::default(), Invalid::default(), issued, text).await?;
+            let page =
+                users_page(&state, &auth, &base, NewUserForm::default(), Invalid::default(), issued, text).await?;
             Ok(render(&page))
         }
         Err(e) => {
@@ -196,7 +204,7 @@ pub async fn create(
                 roles: f.all("roles").map(str::to_owned).collect(),
                 units: f.all("units").map(str::to_owned).collect(),
             };
-            let page = users_page(&state, &auth, form, error, None, None).await?;
+            let page = users_page(&state, &auth, &base, form, error, None, None).await?;
             Ok((INVALID, render(&page)).into_response())
         }
     }
@@ -216,9 +224,12 @@ fn parse_user_id(id: &str) -> Result<UserId, AppError> {
     UserId::parse(id).ok_or(AppError::NotFound)
 }
 
+// The page is shown in several states (plain, with its form's errors, with a new password).
+#[allow(clippy::too_many_arguments)]
 async fn edit_page(
     state: &AppState,
     auth: &Authenticated,
+    base: &Base,
     user: &UserRecord,
     form: Option<&Fields>,
     error: Invalid,
@@ -244,6 +255,7 @@ async fn edit_page(
     };
     let kept: Vec<Role> = user.roles.iter().copied().filter(|r| !Role::TENANT_ROLES.contains(r)).collect();
     Ok(EditPage {
+        base: base.clone(),
         nav: Nav::new(auth, "benutzer"),
         flash: flash_text,
         csrf: auth.csrf.clone(),
@@ -266,17 +278,20 @@ async fn edit_page(
 pub async fn edit(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Path(id): Path<String>,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
     let user = state.store.tenant(&auth.tenant).get_user(parse_user_id(&id)?).await?;
-    let page = edit_page(&state, &auth, &user, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
+    let page =
+        edit_page(&state, &auth, &base, &user, None, Invalid::default(), None, flash(p.meldung.as_deref())).await?;
     Ok(render(&page))
 }
 
 pub async fn update(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -287,10 +302,10 @@ pub async fn update(
         users::update_user(&state.app, &auth.caller(), &auth.user, &user, &user_input(&f), f.has("disabled"), ip.0)
             .await;
     match updated {
-        Ok(()) => Ok(see_other(&format!("/admin/benutzer/{}?meldung=benutzer-gespeichert", user.id))),
+        Ok(()) => Ok(see_other(&base, &format!("/admin/benutzer/{}?meldung=benutzer-gespeichert", user.id))),
         Err(e) => {
             let error = Invalid::from_app("", e)?;
-            let page = edit_page(&state, &auth, &user, Some(&f), error, None, None).await?;
+            let page = edit_page(&state, &auth, &base, &user, Some(&f), error, None, None).await?;
             Ok((INVALID, render(&page)).into_response())
         }
     }
@@ -299,6 +314,7 @@ pub async fn update(
 pub async fn reset_password(
     State(state): State<AppState>,
     AdminUser(auth): AdminUser,
+    base: Base,
     Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
@@ -309,7 +325,7 @@ pub async fn reset_password(
     let text = Some("Das Passwort wurde zurückgesetzt. Alle Sitzungen des Benutzers wurden beendet.".to_owned());
     // Shown in the response to the POST itself: a redirect would need to keep the password
     // somewhere until the next request.
-    let page = edit_page(&state, &auth, &user, None, Invalid::default(), Some(password), text).await?;
+    let page = edit_page(&state, &auth, &base, &user, None, Invalid::default(), Some(password), text).await?;
     Ok((StatusCode::OK, render(&page)).into_response())
 }
 
